@@ -1,0 +1,46 @@
+#ifndef WANGGE_SERVICES_COMMON_CLOCK_CLOCK_H_
+#define WANGGE_SERVICES_COMMON_CLOCK_CLOCK_H_
+
+// The injected source of time. Services never call absl::Now() directly, so
+// deadlines, escalations and overdue timers are testable with FakeClock.
+//
+// Thread safety: every method may be called from any thread.
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace wangge {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual absl::Time Now() const = 0;
+  // The process-wide real clock.
+  static Clock* Real();
+};
+
+// A clock that moves only when told.
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(absl::Time start) : now_(start) {}
+  absl::Time Now() const override {
+    absl::MutexLock lock(&mu_);
+    return now_;
+  }
+  void Advance(absl::Duration d) {
+    absl::MutexLock lock(&mu_);
+    now_ += d;
+  }
+  void Set(absl::Time t) {
+    absl::MutexLock lock(&mu_);
+    now_ = t;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::Time now_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace wangge
+
+#endif  // WANGGE_SERVICES_COMMON_CLOCK_CLOCK_H_

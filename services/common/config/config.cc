@@ -1,0 +1,148 @@
+#include "services/common/config/config.h"
+
+#include <cstdlib>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/status/errors.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:0", "gRPC listen address");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:0",
+          "Prometheus /metrics address; empty disables it");
+ABSL_FLAG(std::string, data_dir, "", "Directory of the service's RocksDB");
+ABSL_FLAG(std::string, kafka_bootstrap, "", "Kafka bootstrap servers");
+ABSL_FLAG(std::string, kafka_bootstrap_file, "",
+          "File holding the bootstrap servers; re-read when Kafka fails");
+ABSL_FLAG(std::string, intake_addr, "", "intake's gRPC address (ReadLog)");
+ABSL_FLAG(std::string, supervision_addr, "", "supervision's gRPC address");
+ABSL_FLAG(std::string, dispatch_addr, "", "dispatch's gRPC address");
+ABSL_FLAG(std::string, oversight_addr, "", "oversight's gRPC address");
+ABSL_FLAG(std::string, registry_addr, "", "registry's gRPC address");
+ABSL_FLAG(bool, plaintext, false,
+          "Serve and call without TLS (development on loopback only)");
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "PEM CA bundle: clients must present a certificate it signed (mTLS)");
+ABSL_FLAG(std::string, jwt_algorithm, "HS256",
+          "Pinned token algorithm: HS256, RS256 or ES256");
+ABSL_FLAG(std::string, jwt_key_file, "",
+          "HS256 secret or RS256/ES256 public key (PEM)");
+ABSL_FLAG(std::string, jwt_audience, "wangge", "Expected token audience");
+ABSL_FLAG(std::string, service_token_file, "",
+          "This service's own bearer token, for calls to peers");
+ABSL_FLAG(std::string, signing_key_file, "",
+          "Checkpoint signing key (PEM, Ed25519 or SM2)");
+ABSL_FLAG(std::string, signing_key_id, "", "Key id recorded in checkpoints");
+ABSL_FLAG(std::string, crypto_suite, "standard",
+          "standard (SHA-256, Ed25519, AES-256-GCM) or guomi (SM3, SM2, SM4)");
+ABSL_FLAG(std::string, durability, "sync", "sync, async or ack_after_kafka");
+ABSL_FLAG(int, partitions, 8, "Store and topic partitions");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(20),
+          "How long shutdown waits for in-flight calls");
+
+namespace wangge::config {
+namespace {
+
+bool IsWanggeFlag(const absl::CommandLineFlag& flag) {
+  return absl::StrContains(flag.Filename(), "services/");
+}
+
+}  // namespace
+
+void ApplyEnvironmentOverrides() {
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (!IsWanggeFlag(*flag)) continue;
+    const char* value = std::getenv(absl::AsciiStrToUpper(name).c_str());
+    if (value == nullptr) continue;
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      std::fprintf(stderr, "environment %s=%s: %s\n",
+                   absl::AsciiStrToUpper(name).c_str(), value, error.c_str());
+      std::exit(2);
+    }
+  }
+}
+
+std::vector<char*> ParseFlags(int argc, char** argv) {
+  ApplyEnvironmentOverrides();
+  return absl::ParseCommandLine(argc, argv);
+}
+
+std::map<std::string, std::string> ResolvedFlags() {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (IsWanggeFlag(*flag)) out[std::string(name)] = flag->CurrentValue();
+  }
+  return out;
+}
+
+absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
+  ServiceConfig c;
+  c.service = service;
+  c.listen = absl::GetFlag(FLAGS_listen);
+  c.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  c.data_dir = absl::GetFlag(FLAGS_data_dir);
+  c.kafka_bootstrap = absl::GetFlag(FLAGS_kafka_bootstrap);
+  c.kafka_bootstrap_file = absl::GetFlag(FLAGS_kafka_bootstrap_file);
+  for (const auto& [peer, value] :
+       std::map<std::string, std::string>{
+           {"intake", absl::GetFlag(FLAGS_intake_addr)},
+           {"supervision", absl::GetFlag(FLAGS_supervision_addr)},
+           {"dispatch", absl::GetFlag(FLAGS_dispatch_addr)},
+           {"oversight", absl::GetFlag(FLAGS_oversight_addr)},
+           {"registry", absl::GetFlag(FLAGS_registry_addr)}}) {
+    if (!value.empty()) c.peers[peer] = value;
+  }
+  c.tls.plaintext = absl::GetFlag(FLAGS_plaintext);
+  c.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  c.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  c.tls.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
+  c.auth.algorithm = absl::GetFlag(FLAGS_jwt_algorithm);
+  c.auth.key_file = absl::GetFlag(FLAGS_jwt_key_file);
+  c.auth.audience = absl::GetFlag(FLAGS_jwt_audience);
+  c.service_token_file = absl::GetFlag(FLAGS_service_token_file);
+  c.signing_key_file = absl::GetFlag(FLAGS_signing_key_file);
+  c.signing_key_id = absl::GetFlag(FLAGS_signing_key_id);
+  c.crypto_suite = absl::GetFlag(FLAGS_crypto_suite);
+  c.durability = absl::GetFlag(FLAGS_durability);
+  c.partitions = absl::GetFlag(FLAGS_partitions);
+  c.log_level = absl::GetFlag(FLAGS_log_level);
+  c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+
+  std::vector<status::FieldViolation> bad;
+  if (c.listen.empty()) bad.push_back({"listen", "required"});
+  if (!c.tls.plaintext && (c.tls.cert_file.empty() || c.tls.key_file.empty())) {
+    bad.push_back({"tls_cert_file",
+                   "TLS needs --tls_cert_file and --tls_key_file "
+                   "(or --plaintext on loopback)"});
+  }
+  if (c.auth.algorithm != "HS256" && c.auth.algorithm != "RS256" &&
+      c.auth.algorithm != "ES256") {
+    bad.push_back({"jwt_algorithm", "must be HS256, RS256 or ES256"});
+  }
+  if (c.auth.key_file.empty()) bad.push_back({"jwt_key_file", "required"});
+  if (c.crypto_suite != "standard" && c.crypto_suite != "guomi") {
+    bad.push_back({"crypto_suite", "must be standard or guomi"});
+  }
+  if (c.durability != "sync" && c.durability != "async" &&
+      c.durability != "ack_after_kafka") {
+    bad.push_back({"durability", "must be sync, async or ack_after_kafka"});
+  }
+  if (c.partitions < 1 || c.partitions > 1024) {
+    bad.push_back({"partitions", "must be 1..1024"});
+  }
+  if (c.log_level != "debug" && c.log_level != "info" &&
+      c.log_level != "warning" && c.log_level != "error") {
+    bad.push_back({"log_level", "must be debug, info, warning or error"});
+  }
+  if (!bad.empty()) return status::InvalidArgument(std::move(bad));
+  return c;
+}
+
+}  // namespace wangge::config

@@ -1,0 +1,74 @@
+#include "services/common/config/config.h"
+
+#include <cstdlib>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "gtest/gtest.h"
+#include "services/common/status/errors.h"
+
+namespace wangge::config {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  absl::FlagSaver saver_;
+};
+
+TEST_F(ConfigTest, EnvironmentOverridesDefault) {
+  ::setenv("DATA_DIR", "/tmp/from-env", 1);
+  ::setenv("PARTITIONS", "4", 1);
+  ApplyEnvironmentOverrides();
+  ::unsetenv("DATA_DIR");
+  ::unsetenv("PARTITIONS");
+  EXPECT_EQ(absl::GetFlag(FLAGS_data_dir), "/tmp/from-env");
+  EXPECT_EQ(absl::GetFlag(FLAGS_partitions), 4);
+}
+
+TEST_F(ConfigTest, CommandLineWinsOverEnvironment) {
+  ::setenv("LISTEN", "127.0.0.1:1111", 1);
+  char arg0[] = "svc";
+  char arg1[] = "--listen=127.0.0.1:2222";
+  char* argv[] = {arg0, arg1};
+  ParseFlags(2, argv);
+  ::unsetenv("LISTEN");
+  EXPECT_EQ(absl::GetFlag(FLAGS_listen), "127.0.0.1:2222");
+}
+
+TEST_F(ConfigTest, BadValuesFailStartupNamingTheFlag) {
+  absl::SetFlag(&FLAGS_plaintext, true);
+  absl::SetFlag(&FLAGS_jwt_key_file, "/k");
+  absl::SetFlag(&FLAGS_durability, "eventually");
+  absl::SetFlag(&FLAGS_partitions, 0);
+  auto c = LoadServiceConfig("intake");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  auto v = status::FieldViolations(c.status());
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].field, "durability");
+  EXPECT_EQ(v[1].field, "partitions");
+}
+
+TEST_F(ConfigTest, TlsRequiredUnlessPlaintext) {
+  absl::SetFlag(&FLAGS_plaintext, false);
+  absl::SetFlag(&FLAGS_jwt_key_file, "/k");
+  auto c = LoadServiceConfig("intake");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(status::FieldViolations(c.status())[0].field, "tls_cert_file");
+  absl::SetFlag(&FLAGS_plaintext, true);
+  absl::SetFlag(&FLAGS_supervision_addr, "127.0.0.1:7002");
+  auto ok = LoadServiceConfig("intake");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->peers.at("supervision"), "127.0.0.1:7002");
+  EXPECT_EQ(ok->durability, "sync");
+}
+
+TEST_F(ConfigTest, ResolvedFlagsListsOnlyOurs) {
+  auto flags = ResolvedFlags();
+  EXPECT_TRUE(flags.count("listen"));
+  EXPECT_TRUE(flags.count("durability"));
+  EXPECT_FALSE(flags.count("flagfile"));
+}
+
+}  // namespace
+}  // namespace wangge::config

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "services/common/status/errors.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "gRPC listen address");
@@ -80,6 +81,33 @@ std::map<std::string, std::string> ResolvedFlags() {
     if (IsWanggeFlag(*flag)) out[std::string(name)] = flag->CurrentValue();
   }
   return out;
+}
+
+std::string Describe(const ServiceConfig& c) {
+  std::vector<std::string> parts = {
+      absl::StrCat("service=", c.service),
+      absl::StrCat("listen=", c.listen),
+      absl::StrCat("metrics_listen=", c.metrics_listen),
+      absl::StrCat("data_dir=", c.data_dir),
+      absl::StrCat("kafka_bootstrap=", c.kafka_bootstrap),
+      absl::StrCat("kafka_bootstrap_file=", c.kafka_bootstrap_file),
+      absl::StrCat("plaintext=", c.tls.plaintext ? "true" : "false"),
+      absl::StrCat("tls_cert_file=", c.tls.cert_file),
+      absl::StrCat("tls_ca_file=", c.tls.ca_file),
+      absl::StrCat("jwt_algorithm=", c.auth.algorithm),
+      absl::StrCat("jwt_key_file=", c.auth.key_file),
+      absl::StrCat("jwt_audience=", c.auth.audience),
+      absl::StrCat("signing_key_file=", c.signing_key_file),
+      absl::StrCat("signing_key_id=", c.signing_key_id),
+      absl::StrCat("crypto_suite=", c.crypto_suite),
+      absl::StrCat("durability=", c.durability),
+      absl::StrCat("partitions=", c.partitions),
+      absl::StrCat("log_level=", c.log_level),
+      absl::StrCat("drain_timeout=", absl::FormatDuration(c.drain_timeout))};
+  for (const auto& [peer, addr] : c.peers) {
+    parts.push_back(absl::StrCat(peer, "_addr=", addr));
+  }
+  return absl::StrJoin(parts, " ");
 }
 
 absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {

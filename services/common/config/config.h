@@ -92,6 +92,10 @@ void ApplyEnvironmentOverrides();
 // fail start-up with a clear error instead of degrading later.
 absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service);
 
+// The resolved configuration as "name=value ..." (no secrets: key material
+// is only ever named by its file).
+std::string Describe(const ServiceConfig& config);
+
 // Every Wangge flag and its current value, for the start-up log line.
 std::map<std::string, std::string> ResolvedFlags();
 

@@ -1,0 +1,285 @@
+#include "services/common/server/chassis.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "services/common/log/log.h"
+#include "services/common/server/channel.h"
+#include "services/common/status/errors.h"
+
+namespace wangge::server {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+
+constexpr char kLiveness[] = "liveness";
+constexpr char kReadiness[] = "readiness";
+
+// Self-pipe: the signal handler only writes a byte.
+int g_signal_pipe[2] = {-1, -1};
+
+void OnSignal(int) {
+  const char byte = 1;
+  ssize_t n = ::write(g_signal_pipe[1], &byte, 1);
+  (void)n;
+}
+
+log::Level ParseLevel(const std::string& name) {
+  if (name == "debug") return log::Level::kDebug;
+  if (name == "warning") return log::Level::kWarning;
+  if (name == "error") return log::Level::kError;
+  return log::Level::kInfo;
+}
+
+// Reads a string field by dotted path ("area.code"); empty when unset.
+absl::StatusOr<std::string> StringAtPath(const Message& message,
+                                         absl::string_view path) {
+  const Message* current = &message;
+  std::vector<absl::string_view> parts = absl::StrSplit(path, '.');
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const FieldDescriptor* field =
+        current->GetDescriptor()->FindFieldByName(std::string(parts[i]));
+    if (field == nullptr || field->is_repeated()) {
+      return absl::InternalError(
+          absl::StrCat("policy scope_field ", path, " does not exist"));
+    }
+    const auto* reflection = current->GetReflection();
+    if (i + 1 == parts.size()) {
+      if (field->type() != FieldDescriptor::TYPE_STRING) {
+        return absl::InternalError(
+            absl::StrCat("policy scope_field ", path, " is not a string"));
+      }
+      return reflection->GetString(*current, field);
+    }
+    if (field->type() != FieldDescriptor::TYPE_MESSAGE) {
+      return absl::InternalError(
+          absl::StrCat("policy scope_field ", path, " is not a message path"));
+    }
+    if (!reflection->HasField(*current, field)) return std::string();
+    current = &reflection->GetMessage(*current, field);
+  }
+  return std::string();
+}
+
+}  // namespace
+
+Chassis::Chassis(config::ServiceConfig config, const Clock* clock)
+    : config_(std::move(config)), clock_(clock), metrics_(config_.service) {}
+
+Chassis::~Chassis() { Shutdown(); }
+
+absl::Status Chassis::Init() {
+  log::SetService(config_.service);
+  log::SetMinLevel(ParseLevel(config_.log_level));
+  // The resolved configuration, once, as one line.
+  log::Info("configuration", {{"config", config::Describe(config_)}});
+
+  auto key = ReadFileToString(config_.auth.key_file);
+  if (!key.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("jwt_key_file: ", key.status().message()));
+  }
+  verifier_ = std::make_unique<auth::TokenVerifier>(
+      config_.auth.algorithm, *key, config_.auth.audience, clock_);
+  return metrics_.Serve(config_.metrics_listen);
+}
+
+absl::Status Chassis::RegisterService(
+    grpc::Service* service, const google::protobuf::ServiceDescriptor* d) {
+  if (server_) return absl::FailedPreconditionError("server already started");
+  std::vector<std::string> undeclared;
+  for (int i = 0; i < d->method_count(); ++i) {
+    const auto* m = d->method(i);
+    const auto& policy =
+        m->options().GetExtension(wangge::common::v1::policy);
+    if (policy.roles_size() == 0) {
+      undeclared.push_back(m->full_name());
+      continue;
+    }
+    methods_[m->full_name()] = MethodEntry{m->full_name(), m->name(), policy};
+  }
+  if (!undeclared.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("methods without a declared permission: ",
+                     absl::StrJoin(undeclared, ", ")));
+  }
+  services_.push_back(service);
+  return absl::OkStatus();
+}
+
+absl::Status Chassis::Start() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  std::shared_ptr<grpc::ServerCredentials> creds;
+  if (config_.tls.plaintext) {
+    creds = grpc::InsecureServerCredentials();
+  } else {
+    auto cert = ReadFileToString(config_.tls.cert_file);
+    if (!cert.ok()) return cert.status();
+    auto key = ReadFileToString(config_.tls.key_file);
+    if (!key.ok()) return key.status();
+    grpc::SslServerCredentialsOptions opts(
+        config_.tls.ca_file.empty()
+            ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    if (!config_.tls.ca_file.empty()) {
+      auto ca = ReadFileToString(config_.tls.ca_file);
+      if (!ca.ok()) return ca.status();
+      opts.pem_root_certs = *ca;
+    }
+    opts.pem_key_cert_pairs.push_back({*key, *cert});
+    creds = grpc::SslServerCredentials(opts);
+  }
+  builder.AddListeningPort(config_.listen, creds, &port_);
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  for (auto* s : services_) builder.RegisterService(s);
+  server_ = builder.BuildAndStart();
+  if (!server_ || port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config_.listen));
+  }
+  SetReady(false);
+  log::Info("serving", {{"address", address()},
+                        {"metrics_port", std::to_string(metrics_.port())},
+                        {"tls", config_.tls.plaintext ? "off" : "on"}});
+  return absl::OkStatus();
+}
+
+std::string Chassis::address() const {
+  auto colon = config_.listen.rfind(':');
+  return absl::StrCat(config_.listen.substr(0, colon), ":", port_);
+}
+
+void Chassis::SetReady(bool ready) {
+  if (!server_) return;
+  auto* health = server_->GetHealthCheckService();
+  // The unnamed service and each registered service follow readiness; the
+  // bulk setter touches every name, so liveness is set again after it.
+  health->SetServingStatus(ready);
+  health->SetServingStatus(kReadiness, ready);
+  health->SetServingStatus(kLiveness, true);
+}
+
+void Chassis::AddShutdownHook(std::function<void()> hook) {
+  absl::MutexLock lock(&mu_);
+  hooks_.push_back(std::move(hook));
+}
+
+void Chassis::InstallSignalHandlers() {
+  if (g_signal_pipe[0] >= 0) return;
+  if (::pipe2(g_signal_pipe, O_CLOEXEC) != 0) return;
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+void Chassis::WaitForShutdownSignal() {
+  InstallSignalHandlers();
+  char byte;
+  while (::read(g_signal_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+  log::Info("shutdown signal received");
+  Shutdown();
+}
+
+void Chassis::Shutdown() {
+  std::vector<std::function<void()>> hooks;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    hooks.swap(hooks_);
+  }
+  if (server_) {
+    SetReady(false);
+    server_->GetHealthCheckService()->SetServingStatus(kLiveness, false);
+    const absl::Time t0 = absl::Now();
+    // Waits for in-flight calls; cancels what is left at the deadline.
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      absl::ToChronoSeconds(config_.drain_timeout));
+    server_->Wait();
+    log::Info("drained",
+              {{"seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - t0))}});
+  }
+  for (auto it = hooks.rbegin(); it != hooks.rend(); ++it) (*it)();
+  log::Info("stopped");
+}
+
+absl::StatusOr<Caller> Chassis::Authorize(grpc::CallbackServerContext* context,
+                                          absl::string_view method,
+                                          const Message& request) {
+  auto entry = methods_.find(method);
+  if (entry == methods_.end()) {
+    return status::PermissionDenied(
+        "method_policy", absl::StrCat(method, " declares no permission"));
+  }
+  const auto& metadata = context->client_metadata();
+  auto auth = metadata.find("authorization");
+  if (auth == metadata.end()) {
+    return absl::UnauthenticatedError("missing bearer token");
+  }
+  absl::string_view header(auth->second.data(), auth->second.size());
+  if (!absl::ConsumePrefix(&header, "Bearer ")) {
+    return absl::UnauthenticatedError("authorization is not a bearer token");
+  }
+  auto claims = verifier_->Verify(header);
+  if (!claims.ok()) return claims.status();
+
+  const auto& policy = entry->second.policy;
+  if (std::find(policy.roles().begin(), policy.roles().end(), claims->role) ==
+      policy.roles().end()) {
+    return status::PermissionDenied(
+        "method_role", absl::StrCat("role ", auth::RoleName(claims->role),
+                                    " may not call ", entry->second.short_name));
+  }
+  if (!policy.scope_field().empty()) {
+    auto area = StringAtPath(request, policy.scope_field());
+    if (!area.ok()) return area.status();
+    if (area->empty()) {
+      // No area named: the whole deployment, for "*" scopes only.
+      if (std::find(claims->scopes.begin(), claims->scopes.end(), "*") ==
+          claims->scopes.end()) {
+        return status::PermissionDenied(
+            "area_scope", absl::StrCat("name an area (", policy.scope_field(),
+                                       ") inside your scope"));
+      }
+    } else if (!auth::InScope(claims->scopes, *area)) {
+      return status::PermissionDenied(
+          "area_scope", absl::StrCat("area ", *area, " is outside your scope"));
+    }
+  }
+  Caller caller;
+  caller.actor.set_subject(claims->subject);
+  caller.actor.set_role(claims->role);
+  caller.actor.set_department(claims->department);
+  caller.actor.set_channel(claims->channel);
+  caller.scopes = std::move(claims->scopes);
+  return caller;
+}
+
+void Chassis::Record(absl::string_view method, grpc::StatusCode code,
+                     absl::Time start) {
+  absl::string_view short_name = method;
+  auto dot = method.rfind('.');
+  if (dot != absl::string_view::npos) short_name = method.substr(dot + 1);
+  metrics_.RecordRpc(short_name, code, absl::Now() - start);
+}
+
+}  // namespace wangge::server

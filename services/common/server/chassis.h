@@ -1,0 +1,196 @@
+#ifndef WANGGE_SERVICES_COMMON_SERVER_CHASSIS_H_
+#define WANGGE_SERVICES_COMMON_SERVER_CHASSIS_H_
+
+// The service chassis: what every Wangge service's gRPC server has.
+//
+// - a callback-API gRPC server with TLS or mTLS from flags (plaintext only
+//   when --plaintext), the standard health service with separate "liveness"
+//   and "readiness" names, and server reflection;
+// - the method guard: every handler enters through Unary()/Stream(), which
+//   verifies the bearer token, checks the method's declared roles
+//   (wangge.common.v1.policy) and the caller's area scope before the body
+//   runs. gRPC 1.51's server interceptors cannot reject a call, so this is a
+//   wrapper, not an interceptor. A service whose method declares no policy
+//   fails RegisterService, and so fails to start;
+// - Prometheus /metrics (RPC counts and latency per method);
+// - graceful shutdown on SIGTERM/SIGINT: readiness off, drain in-flight calls
+//   up to --drain_timeout, run the shutdown hooks (flush Kafka, close
+//   stores) in reverse order of registration.
+//
+// Lifecycle: construct, Init(), RegisterService() for each service, Start(),
+// then WaitForShutdownSignal() (or Shutdown() from a test).
+// Thread safety: Unary()/Stream()/Authorize() are called concurrently by gRPC
+// threads; registration happens before Start() on one thread.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "services/common/auth/token.h"
+#include "services/common/clock/clock.h"
+#include "services/common/config/config.h"
+#include "services/common/metrics/metrics.h"
+#include "services/common/status/grpc_status.h"
+#include "wangge/common/v1/envelope.pb.h"
+#include "wangge/common/v1/options.pb.h"
+
+namespace wangge::server {
+
+// The verified caller of one call.
+struct Caller {
+  wangge::common::v1::Actor actor;
+  std::vector<std::string> scopes;
+  bool InScope(absl::string_view area_code) const {
+    return auth::InScope(scopes, area_code);
+  }
+};
+
+class Chassis {
+ public:
+  Chassis(config::ServiceConfig config, const Clock* clock);
+  ~Chassis();
+
+  Chassis(const Chassis&) = delete;
+  Chassis& operator=(const Chassis&) = delete;
+
+  // Loads the token key, starts /metrics, logs the resolved configuration.
+  absl::Status Init();
+
+  // Registers a gRPC service; every method must declare a policy.
+  absl::Status RegisterService(grpc::Service* service,
+                               const google::protobuf::ServiceDescriptor* d);
+
+  // The same, finding the descriptor from the generated gRPC class
+  // (e.g. Register<wangge::intake::v1::IntakeService>(&impl)).
+  template <typename GrpcService>
+  absl::Status Register(grpc::Service* service) {
+    const auto* d =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+            GrpcService::service_full_name());
+    if (d == nullptr) {
+      return absl::InternalError("service descriptor not linked");
+    }
+    return RegisterService(service, d);
+  }
+
+  // Builds and starts the server. Liveness is SERVING from here; readiness
+  // stays NOT_SERVING until SetReady(true).
+  absl::Status Start();
+  int port() const { return port_; }
+  std::string address() const;
+
+  void SetReady(bool ready);
+  void AddShutdownHook(std::function<void()> hook);
+
+  // Installs SIGTERM/SIGINT handlers (call early in main), then blocks until
+  // one arrives and runs Shutdown().
+  static void InstallSignalHandlers();
+  void WaitForShutdownSignal();
+  // Readiness off, drain, hooks. Idempotent.
+  void Shutdown();
+
+  // The guard. Returns the caller, or the status to answer with.
+  absl::StatusOr<Caller> Authorize(grpc::CallbackServerContext* context,
+                                   absl::string_view method,
+                                   const google::protobuf::Message& request);
+
+  // A unary handler: guard, then `body`, then status mapping and metrics.
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Unary(
+      grpc::CallbackServerContext* context, absl::string_view method,
+      const Request* request, Response* response,
+      const std::function<absl::Status(const Caller&)>& body);
+
+  // A server-streaming handler: guard, then `make` builds the reactor.
+  // On refusal a reactor that finishes at once with the error is returned.
+  template <typename Response>
+  grpc::ServerWriteReactor<Response>* Stream(
+      grpc::CallbackServerContext* context, absl::string_view method,
+      const google::protobuf::Message& request,
+      const std::function<grpc::ServerWriteReactor<Response>*(const Caller&)>&
+          make);
+
+  metrics::Metrics& metrics() { return metrics_; }
+  const config::ServiceConfig& config() const { return config_; }
+  const Clock* clock() const { return clock_; }
+
+ private:
+  struct MethodEntry {
+    std::string full_name;  // "pkg.Service.Method"
+    std::string short_name;
+    wangge::common::v1::MethodPolicy policy;
+  };
+
+  void Record(absl::string_view method, grpc::StatusCode code,
+              absl::Time start);
+
+  const config::ServiceConfig config_;
+  const Clock* const clock_;
+  metrics::Metrics metrics_;
+  std::unique_ptr<auth::TokenVerifier> verifier_;
+  // Full method name -> entry; written before Start(), read-only after.
+  absl::flat_hash_map<std::string, MethodEntry> methods_;
+  std::vector<grpc::Service*> services_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  absl::Mutex mu_;
+  std::vector<std::function<void()>> hooks_ ABSL_GUARDED_BY(mu_);
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Finishes a stream at once with an error.
+template <typename Response>
+class RejectedStream final : public grpc::ServerWriteReactor<Response> {
+ public:
+  explicit RejectedStream(const grpc::Status& status) { this->Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* Chassis::Unary(
+    grpc::CallbackServerContext* context, absl::string_view method,
+    const Request* request, Response* response,
+    const std::function<absl::Status(const Caller&)>& body) {
+  const absl::Time start = absl::Now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::Status status;
+  auto caller = Authorize(context, method, *request);
+  if (!caller.ok()) {
+    status = caller.status();
+  } else {
+    status = body(*caller);
+  }
+  grpc::Status g = status::ToGrpcStatus(status);
+  Record(method, g.error_code(), start);
+  reactor->Finish(g);
+  return reactor;
+}
+
+template <typename Response>
+grpc::ServerWriteReactor<Response>* Chassis::Stream(
+    grpc::CallbackServerContext* context, absl::string_view method,
+    const google::protobuf::Message& request,
+    const std::function<grpc::ServerWriteReactor<Response>*(const Caller&)>&
+        make) {
+  const absl::Time start = absl::Now();
+  auto caller = Authorize(context, method, request);
+  if (!caller.ok()) {
+    grpc::Status g = status::ToGrpcStatus(caller.status());
+    Record(method, g.error_code(), start);
+    return new RejectedStream<Response>(g);
+  }
+  Record(method, grpc::StatusCode::OK, start);
+  return make(*caller);
+}
+
+}  // namespace wangge::server
+
+#endif  // WANGGE_SERVICES_COMMON_SERVER_CHASSIS_H_

@@ -1,0 +1,323 @@
+#include "services/common/server/chassis.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include <grpcpp/generic/generic_stub.h>
+#include "wangge/testing/v1/reflection_wire.pb.h"
+#include "services/common/server/channel.h"
+#include "services/common/server/echo_service_for_test.h"
+#include "services/common/status/errors.h"
+#include "services/common/status/grpc_status.h"
+#include "services/common/testing/test_support.h"
+
+namespace wangge::server {
+namespace {
+
+using ::grpc::health::v1::HealthCheckRequest;
+using ::grpc::health::v1::HealthCheckResponse;
+using wangge::common::v1::ROLE_DISPATCHER;
+using wangge::common::v1::ROLE_SHIFT_LEADER;
+using wangge::common::v1::ROLE_SUPERVISOR;
+using wangge::testing::v1::EchoRequest;
+using wangge::testing::v1::EchoResponse;
+using wangge::testing::v1::EchoService;
+
+class ChassisTest : public ::testing::Test {
+ protected:
+  void StartServer(config::ServiceConfig config) {
+    chassis_ = std::make_unique<Chassis>(config, Clock::Real());
+    echo_ = std::make_unique<EchoServiceForTest>(chassis_.get());
+    ASSERT_TRUE(chassis_->Init().ok());
+    ASSERT_TRUE(chassis_->Register<EchoService>(echo_.get()).ok());
+    ASSERT_TRUE(chassis_->Start().ok());
+  }
+
+  void StartPlaintext() {
+    dir_ = wangge::testing::MakeTempDir("chassis");
+    StartServer(wangge::testing::LoopbackConfig("echo", dir_));
+    channel_ = grpc::CreateChannel(chassis_->address(),
+                                   grpc::InsecureChannelCredentials());
+  }
+
+  grpc::Status Call(std::shared_ptr<grpc::Channel> channel,
+                    const std::string& token, const std::string& area,
+                    EchoResponse* response) {
+    auto stub = EchoService::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(10));
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+    EchoRequest request;
+    request.set_message("ni hao");
+    if (!area.empty()) request.mutable_area()->set_code(area);
+    return stub->Echo(&ctx, request, response);
+  }
+
+  grpc::Status Call(const std::string& token, const std::string& area) {
+    EchoResponse response;
+    return Call(channel_, token, area, &response);
+  }
+
+  std::string dir_;
+  std::unique_ptr<Chassis> chassis_;
+  std::unique_ptr<EchoServiceForTest> echo_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+TEST_F(ChassisTest, PlaintextRoundTripCarriesTheCaller) {
+  StartPlaintext();
+  EchoResponse response;
+  grpc::Status s =
+      Call(channel_,
+           wangge::testing::DevToken(ROLE_SHIFT_LEADER, {"110101"}, "staff-9"),
+           "110101001", &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(response.message(), "ni hao");
+  EXPECT_EQ(response.caller(), "staff-9");
+  EXPECT_EQ(echo_->entered, 1);
+}
+
+TEST_F(ChassisTest, RefusesBadTokensBeforeTheHandler) {
+  StartPlaintext();
+  EXPECT_EQ(Call("", "110101").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Call("garbage", "110101").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Call(wangge::testing::DevToken(ROLE_SHIFT_LEADER, {"*"}, "t", "",
+                                           "", absl::Seconds(-5)),
+                 "110101")
+                .error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  auth::Claims other;
+  other.subject = "x";
+  other.role = ROLE_SHIFT_LEADER;
+  other.audience = "not-wangge";
+  other.expiry = absl::Now() + absl::Hours(1);
+  other.scopes = {"*"};
+  EXPECT_EQ(Call(*auth::MintToken(other, "HS256",
+                                  wangge::testing::kDevSecret),
+                 "110101")
+                .error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  other.audience = "wangge";
+  EXPECT_EQ(Call(*auth::MintToken(other, "HS256", "wrong-key"), "110101")
+                .error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  const std::string none =
+      absl::WebSafeBase64Escape(R"({"alg":"none"})") + "." +
+      absl::WebSafeBase64Escape(absl::StrCat(
+          R"({"sub":"x","aud":"wangge","role":"shift_leader","scope":"*","exp":)",
+          absl::ToUnixSeconds(absl::Now() + absl::Hours(1)), "}")) +
+      ".";
+  EXPECT_EQ(Call(none, "110101").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(echo_->entered, 0);
+}
+
+TEST_F(ChassisTest, WrongRoleAndOutOfScopeAreDeniedWithTheRuleName) {
+  StartPlaintext();
+  grpc::Status role = Call(wangge::testing::DevToken(ROLE_DISPATCHER), "110101");
+  EXPECT_EQ(role.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(status::DeniedRule(status::FromGrpcStatus(role)), "method_role");
+
+  grpc::Status scope = Call(
+      wangge::testing::DevToken(ROLE_SUPERVISOR, {"110101001"}), "110101002001");
+  EXPECT_EQ(scope.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(status::DeniedRule(status::FromGrpcStatus(scope)), "area_scope");
+
+  // No area named means the whole deployment: only for "*" scopes.
+  grpc::Status unnamed =
+      Call(wangge::testing::DevToken(ROLE_SUPERVISOR, {"110101001"}), "");
+  EXPECT_EQ(unnamed.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(echo_->entered, 0);
+
+  EXPECT_TRUE(Call(wangge::testing::DevToken(ROLE_SUPERVISOR, {"110101001"}),
+                   "110101001003")
+                  .ok());
+  EXPECT_EQ(echo_->entered, 1);
+}
+
+TEST_F(ChassisTest, StreamingMethodsAreGuardedToo) {
+  StartPlaintext();
+  auto stub = EchoService::NewStub(channel_);
+  EchoRequest request;
+  request.set_message("m");
+  request.set_count(3);
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization",
+                    "Bearer " + wangge::testing::DevToken(ROLE_SUPERVISOR));
+    auto reader = stub->EchoStream(&ctx, request);
+    EchoResponse r;
+    EXPECT_FALSE(reader->Read(&r));
+    EXPECT_EQ(reader->Finish().error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  EXPECT_EQ(echo_->entered, 0);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization",
+                  "Bearer " + wangge::testing::DevToken(ROLE_SHIFT_LEADER));
+  auto reader = stub->EchoStream(&ctx, request);
+  EchoResponse r;
+  int n = 0;
+  while (reader->Read(&r)) ++n;
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(n, 3);
+}
+
+TEST_F(ChassisTest, HealthHasSeparateLivenessAndReadiness) {
+  StartPlaintext();
+  auto health = ::grpc::health::v1::Health::NewStub(channel_);
+  auto check = [&](const std::string& service) {
+    grpc::ClientContext ctx;
+    HealthCheckRequest request;
+    request.set_service(service);
+    HealthCheckResponse response;
+    EXPECT_TRUE(health->Check(&ctx, request, &response).ok());
+    return response.status();
+  };
+  EXPECT_EQ(check("liveness"), HealthCheckResponse::SERVING);
+  EXPECT_EQ(check("readiness"), HealthCheckResponse::NOT_SERVING);
+  chassis_->SetReady(true);
+  EXPECT_EQ(check("readiness"), HealthCheckResponse::SERVING);
+  EXPECT_EQ(check(""), HealthCheckResponse::SERVING);
+  chassis_->SetReady(false);
+  EXPECT_EQ(check("readiness"), HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(check("liveness"), HealthCheckResponse::SERVING);
+}
+
+// Server reflection answers list_services (the exchange grpcurl starts with).
+TEST_F(ChassisTest, ReflectionListsTheServices) {
+  StartPlaintext();
+  grpc::GenericStub stub(channel_);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  auto call = stub.PrepareCall(
+      &ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+      &cq);
+  auto wait = [&](intptr_t want) {
+    void* tag;
+    bool ok;
+    EXPECT_TRUE(cq.Next(&tag, &ok));
+    EXPECT_EQ(reinterpret_cast<intptr_t>(tag), want);
+    return ok;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(wait(1));
+  wangge::testing::v1::ReflectionRequest request;
+  request.set_list_services("*");
+  const std::string bytes = request.SerializeAsString();
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer out(&slice, 1);
+  call->Write(out, reinterpret_cast<void*>(2));
+  ASSERT_TRUE(wait(2));
+  grpc::ByteBuffer in;
+  call->Read(&in, reinterpret_cast<void*>(3));
+  ASSERT_TRUE(wait(3));
+  call->WritesDone(reinterpret_cast<void*>(4));
+  wait(4);
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  wait(5);
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(in.Dump(&slices).ok());
+  std::string received;
+  for (const auto& s : slices) {
+    received.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  wangge::testing::v1::ReflectionResponse response;
+  ASSERT_TRUE(response.ParseFromString(received));
+  std::vector<std::string> names;
+  for (const auto& s : response.list_services_response().service()) {
+    names.push_back(s.name());
+  }
+  EXPECT_NE(std::find(names.begin(), names.end(), "wangge.testing.v1.EchoService"),
+            names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "grpc.health.v1.Health"),
+            names.end());
+  cq.Shutdown();
+  void* tag;
+  bool ok;
+  while (cq.Next(&tag, &ok)) {
+  }
+}
+
+TEST_F(ChassisTest, MetricsShowTheCall) {
+  dir_ = wangge::testing::MakeTempDir("chassis");
+  config::ServiceConfig config = wangge::testing::LoopbackConfig("echo", dir_);
+  config.metrics_listen = "127.0.0.1:0";
+  StartServer(config);
+  channel_ = grpc::CreateChannel(chassis_->address(),
+                                 grpc::InsecureChannelCredentials());
+  ASSERT_TRUE(Call(wangge::testing::DevToken(ROLE_SHIFT_LEADER), "1101").ok());
+  ASSERT_EQ(Call(wangge::testing::DevToken(ROLE_DISPATCHER), "1101")
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_GT(chassis_->metrics().port(), 0);
+  auto body = wangge::testing::HttpGet(chassis_->metrics().port(), "/metrics");
+  ASSERT_TRUE(body.ok()) << body.status();
+  auto sample = [&](const std::string& code) -> std::string {
+    for (absl::string_view line : absl::StrSplit(*body, '\n')) {
+      if (absl::StartsWith(line, "wangge_rpc_requests_total{") &&
+          absl::StrContains(line, R"(method="Echo")") &&
+          absl::StrContains(line, absl::StrCat(R"(code=")", code, R"(")"))) {
+        return std::string(line.substr(line.rfind(' ') + 1));
+      }
+    }
+    return "absent";
+  };
+  EXPECT_EQ(sample("OK"), "1") << *body;
+  EXPECT_EQ(sample("PERMISSION_DENIED"), "1");
+  EXPECT_NE(body->find("wangge_rpc_latency_seconds_count"), std::string::npos);
+}
+
+TEST_F(ChassisTest, MethodWithoutPolicyCannotBeRegistered) {
+  dir_ = wangge::testing::MakeTempDir("chassis");
+  Chassis chassis(wangge::testing::LoopbackConfig("x", dir_), Clock::Real());
+  ASSERT_TRUE(chassis.Init().ok());
+  wangge::testing::v1::UndeclaredService::CallbackService undeclared;
+  absl::Status s =
+      chassis.Register<wangge::testing::v1::UndeclaredService>(&undeclared);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("UndeclaredService.Nothing"), std::string::npos);
+}
+
+TEST_F(ChassisTest, MutualTlsRefusesMissingAndForeignCertificates) {
+  dir_ = wangge::testing::MakeTempDir("mtls");
+  auto tls = wangge::testing::MakeTlsFiles(dir_);
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  config::ServiceConfig config = wangge::testing::LoopbackConfig("echo", dir_);
+  config.tls.plaintext = false;
+  config.tls.cert_file = tls->server_cert;
+  config.tls.key_file = tls->server_key;
+  config.tls.ca_file = tls->ca_cert;
+  config.listen = "localhost:0";
+  StartServer(config);
+  const std::string address = absl::StrCat("localhost:", chassis_->port());
+  const std::string token = wangge::testing::DevToken(ROLE_SHIFT_LEADER);
+
+  config::TlsConfig good{false, tls->client_cert, tls->client_key, tls->ca_cert};
+  EchoResponse response;
+  grpc::Status ok = Call(*MakeChannel(address, good), token, "11", &response);
+  EXPECT_TRUE(ok.ok()) << ok.error_message();
+
+  config::TlsConfig no_cert{false, "", "", tls->ca_cert};
+  EXPECT_FALSE(Call(*MakeChannel(address, no_cert), token, "11", &response).ok());
+
+  config::TlsConfig rogue{false, tls->rogue_client_cert, tls->rogue_client_key,
+                          tls->ca_cert};
+  EXPECT_FALSE(Call(*MakeChannel(address, rogue), token, "11", &response).ok());
+
+  config::TlsConfig plaintext{true, "", "", ""};
+  EXPECT_FALSE(
+      Call(*MakeChannel(address, plaintext), token, "11", &response).ok());
+  EXPECT_EQ(echo_->entered, 1);
+}
+
+}  // namespace
+}  // namespace wangge::server

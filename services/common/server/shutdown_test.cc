@@ -1,0 +1,78 @@
+// SIGTERM drains: a call in flight when the signal arrives completes, the
+// shutdown hooks run, new calls are refused and the process exits 0.
+
+#include <signal.h>
+
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "services/common/testing/subprocess.h"
+#include "services/common/testing/test_support.h"
+#include "wangge/testing/v1/echo.grpc.pb.h"
+
+namespace wangge::server {
+namespace {
+
+using wangge::common::v1::ROLE_SHIFT_LEADER;
+using wangge::testing::v1::EchoRequest;
+using wangge::testing::v1::EchoResponse;
+using wangge::testing::v1::EchoService;
+
+TEST(ShutdownTest, SigtermDrainsInFlightCallAndExitsZero) {
+  const std::string dir = wangge::testing::MakeTempDir("shutdown");
+  wangge::testing::WriteFile(dir + "/jwt.key", wangge::testing::kDevSecret);
+  wangge::testing::Subprocess server;
+  // Configuration through the environment, as a Kubernetes pod would.
+  ASSERT_TRUE(server
+                  .Start({"services/common/server/echo_server"},
+                         {{"LISTEN", "127.0.0.1:0"},
+                          {"PLAINTEXT", "true"},
+                          {"METRICS_LISTEN", ""},
+                          {"JWT_KEY_FILE", dir + "/jwt.key"},
+                          {"DRAIN_TIMEOUT", "10s"}})
+                  .ok());
+  auto port = server.WaitForLine("port ", absl::Seconds(30));
+  ASSERT_TRUE(port.ok()) << port.status();
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = EchoService::NewStub(channel);
+  const std::string token = wangge::testing::DevToken(ROLE_SHIFT_LEADER);
+
+  grpc::Status slow_status;
+  EchoResponse slow_response;
+  std::thread slow([&] {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    EchoRequest request;
+    request.set_message("in flight");
+    request.set_delay_ms(1500);
+    request.mutable_area()->set_code("11");
+    slow_status = stub->Echo(&ctx, request, &slow_response);
+  });
+  // Let the slow call reach the handler before the signal.
+  absl::SleepFor(absl::Milliseconds(500));
+  server.Signal(SIGTERM);
+  slow.join();
+  EXPECT_TRUE(slow_status.ok()) << slow_status.error_message();
+  EXPECT_EQ(slow_response.message(), "in flight");
+
+  auto hook = server.WaitForLine("hook ran", absl::Seconds(10));
+  EXPECT_TRUE(hook.ok()) << hook.status();
+  auto code = server.Wait(absl::Seconds(10));
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 0);
+
+  grpc::ClientContext after;
+  after.AddMetadata("authorization", "Bearer " + token);
+  after.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  EchoRequest request;
+  request.mutable_area()->set_code("11");
+  EchoResponse response;
+  EXPECT_FALSE(stub->Echo(&after, request, &response).ok());
+}
+
+}  // namespace
+}  // namespace wangge::server

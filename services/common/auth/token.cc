@@ -53,7 +53,8 @@ absl::StatusOr<std::string> HeaderAlg(absl::string_view token) {
   if (!absl::WebSafeBase64Unescape(parts[0], &header)) {
     return Unauthenticated("header is not base64url");
   }
-  auto json = nlohmann::json::parse(header, nullptr, /*allow_exceptions=*/false);
+  auto json =
+      nlohmann::json::parse(header, nullptr, /*allow_exceptions=*/false);
   if (!json.is_object() || !json.contains("alg") || !json["alg"].is_string()) {
     return Unauthenticated("header has no alg");
   }

@@ -69,8 +69,7 @@ TEST_F(TokenTest, ValidTokenVerifiesAndIsCached) {
 }
 
 TEST_F(TokenTest, MissingTokenIsUnauthenticated) {
-  EXPECT_EQ(hs_.Verify("").status().code(),
-            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(hs_.Verify("").status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(hs_.Verify("not.a-token").status().code(),
             absl::StatusCode::kUnauthenticated);
 }
@@ -108,23 +107,25 @@ TEST_F(TokenTest, TamperedPayloadIsRefused) {
   // Header and signature of the real token around the forged payload.
   auto a = token.find('.'), b = token.rfind('.');
   auto fa = forged.find('.'), fb = forged.rfind('.');
-  std::string spliced = token.substr(0, a) + forged.substr(fa, fb - fa) +
-                        token.substr(b);
+  std::string spliced =
+      token.substr(0, a) + forged.substr(fa, fb - fa) + token.substr(b);
   EXPECT_EQ(hs_.Verify(spliced).status().code(),
             absl::StatusCode::kUnauthenticated);
 }
 
 TEST_F(TokenTest, AlgNoneIsRefused) {
-  std::string header = absl::WebSafeBase64Escape(R"({"alg":"none","typ":"JWT"})");
-  std::string payload = absl::WebSafeBase64Escape(absl::StrCat(
-      R"({"sub":"x","aud":"wangge","role":"administrator","exp":)",
-      absl::ToUnixSeconds(kNow + absl::Hours(1)), "}"));
+  std::string header =
+      absl::WebSafeBase64Escape(R"({"alg":"none","typ":"JWT"})");
+  std::string payload = absl::WebSafeBase64Escape(
+      absl::StrCat(R"({"sub":"x","aud":"wangge","role":"administrator","exp":)",
+                   absl::ToUnixSeconds(kNow + absl::Hours(1)), "}"));
   EXPECT_EQ(hs_.Verify(header + "." + payload + ".").status().code(),
             absl::StatusCode::kUnauthenticated);
 }
 
 TEST_F(TokenTest, Rs256AndHs256SignedWithThePublicKeyAsSecret) {
-  auto [priv, pub] = KeyPair("-algorithm RSA -pkeyopt rsa_keygen_bits:2048", "rsa");
+  auto [priv, pub] =
+      KeyPair("-algorithm RSA -pkeyopt rsa_keygen_bits:2048", "rsa");
   TokenVerifier rs("RS256", pub, "wangge", &clock_);
   auto good = MintToken(ShiftLeader(), "RS256", priv);
   ASSERT_TRUE(good.ok()) << good.status();
@@ -138,7 +139,8 @@ TEST_F(TokenTest, Rs256AndHs256SignedWithThePublicKeyAsSecret) {
 }
 
 TEST_F(TokenTest, Es256Verifies) {
-  auto [priv, pub] = KeyPair("-algorithm EC -pkeyopt ec_paramgen_curve:P-256", "ec");
+  auto [priv, pub] =
+      KeyPair("-algorithm EC -pkeyopt ec_paramgen_curve:P-256", "ec");
   TokenVerifier es("ES256", pub, "wangge", &clock_);
   auto token = MintToken(ShiftLeader(), "ES256", priv);
   ASSERT_TRUE(token.ok()) << token.status();

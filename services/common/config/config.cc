@@ -118,8 +118,7 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   c.data_dir = absl::GetFlag(FLAGS_data_dir);
   c.kafka_bootstrap = absl::GetFlag(FLAGS_kafka_bootstrap);
   c.kafka_bootstrap_file = absl::GetFlag(FLAGS_kafka_bootstrap_file);
-  for (const auto& [peer, value] :
-       std::map<std::string, std::string>{
+  for (const auto& [peer, value] : std::map<std::string, std::string>{
            {"intake", absl::GetFlag(FLAGS_intake_addr)},
            {"supervision", absl::GetFlag(FLAGS_supervision_addr)},
            {"dispatch", absl::GetFlag(FLAGS_dispatch_addr)},

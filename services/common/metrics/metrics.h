@@ -7,15 +7,15 @@
 //
 // Thread safety: all methods are safe for concurrent use after Serve().
 
-#include <memory>
-#include <string>
-
 #include <grpcpp/support/status_code_enum.h>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/family.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"

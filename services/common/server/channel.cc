@@ -20,8 +20,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   if (tls.plaintext) {
-    return grpc::CreateCustomChannel(
-        address, grpc::InsecureChannelCredentials(), args);
+    return grpc::CreateCustomChannel(address,
+                                     grpc::InsecureChannelCredentials(), args);
   }
   grpc::SslCredentialsOptions opts;
   if (!tls.ca_file.empty()) {

@@ -4,10 +4,10 @@
 // Client channels to peers, with the same TLS settings as the server: mTLS
 // (our certificate, the CA that signs peers) unless --plaintext.
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "services/common/config/config.h"

@@ -1,15 +1,14 @@
 #include "services/common/server/chassis.h"
 
 #include <fcntl.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -103,13 +102,16 @@ absl::Status Chassis::RegisterService(
   std::vector<std::string> undeclared;
   for (int i = 0; i < d->method_count(); ++i) {
     const auto* m = d->method(i);
-    const auto& policy =
-        m->options().GetExtension(wangge::common::v1::policy);
+    const auto& policy = m->options().GetExtension(wangge::common::v1::policy);
     if (policy.roles_size() == 0) {
       undeclared.push_back(m->full_name());
       continue;
     }
-    methods_[m->full_name()] = MethodEntry{m->full_name(), m->name(), policy};
+    MethodEntry entry;
+    entry.full_name = m->full_name();
+    entry.short_name = m->name();
+    entry.policy = policy;
+    methods_[m->full_name()] = std::move(entry);
   }
   if (!undeclared.empty()) {
     return absl::FailedPreconditionError(
@@ -215,8 +217,9 @@ void Chassis::Shutdown() {
     server_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoSeconds(config_.drain_timeout));
     server_->Wait();
-    log::Info("drained",
-              {{"seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - t0))}});
+    log::Info(
+        "drained",
+        {{"seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - t0))}});
   }
   for (auto it = hooks.rbegin(); it != hooks.rend(); ++it) (*it)();
   log::Info("stopped");
@@ -246,8 +249,9 @@ absl::StatusOr<Caller> Chassis::Authorize(grpc::CallbackServerContext* context,
   if (std::find(policy.roles().begin(), policy.roles().end(), claims->role) ==
       policy.roles().end()) {
     return status::PermissionDenied(
-        "method_role", absl::StrCat("role ", auth::RoleName(claims->role),
-                                    " may not call ", entry->second.short_name));
+        "method_role",
+        absl::StrCat("role ", auth::RoleName(claims->role), " may not call ",
+                     entry->second.short_name));
   }
   if (!policy.scope_field().empty()) {
     auto area = StringAtPath(request, policy.scope_field());
@@ -272,6 +276,16 @@ absl::StatusOr<Caller> Chassis::Authorize(grpc::CallbackServerContext* context,
   caller.actor.set_channel(claims->channel);
   caller.scopes = std::move(claims->scopes);
   return caller;
+}
+
+void Chassis::Entered(absl::string_view method) {
+  auto it = methods_.find(method);
+  if (it != methods_.end()) it->second.entered->fetch_add(1);
+}
+
+uint64_t Chassis::handler_entries(absl::string_view method) const {
+  auto it = methods_.find(method);
+  return it == methods_.end() ? 0 : it->second.entered->load();
 }
 
 void Chassis::Record(absl::string_view method, grpc::StatusCode code,

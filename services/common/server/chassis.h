@@ -22,12 +22,13 @@
 // Thread safety: Unary()/Stream()/Authorize() are called concurrently by gRPC
 // threads; registration happens before Start() on one thread.
 
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -118,6 +119,9 @@ class Chassis {
       const std::function<grpc::ServerWriteReactor<Response>*(const Caller&)>&
           make);
 
+  // How many calls of `method` (full name) passed the guard into the body.
+  uint64_t handler_entries(absl::string_view method) const;
+
   metrics::Metrics& metrics() { return metrics_; }
   const config::ServiceConfig& config() const { return config_; }
   const Clock* clock() const { return clock_; }
@@ -127,7 +131,12 @@ class Chassis {
     std::string full_name;  // "pkg.Service.Method"
     std::string short_name;
     wangge::common::v1::MethodPolicy policy;
+    // Calls that passed the guard; a shared_ptr so entries stay copyable.
+    std::shared_ptr<std::atomic<uint64_t>> entered =
+        std::make_shared<std::atomic<uint64_t>>(0);
   };
+
+  void Entered(absl::string_view method);
 
   void Record(absl::string_view method, grpc::StatusCode code,
               absl::Time start);
@@ -166,6 +175,7 @@ grpc::ServerUnaryReactor* Chassis::Unary(
   if (!caller.ok()) {
     status = caller.status();
   } else {
+    Entered(method);
     status = body(*caller);
   }
   grpc::Status g = status::ToGrpcStatus(status);
@@ -188,6 +198,7 @@ grpc::ServerWriteReactor<Response>* Chassis::Stream(
     return new RejectedStream<Response>(g);
   }
   Record(method, grpc::StatusCode::OK, start);
+  Entered(method);
   return make(*caller);
 }
 

@@ -1,20 +1,20 @@
 #include "services/common/server/chassis.h"
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "gtest/gtest.h"
 #include "grpc/health/v1/health.grpc.pb.h"
-#include <grpcpp/generic/generic_stub.h>
-#include "wangge/testing/v1/reflection_wire.pb.h"
+#include "gtest/gtest.h"
 #include "services/common/server/channel.h"
 #include "services/common/server/echo_service_for_test.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/grpc_status.h"
 #include "services/common/testing/test_support.h"
+#include "wangge/testing/v1/reflection_wire.pb.h"
 
 namespace wangge::server {
 namespace {
@@ -99,8 +99,7 @@ TEST_F(ChassisTest, RefusesBadTokensBeforeTheHandler) {
   other.audience = "not-wangge";
   other.expiry = absl::Now() + absl::Hours(1);
   other.scopes = {"*"};
-  EXPECT_EQ(Call(*auth::MintToken(other, "HS256",
-                                  wangge::testing::kDevSecret),
+  EXPECT_EQ(Call(*auth::MintToken(other, "HS256", wangge::testing::kDevSecret),
                  "110101")
                 .error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
@@ -121,12 +120,14 @@ TEST_F(ChassisTest, RefusesBadTokensBeforeTheHandler) {
 
 TEST_F(ChassisTest, WrongRoleAndOutOfScopeAreDeniedWithTheRuleName) {
   StartPlaintext();
-  grpc::Status role = Call(wangge::testing::DevToken(ROLE_DISPATCHER), "110101");
+  grpc::Status role =
+      Call(wangge::testing::DevToken(ROLE_DISPATCHER), "110101");
   EXPECT_EQ(role.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(status::DeniedRule(status::FromGrpcStatus(role)), "method_role");
 
-  grpc::Status scope = Call(
-      wangge::testing::DevToken(ROLE_SUPERVISOR, {"110101001"}), "110101002001");
+  grpc::Status scope =
+      Call(wangge::testing::DevToken(ROLE_SUPERVISOR, {"110101001"}),
+           "110101002001");
   EXPECT_EQ(scope.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(status::DeniedRule(status::FromGrpcStatus(scope)), "area_scope");
 
@@ -236,8 +237,9 @@ TEST_F(ChassisTest, ReflectionListsTheServices) {
   for (const auto& s : response.list_services_response().service()) {
     names.push_back(s.name());
   }
-  EXPECT_NE(std::find(names.begin(), names.end(), "wangge.testing.v1.EchoService"),
-            names.end());
+  EXPECT_NE(
+      std::find(names.begin(), names.end(), "wangge.testing.v1.EchoService"),
+      names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "grpc.health.v1.Health"),
             names.end());
   cq.Shutdown();
@@ -255,9 +257,9 @@ TEST_F(ChassisTest, MetricsShowTheCall) {
   channel_ = grpc::CreateChannel(chassis_->address(),
                                  grpc::InsecureChannelCredentials());
   ASSERT_TRUE(Call(wangge::testing::DevToken(ROLE_SHIFT_LEADER), "1101").ok());
-  ASSERT_EQ(Call(wangge::testing::DevToken(ROLE_DISPATCHER), "1101")
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_EQ(
+      Call(wangge::testing::DevToken(ROLE_DISPATCHER), "1101").error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   ASSERT_GT(chassis_->metrics().port(), 0);
   auto body = wangge::testing::HttpGet(chassis_->metrics().port(), "/metrics");
   ASSERT_TRUE(body.ok()) << body.status();
@@ -301,13 +303,15 @@ TEST_F(ChassisTest, MutualTlsRefusesMissingAndForeignCertificates) {
   const std::string address = absl::StrCat("localhost:", chassis_->port());
   const std::string token = wangge::testing::DevToken(ROLE_SHIFT_LEADER);
 
-  config::TlsConfig good{false, tls->client_cert, tls->client_key, tls->ca_cert};
+  config::TlsConfig good{false, tls->client_cert, tls->client_key,
+                         tls->ca_cert};
   EchoResponse response;
   grpc::Status ok = Call(*MakeChannel(address, good), token, "11", &response);
   EXPECT_TRUE(ok.ok()) << ok.error_message();
 
   config::TlsConfig no_cert{false, "", "", tls->ca_cert};
-  EXPECT_FALSE(Call(*MakeChannel(address, no_cert), token, "11", &response).ok());
+  EXPECT_FALSE(
+      Call(*MakeChannel(address, no_cert), token, "11", &response).ok());
 
   config::TlsConfig rogue{false, tls->rogue_client_cert, tls->rogue_client_key,
                           tls->ca_cert};

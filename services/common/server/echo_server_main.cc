@@ -27,7 +27,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 1;
   }
-  chassis.AddShutdownHook([] { std::fprintf(stdout, "hook ran\n"); std::fflush(stdout); });
+  chassis.AddShutdownHook([] {
+    std::fprintf(stdout, "hook ran\n");
+    std::fflush(stdout);
+  });
   chassis.SetReady(true);
   std::fprintf(stdout, "port %d\n", chassis.port());
   std::fflush(stdout);

@@ -1,11 +1,10 @@
 // SIGTERM drains: a call in flight when the signal arrives completes, the
 // shutdown hooks run, new calls are refused and the process exits 0.
 
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -67,7 +66,8 @@ TEST(ShutdownTest, SigtermDrainsInFlightCallAndExitsZero) {
 
   grpc::ClientContext after;
   after.AddMetadata("authorization", "Bearer " + token);
-  after.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  after.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(2));
   EchoRequest request;
   request.mutable_area()->set_code("11");
   EchoResponse response;

@@ -42,7 +42,8 @@ absl::Status ResourceExhausted(absl::string_view message,
   google::rpc::RetryInfo retry;
   const int64_t nanos = absl::ToInt64Nanoseconds(retry_after);
   retry.mutable_retry_delay()->set_seconds(nanos / 1000000000);
-  retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  retry.mutable_retry_delay()->set_nanos(
+      static_cast<int32_t>(nanos % 1000000000));
   absl::Status s(absl::StatusCode::kResourceExhausted,
                  absl::StrCat(message, " (retry after ",
                               absl::FormatDuration(retry_after), ")"));
@@ -74,7 +75,8 @@ absl::Duration RetryAfter(const absl::Status& status) {
   auto payload = status.GetPayload(kRetryInfoUrl);
   if (!payload) return absl::ZeroDuration();
   google::rpc::RetryInfo retry;
-  if (!retry.ParseFromString(std::string(*payload))) return absl::ZeroDuration();
+  if (!retry.ParseFromString(std::string(*payload)))
+    return absl::ZeroDuration();
   return absl::Seconds(retry.retry_delay().seconds()) +
          absl::Nanoseconds(retry.retry_delay().nanos());
 }

@@ -33,8 +33,8 @@ TEST(StatusMacrosTest, PropagateFirstError) {
 }
 
 TEST(GrpcStatusTest, FieldViolationsSurviveTheEdge) {
-  absl::Status s = InvalidArgument({{"location.point.latitude", "out of range"},
-                                    {"description", "empty"}});
+  absl::Status s = InvalidArgument(
+      {{"location.point.latitude", "out of range"}, {"description", "empty"}});
   grpc::Status g = ToGrpcStatus(s);
   EXPECT_EQ(g.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_FALSE(g.error_details().empty());
@@ -49,7 +49,8 @@ TEST(GrpcStatusTest, DeniedRuleAndRetryHintSurvive) {
   absl::Status denied = PermissionDenied("checker_is_handler", "no");
   EXPECT_EQ(DeniedRule(FromGrpcStatus(ToGrpcStatus(denied))),
             "checker_is_handler");
-  absl::Status limited = ResourceExhausted("slow down", absl::Milliseconds(1500));
+  absl::Status limited =
+      ResourceExhausted("slow down", absl::Milliseconds(1500));
   grpc::Status g = ToGrpcStatus(limited);
   EXPECT_EQ(g.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(RetryAfter(FromGrpcStatus(g)), absl::Milliseconds(1500));

@@ -58,7 +58,8 @@ absl::StatusOr<std::string> Subprocess::ReadLine(absl::Duration timeout) {
       return absl::DeadlineExceededError("no line from child");
     }
     pollfd p = {stdout_fd_, POLLIN, 0};
-    int r = ::poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
+    int r =
+        ::poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) continue;
     char buf[4096];

@@ -58,8 +58,7 @@ absl::StatusOr<TlsFiles> MakeTlsFiles(const std::string& dir) {
 
 std::string DevToken(wangge::common::v1::Role role,
                      std::vector<std::string> scopes,
-                     const std::string& subject,
-                     const std::string& department,
+                     const std::string& subject, const std::string& department,
                      const std::string& channel, absl::Duration ttl) {
   auth::Claims c;
   c.subject = subject;
@@ -106,8 +105,8 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
     ::close(fd);
     return absl::UnavailableError("connect");
   }
-  const std::string request = absl::StrCat(
-      "GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+  const std::string request =
+      absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
   if (::write(fd, request.data(), request.size()) !=
       static_cast<ssize_t>(request.size())) {
     ::close(fd);

@@ -1,0 +1,17 @@
+// The supervision service: flags, wiring, signals; nothing else.
+
+#include "services/common/server/service_main.h"
+#include "services/supervision/server/supervision_server.h"
+
+int main(int argc, char** argv) {
+  return wangge::server::ServiceMain(
+      argc, argv, "supervision", [](wangge::server::Chassis* chassis) {
+        auto server =
+            std::make_shared<wangge::supervision::SupervisionServer>(chassis);
+        absl::Status s =
+            chassis->Register<::wangge::supervision::v1::SupervisionService>(
+                server.get());
+        chassis->AddShutdownHook([server] {});
+        return s;
+      });
+}

@@ -132,6 +132,28 @@ std::string Hasher::Hash2(absl::string_view a, absl::string_view b) const {
   return std::string(reinterpret_cast<char*>(out), n);
 }
 
+StreamingHash::StreamingHash(HashAlgorithm algorithm) : ctx_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_),
+                    algorithm == common::v1::HASH_ALGORITHM_SM3 ? EVP_sm3()
+                                                                : EVP_sha256(),
+                    nullptr);
+}
+
+StreamingHash::~StreamingHash() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+}
+
+void StreamingHash::Update(absl::string_view data) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size());
+}
+
+std::string StreamingHash::Final() {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), out, &n);
+  return std::string(reinterpret_cast<char*>(out), n);
+}
+
 Signer::Signer(EVP_PKEY* key, SignatureAlgorithm algorithm, std::string key_id)
     : key_(key), algorithm_(algorithm), key_id_(std::move(key_id)) {}
 

@@ -41,6 +41,20 @@ class Hasher {
   const EVP_MD* md_;
 };
 
+// An incremental hash (state digests over many rows).
+class StreamingHash {
+ public:
+  explicit StreamingHash(wangge::common::v1::HashAlgorithm algorithm);
+  ~StreamingHash();
+  StreamingHash(const StreamingHash&) = delete;
+  StreamingHash& operator=(const StreamingHash&) = delete;
+  void Update(absl::string_view data);
+  std::string Final();
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
+
 class Signer {
  public:
   ~Signer();

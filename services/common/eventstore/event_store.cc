@@ -1,0 +1,970 @@
+#include "services/common/eventstore/event_store.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/random/random.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "rocksdb/statistics.h"
+#include "rocksdb/table.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/write_batch.h"
+
+namespace wangge::eventstore {
+namespace {
+
+using wangge::common::v1::CommandRecord;
+using wangge::common::v1::EventEnvelope;
+using wangge::common::v1::Position;
+using wangge::common::v1::StoredEvent;
+
+constexpr char kPartitionsKey[] = "partitions";
+constexpr char kCheckpointPrefix[] = "checkpoint/";
+constexpr char kConsumedPrefix[] = "consumed/";
+constexpr size_t kMaxStreamIdBytes = 512;
+
+void PutU32(std::string* out, uint32_t v) {
+  for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+void PutU64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+uint32_t GetU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+std::string U64(uint64_t v) {
+  std::string s;
+  PutU64(&s, v);
+  return s;
+}
+
+std::string StreamKey(const std::string& stream_id, uint64_t version) {
+  std::string k = stream_id;
+  k.push_back('\0');
+  PutU64(&k, version);
+  return k;
+}
+
+std::string MerkleKey(uint32_t partition, int level, uint64_t index) {
+  std::string k;
+  PutU32(&k, partition);
+  k.push_back(static_cast<char>(level));
+  PutU64(&k, index);
+  return k;
+}
+
+std::string CheckpointKey(uint32_t partition, uint64_t size) {
+  std::string k = kCheckpointPrefix;
+  PutU32(&k, partition);
+  PutU64(&k, size);
+  return k;
+}
+
+std::string ProjectionKey(const std::string& projection,
+                          const std::string& key) {
+  std::string k = projection;
+  k.push_back('\0');
+  k.append(key);
+  return k;
+}
+
+void SetTime(absl::Time t, google::protobuf::Timestamp* ts) {
+  const int64_t nanos = absl::ToUnixNanos(t);
+  ts->set_seconds(nanos / 1000000000);
+  ts->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat(what, ": ", s.ToString()));
+  if (s.IsCorruption()) return absl::DataLossError(absl::StrCat(what, ": ", s.ToString()));
+  return absl::UnavailableError(absl::StrCat(what, ": ", s.ToString()));
+}
+
+absl::Status ValidateStreamId(const std::string& id) {
+  if (id.empty()) return absl::InvalidArgumentError("stream id is empty");
+  if (id.size() > kMaxStreamIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("stream id longer than ",
+                                                   kMaxStreamIdBytes, " bytes"));
+  }
+  if (id.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError("stream id contains NUL");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string EventKey(uint32_t partition, uint64_t sequence) {
+  std::string k;
+  PutU32(&k, partition);
+  PutU64(&k, sequence);
+  return k;
+}
+
+std::string ConsumedKey(const std::string& service, uint32_t partition) {
+  std::string k = absl::StrCat(kConsumedPrefix, service, "/");
+  PutU32(&k, partition);
+  return k;
+}
+
+NewEvent MakeEvent(const google::protobuf::Message& payload,
+                   uint32_t schema_version) {
+  NewEvent e;
+  e.type = payload.GetDescriptor()->full_name();
+  e.payload = payload.SerializeAsString();
+  e.schema_version = schema_version;
+  return e;
+}
+
+EventStore::EventStore(Options options)
+    : options_(std::move(options)), hasher_(options_.hash_algorithm) {}
+
+absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(Options options) {
+  if (options.service.empty()) {
+    return absl::InvalidArgumentError("event store needs a service name");
+  }
+  if (options.partitions < 1 || options.partitions > 1024) {
+    return absl::InvalidArgumentError("partitions must be 1..1024");
+  }
+  std::unique_ptr<EventStore> store(new EventStore(std::move(options)));
+  absl::Status s = store->Load();
+  if (!s.ok()) return s;
+  store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  return store;
+}
+
+absl::Status EventStore::Load() {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  statistics_ = rocksdb::CreateDBStatistics();
+  db_options.statistics = statistics_;
+
+  rocksdb::ColumnFamilyOptions point_lookups;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  point_lookups.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {"events", rocksdb::ColumnFamilyOptions()},
+      {"streams", point_lookups},
+      {"merkle", point_lookups},
+      {"commands", point_lookups},
+      {"projections", rocksdb::ColumnFamilyOptions()},
+  };
+  rocksdb::DB* raw = nullptr;
+  absl::Status s = FromRocks(
+      rocksdb::DB::Open(db_options, options_.path, families, &handles_, &raw),
+      absl::StrCat("open ", options_.path));
+  if (!s.ok()) return s;
+  db_.reset(raw);
+  meta_cf_ = handles_[0];
+  events_cf_ = handles_[1];
+  streams_cf_ = handles_[2];
+  merkle_cf_ = handles_[3];
+  commands_cf_ = handles_[4];
+  projections_cf_ = handles_[5];
+
+  // The partition count is fixed when the store is created.
+  std::string stored;
+  rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), meta_cf_,
+                                kPartitionsKey, &stored);
+  if (rs.IsNotFound()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = FromRocks(db_->Put(wo, meta_cf_, kPartitionsKey,
+                           std::to_string(options_.partitions)),
+                  "write partitions");
+    if (!s.ok()) return s;
+  } else if (!rs.ok()) {
+    return FromRocks(rs, "read partitions");
+  } else if (stored != std::to_string(options_.partitions)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("store ", options_.path, " has ", stored,
+                     " partitions; started with ", options_.partitions));
+  }
+
+  states_.clear();
+  heads_.assign(options_.partitions, 0);
+  const absl::Time now = options_.clock->Now();
+  for (int p = 0; p < options_.partitions; ++p) {
+    PartitionState state{0, "", merkle::CompactRange(&hasher_), 0, now};
+    const uint32_t part = static_cast<uint32_t>(p);
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), events_cf_));
+    it->SeekForPrev(EventKey(p, UINT64_MAX));
+    if (it->Valid() && it->key().size() == 12 &&
+        GetU32(it->key().data()) == static_cast<uint32_t>(p)) {
+      StoredEvent last;
+      if (!last.ParseFromArray(it->value().data(), it->value().size())) {
+        return absl::DataLossError(
+            absl::StrCat("partition ", p, ": last event does not parse"));
+      }
+      state.head = GetU64(it->key().data() + 4);
+      state.chain = last.chain_hash();
+    }
+    auto range = merkle::CompactRange::Load(&hasher_, state.head,
+                                            [&](int level, uint64_t index) {
+                                              return Node(part, level, index);
+                                            });
+    if (!range.ok()) return range.status();
+    state.range = std::move(*range);
+    std::unique_ptr<rocksdb::Iterator> ck(
+        db_->NewIterator(rocksdb::ReadOptions(), meta_cf_));
+    ck->SeekForPrev(CheckpointKey(p, UINT64_MAX));
+    if (ck->Valid() && ck->key().starts_with(CheckpointKey(p, 0).substr(0, 15))) {
+      state.last_checkpoint_seq =
+          GetU64(ck->key().data() + ck->key().size() - 8) + 1;
+    }
+    heads_[p] = state.head;
+    states_.push_back(std::move(state));
+  }
+
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), meta_cf_));
+  for (it->Seek(kConsumedPrefix);
+       it->Valid() && it->key().starts_with(kConsumedPrefix); it->Next()) {
+    if (it->value().size() != 8) continue;
+    consumed_[it->key().ToString()] = GetU64(it->value().data());
+  }
+  return absl::OkStatus();
+}
+
+EventStore::~EventStore() {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    stopping_ = true;
+  }
+  if (writer_.joinable()) writer_.join();
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  handles_.clear();
+  if (db_) db_->Close();
+}
+
+uint32_t EventStore::PartitionOf(const std::string& stream_id) const {
+  // FNV-1a 64: stable across versions and simple for outside tools.
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : stream_id) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return static_cast<uint32_t>(h % static_cast<uint64_t>(options_.partitions));
+}
+
+uint64_t EventStore::wal_syncs() const {
+  return statistics_->getTickerCount(rocksdb::WAL_FILE_SYNCED);
+}
+
+absl::StatusOr<std::string> EventStore::Node(uint32_t partition, int level,
+                                             uint64_t index) const {
+  std::string value;
+  absl::Status s = FromRocks(db_->Get(rocksdb::ReadOptions(), merkle_cf_,
+                                      MerkleKey(partition, level, index), &value),
+                             absl::StrCat("merkle node ", partition, "/", level,
+                                          "/", index));
+  if (!s.ok()) return s;
+  return value;
+}
+
+merkle::Tree EventStore::TreeOf(uint32_t partition) const {
+  return merkle::Tree(&hasher_, [this, partition](int level, uint64_t index) {
+    return Node(partition, level, index);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+
+// The state of one group commit: its batch and what it has written so far,
+// so later jobs in the group see earlier ones.
+class EventStore::Group {
+ public:
+  rocksdb::WriteBatch batch;
+  absl::flat_hash_map<std::string, uint64_t> versions;
+  absl::flat_hash_map<std::string, CommandRecord> commands;
+  absl::flat_hash_map<std::string, uint64_t> consumed;
+  absl::BitGen* rng;
+};
+
+absl::StatusOr<AppendResult> EventStore::Append(AppendRequest request) {
+  Job job;
+  job.request = std::move(request);
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (stopping_) return absl::UnavailableError("event store is closing");
+    queue_.push_back(&job);
+  }
+  job.done.WaitForNotification();
+  return std::move(job.result);
+}
+
+absl::Status EventStore::CheckpointNow() {
+  if (!options_.signer) {
+    return absl::FailedPreconditionError("no signing key: no checkpoints");
+  }
+  Job job;
+  job.checkpoint_now = true;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (stopping_) return absl::UnavailableError("event store is closing");
+    queue_.push_back(&job);
+  }
+  job.done.WaitForNotification();
+  return job.result.status();
+}
+
+void EventStore::WriterLoop() {
+  absl::BitGen rng;
+  while (true) {
+    std::vector<Job*> jobs;
+    bool stopping;
+    {
+      absl::MutexLock lock(&queue_mu_);
+      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(queue_mu_) {
+        return !queue_.empty() || stopping_;
+      };
+      // Wake for time-based checkpoints even when nothing is appended.
+      queue_mu_.AwaitWithTimeout(absl::Condition(&ready),
+                                 options_.signer ? options_.checkpoint_every / 4
+                                                 : absl::Seconds(3600));
+      while (!queue_.empty() && jobs.size() < options_.max_group) {
+        jobs.push_back(queue_.front());
+        queue_.pop_front();
+      }
+      stopping = stopping_ && queue_.empty();
+    }
+    ProcessGroup(jobs);
+    if (stopping) break;
+  }
+}
+
+void EventStore::ProcessGroup(std::vector<Job*>& jobs) {
+  absl::BitGen rng;
+  Group group;
+  group.rng = &rng;
+  const std::vector<PartitionState> saved = states_;
+  const absl::Time now = options_.clock->Now();
+  bool force_checkpoint = false;
+  for (Job* job : jobs) {
+    if (job->checkpoint_now) {
+      force_checkpoint = true;
+      job->result = AppendResult{};
+      continue;
+    }
+    const size_t before = group.batch.Count();
+    group.batch.SetSavePoint();
+    job->result = ApplyAppend(job->request, now, &group);
+    if (!job->result.ok() && group.batch.Count() != before) {
+      group.batch.RollbackToSavePoint();
+    } else {
+      group.batch.PopSavePoint();
+    }
+  }
+  if (options_.signer) {
+    for (int p = 0; p < options_.partitions; ++p) {
+      MaybeCheckpoint(p, now, force_checkpoint, &group);
+    }
+  }
+  if (group.batch.Count() > 0) {
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.durability == Durability::kSync;
+    absl::Status s = FromRocks(db_->Write(wo, &group.batch), "group commit");
+    if (!s.ok()) {
+      // Nothing of this group is durable: forget what it assigned.
+      states_ = saved;
+      for (Job* job : jobs) {
+        if (job->result.ok()) job->result = s;
+      }
+    } else {
+      group_commits_.fetch_add(1);
+      absl::MutexLock lock(&heads_mu_);
+      for (int p = 0; p < options_.partitions; ++p) heads_[p] = states_[p].head;
+      for (const auto& [key, seq] : group.consumed) consumed_[key] = seq;
+    }
+  }
+  for (Job* job : jobs) job->done.Notify();
+}
+
+absl::StatusOr<AppendResult> EventStore::ApplyAppend(
+    const AppendRequest& request, absl::Time now, Group* group) {
+  // 1. A command already applied returns its first result.
+  if (!request.command_id.empty()) {
+    auto it = group->commands.find(request.command_id);
+    CommandRecord record;
+    bool found = false;
+    if (it != group->commands.end()) {
+      record = it->second;
+      found = true;
+    } else {
+      std::string value;
+      rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), commands_cf_,
+                                    request.command_id, &value);
+      if (rs.ok()) {
+        if (!record.ParseFromString(value)) {
+          return absl::DataLossError("command record does not parse");
+        }
+        found = true;
+      } else if (!rs.IsNotFound()) {
+        return FromRocks(rs, "read command");
+      }
+    }
+    if (found) {
+      AppendResult result;
+      result.duplicate = true;
+      result.positions.assign(record.positions().begin(),
+                              record.positions().end());
+      result.stream_versions.assign(record.stream_versions().begin(),
+                                    record.stream_versions().end());
+      return result;
+    }
+  }
+
+  // 2. Consumed positions: exactly the next one, or a duplicate.
+  std::vector<std::pair<std::string, uint64_t>> consumed_updates;
+  for (const Consumed& c : request.consumed) {
+    const std::string key = ConsumedKey(c.service, c.partition);
+    uint64_t applied = 0;
+    auto it = group->consumed.find(key);
+    if (it != group->consumed.end()) {
+      applied = it->second;
+    } else {
+      absl::MutexLock lock(&heads_mu_);
+      auto stored = consumed_.find(key);
+      if (stored != consumed_.end()) applied = stored->second;
+    }
+    if (c.sequence <= applied) {
+      AppendResult result;
+      result.duplicate = true;
+      return result;
+    }
+    if (c.sequence != applied + 1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "consumed ", c.service, "/", c.partition, " sequence ", c.sequence,
+          " is not the next after ", applied));
+    }
+    consumed_updates.emplace_back(key, c.sequence);
+  }
+
+  // 3. Validate every stream and its expected version before writing.
+  size_t events = 0;
+  std::vector<uint64_t> current(request.streams.size());
+  absl::flat_hash_map<std::string, bool> seen;
+  for (size_t i = 0; i < request.streams.size(); ++i) {
+    const StreamAppend& sa = request.streams[i];
+    absl::Status v = ValidateStreamId(sa.stream_id);
+    if (!v.ok()) return v;
+    if (absl::StartsWith(sa.stream_id, "checkpoint/")) {
+      return absl::InvalidArgumentError("checkpoint streams are the store's");
+    }
+    if (!seen.emplace(sa.stream_id, true).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("stream ", sa.stream_id, " appears twice"));
+    }
+    for (const NewEvent& e : sa.events) {
+      if (e.type.empty()) return absl::InvalidArgumentError("event without type");
+    }
+    events += sa.events.size();
+    auto it = group->versions.find(sa.stream_id);
+    if (it != group->versions.end()) {
+      current[i] = it->second;
+    } else {
+      auto version = StreamVersion(sa.stream_id);
+      if (!version.ok()) return version.status();
+      current[i] = *version;
+    }
+    if (sa.expected_version != kAnyVersion &&
+        static_cast<uint64_t>(sa.expected_version) != current[i]) {
+      return absl::AbortedError(absl::StrCat(
+          "stream ", sa.stream_id, ": expected version ",
+          sa.expected_version == kNoStream ? std::string("none")
+                                           : std::to_string(sa.expected_version),
+          ", found ", current[i]));
+    }
+  }
+  if (events == 0 && request.projection_writes.empty() &&
+      request.consumed.empty()) {
+    return absl::InvalidArgumentError("empty append");
+  }
+
+  // 4. Write: events, stream index, Merkle nodes, projections, positions.
+  AppendResult result;
+  std::map<uint32_t, uint64_t> last_in_partition;
+  for (size_t i = 0; i < request.streams.size(); ++i) {
+    const StreamAppend& sa = request.streams[i];
+    const uint32_t p = PartitionOf(sa.stream_id);
+    uint64_t version = current[i];
+    for (const NewEvent& e : sa.events) {
+      AppendEvent(p, sa.stream_id, ++version, e, request, now, group);
+      last_in_partition[p] = states_[p].head;
+    }
+    group->versions[sa.stream_id] = version;
+    wangge::common::v1::StreamVersion sv;
+    sv.set_stream_id(sa.stream_id);
+    sv.set_version(version);
+    result.stream_versions.push_back(sv);
+  }
+  for (const ProjectionWrite& w : request.projection_writes) {
+    const std::string key = ProjectionKey(w.projection, w.key);
+    if (w.value) {
+      group->batch.Put(projections_cf_, key, *w.value);
+    } else {
+      group->batch.Delete(projections_cf_, key);
+    }
+  }
+  for (const auto& [key, seq] : consumed_updates) {
+    group->batch.Put(meta_cf_, key, U64(seq));
+    group->consumed[key] = seq;
+  }
+  for (const auto& [p, seq] : last_in_partition) {
+    Position pos;
+    pos.set_service(options_.service);
+    pos.set_partition(p);
+    pos.set_sequence(seq);
+    result.positions.push_back(pos);
+  }
+  if (!request.command_id.empty()) {
+    CommandRecord record;
+    for (const auto& p : result.positions) *record.add_positions() = p;
+    for (const auto& v : result.stream_versions) *record.add_stream_versions() = v;
+    group->batch.Put(commands_cf_, request.command_id, record.SerializeAsString());
+    group->commands[request.command_id] = std::move(record);
+  }
+  return result;
+}
+
+void EventStore::AppendEvent(uint32_t partition, const std::string& stream_id,
+                             uint64_t stream_version, const NewEvent& event,
+                             const AppendRequest& request, absl::Time now,
+                             Group* group) {
+  PartitionState& state = states_[partition];
+  const uint64_t sequence = state.head + 1;
+  EventEnvelope env;
+  env.set_event_id(absl::StrCat(
+      absl::Hex(absl::Uniform<uint64_t>(*group->rng), absl::kZeroPad16),
+      absl::Hex(absl::Uniform<uint64_t>(*group->rng), absl::kZeroPad16)));
+  env.set_event_type(event.type);
+  env.set_schema_version(event.schema_version);
+  env.set_stream_id(stream_id);
+  env.set_stream_version(stream_version);
+  env.set_partition(partition);
+  env.set_sequence(sequence);
+  SetTime(event.occurred_time == absl::InfinitePast() ? now : event.occurred_time,
+          env.mutable_occurred_time());
+  SetTime(now, env.mutable_recorded_time());
+  *env.mutable_actor() = request.actor;
+  env.set_source_service(options_.service);
+  env.set_causation_id(event.causation_id);
+  env.set_correlation_id(event.correlation_id);
+  env.set_command_id(request.command_id);
+  env.set_policy_version(event.policy_version);
+  env.mutable_payload()->set_type_url(
+      absl::StrCat("type.googleapis.com/", event.type));
+  env.mutable_payload()->set_value(event.payload);
+
+  // The record: serialized once, stored, hashed and published as is.
+  StoredEvent stored;
+  stored.set_record(env.SerializeAsString());
+  stored.set_leaf_hash(merkle::LeafHash(hasher_, stored.record()));
+  stored.set_chain_hash(hasher_.Hash2(state.chain, stored.leaf_hash()));
+
+  group->batch.Put(events_cf_, EventKey(partition, sequence),
+                   stored.SerializeAsString());
+  std::string where;
+  PutU32(&where, partition);
+  PutU64(&where, sequence);
+  group->batch.Put(streams_cf_, StreamKey(stream_id, stream_version), where);
+  for (const auto& node : state.range.Append(stored.leaf_hash())) {
+    group->batch.Put(merkle_cf_, MerkleKey(partition, node.level, node.index),
+                     node.hash);
+  }
+  state.head = sequence;
+  state.chain = stored.chain_hash();
+}
+
+void EventStore::MaybeCheckpoint(uint32_t partition, absl::Time now,
+                                 bool force, Group* group) {
+  PartitionState& state = states_[partition];
+  if (state.head <= state.last_checkpoint_seq) return;  // nothing new
+  const bool due =
+      force ||
+      state.head - state.last_checkpoint_seq >= options_.checkpoint_every_events ||
+      now - state.last_checkpoint_time >= options_.checkpoint_every;
+  if (!due) return;
+  wangge::common::v1::Checkpoint c;
+  c.set_service(options_.service);
+  c.set_partition(partition);
+  c.set_tree_size(state.head);
+  c.set_merkle_root(state.range.Root());
+  c.set_chain_hash(state.chain);
+  SetTime(now, c.mutable_time());
+  absl::Status s = crypto::SignCheckpoint(*options_.signer,
+                                          options_.hash_algorithm, &c);
+  if (!s.ok()) return;  // retried at the next group
+  NewEvent event = MakeEvent(c);
+  AppendRequest internal;
+  internal.actor.set_subject(options_.service);
+  const std::string stream = absl::StrCat("checkpoint/", partition);
+  auto version = group->versions.find(stream);
+  uint64_t v = 0;
+  if (version != group->versions.end()) {
+    v = version->second;
+  } else {
+    auto stored = StreamVersion(stream);
+    if (!stored.ok()) return;
+    v = *stored;
+  }
+  group->batch.Put(meta_cf_, CheckpointKey(partition, c.tree_size()),
+                   c.SerializeAsString());
+  AppendEvent(partition, stream, v + 1, event, internal, now, group);
+  group->versions[stream] = v + 1;
+  state.last_checkpoint_seq = state.head;
+  state.last_checkpoint_time = now;
+}
+
+// ---------------------------------------------------------------------------
+// Reading
+
+absl::StatusOr<uint64_t> EventStore::StreamVersion(
+    const std::string& stream_id) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), streams_cf_));
+  const std::string upper = StreamKey(stream_id, UINT64_MAX);
+  it->SeekForPrev(upper);
+  if (!it->Valid()) return FromRocks(it->status(), "stream version").ok()
+                              ? absl::StatusOr<uint64_t>(0)
+                              : FromRocks(it->status(), "stream version");
+  rocksdb::Slice key = it->key();
+  if (key.size() != stream_id.size() + 9 ||
+      std::memcmp(key.data(), stream_id.data(), stream_id.size()) != 0 ||
+      key[stream_id.size()] != '\0') {
+    return 0;
+  }
+  return GetU64(key.data() + stream_id.size() + 1);
+}
+
+absl::StatusOr<std::vector<StoredEvent>> EventStore::ReadStream(
+    const std::string& stream_id, uint64_t from_version, size_t max) const {
+  std::vector<StoredEvent> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), streams_cf_));
+  const std::string prefix = stream_id + std::string(1, '\0');
+  for (it->Seek(StreamKey(stream_id, std::max<uint64_t>(from_version, 1)));
+       it->Valid() && it->key().starts_with(prefix) &&
+       it->key().size() == prefix.size() + 8 && out.size() < max;
+       it->Next()) {
+    if (it->value().size() != 12) return absl::DataLossError("stream index");
+    const uint32_t p = GetU32(it->value().data());
+    const uint64_t seq = GetU64(it->value().data() + 4);
+    std::string value;
+    absl::Status s = FromRocks(
+        db_->Get(rocksdb::ReadOptions(), events_cf_, EventKey(p, seq), &value),
+        absl::StrCat("event ", p, "/", seq));
+    if (!s.ok()) return s;
+    StoredEvent e;
+    if (!e.ParseFromString(value)) return absl::DataLossError("stored event");
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<StoredEvent>> EventStore::ReadPartition(
+    uint32_t partition, uint64_t from_sequence, size_t max) const {
+  if (partition >= static_cast<uint32_t>(options_.partitions)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("partition ", partition, " of ", options_.partitions));
+  }
+  const uint64_t head = Head(partition);
+  std::vector<StoredEvent> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), events_cf_));
+  for (it->Seek(EventKey(partition, std::max<uint64_t>(from_sequence, 1)));
+       it->Valid() && out.size() < max; it->Next()) {
+    if (it->key().size() != 12 || GetU32(it->key().data()) != partition) break;
+    // Only what is committed and published (the writer may be mid-group).
+    if (GetU64(it->key().data() + 4) > head) break;
+    StoredEvent e;
+    if (!e.ParseFromArray(it->value().data(), it->value().size())) {
+      return absl::DataLossError("stored event");
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<uint64_t> EventStore::Heads() const {
+  absl::MutexLock lock(&heads_mu_);
+  return heads_;
+}
+
+uint64_t EventStore::Head(uint32_t partition) const {
+  absl::MutexLock lock(&heads_mu_);
+  return partition < heads_.size() ? heads_[partition] : 0;
+}
+
+uint64_t EventStore::WaitForAppend(uint32_t partition, uint64_t after,
+                                   absl::Time deadline) const {
+  absl::MutexLock lock(&heads_mu_);
+  if (partition >= heads_.size()) return 0;
+  auto passed = [this, partition, after]() ABSL_SHARED_LOCKS_REQUIRED(heads_mu_) {
+    return heads_[partition] > after;
+  };
+  heads_mu_.AwaitWithDeadline(absl::Condition(&passed), deadline);
+  return heads_[partition];
+}
+
+uint64_t EventStore::ConsumedPosition(const std::string& service,
+                                      uint32_t partition) const {
+  absl::MutexLock lock(&heads_mu_);
+  auto it = consumed_.find(ConsumedKey(service, partition));
+  return it == consumed_.end() ? 0 : it->second;
+}
+
+absl::Status EventStore::WaitForPositions(const std::vector<Position>& positions,
+                                          absl::Time deadline) const {
+  absl::MutexLock lock(&heads_mu_);
+  auto applied = [&](const Position& p) ABSL_SHARED_LOCKS_REQUIRED(heads_mu_) {
+    if (p.service() == options_.service) {
+      return p.partition() < heads_.size() && heads_[p.partition()] >= p.sequence();
+    }
+    auto it = consumed_.find(ConsumedKey(p.service(), p.partition()));
+    return it != consumed_.end() && it->second >= p.sequence();
+  };
+  auto all = [&]() ABSL_SHARED_LOCKS_REQUIRED(heads_mu_) {
+    for (const auto& p : positions) {
+      if (!applied(p)) return false;
+    }
+    return true;
+  };
+  if (heads_mu_.AwaitWithDeadline(absl::Condition(&all), deadline)) {
+    return absl::OkStatus();
+  }
+  for (const auto& p : positions) {
+    if (!applied(p)) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("position ", p.service(), "/", p.partition(), "/",
+                       p.sequence(), " not applied yet"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> EventStore::Root(uint32_t partition,
+                                             uint64_t size) const {
+  if (size > Head(partition)) {
+    return absl::OutOfRangeError(absl::StrCat("tree size ", size,
+                                              " beyond the head"));
+  }
+  return TreeOf(partition).Root(size);
+}
+
+absl::StatusOr<std::vector<std::string>> EventStore::InclusionProof(
+    uint32_t partition, uint64_t index, uint64_t size) const {
+  if (size > Head(partition)) {
+    return absl::OutOfRangeError(absl::StrCat("tree size ", size,
+                                              " beyond the head"));
+  }
+  return TreeOf(partition).InclusionProof(index, size);
+}
+
+absl::StatusOr<std::vector<std::string>> EventStore::ConsistencyProof(
+    uint32_t partition, uint64_t first, uint64_t second) const {
+  if (second > Head(partition)) {
+    return absl::OutOfRangeError(absl::StrCat("tree size ", second,
+                                              " beyond the head"));
+  }
+  return TreeOf(partition).ConsistencyProof(first, second);
+}
+
+absl::StatusOr<wangge::common::v1::Checkpoint> EventStore::GetCheckpoint(
+    uint32_t partition, uint64_t tree_size) const {
+  std::string value;
+  if (tree_size != 0) {
+    absl::Status s = FromRocks(db_->Get(rocksdb::ReadOptions(), meta_cf_,
+                                        CheckpointKey(partition, tree_size),
+                                        &value),
+                               absl::StrCat("checkpoint of size ", tree_size));
+    if (!s.ok()) return s;
+  } else {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), meta_cf_));
+    it->SeekForPrev(CheckpointKey(partition, UINT64_MAX));
+    const std::string prefix = CheckpointKey(partition, 0).substr(0, 15);
+    if (!it->Valid() || !it->key().starts_with(prefix)) {
+      return absl::NotFoundError(
+          absl::StrCat("no checkpoint yet in partition ", partition));
+    }
+    value = it->value().ToString();
+  }
+  wangge::common::v1::Checkpoint c;
+  if (!c.ParseFromString(value)) return absl::DataLossError("checkpoint");
+  return c;
+}
+
+VerifyReport EventStore::Verify(uint32_t partition,
+                                const crypto::Verifier* verifier) const {
+  VerifyReport report;
+  report.partition = partition;
+  auto fail = [&](uint64_t seq, std::string reason) {
+    report.ok = false;
+    report.first_bad_sequence = seq;
+    report.reason = std::move(reason);
+    return report;
+  };
+  const uint64_t head = Head(partition);
+  merkle::CompactRange range(&hasher_);
+  std::string chain;
+  uint64_t expected = 1;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), events_cf_));
+  for (it->Seek(EventKey(partition, 1)); it->Valid(); it->Next()) {
+    if (it->key().size() != 12 || GetU32(it->key().data()) != partition) break;
+    const uint64_t seq = GetU64(it->key().data() + 4);
+    if (seq > head) break;
+    if (seq != expected) {
+      return fail(expected, absl::StrCat("event ", expected, " is missing"));
+    }
+    StoredEvent stored;
+    if (!stored.ParseFromArray(it->value().data(), it->value().size())) {
+      return fail(seq, "stored event does not parse");
+    }
+    if (merkle::LeafHash(hasher_, stored.record()) != stored.leaf_hash()) {
+      return fail(seq, "record does not match its leaf hash");
+    }
+    if (hasher_.Hash2(chain, stored.leaf_hash()) != stored.chain_hash()) {
+      return fail(seq, "chain hash does not follow from the previous event");
+    }
+    EventEnvelope env;
+    if (!env.ParseFromString(stored.record())) {
+      return fail(seq, "record does not parse");
+    }
+    if (env.partition() != partition || env.sequence() != seq) {
+      return fail(seq, absl::StrCat("record claims position ", env.partition(),
+                                    "/", env.sequence()));
+    }
+    if (env.event_type() == kCheckpointType) {
+      wangge::common::v1::Checkpoint c;
+      if (!c.ParseFromString(env.payload().value())) {
+        return fail(seq, "checkpoint payload does not parse");
+      }
+      if (c.tree_size() != seq - 1 || c.merkle_root() != range.Root() ||
+          c.chain_hash() != chain || c.partition() != partition) {
+        return fail(seq, "checkpoint does not match the log before it");
+      }
+      if (verifier != nullptr && !crypto::VerifyCheckpoint(*verifier, c).ok()) {
+        return fail(seq, "checkpoint signature does not verify");
+      }
+      ++report.checkpoints;
+    }
+    for (const auto& node : range.Append(stored.leaf_hash())) {
+      auto stored_node = Node(partition, node.level, node.index);
+      if (!stored_node.ok() || *stored_node != node.hash) {
+        return fail(seq, absl::StrCat("stored Merkle node ", node.level, "/",
+                                      node.index, " differs"));
+      }
+    }
+    chain = stored.chain_hash();
+    ++report.events;
+    ++expected;
+  }
+  if (expected != head + 1) {
+    return fail(expected, absl::StrCat("event ", expected, " is missing"));
+  }
+  return report;
+}
+
+// ---------------------------------------------------------------------------
+// Decoding, projections, metadata
+
+void EventStore::RegisterUpcaster(const std::string& type,
+                                  uint32_t from_version, Upcaster upcaster) {
+  absl::MutexLock lock(&upcasters_mu_);
+  upcasters_[{type, from_version}] = std::move(upcaster);
+}
+
+absl::StatusOr<EventEnvelope> EventStore::Decode(const StoredEvent& event) const {
+  EventEnvelope env;
+  if (!env.ParseFromString(event.record())) {
+    return absl::DataLossError("record does not parse");
+  }
+  absl::MutexLock lock(&upcasters_mu_);
+  while (true) {
+    auto it = upcasters_.find({env.event_type(), env.schema_version()});
+    if (it == upcasters_.end()) break;
+    auto lifted = it->second(env.payload().value());
+    if (!lifted.ok()) return lifted.status();
+    env.mutable_payload()->set_value(*lifted);
+    env.set_schema_version(env.schema_version() + 1);
+  }
+  return env;
+}
+
+absl::StatusOr<std::optional<std::string>> EventStore::GetProjection(
+    const std::string& projection, const std::string& key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), projections_cf_,
+                               ProjectionKey(projection, key), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "projection");
+  return std::optional<std::string>(std::move(value));
+}
+
+absl::Status EventStore::ScanProjection(
+    const std::string& projection, const std::string& prefix,
+    const std::function<bool(const std::string&, const std::string&)>& fn)
+    const {
+  const std::string start = ProjectionKey(projection, prefix);
+  const size_t strip = projection.size() + 1;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), projections_cf_));
+  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+    if (!fn(it->key().ToString().substr(strip), it->value().ToString())) break;
+  }
+  return FromRocks(it->status(), "scan projection");
+}
+
+absl::StatusOr<std::pair<std::string, uint64_t>> EventStore::ProjectionDigest(
+    const std::string& projection) const {
+  crypto::StreamingHash digest(options_.hash_algorithm);
+  uint64_t rows = 0;
+  absl::Status s = ScanProjection(
+      projection, "", [&](const std::string& key, const std::string& value) {
+        digest.Update(U64(key.size()));
+        digest.Update(key);
+        digest.Update(U64(value.size()));
+        digest.Update(value);
+        ++rows;
+        return true;
+      });
+  if (!s.ok()) return s;
+  return std::make_pair(digest.Final(), rows);
+}
+
+absl::StatusOr<std::optional<std::string>> EventStore::GetMeta(
+    const std::string& key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf_, key, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "meta");
+  return std::optional<std::string>(std::move(value));
+}
+
+absl::Status EventStore::PutMeta(const std::string& key,
+                                 const std::string& value) {
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.durability == Durability::kSync;
+  return FromRocks(db_->Put(wo, meta_cf_, key, value), "meta");
+}
+
+}  // namespace wangge::eventstore

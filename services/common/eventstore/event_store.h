@@ -1,0 +1,309 @@
+#ifndef WANGGE_SERVICES_COMMON_EVENTSTORE_EVENT_STORE_H_
+#define WANGGE_SERVICES_COMMON_EVENTSTORE_EVENT_STORE_H_
+
+// A service's events on RocksDB: streams with versions, partitions with
+// gapless sequences, a hash chain and an RFC 6962 Merkle tree per partition,
+// signed checkpoints written into the log, idempotent commands, projections
+// written in the same batch as the events or consumed positions that cause
+// them, reads, a live tail and a full re-walk (Verify).
+//
+// Writes go through one writer thread that drains a queue: concurrent
+// appends share one RocksDB write and, in `sync` mode, one fsync (group
+// commit). Append() returns after that write, so an acknowledged append is
+// durable in `sync` mode and survives a process crash in `async` mode.
+//
+// Column families and keys (big-endian integers):
+//   events       P(4) S(8)               -> StoredEvent (record + hashes)
+//   streams      stream_id 0x00 V(8)      -> P(4) S(8)
+//   merkle       P(4) level(1) index(8)   -> hash of that perfect subtree
+//   commands     command_id               -> CommandRecord
+//   projections  name 0x00 key            -> value
+//   default      "partitions"             -> count (fixed at creation)
+//                "checkpoint/" P(4) N(8)  -> Checkpoint of tree size N
+//                "consumed/" service "/" P(4) -> S(8), last applied
+//                "relay/" P(4)            -> S(8), last published (event bus)
+//
+// Thread safety: every public method may be called from any thread.
+// Lifecycle: Open(), use, destroy (stops the writer after draining).
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "rocksdb/db.h"
+#include "services/common/clock/clock.h"
+#include "services/common/crypto/crypto.h"
+#include "services/common/merkle/merkle.h"
+#include "wangge/common/v1/checkpoint.pb.h"
+#include "wangge/common/v1/envelope.pb.h"
+#include "wangge/common/v1/store.pb.h"
+
+namespace wangge::eventstore {
+
+// Expected version of a stream before an append.
+inline constexpr int64_t kAnyVersion = -1;
+inline constexpr int64_t kNoStream = 0;
+
+inline constexpr char kCheckpointType[] = "wangge.common.v1.Checkpoint";
+
+enum class Durability { kSync, kAsync };
+
+struct Options {
+  std::string service;  // owner; written into every envelope
+  std::string path;
+  int partitions = 8;
+  Durability durability = Durability::kSync;
+  wangge::common::v1::HashAlgorithm hash_algorithm =
+      wangge::common::v1::HASH_ALGORITHM_SHA256;
+  // Signs checkpoints; without one no checkpoints are written.
+  std::shared_ptr<const crypto::Signer> signer;
+  uint64_t checkpoint_every_events = 1000;
+  absl::Duration checkpoint_every = absl::Seconds(10);
+  const Clock* clock = Clock::Real();
+  // Most jobs one group commit takes from the queue.
+  size_t max_group = 4096;
+};
+
+struct NewEvent {
+  std::string type;     // full proto name of the payload
+  std::string payload;  // serialized payload
+  uint32_t schema_version = 1;
+  absl::Time occurred_time = absl::InfinitePast();  // default: now
+  std::string causation_id;
+  std::string correlation_id;
+  std::string policy_version;
+};
+
+// A payload message as a NewEvent (type from its descriptor).
+NewEvent MakeEvent(const google::protobuf::Message& payload,
+                   uint32_t schema_version = 1);
+
+struct StreamAppend {
+  std::string stream_id;
+  int64_t expected_version = kAnyVersion;
+  std::vector<NewEvent> events;
+};
+
+// A row of a projection, put (value set) or deleted.
+struct ProjectionWrite {
+  std::string projection;
+  std::string key;
+  std::optional<std::string> value;
+};
+
+// A position of another service's log that this write applies.
+struct Consumed {
+  std::string service;
+  uint32_t partition = 0;
+  uint64_t sequence = 0;
+};
+
+struct AppendRequest {
+  // Idempotency key; empty: none.
+  std::string command_id;
+  wangge::common::v1::Actor actor;
+  std::vector<StreamAppend> streams;
+  std::vector<ProjectionWrite> projection_writes;
+  // Each must be exactly the next sequence after the one stored for its
+  // (service, partition); one already applied makes the whole request a
+  // duplicate that writes nothing.
+  std::vector<Consumed> consumed;
+};
+
+struct AppendResult {
+  // One per partition touched: the last sequence written there.
+  std::vector<wangge::common::v1::Position> positions;
+  std::vector<wangge::common::v1::StreamVersion> stream_versions;
+  // True when the command id (or a consumed position) was already applied:
+  // nothing was written and this is the first result.
+  bool duplicate = false;
+};
+
+struct VerifyReport {
+  bool ok = true;
+  uint32_t partition = 0;
+  uint64_t events = 0;       // events walked
+  uint64_t checkpoints = 0;  // checkpoints checked
+  uint64_t first_bad_sequence = 0;
+  std::string reason;
+};
+
+// An upcaster lifts a payload from `from_version` to `from_version + 1`.
+using Upcaster = std::function<absl::StatusOr<std::string>(const std::string&)>;
+
+class EventStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<EventStore>> Open(Options options);
+  ~EventStore();
+
+  EventStore(const EventStore&) = delete;
+  EventStore& operator=(const EventStore&) = delete;
+
+  // Appends atomically; ABORTED names the stream whose expected version
+  // did not hold, INVALID_ARGUMENT a malformed request.
+  absl::StatusOr<AppendResult> Append(AppendRequest request);
+
+  // The stream's current version (0: no stream).
+  absl::StatusOr<uint64_t> StreamVersion(const std::string& stream_id) const;
+  // Events of a stream from `from_version` (1-based), at most `max`.
+  absl::StatusOr<std::vector<wangge::common::v1::StoredEvent>> ReadStream(
+      const std::string& stream_id, uint64_t from_version = 1,
+      size_t max = SIZE_MAX) const;
+  // Events of a partition from `from_sequence` (1-based), at most `max`.
+  absl::StatusOr<std::vector<wangge::common::v1::StoredEvent>> ReadPartition(
+      uint32_t partition, uint64_t from_sequence, size_t max) const;
+
+  // Last committed sequence of each partition.
+  std::vector<uint64_t> Heads() const;
+  uint64_t Head(uint32_t partition) const;
+  // Waits until partition's head passes `after` or `deadline`; returns the
+  // head. The live tail of ReadLog.
+  uint64_t WaitForAppend(uint32_t partition, uint64_t after,
+                         absl::Time deadline) const;
+  // Waits until every position is applied here (own service: committed;
+  // others: consumed). DEADLINE_EXCEEDED names the first one missing.
+  absl::Status WaitForPositions(
+      const std::vector<wangge::common::v1::Position>& positions,
+      absl::Time deadline) const;
+  // Last applied sequence of another service's partition (0: none).
+  uint64_t ConsumedPosition(const std::string& service,
+                            uint32_t partition) const;
+
+  // Proofs and checkpoints (EventLog service).
+  absl::StatusOr<std::string> Root(uint32_t partition, uint64_t size) const;
+  absl::StatusOr<std::vector<std::string>> InclusionProof(
+      uint32_t partition, uint64_t index, uint64_t size) const;
+  absl::StatusOr<std::vector<std::string>> ConsistencyProof(
+      uint32_t partition, uint64_t first, uint64_t second) const;
+  // The latest checkpoint, or the one of `tree_size` (NOT_FOUND if none).
+  absl::StatusOr<wangge::common::v1::Checkpoint> GetCheckpoint(
+      uint32_t partition, uint64_t tree_size = 0) const;
+  // Writes a checkpoint now for each partition with new events.
+  absl::Status CheckpointNow();
+
+  // Re-walks a partition: record hashes, chain, sequences, stored Merkle
+  // nodes and every checkpoint (root, chain, and signature when `verifier`
+  // is given). Reports the first broken position.
+  VerifyReport Verify(uint32_t partition,
+                      const crypto::Verifier* verifier = nullptr) const;
+
+  // Envelope of a stored event, with its payload upcast to the newest
+  // registered schema version (the record itself never changes).
+  absl::StatusOr<wangge::common::v1::EventEnvelope> Decode(
+      const wangge::common::v1::StoredEvent& event) const;
+  void RegisterUpcaster(const std::string& type, uint32_t from_version,
+                        Upcaster upcaster);
+
+  // Projections.
+  absl::StatusOr<std::optional<std::string>> GetProjection(
+      const std::string& projection, const std::string& key) const;
+  // Rows whose key starts with `prefix`, in key order, until `fn` says stop.
+  absl::Status ScanProjection(
+      const std::string& projection, const std::string& prefix,
+      const std::function<bool(const std::string& key,
+                               const std::string& value)>& fn) const;
+  // Hash over the projection's rows in key order, and its row count.
+  absl::StatusOr<std::pair<std::string, uint64_t>> ProjectionDigest(
+      const std::string& projection) const;
+
+  // Small metadata values (relay positions and the like).
+  absl::StatusOr<std::optional<std::string>> GetMeta(
+      const std::string& key) const;
+  absl::Status PutMeta(const std::string& key, const std::string& value);
+
+  int partitions() const { return options_.partitions; }
+  const std::string& service() const { return options_.service; }
+  uint32_t PartitionOf(const std::string& stream_id) const;
+  const crypto::Hasher& hasher() const { return hasher_; }
+  // RocksDB WAL fsyncs so far (group commits in `sync` mode).
+  uint64_t wal_syncs() const;
+  uint64_t group_commits() const { return group_commits_.load(); }
+
+ private:
+  struct PartitionState {
+    uint64_t head = 0;
+    std::string chain;
+    merkle::CompactRange range;
+    // Sequence of the last checkpoint event (0: none); it covers the tree
+    // of size last_checkpoint_seq - 1.
+    uint64_t last_checkpoint_seq = 0;
+    absl::Time last_checkpoint_time;
+  };
+  struct Job {
+    AppendRequest request;
+    bool checkpoint_now = false;
+    absl::StatusOr<AppendResult> result;
+    absl::Notification done;
+  };
+  class Group;
+
+  explicit EventStore(Options options);
+  absl::Status Load();
+  void WriterLoop();
+  void ProcessGroup(std::vector<Job*>& jobs);
+  merkle::Tree TreeOf(uint32_t partition) const;
+  absl::StatusOr<std::string> Node(uint32_t partition, int level,
+                                   uint64_t index) const;
+  // Writer helpers (see event_store.cc).
+  absl::StatusOr<AppendResult> ApplyAppend(const AppendRequest& request,
+                                           absl::Time now, Group* group);
+  void AppendEvent(uint32_t partition, const std::string& stream_id,
+                   uint64_t stream_version, const NewEvent& event,
+                   const AppendRequest& request, absl::Time now, Group* group);
+  void MaybeCheckpoint(uint32_t partition, absl::Time now, bool force,
+                       Group* group);
+
+  const Options options_;
+  const crypto::Hasher hasher_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* events_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* streams_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* merkle_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* commands_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* projections_cf_ = nullptr;
+  std::shared_ptr<rocksdb::Statistics> statistics_;
+
+  // Writer-thread state: touched only by the writer (and Load before it).
+  std::vector<PartitionState> states_;
+
+  // Queue.
+  absl::Mutex queue_mu_;
+  std::deque<Job*> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::thread writer_;
+
+  // Committed heads and consumed positions, published after each write.
+  mutable absl::Mutex heads_mu_;
+  std::vector<uint64_t> heads_ ABSL_GUARDED_BY(heads_mu_);
+  absl::flat_hash_map<std::string, uint64_t> consumed_
+      ABSL_GUARDED_BY(heads_mu_);
+
+  mutable absl::Mutex upcasters_mu_;
+  std::map<std::pair<std::string, uint32_t>, Upcaster> upcasters_
+      ABSL_GUARDED_BY(upcasters_mu_);
+
+  std::atomic<uint64_t> group_commits_{0};
+};
+
+// Key helpers, shared with tests and tools.
+std::string EventKey(uint32_t partition, uint64_t sequence);
+std::string ConsumedKey(const std::string& service, uint32_t partition);
+
+}  // namespace wangge::eventstore
+
+#endif  // WANGGE_SERVICES_COMMON_EVENTSTORE_EVENT_STORE_H_

@@ -1,0 +1,479 @@
+#include "services/common/eventstore/event_store.h"
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "services/common/testing/test_support.h"
+#include "wangge/common/v1/envelope.pb.h"
+
+namespace wangge::eventstore {
+namespace {
+
+using wangge::common::v1::Position;
+using wangge::common::v1::StoredEvent;
+
+// Any small payload will do; Position is a real message with fields.
+NewEvent Event(const std::string& tag) {
+  Position p;
+  p.set_service(tag);
+  return MakeEvent(p);
+}
+
+StreamAppend To(const std::string& stream, int64_t expected,
+                std::vector<NewEvent> events) {
+  StreamAppend sa;
+  sa.stream_id = stream;
+  sa.expected_version = expected;
+  sa.events = std::move(events);
+  return sa;
+}
+
+AppendRequest Request(std::vector<StreamAppend> streams,
+                      const std::string& command_id = "") {
+  AppendRequest r;
+  r.command_id = command_id;
+  r.actor.set_subject("tester");
+  r.streams = std::move(streams);
+  return r;
+}
+
+class EventStoreTest : public ::testing::Test {
+ protected:
+  Options MakeOptions(const std::string& dir) {
+    Options o;
+    o.service = "intake";
+    o.path = dir;
+    o.partitions = 4;
+    return o;
+  }
+  std::unique_ptr<EventStore> Open(Options o) {
+    auto store = EventStore::Open(std::move(o));
+    EXPECT_TRUE(store.ok()) << store.status();
+    return std::move(*store);
+  }
+  std::string dir_ = testing::MakeTempDir("store");
+};
+
+TEST_F(EventStoreTest, AppendsReadsAndReportsPositions) {
+  auto store = Open(MakeOptions(dir_));
+  auto r = store->Append(Request({To("case/C1", kNoStream, {Event("a"), Event("b")})}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->positions.size(), 1u);
+  const uint32_t p = store->PartitionOf("case/C1");
+  EXPECT_EQ(r->positions[0].partition(), p);
+  EXPECT_EQ(r->positions[0].sequence(), 2u);
+  EXPECT_EQ(r->positions[0].service(), "intake");
+  EXPECT_EQ(r->stream_versions[0].version(), 2u);
+  EXPECT_EQ(*store->StreamVersion("case/C1"), 2u);
+  EXPECT_EQ(*store->StreamVersion("case/C"), 0u);
+  EXPECT_EQ(store->Head(p), 2u);
+
+  auto events = store->ReadStream("case/C1");
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  auto env = store->Decode((*events)[1]);
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->stream_version(), 2u);
+  EXPECT_EQ(env->sequence(), 2u);
+  EXPECT_EQ(env->event_type(), "wangge.common.v1.Position");
+  EXPECT_EQ(env->actor().subject(), "tester");
+  EXPECT_EQ(env->source_service(), "intake");
+  EXPECT_EQ(store->ReadStream("case/C1", 2)->size(), 1u);
+  EXPECT_EQ(store->ReadPartition(p, 1, 10)->size(), 2u);
+  EXPECT_EQ(store->ReadPartition(p, 2, 10)->size(), 1u);
+}
+
+TEST_F(EventStoreTest, BadRequestsAreRefusedAndWriteNothing) {
+  auto store = Open(MakeOptions(dir_));
+  EXPECT_EQ(store->Append(Request({})).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->Append(Request({To("", kAnyVersion, {Event("x")})}))
+                .status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->Append(Request({To("a", kAnyVersion, {Event("x")}),
+                                   To("a", kAnyVersion, {Event("y")})}))
+                .status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->Append(Request({To("checkpoint/0", kAnyVersion, {Event("x")})}))
+                .status().code(),
+            absl::StatusCode::kInvalidArgument);
+  for (uint64_t h : store->Heads()) EXPECT_EQ(h, 0u);
+}
+
+TEST_F(EventStoreTest, ConcurrentAppendsToOneStreamExactlyOneWinsEachVersion) {
+  auto store = Open(MakeOptions(dir_));
+  constexpr uint64_t kTarget = 200;
+  std::mutex mu;
+  std::multiset<uint64_t> won;
+  std::atomic<int> aborted{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      while (true) {
+        uint64_t v = *store->StreamVersion("case/hot");
+        if (v >= kTarget) return;
+        auto r = store->Append(
+            Request({To("case/hot", static_cast<int64_t>(v), {Event("e")})}));
+        if (r.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          won.insert(r->stream_versions[0].version());
+        } else if (r.status().code() == absl::StatusCode::kAborted) {
+          EXPECT_NE(r.status().message().find("case/hot"), std::string::npos);
+          ++aborted;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(other, 0);
+  EXPECT_EQ(*store->StreamVersion("case/hot"), kTarget);
+  ASSERT_EQ(won.size(), kTarget);
+  uint64_t expect = 1;
+  for (uint64_t v : won) EXPECT_EQ(v, expect++);  // each version exactly once
+  EXPECT_EQ(store->ReadStream("case/hot")->size(), kTarget);
+}
+
+TEST_F(EventStoreTest, ConflictOnOneStreamWritesNothingOnTheOthers) {
+  auto store = Open(MakeOptions(dir_));
+  // Two streams in different partitions.
+  std::string a = "case/A", b;
+  for (int i = 0; b.empty(); ++i) {
+    std::string s = absl::StrCat("task/B", i);
+    if (store->PartitionOf(s) != store->PartitionOf(a)) b = s;
+  }
+  ASSERT_TRUE(store->Append(Request({To(b, kNoStream, {Event("b1")})})).ok());
+  auto heads = store->Heads();
+  auto r = store->Append(Request(
+      {To(a, kNoStream, {Event("a1"), Event("a2")}), To(b, kNoStream, {Event("b2")})}));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kAborted);
+  EXPECT_NE(r.status().message().find(b), std::string::npos);
+  EXPECT_EQ(*store->StreamVersion(a), 0u);
+  EXPECT_EQ(store->Heads(), heads);
+  // The same append with the right expectation lands on both.
+  auto ok = store->Append(
+      Request({To(a, kNoStream, {Event("a1")}), To(b, 1, {Event("b2")})}));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->positions.size(), 2u);
+  EXPECT_EQ(*store->StreamVersion(b), 2u);
+}
+
+TEST_F(EventStoreTest, RetriedCommandReturnsFirstResultAndWritesNothing) {
+  auto store = Open(MakeOptions(dir_));
+  auto first = store->Append(Request({To("case/R", kNoStream, {Event("x")})}, "cmd-1"));
+  ASSERT_TRUE(first.ok());
+  EXPECT_FALSE(first->duplicate);
+  const auto heads = store->Heads();
+  // A retry, even one whose expectation would now fail, returns the first.
+  auto retry = store->Append(Request({To("case/R", kNoStream, {Event("x")})}, "cmd-1"));
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_TRUE(retry->duplicate);
+  EXPECT_EQ(retry->positions[0].sequence(), first->positions[0].sequence());
+  EXPECT_EQ(store->Heads(), heads);
+  // Concurrent retries of a new command land once.
+  std::vector<std::thread> threads;
+  std::atomic<int> written{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      auto r = store->Append(Request({To("case/S", kAnyVersion, {Event("y")})}, "cmd-2"));
+      if (r.ok() && !r->duplicate) ++written;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(written, 1);
+  EXPECT_EQ(*store->StreamVersion("case/S"), 1u);
+}
+
+TEST_F(EventStoreTest, ConsumedPositionsApplyOnceAndInOrder) {
+  auto store = Open(MakeOptions(dir_));
+  auto apply = [&](uint64_t seq) {
+    AppendRequest r;
+    r.consumed.push_back({"supervision", 2, seq});
+    r.projection_writes.push_back({"cases", absl::StrCat("k", seq), "v"});
+    return store->Append(r);
+  };
+  ASSERT_TRUE(apply(1).ok());
+  auto dup = apply(1);
+  ASSERT_TRUE(dup.ok());
+  EXPECT_TRUE(dup->duplicate);
+  EXPECT_EQ(apply(3).status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(apply(2).ok());
+  EXPECT_EQ(store->ConsumedPosition("supervision", 2), 2u);
+  EXPECT_EQ(*store->ProjectionDigest("cases"),
+            *store->ProjectionDigest("cases"));
+  EXPECT_EQ(store->ProjectionDigest("cases")->second, 2u);
+  Position p;
+  p.set_service("supervision");
+  p.set_partition(2);
+  p.set_sequence(2);
+  EXPECT_TRUE(store->WaitForPositions({p}, absl::Now()).ok());
+  p.set_sequence(3);
+  EXPECT_EQ(store->WaitForPositions({p}, absl::Now() + absl::Milliseconds(20)).code(),
+            absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(EventStoreTest, LiveTailWakesOnAppend) {
+  auto store = Open(MakeOptions(dir_));
+  const uint32_t p = store->PartitionOf("case/T");
+  std::atomic<uint64_t> seen{0};
+  std::thread tail([&] {
+    seen = store->WaitForAppend(p, 0, absl::Now() + absl::Seconds(30));
+  });
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(seen, 0u);
+  ASSERT_TRUE(store->Append(Request({To("case/T", kAnyVersion, {Event("x")})})).ok());
+  tail.join();
+  EXPECT_EQ(seen, 1u);
+}
+
+TEST_F(EventStoreTest, UpcasterLiftsOldPayloadsWithoutTouchingTheRecord) {
+  auto store = Open(MakeOptions(dir_));
+  Position v1;
+  v1.set_service("old");
+  ASSERT_TRUE(store->Append(Request({To("case/U", kAnyVersion, {MakeEvent(v1, 1)})})).ok());
+  const StoredEvent before = (*store->ReadStream("case/U"))[0];
+  store->RegisterUpcaster("wangge.common.v1.Position", 1,
+                          [](const std::string& payload) -> absl::StatusOr<std::string> {
+                            Position p;
+                            p.ParseFromString(payload);
+                            p.set_service(p.service() + "-v2");
+                            return p.SerializeAsString();
+                          });
+  const StoredEvent after = (*store->ReadStream("case/U"))[0];
+  EXPECT_EQ(after.record(), before.record());
+  auto env = store->Decode(after);
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->schema_version(), 2u);
+  Position lifted;
+  lifted.ParseFromString(env->payload().value());
+  EXPECT_EQ(lifted.service(), "old-v2");
+}
+
+TEST_F(EventStoreTest, StateDigestsMatchForSameRowsAndDifferOtherwise) {
+  auto a = Open(MakeOptions(dir_ + "/a"));
+  Options ob = MakeOptions(dir_ + "/b");
+  auto b = Open(ob);
+  for (int i = 0; i < 100; ++i) {
+    AppendRequest r;
+    r.projection_writes.push_back({"cases", absl::StrCat("C", i), absl::StrCat("open-", i)});
+    ASSERT_TRUE(a->Append(r).ok());
+    ASSERT_TRUE(b->Append(r).ok());
+  }
+  EXPECT_EQ(*a->ProjectionDigest("cases"), *b->ProjectionDigest("cases"));
+  AppendRequest change;
+  change.projection_writes.push_back({"cases", "C7", "closed"});
+  ASSERT_TRUE(b->Append(change).ok());
+  EXPECT_NE(a->ProjectionDigest("cases")->first, b->ProjectionDigest("cases")->first);
+  EXPECT_EQ(b->ProjectionDigest("cases")->second, 100u);
+}
+
+TEST_F(EventStoreTest, ReopenRestoresHeadsChainAndTree) {
+  Options o = MakeOptions(dir_);
+  o.signer = *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_ED25519, "k1");
+  o.checkpoint_every_events = 7;
+  auto verifier = crypto::Verifier::FromPem(o.signer->PublicKeyPem());
+  {
+    auto store = Open(o);
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_TRUE(store->Append(Request({To(absl::StrCat("case/", i % 9), kAnyVersion,
+                                            {Event("x")})})).ok());
+    }
+  }
+  auto store = Open(o);
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(store->Append(Request({To(absl::StrCat("case/", i % 9), kAnyVersion,
+                                          {Event("y")})})).ok());
+  }
+  uint64_t checkpoints = 0, events = 0;
+  for (int p = 0; p < store->partitions(); ++p) {
+    VerifyReport r = store->Verify(p, verifier->get());
+    EXPECT_TRUE(r.ok) << p << ": " << r.reason << " at " << r.first_bad_sequence;
+    checkpoints += r.checkpoints;
+    events += r.events;
+  }
+  EXPECT_GT(checkpoints, 5u);
+  EXPECT_EQ(events, 100u + checkpoints);
+  o.partitions = 8;
+  store.reset();
+  EXPECT_EQ(EventStore::Open(o).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(EventStoreTest, ProofsFromTheStoreVerifyAgainstSignedCheckpoints) {
+  Options o = MakeOptions(dir_);
+  o.partitions = 1;
+  o.signer = *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_SM2, "sm2-1");
+  o.hash_algorithm = common::v1::HASH_ALGORITHM_SM3;
+  o.checkpoint_every_events = 1000000;
+  auto store = Open(o);
+  auto verifier = *crypto::Verifier::FromPem(o.signer->PublicKeyPem());
+  for (int i = 0; i < 37; ++i) {
+    ASSERT_TRUE(store->Append(Request({To(absl::StrCat("s", i), kAnyVersion, {Event("x")})})).ok());
+  }
+  ASSERT_TRUE(store->CheckpointNow().ok());
+  auto old = store->GetCheckpoint(0);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->tree_size(), 37u);
+  EXPECT_TRUE(crypto::VerifyCheckpoint(*verifier, *old).ok());
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(store->Append(Request({To(absl::StrCat("t", i), kAnyVersion, {Event("x")})})).ok());
+  }
+  ASSERT_TRUE(store->CheckpointNow().ok());
+  auto now = *store->GetCheckpoint(0);
+  EXPECT_EQ(now.tree_size(), 98u);  // 37 + the first checkpoint + 60
+  EXPECT_EQ(store->GetCheckpoint(0, 37)->merkle_root(), old->merkle_root());
+
+  const auto events = *store->ReadPartition(0, 1, 1000);
+  for (uint64_t i : {0, 5, 36, 37, 97}) {
+    auto proof = store->InclusionProof(0, i, now.tree_size());
+    ASSERT_TRUE(proof.ok());
+    EXPECT_TRUE(merkle::VerifyInclusion(store->hasher(), i, now.tree_size(),
+                                        events[i].leaf_hash(), *proof,
+                                        now.merkle_root()).ok()) << i;
+  }
+  auto consistency = store->ConsistencyProof(0, old->tree_size(), now.tree_size());
+  ASSERT_TRUE(consistency.ok());
+  EXPECT_TRUE(merkle::VerifyConsistency(store->hasher(), old->tree_size(),
+                                        now.tree_size(), old->merkle_root(),
+                                        now.merkle_root(), *consistency).ok());
+  EXPECT_EQ(store->InclusionProof(0, 5, 10000).status().code(),
+            absl::StatusCode::kOutOfRange);
+}
+
+TEST_F(EventStoreTest, SyncModeFsyncsPerGroupAndAsyncNever) {
+  {
+    Options o = MakeOptions(dir_ + "/sync");
+    auto store = Open(o);
+    const uint64_t at_open = store->wal_syncs();
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_TRUE(store->Append(Request({To("s", kAnyVersion, {Event("x")})})).ok());
+    }
+    EXPECT_EQ(store->wal_syncs() - at_open, 20u);
+    EXPECT_EQ(store->group_commits(), 20u);
+  }
+  Options o = MakeOptions(dir_ + "/async");
+  o.durability = Durability::kAsync;
+  auto store = Open(o);
+  // Creating a store syncs its partition count once; appends never sync.
+  const uint64_t at_open = store->wal_syncs();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(store->Append(Request({To("s", kAnyVersion, {Event("x")})})).ok());
+  }
+  EXPECT_EQ(store->wal_syncs(), at_open);
+  EXPECT_EQ(store->group_commits(), 20u);
+}
+
+TEST_F(EventStoreTest, ConcurrentWritersShareGroupCommits) {
+  auto store = Open(MakeOptions(dir_));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 32; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        ASSERT_TRUE(store->Append(Request({To(absl::StrCat("w", t), kAnyVersion,
+                                              {Event("x")})})).ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  uint64_t total = 0;
+  for (uint64_t h : store->Heads()) total += h;
+  EXPECT_EQ(total, 1600u);
+  // Fewer commits than appends: writers waited together.
+  EXPECT_LT(store->group_commits(), 1600u);
+}
+
+// Tampering below the store: Verify names the first broken position.
+class TamperTest : public EventStoreTest {
+ protected:
+  void SetUp() override {
+    Options o = MakeOptions(dir_);
+    o.partitions = 1;
+    auto store = Open(o);
+    for (int i = 0; i < 40; ++i) {
+      ASSERT_TRUE(store->Append(Request({To(absl::StrCat("s", i), kAnyVersion,
+                                            {Event("x")})})).ok());
+    }
+  }
+  // Runs `edit` on the raw events column family, then verifies.
+  VerifyReport TamperAndVerify(
+      const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& edit) {
+    {
+      std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+          {rocksdb::kDefaultColumnFamilyName, {}}, {"events", {}}, {"streams", {}},
+          {"merkle", {}}, {"commands", {}}, {"projections", {}}};
+      std::vector<rocksdb::ColumnFamilyHandle*> handles;
+      rocksdb::DB* db = nullptr;
+      rocksdb::Options options;
+      EXPECT_TRUE(rocksdb::DB::Open(options, dir_, families, &handles, &db).ok());
+      edit(db, handles[1]);
+      for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+      delete db;
+    }
+    Options o = MakeOptions(dir_);
+    o.partitions = 1;
+    return Open(o)->Verify(0);
+  }
+  static std::string Get(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uint64_t seq) {
+    std::string v;
+    EXPECT_TRUE(db->Get({}, cf, EventKey(0, seq), &v).ok());
+    return v;
+  }
+};
+
+TEST_F(TamperTest, CleanLogVerifies) {
+  VerifyReport r = TamperAndVerify([](rocksdb::DB*, rocksdb::ColumnFamilyHandle*) {});
+  EXPECT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(r.events, 40u);
+}
+
+TEST_F(TamperTest, FlippedByteIsFoundAtItsPosition) {
+  VerifyReport r = TamperAndVerify([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
+    StoredEvent e;
+    e.ParseFromString(Get(db, cf, 17));
+    std::string record = e.record();
+    record[record.size() / 2] ^= 0x01;
+    e.set_record(record);
+    db->Put({}, cf, EventKey(0, 17), e.SerializeAsString());
+  });
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_sequence, 17u);
+  EXPECT_NE(r.reason.find("leaf hash"), std::string::npos) << r.reason;
+}
+
+TEST_F(TamperTest, DeletedEventIsFoundAtItsPosition) {
+  VerifyReport r = TamperAndVerify([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
+    db->Delete({}, cf, EventKey(0, 23));
+  });
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_sequence, 23u);
+  EXPECT_NE(r.reason.find("missing"), std::string::npos) << r.reason;
+}
+
+TEST_F(TamperTest, ReorderedEventsAreFoundAtTheFirstSwap) {
+  VerifyReport r = TamperAndVerify([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
+    std::string a = Get(db, cf, 30), b = Get(db, cf, 31);
+    db->Put({}, cf, EventKey(0, 30), b);
+    db->Put({}, cf, EventKey(0, 31), a);
+  });
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_sequence, 30u);
+}
+
+TEST_F(TamperTest, DeletedLastEventIsFound) {
+  // The head is restored from the log itself, so dropping the newest event
+  // is only visible against a checkpoint or a peer; the store stays
+  // self-consistent and verifies, with one event fewer.
+  VerifyReport r = TamperAndVerify([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
+    db->Delete({}, cf, EventKey(0, 40));
+  });
+  EXPECT_TRUE(r.ok);
+  EXPECT_EQ(r.events, 39u);
+}
+
+}  // namespace
+}  // namespace wangge::eventstore

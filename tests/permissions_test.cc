@@ -10,6 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "services/common/eventlog/eventlog_service.h"
+#include "services/common/eventstore/event_store.h"
 #include "services/common/server/chassis.h"
 #include "services/common/testing/test_support.h"
 #include "services/dispatch/server/dispatch_server.h"
@@ -66,12 +68,18 @@ grpc::Status CallEmpty(const std::shared_ptr<grpc::Channel>& channel,
 struct ServiceUnderTest {
   std::string name;
   const ServiceDescriptor* descriptor;
-  std::function<std::shared_ptr<grpc::Service>(server::Chassis*)> make;
+  std::function<std::shared_ptr<grpc::Service>(server::Chassis*,
+                                               eventstore::EventStore*)>
+      make;
 };
 
 template <typename Impl>
-std::function<std::shared_ptr<grpc::Service>(server::Chassis*)> Make() {
-  return [](server::Chassis* c) { return std::make_shared<Impl>(c); };
+std::function<std::shared_ptr<grpc::Service>(server::Chassis*,
+                                             eventstore::EventStore*)>
+Make() {
+  return [](server::Chassis* c, eventstore::EventStore*) {
+    return std::make_shared<Impl>(c);
+  };
 }
 
 const ServiceDescriptor* Find(const std::string& name) {
@@ -88,7 +96,13 @@ TEST_P(PermissionsTest, EveryMethodDeclaresAndEnforcesItsRoles) {
   server::Chassis chassis(testing::LoopbackConfig(svc.name, dir),
                           Clock::Real());
   ASSERT_TRUE(chassis.Init().ok());
-  auto impl = svc.make(&chassis);
+  eventstore::Options options;
+  options.service = svc.name;
+  options.path = dir + "/store";
+  options.partitions = 2;
+  auto store = eventstore::EventStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto impl = svc.make(&chassis, store->get());
   ASSERT_TRUE(chassis.RegisterService(impl.get(), svc.descriptor).ok());
   ASSERT_TRUE(chassis.Start().ok());
   auto channel = grpc::CreateChannel(chassis.address(),
@@ -142,7 +156,13 @@ INSTANTIATE_TEST_SUITE_P(
                          Find("wangge.oversight.v1.OversightService"),
                          Make<oversight::OversightServer>()},
         ServiceUnderTest{"registry", Find("wangge.registry.v1.RegistryService"),
-                         Make<registry::RegistryServer>()}),
+                         Make<registry::RegistryServer>()},
+        ServiceUnderTest{
+            "eventlog", Find("wangge.common.v1.EventLog"),
+            [](server::Chassis* c, eventstore::EventStore* store) {
+              return std::make_shared<eventlog::EventLogService>(
+                  c, store, std::vector<std::string>{});
+            }}),
     [](const ::testing::TestParamInfo<ServiceUnderTest>& info) {
       return info.param.name;
     });

@@ -5,7 +5,8 @@
 
 int main(int argc, char** argv) {
   return wangge::server::ServiceMain(
-      argc, argv, "intake", [](wangge::server::Chassis* chassis) {
+      argc, argv, "intake", [](wangge::server::ServiceContext& context) {
+        wangge::server::Chassis* chassis = context.chassis;
         auto server = std::make_shared<wangge::intake::IntakeServer>(chassis);
         absl::Status s = chassis->Register<::wangge::intake::v1::IntakeService>(
             server.get());

@@ -5,7 +5,8 @@
 
 int main(int argc, char** argv) {
   return wangge::server::ServiceMain(
-      argc, argv, "registry", [](wangge::server::Chassis* chassis) {
+      argc, argv, "registry", [](wangge::server::ServiceContext& context) {
+        wangge::server::Chassis* chassis = context.chassis;
         auto server =
             std::make_shared<wangge::registry::RegistryServer>(chassis);
         absl::Status s =

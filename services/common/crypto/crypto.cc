@@ -38,7 +38,8 @@ EVP_MD_CTX* ThreadMdCtx() {
 }
 
 absl::StatusOr<SignatureAlgorithm> AlgorithmOf(EVP_PKEY* key) {
-  if (EVP_PKEY_is_a(key, "ED25519")) return common::v1::SIGNATURE_ALGORITHM_ED25519;
+  if (EVP_PKEY_is_a(key, "ED25519"))
+    return common::v1::SIGNATURE_ALGORITHM_ED25519;
   if (EVP_PKEY_is_a(key, "SM2")) return common::v1::SIGNATURE_ALGORITHM_SM2;
   return absl::InvalidArgumentError("key is neither Ed25519 nor SM2");
 }
@@ -97,7 +98,9 @@ std::string PemOf(EVP_PKEY* key, bool is_private) {
 
 }  // namespace
 
-std::string ToHex(absl::string_view bytes) { return absl::BytesToHexString(bytes); }
+std::string ToHex(absl::string_view bytes) {
+  return absl::BytesToHexString(bytes);
+}
 
 Hasher::Hasher(HashAlgorithm algorithm)
     : algorithm_(algorithm),
@@ -133,10 +136,10 @@ std::string Hasher::Hash2(absl::string_view a, absl::string_view b) const {
 }
 
 StreamingHash::StreamingHash(HashAlgorithm algorithm) : ctx_(EVP_MD_CTX_new()) {
-  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_),
-                    algorithm == common::v1::HASH_ALGORITHM_SM3 ? EVP_sm3()
-                                                                : EVP_sha256(),
-                    nullptr);
+  EVP_DigestInit_ex(
+      static_cast<EVP_MD_CTX*>(ctx_),
+      algorithm == common::v1::HASH_ALGORITHM_SM3 ? EVP_sm3() : EVP_sha256(),
+      nullptr);
 }
 
 StreamingHash::~StreamingHash() {
@@ -163,13 +166,15 @@ absl::StatusOr<std::unique_ptr<Signer>> Signer::FromPem(absl::string_view pem,
                                                         std::string key_id) {
   Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
-  if (key == nullptr) return absl::InvalidArgumentError("not a PEM private key");
+  if (key == nullptr)
+    return absl::InvalidArgumentError("not a PEM private key");
   auto algorithm = AlgorithmOf(key);
   if (!algorithm.ok()) {
     EVP_PKEY_free(key);
     return algorithm.status();
   }
-  return std::unique_ptr<Signer>(new Signer(key, *algorithm, std::move(key_id)));
+  return std::unique_ptr<Signer>(
+      new Signer(key, *algorithm, std::move(key_id)));
 }
 
 absl::StatusOr<std::unique_ptr<Signer>> Signer::Generate(
@@ -180,7 +185,8 @@ absl::StatusOr<std::unique_ptr<Signer>> Signer::Generate(
   EVP_PKEY* key = nullptr;
   if (!ctx || EVP_PKEY_keygen_init(ctx.get()) <= 0 ||
       EVP_PKEY_keygen(ctx.get(), &key) <= 0) {
-    return absl::InternalError(absl::StrCat("cannot generate a ", name, " key"));
+    return absl::InternalError(
+        absl::StrCat("cannot generate a ", name, " key"));
   }
   return std::unique_ptr<Signer>(new Signer(key, algorithm, std::move(key_id)));
 }
@@ -213,8 +219,8 @@ Verifier::~Verifier() { EVP_PKEY_free(key_); }
 
 absl::StatusOr<std::unique_ptr<Verifier>> Verifier::FromPem(
     absl::string_view public_pem) {
-  Bio bio(BIO_new_mem_buf(public_pem.data(),
-                          static_cast<int>(public_pem.size())));
+  Bio bio(
+      BIO_new_mem_buf(public_pem.data(), static_cast<int>(public_pem.size())));
   EVP_PKEY* key = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
   if (key == nullptr) return absl::InvalidArgumentError("not a PEM public key");
   auto algorithm = AlgorithmOf(key);

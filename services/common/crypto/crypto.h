@@ -59,8 +59,8 @@ class Signer {
  public:
   ~Signer();
   // From a PEM private key (Ed25519 or SM2) and its key id.
-  static absl::StatusOr<std::unique_ptr<Signer>> FromPem(
-      absl::string_view pem, std::string key_id);
+  static absl::StatusOr<std::unique_ptr<Signer>> FromPem(absl::string_view pem,
+                                                         std::string key_id);
   // A fresh key, for tests and first starts in development.
   static absl::StatusOr<std::unique_ptr<Signer>> Generate(
       wangge::common::v1::SignatureAlgorithm algorithm, std::string key_id);

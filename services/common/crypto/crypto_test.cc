@@ -23,11 +23,14 @@ TEST(HasherTest, StandardVectors) {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   Hasher h(HASH_ALGORITHM_SHA256);
   EXPECT_EQ(h.Hash2("ab", "c"), h.Hash("abc"));
-  EXPECT_EQ(h.HashPrefixed('\x01', "a", "bc"), h.Hash(std::string("\x01" "abc", 4)));
+  EXPECT_EQ(h.HashPrefixed('\x01', "a", "bc"), h.Hash(std::string("\x01"
+                                                                  "abc",
+                                                                  4)));
 }
 
 class SignatureTest
-    : public ::testing::TestWithParam<wangge::common::v1::SignatureAlgorithm> {};
+    : public ::testing::TestWithParam<wangge::common::v1::SignatureAlgorithm> {
+};
 
 TEST_P(SignatureTest, SignsVerifiesAndRefusesTampering) {
   auto signer = Signer::Generate(GetParam(), "k1");
@@ -59,8 +62,9 @@ TEST_P(SignatureTest, OpensslCommandVerifiesCheckpoint) {
   c.set_merkle_root(std::string(32, 'r'));
   c.set_chain_hash(std::string(32, 'c'));
   c.mutable_time()->set_seconds(1795000000);
-  const auto hash = GetParam() == SIGNATURE_ALGORITHM_SM2 ? HASH_ALGORITHM_SM3
-                                                          : HASH_ALGORITHM_SHA256;
+  const auto hash = GetParam() == SIGNATURE_ALGORITHM_SM2
+                        ? HASH_ALGORITHM_SM3
+                        : HASH_ALGORITHM_SHA256;
   ASSERT_TRUE(SignCheckpoint(**signer, hash, &c).ok());
   auto verifier = Verifier::FromPem((*signer)->PublicKeyPem());
   EXPECT_TRUE(VerifyCheckpoint(**verifier, c).ok());

@@ -20,8 +20,8 @@ namespace {
 
 TEST(CrashTest, KilledWriterLosesNoAcknowledgedAppendAndLeavesNoPartialBatch) {
   const std::string dir = testing::MakeTempDir("crash");
-  auto signer = *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_ED25519,
-                                          "crash-key");
+  auto signer = *crypto::Signer::Generate(
+      common::v1::SIGNATURE_ALGORITHM_ED25519, "crash-key");
   testing::WriteFile(dir + "/key.pem", signer->PrivateKeyPem());
   auto verifier = *crypto::Verifier::FromPem(signer->PublicKeyPem());
   std::mt19937 rng(20261122);
@@ -30,21 +30,23 @@ TEST(CrashTest, KilledWriterLosesNoAcknowledgedAppendAndLeavesNoPartialBatch) {
   constexpr int kKills = 24;
   for (int round = 0; round < kKills; ++round) {
     testing::Subprocess child;
-    ASSERT_TRUE(child
-                    .Start({"services/common/eventstore/crash_writer",
-                            dir + "/store", dir + "/key.pem",
-                            std::to_string(uint64_t(round) * 10000000), "16",
-                            "sync"})
-                    .ok());
+    ASSERT_TRUE(
+        child
+            .Start({"services/common/eventstore/crash_writer", dir + "/store",
+                    dir + "/key.pem",
+                    std::to_string(uint64_t(round) * 10000000), "16", "sync"})
+            .ok());
     ASSERT_TRUE(child.WaitForLine("ready", absl::Seconds(30)).ok());
     // Let it run for a random while, then kill it mid-flight.
     const absl::Time until =
-        absl::Now() + absl::Milliseconds(std::uniform_int_distribution<>(30, 400)(rng));
+        absl::Now() +
+        absl::Milliseconds(std::uniform_int_distribution<>(30, 400)(rng));
     while (absl::Now() < until) {
       auto line = child.ReadLine(until - absl::Now());
       if (!line.ok()) break;
       uint64_t n;
-      if (absl::SimpleAtoi(absl::StripPrefix(*line, "ack "), &n)) acked.insert(n);
+      if (absl::SimpleAtoi(absl::StripPrefix(*line, "ack "), &n))
+        acked.insert(n);
     }
     child.Signal(SIGKILL);
     // Acks already in the pipe were acknowledged before the kill.
@@ -52,7 +54,8 @@ TEST(CrashTest, KilledWriterLosesNoAcknowledgedAppendAndLeavesNoPartialBatch) {
       auto line = child.ReadLine(absl::Seconds(2));
       if (!line.ok()) break;
       uint64_t n;
-      if (absl::SimpleAtoi(absl::StripPrefix(*line, "ack "), &n)) acked.insert(n);
+      if (absl::SimpleAtoi(absl::StripPrefix(*line, "ack "), &n))
+        acked.insert(n);
     }
     ASSERT_TRUE(child.Wait(absl::Seconds(10)).ok());
 
@@ -63,8 +66,10 @@ TEST(CrashTest, KilledWriterLosesNoAcknowledgedAppendAndLeavesNoPartialBatch) {
     auto store = EventStore::Open(o);
     ASSERT_TRUE(store.ok()) << store.status();
     for (uint64_t n : acked) {
-      ASSERT_EQ(*(*store)->StreamVersion(absl::StrCat("pair/", n, "/a")), 1u) << n;
-      ASSERT_EQ(*(*store)->StreamVersion(absl::StrCat("pair/", n, "/b")), 1u) << n;
+      ASSERT_EQ(*(*store)->StreamVersion(absl::StrCat("pair/", n, "/a")), 1u)
+          << n;
+      ASSERT_EQ(*(*store)->StreamVersion(absl::StrCat("pair/", n, "/b")), 1u)
+          << n;
     }
     // No half pairs anywhere, acknowledged or not.
     std::map<std::string, int> halves;

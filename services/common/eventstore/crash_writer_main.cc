@@ -28,8 +28,8 @@ int main(int argc, char** argv) {
   o.path = argv[1];
   o.partitions = 4;
   o.checkpoint_every_events = 50;
-  o.durability = std::string(argv[5]) == "async" ? Durability::kAsync
-                                                 : Durability::kSync;
+  o.durability =
+      std::string(argv[5]) == "async" ? Durability::kAsync : Durability::kSync;
   o.signer = *wangge::crypto::Signer::FromPem(pem.str(), "crash-key");
   auto store = EventStore::Open(o);
   if (!store.ok()) {
@@ -58,7 +58,8 @@ int main(int argc, char** argv) {
         }
         auto result = (*store)->Append(std::move(r));
         if (!result.ok()) {
-          std::fprintf(stderr, "append: %s\n", result.status().ToString().c_str());
+          std::fprintf(stderr, "append: %s\n",
+                       result.status().ToString().c_str());
           std::_Exit(1);
         }
         std::lock_guard<std::mutex> lock(out_mu);

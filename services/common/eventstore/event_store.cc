@@ -7,9 +7,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
-#include "rocksdb/filter_policy.h"
 #include "rocksdb/write_batch.h"
 
 namespace wangge::eventstore {
@@ -85,16 +85,18 @@ void SetTime(absl::Time t, google::protobuf::Timestamp* ts) {
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
-  if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat(what, ": ", s.ToString()));
-  if (s.IsCorruption()) return absl::DataLossError(absl::StrCat(what, ": ", s.ToString()));
+  if (s.IsNotFound())
+    return absl::NotFoundError(absl::StrCat(what, ": ", s.ToString()));
+  if (s.IsCorruption())
+    return absl::DataLossError(absl::StrCat(what, ": ", s.ToString()));
   return absl::UnavailableError(absl::StrCat(what, ": ", s.ToString()));
 }
 
 absl::Status ValidateStreamId(const std::string& id) {
   if (id.empty()) return absl::InvalidArgumentError("stream id is empty");
   if (id.size() > kMaxStreamIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("stream id longer than ",
-                                                   kMaxStreamIdBytes, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("stream id longer than ", kMaxStreamIdBytes, " bytes"));
   }
   if (id.find('\0') != std::string::npos) {
     return absl::InvalidArgumentError("stream id contains NUL");
@@ -179,8 +181,8 @@ absl::Status EventStore::Load() {
 
   // The partition count is fixed when the store is created.
   std::string stored;
-  rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), meta_cf_,
-                                kPartitionsKey, &stored);
+  rocksdb::Status rs =
+      db_->Get(rocksdb::ReadOptions(), meta_cf_, kPartitionsKey, &stored);
   if (rs.IsNotFound()) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
@@ -215,16 +217,16 @@ absl::Status EventStore::Load() {
       state.head = GetU64(it->key().data() + 4);
       state.chain = last.chain_hash();
     }
-    auto range = merkle::CompactRange::Load(&hasher_, state.head,
-                                            [&](int level, uint64_t index) {
-                                              return Node(part, level, index);
-                                            });
+    auto range = merkle::CompactRange::Load(
+        &hasher_, state.head,
+        [&](int level, uint64_t index) { return Node(part, level, index); });
     if (!range.ok()) return range.status();
     state.range = std::move(*range);
     std::unique_ptr<rocksdb::Iterator> ck(
         db_->NewIterator(rocksdb::ReadOptions(), meta_cf_));
     ck->SeekForPrev(CheckpointKey(p, UINT64_MAX));
-    if (ck->Valid() && ck->key().starts_with(CheckpointKey(p, 0).substr(0, 15))) {
+    if (ck->Valid() &&
+        ck->key().starts_with(CheckpointKey(p, 0).substr(0, 15))) {
       state.last_checkpoint_seq =
           GetU64(ck->key().data() + ck->key().size() - 8) + 1;
     }
@@ -270,10 +272,10 @@ uint64_t EventStore::wal_syncs() const {
 absl::StatusOr<std::string> EventStore::Node(uint32_t partition, int level,
                                              uint64_t index) const {
   std::string value;
-  absl::Status s = FromRocks(db_->Get(rocksdb::ReadOptions(), merkle_cf_,
-                                      MerkleKey(partition, level, index), &value),
-                             absl::StrCat("merkle node ", partition, "/", level,
-                                          "/", index));
+  absl::Status s = FromRocks(
+      db_->Get(rocksdb::ReadOptions(), merkle_cf_,
+               MerkleKey(partition, level, index), &value),
+      absl::StrCat("merkle node ", partition, "/", level, "/", index));
   if (!s.ok()) return s;
   return value;
 }
@@ -450,9 +452,9 @@ absl::StatusOr<AppendResult> EventStore::ApplyAppend(
       return result;
     }
     if (c.sequence != applied + 1) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "consumed ", c.service, "/", c.partition, " sequence ", c.sequence,
-          " is not the next after ", applied));
+      return absl::FailedPreconditionError(
+          absl::StrCat("consumed ", c.service, "/", c.partition, " sequence ",
+                       c.sequence, " is not the next after ", applied));
     }
     consumed_updates.emplace_back(key, c.sequence);
   }
@@ -473,7 +475,8 @@ absl::StatusOr<AppendResult> EventStore::ApplyAppend(
           absl::StrCat("stream ", sa.stream_id, " appears twice"));
     }
     for (const NewEvent& e : sa.events) {
-      if (e.type.empty()) return absl::InvalidArgumentError("event without type");
+      if (e.type.empty())
+        return absl::InvalidArgumentError("event without type");
     }
     events += sa.events.size();
     auto it = group->versions.find(sa.stream_id);
@@ -486,11 +489,12 @@ absl::StatusOr<AppendResult> EventStore::ApplyAppend(
     }
     if (sa.expected_version != kAnyVersion &&
         static_cast<uint64_t>(sa.expected_version) != current[i]) {
-      return absl::AbortedError(absl::StrCat(
-          "stream ", sa.stream_id, ": expected version ",
-          sa.expected_version == kNoStream ? std::string("none")
-                                           : std::to_string(sa.expected_version),
-          ", found ", current[i]));
+      return absl::AbortedError(
+          absl::StrCat("stream ", sa.stream_id, ": expected version ",
+                       sa.expected_version == kNoStream
+                           ? std::string("none")
+                           : std::to_string(sa.expected_version),
+                       ", found ", current[i]));
     }
   }
   if (events == 0 && request.projection_writes.empty() &&
@@ -537,8 +541,10 @@ absl::StatusOr<AppendResult> EventStore::ApplyAppend(
   if (!request.command_id.empty()) {
     CommandRecord record;
     for (const auto& p : result.positions) *record.add_positions() = p;
-    for (const auto& v : result.stream_versions) *record.add_stream_versions() = v;
-    group->batch.Put(commands_cf_, request.command_id, record.SerializeAsString());
+    for (const auto& v : result.stream_versions)
+      *record.add_stream_versions() = v;
+    group->batch.Put(commands_cf_, request.command_id,
+                     record.SerializeAsString());
     group->commands[request.command_id] = std::move(record);
   }
   return result;
@@ -560,8 +566,9 @@ void EventStore::AppendEvent(uint32_t partition, const std::string& stream_id,
   env.set_stream_version(stream_version);
   env.set_partition(partition);
   env.set_sequence(sequence);
-  SetTime(event.occurred_time == absl::InfinitePast() ? now : event.occurred_time,
-          env.mutable_occurred_time());
+  SetTime(
+      event.occurred_time == absl::InfinitePast() ? now : event.occurred_time,
+      env.mutable_occurred_time());
   SetTime(now, env.mutable_recorded_time());
   *env.mutable_actor() = request.actor;
   env.set_source_service(options_.service);
@@ -593,13 +600,14 @@ void EventStore::AppendEvent(uint32_t partition, const std::string& stream_id,
   state.chain = stored.chain_hash();
 }
 
-void EventStore::MaybeCheckpoint(uint32_t partition, absl::Time now,
-                                 bool force, Group* group) {
+void EventStore::MaybeCheckpoint(uint32_t partition, absl::Time now, bool force,
+                                 Group* group) {
   PartitionState& state = states_[partition];
   if (state.head <= state.last_checkpoint_seq) return;  // nothing new
   const bool due =
       force ||
-      state.head - state.last_checkpoint_seq >= options_.checkpoint_every_events ||
+      state.head - state.last_checkpoint_seq >=
+          options_.checkpoint_every_events ||
       now - state.last_checkpoint_time >= options_.checkpoint_every;
   if (!due) return;
   wangge::common::v1::Checkpoint c;
@@ -609,8 +617,8 @@ void EventStore::MaybeCheckpoint(uint32_t partition, absl::Time now,
   c.set_merkle_root(state.range.Root());
   c.set_chain_hash(state.chain);
   SetTime(now, c.mutable_time());
-  absl::Status s = crypto::SignCheckpoint(*options_.signer,
-                                          options_.hash_algorithm, &c);
+  absl::Status s =
+      crypto::SignCheckpoint(*options_.signer, options_.hash_algorithm, &c);
   if (!s.ok()) return;  // retried at the next group
   NewEvent event = MakeEvent(c);
   AppendRequest internal;
@@ -642,9 +650,10 @@ absl::StatusOr<uint64_t> EventStore::StreamVersion(
       db_->NewIterator(rocksdb::ReadOptions(), streams_cf_));
   const std::string upper = StreamKey(stream_id, UINT64_MAX);
   it->SeekForPrev(upper);
-  if (!it->Valid()) return FromRocks(it->status(), "stream version").ok()
-                              ? absl::StatusOr<uint64_t>(0)
-                              : FromRocks(it->status(), "stream version");
+  if (!it->Valid())
+    return FromRocks(it->status(), "stream version").ok()
+               ? absl::StatusOr<uint64_t>(0)
+               : FromRocks(it->status(), "stream version");
   rocksdb::Slice key = it->key();
   if (key.size() != stream_id.size() + 9 ||
       std::memcmp(key.data(), stream_id.data(), stream_id.size()) != 0 ||
@@ -717,9 +726,8 @@ uint64_t EventStore::WaitForAppend(uint32_t partition, uint64_t after,
                                    absl::Time deadline) const {
   absl::MutexLock lock(&heads_mu_);
   if (partition >= heads_.size()) return 0;
-  auto passed = [this, partition, after]() ABSL_SHARED_LOCKS_REQUIRED(heads_mu_) {
-    return heads_[partition] > after;
-  };
+  auto passed = [this, partition, after]() ABSL_SHARED_LOCKS_REQUIRED(
+                    heads_mu_) { return heads_[partition] > after; };
   heads_mu_.AwaitWithDeadline(absl::Condition(&passed), deadline);
   return heads_[partition];
 }
@@ -731,12 +739,13 @@ uint64_t EventStore::ConsumedPosition(const std::string& service,
   return it == consumed_.end() ? 0 : it->second;
 }
 
-absl::Status EventStore::WaitForPositions(const std::vector<Position>& positions,
-                                          absl::Time deadline) const {
+absl::Status EventStore::WaitForPositions(
+    const std::vector<Position>& positions, absl::Time deadline) const {
   absl::MutexLock lock(&heads_mu_);
   auto applied = [&](const Position& p) ABSL_SHARED_LOCKS_REQUIRED(heads_mu_) {
     if (p.service() == options_.service) {
-      return p.partition() < heads_.size() && heads_[p.partition()] >= p.sequence();
+      return p.partition() < heads_.size() &&
+             heads_[p.partition()] >= p.sequence();
     }
     auto it = consumed_.find(ConsumedKey(p.service(), p.partition()));
     return it != consumed_.end() && it->second >= p.sequence();
@@ -763,8 +772,8 @@ absl::Status EventStore::WaitForPositions(const std::vector<Position>& positions
 absl::StatusOr<std::string> EventStore::Root(uint32_t partition,
                                              uint64_t size) const {
   if (size > Head(partition)) {
-    return absl::OutOfRangeError(absl::StrCat("tree size ", size,
-                                              " beyond the head"));
+    return absl::OutOfRangeError(
+        absl::StrCat("tree size ", size, " beyond the head"));
   }
   return TreeOf(partition).Root(size);
 }
@@ -772,8 +781,8 @@ absl::StatusOr<std::string> EventStore::Root(uint32_t partition,
 absl::StatusOr<std::vector<std::string>> EventStore::InclusionProof(
     uint32_t partition, uint64_t index, uint64_t size) const {
   if (size > Head(partition)) {
-    return absl::OutOfRangeError(absl::StrCat("tree size ", size,
-                                              " beyond the head"));
+    return absl::OutOfRangeError(
+        absl::StrCat("tree size ", size, " beyond the head"));
   }
   return TreeOf(partition).InclusionProof(index, size);
 }
@@ -781,8 +790,8 @@ absl::StatusOr<std::vector<std::string>> EventStore::InclusionProof(
 absl::StatusOr<std::vector<std::string>> EventStore::ConsistencyProof(
     uint32_t partition, uint64_t first, uint64_t second) const {
   if (second > Head(partition)) {
-    return absl::OutOfRangeError(absl::StrCat("tree size ", second,
-                                              " beyond the head"));
+    return absl::OutOfRangeError(
+        absl::StrCat("tree size ", second, " beyond the head"));
   }
   return TreeOf(partition).ConsistencyProof(first, second);
 }
@@ -791,10 +800,10 @@ absl::StatusOr<wangge::common::v1::Checkpoint> EventStore::GetCheckpoint(
     uint32_t partition, uint64_t tree_size) const {
   std::string value;
   if (tree_size != 0) {
-    absl::Status s = FromRocks(db_->Get(rocksdb::ReadOptions(), meta_cf_,
-                                        CheckpointKey(partition, tree_size),
-                                        &value),
-                               absl::StrCat("checkpoint of size ", tree_size));
+    absl::Status s =
+        FromRocks(db_->Get(rocksdb::ReadOptions(), meta_cf_,
+                           CheckpointKey(partition, tree_size), &value),
+                  absl::StrCat("checkpoint of size ", tree_size));
     if (!s.ok()) return s;
   } else {
     std::unique_ptr<rocksdb::Iterator> it(
@@ -893,7 +902,8 @@ void EventStore::RegisterUpcaster(const std::string& type,
   upcasters_[{type, from_version}] = std::move(upcaster);
 }
 
-absl::StatusOr<EventEnvelope> EventStore::Decode(const StoredEvent& event) const {
+absl::StatusOr<EventEnvelope> EventStore::Decode(
+    const StoredEvent& event) const {
   EventEnvelope env;
   if (!env.ParseFromString(event.record())) {
     return absl::DataLossError("record does not parse");
@@ -928,7 +938,8 @@ absl::Status EventStore::ScanProjection(
   const size_t strip = projection.size() + 1;
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), projections_cf_));
-  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+  for (it->Seek(start); it->Valid() && it->key().starts_with(start);
+       it->Next()) {
     if (!fn(it->key().ToString().substr(strip), it->value().ToString())) break;
   }
   return FromRocks(it->status(), "scan projection");

@@ -184,8 +184,9 @@ class EventStore {
 
   // Proofs and checkpoints (EventLog service).
   absl::StatusOr<std::string> Root(uint32_t partition, uint64_t size) const;
-  absl::StatusOr<std::vector<std::string>> InclusionProof(
-      uint32_t partition, uint64_t index, uint64_t size) const;
+  absl::StatusOr<std::vector<std::string>> InclusionProof(uint32_t partition,
+                                                          uint64_t index,
+                                                          uint64_t size) const;
   absl::StatusOr<std::vector<std::string>> ConsistencyProof(
       uint32_t partition, uint64_t first, uint64_t second) const;
   // The latest checkpoint, or the one of `tree_size` (NOT_FOUND if none).

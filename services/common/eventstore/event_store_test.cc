@@ -60,7 +60,8 @@ class EventStoreTest : public ::testing::Test {
 
 TEST_F(EventStoreTest, AppendsReadsAndReportsPositions) {
   auto store = Open(MakeOptions(dir_));
-  auto r = store->Append(Request({To("case/C1", kNoStream, {Event("a"), Event("b")})}));
+  auto r = store->Append(
+      Request({To("case/C1", kNoStream, {Event("a"), Event("b")})}));
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->positions.size(), 1u);
   const uint32_t p = store->PartitionOf("case/C1");
@@ -92,15 +93,20 @@ TEST_F(EventStoreTest, BadRequestsAreRefusedAndWriteNothing) {
   EXPECT_EQ(store->Append(Request({})).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store->Append(Request({To("", kAnyVersion, {Event("x")})}))
-                .status().code(),
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(store->Append(Request({To("a", kAnyVersion, {Event("x")}),
-                                   To("a", kAnyVersion, {Event("y")})}))
-                .status().code(),
+  EXPECT_EQ(store
+                ->Append(Request({To("a", kAnyVersion, {Event("x")}),
+                                  To("a", kAnyVersion, {Event("y")})}))
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(store->Append(Request({To("checkpoint/0", kAnyVersion, {Event("x")})}))
-                .status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      store->Append(Request({To("checkpoint/0", kAnyVersion, {Event("x")})}))
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
   for (uint64_t h : store->Heads()) EXPECT_EQ(h, 0u);
 }
 
@@ -149,8 +155,8 @@ TEST_F(EventStoreTest, ConflictOnOneStreamWritesNothingOnTheOthers) {
   }
   ASSERT_TRUE(store->Append(Request({To(b, kNoStream, {Event("b1")})})).ok());
   auto heads = store->Heads();
-  auto r = store->Append(Request(
-      {To(a, kNoStream, {Event("a1"), Event("a2")}), To(b, kNoStream, {Event("b2")})}));
+  auto r = store->Append(Request({To(a, kNoStream, {Event("a1"), Event("a2")}),
+                                  To(b, kNoStream, {Event("b2")})}));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kAborted);
   EXPECT_NE(r.status().message().find(b), std::string::npos);
   EXPECT_EQ(*store->StreamVersion(a), 0u);
@@ -165,12 +171,14 @@ TEST_F(EventStoreTest, ConflictOnOneStreamWritesNothingOnTheOthers) {
 
 TEST_F(EventStoreTest, RetriedCommandReturnsFirstResultAndWritesNothing) {
   auto store = Open(MakeOptions(dir_));
-  auto first = store->Append(Request({To("case/R", kNoStream, {Event("x")})}, "cmd-1"));
+  auto first =
+      store->Append(Request({To("case/R", kNoStream, {Event("x")})}, "cmd-1"));
   ASSERT_TRUE(first.ok());
   EXPECT_FALSE(first->duplicate);
   const auto heads = store->Heads();
   // A retry, even one whose expectation would now fail, returns the first.
-  auto retry = store->Append(Request({To("case/R", kNoStream, {Event("x")})}, "cmd-1"));
+  auto retry =
+      store->Append(Request({To("case/R", kNoStream, {Event("x")})}, "cmd-1"));
   ASSERT_TRUE(retry.ok()) << retry.status();
   EXPECT_TRUE(retry->duplicate);
   EXPECT_EQ(retry->positions[0].sequence(), first->positions[0].sequence());
@@ -180,7 +188,8 @@ TEST_F(EventStoreTest, RetriedCommandReturnsFirstResultAndWritesNothing) {
   std::atomic<int> written{0};
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
-      auto r = store->Append(Request({To("case/S", kAnyVersion, {Event("y")})}, "cmd-2"));
+      auto r = store->Append(
+          Request({To("case/S", kAnyVersion, {Event("y")})}, "cmd-2"));
       if (r.ok() && !r->duplicate) ++written;
     });
   }
@@ -213,8 +222,9 @@ TEST_F(EventStoreTest, ConsumedPositionsApplyOnceAndInOrder) {
   p.set_sequence(2);
   EXPECT_TRUE(store->WaitForPositions({p}, absl::Now()).ok());
   p.set_sequence(3);
-  EXPECT_EQ(store->WaitForPositions({p}, absl::Now() + absl::Milliseconds(20)).code(),
-            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(
+      store->WaitForPositions({p}, absl::Now() + absl::Milliseconds(20)).code(),
+      absl::StatusCode::kDeadlineExceeded);
 }
 
 TEST_F(EventStoreTest, LiveTailWakesOnAppend) {
@@ -226,7 +236,8 @@ TEST_F(EventStoreTest, LiveTailWakesOnAppend) {
   });
   absl::SleepFor(absl::Milliseconds(50));
   EXPECT_EQ(seen, 0u);
-  ASSERT_TRUE(store->Append(Request({To("case/T", kAnyVersion, {Event("x")})})).ok());
+  ASSERT_TRUE(
+      store->Append(Request({To("case/T", kAnyVersion, {Event("x")})})).ok());
   tail.join();
   EXPECT_EQ(seen, 1u);
 }
@@ -235,15 +246,18 @@ TEST_F(EventStoreTest, UpcasterLiftsOldPayloadsWithoutTouchingTheRecord) {
   auto store = Open(MakeOptions(dir_));
   Position v1;
   v1.set_service("old");
-  ASSERT_TRUE(store->Append(Request({To("case/U", kAnyVersion, {MakeEvent(v1, 1)})})).ok());
+  ASSERT_TRUE(
+      store->Append(Request({To("case/U", kAnyVersion, {MakeEvent(v1, 1)})}))
+          .ok());
   const StoredEvent before = (*store->ReadStream("case/U"))[0];
-  store->RegisterUpcaster("wangge.common.v1.Position", 1,
-                          [](const std::string& payload) -> absl::StatusOr<std::string> {
-                            Position p;
-                            p.ParseFromString(payload);
-                            p.set_service(p.service() + "-v2");
-                            return p.SerializeAsString();
-                          });
+  store->RegisterUpcaster(
+      "wangge.common.v1.Position", 1,
+      [](const std::string& payload) -> absl::StatusOr<std::string> {
+        Position p;
+        p.ParseFromString(payload);
+        p.set_service(p.service() + "-v2");
+        return p.SerializeAsString();
+      });
   const StoredEvent after = (*store->ReadStream("case/U"))[0];
   EXPECT_EQ(after.record(), before.record());
   auto env = store->Decode(after);
@@ -260,7 +274,8 @@ TEST_F(EventStoreTest, StateDigestsMatchForSameRowsAndDifferOtherwise) {
   auto b = Open(ob);
   for (int i = 0; i < 100; ++i) {
     AppendRequest r;
-    r.projection_writes.push_back({"cases", absl::StrCat("C", i), absl::StrCat("open-", i)});
+    r.projection_writes.push_back(
+        {"cases", absl::StrCat("C", i), absl::StrCat("open-", i)});
     ASSERT_TRUE(a->Append(r).ok());
     ASSERT_TRUE(b->Append(r).ok());
   }
@@ -268,31 +283,38 @@ TEST_F(EventStoreTest, StateDigestsMatchForSameRowsAndDifferOtherwise) {
   AppendRequest change;
   change.projection_writes.push_back({"cases", "C7", "closed"});
   ASSERT_TRUE(b->Append(change).ok());
-  EXPECT_NE(a->ProjectionDigest("cases")->first, b->ProjectionDigest("cases")->first);
+  EXPECT_NE(a->ProjectionDigest("cases")->first,
+            b->ProjectionDigest("cases")->first);
   EXPECT_EQ(b->ProjectionDigest("cases")->second, 100u);
 }
 
 TEST_F(EventStoreTest, ReopenRestoresHeadsChainAndTree) {
   Options o = MakeOptions(dir_);
-  o.signer = *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_ED25519, "k1");
+  o.signer =
+      *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_ED25519, "k1");
   o.checkpoint_every_events = 7;
   auto verifier = crypto::Verifier::FromPem(o.signer->PublicKeyPem());
   {
     auto store = Open(o);
     for (int i = 0; i < 50; ++i) {
-      ASSERT_TRUE(store->Append(Request({To(absl::StrCat("case/", i % 9), kAnyVersion,
-                                            {Event("x")})})).ok());
+      ASSERT_TRUE(store
+                      ->Append(Request({To(absl::StrCat("case/", i % 9),
+                                           kAnyVersion, {Event("x")})}))
+                      .ok());
     }
   }
   auto store = Open(o);
   for (int i = 0; i < 50; ++i) {
-    ASSERT_TRUE(store->Append(Request({To(absl::StrCat("case/", i % 9), kAnyVersion,
-                                          {Event("y")})})).ok());
+    ASSERT_TRUE(store
+                    ->Append(Request({To(absl::StrCat("case/", i % 9),
+                                         kAnyVersion, {Event("y")})}))
+                    .ok());
   }
   uint64_t checkpoints = 0, events = 0;
   for (int p = 0; p < store->partitions(); ++p) {
     VerifyReport r = store->Verify(p, verifier->get());
-    EXPECT_TRUE(r.ok) << p << ": " << r.reason << " at " << r.first_bad_sequence;
+    EXPECT_TRUE(r.ok) << p << ": " << r.reason << " at "
+                      << r.first_bad_sequence;
     checkpoints += r.checkpoints;
     events += r.events;
   }
@@ -307,13 +329,17 @@ TEST_F(EventStoreTest, ReopenRestoresHeadsChainAndTree) {
 TEST_F(EventStoreTest, ProofsFromTheStoreVerifyAgainstSignedCheckpoints) {
   Options o = MakeOptions(dir_);
   o.partitions = 1;
-  o.signer = *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_SM2, "sm2-1");
+  o.signer =
+      *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_SM2, "sm2-1");
   o.hash_algorithm = common::v1::HASH_ALGORITHM_SM3;
   o.checkpoint_every_events = 1000000;
   auto store = Open(o);
   auto verifier = *crypto::Verifier::FromPem(o.signer->PublicKeyPem());
   for (int i = 0; i < 37; ++i) {
-    ASSERT_TRUE(store->Append(Request({To(absl::StrCat("s", i), kAnyVersion, {Event("x")})})).ok());
+    ASSERT_TRUE(store
+                    ->Append(Request(
+                        {To(absl::StrCat("s", i), kAnyVersion, {Event("x")})}))
+                    .ok());
   }
   ASSERT_TRUE(store->CheckpointNow().ok());
   auto old = store->GetCheckpoint(0);
@@ -321,7 +347,10 @@ TEST_F(EventStoreTest, ProofsFromTheStoreVerifyAgainstSignedCheckpoints) {
   EXPECT_EQ(old->tree_size(), 37u);
   EXPECT_TRUE(crypto::VerifyCheckpoint(*verifier, *old).ok());
   for (int i = 0; i < 60; ++i) {
-    ASSERT_TRUE(store->Append(Request({To(absl::StrCat("t", i), kAnyVersion, {Event("x")})})).ok());
+    ASSERT_TRUE(store
+                    ->Append(Request(
+                        {To(absl::StrCat("t", i), kAnyVersion, {Event("x")})}))
+                    .ok());
   }
   ASSERT_TRUE(store->CheckpointNow().ok());
   auto now = *store->GetCheckpoint(0);
@@ -334,13 +363,17 @@ TEST_F(EventStoreTest, ProofsFromTheStoreVerifyAgainstSignedCheckpoints) {
     ASSERT_TRUE(proof.ok());
     EXPECT_TRUE(merkle::VerifyInclusion(store->hasher(), i, now.tree_size(),
                                         events[i].leaf_hash(), *proof,
-                                        now.merkle_root()).ok()) << i;
+                                        now.merkle_root())
+                    .ok())
+        << i;
   }
-  auto consistency = store->ConsistencyProof(0, old->tree_size(), now.tree_size());
+  auto consistency =
+      store->ConsistencyProof(0, old->tree_size(), now.tree_size());
   ASSERT_TRUE(consistency.ok());
   EXPECT_TRUE(merkle::VerifyConsistency(store->hasher(), old->tree_size(),
                                         now.tree_size(), old->merkle_root(),
-                                        now.merkle_root(), *consistency).ok());
+                                        now.merkle_root(), *consistency)
+                  .ok());
   EXPECT_EQ(store->InclusionProof(0, 5, 10000).status().code(),
             absl::StatusCode::kOutOfRange);
 }
@@ -351,7 +384,8 @@ TEST_F(EventStoreTest, SyncModeFsyncsPerGroupAndAsyncNever) {
     auto store = Open(o);
     const uint64_t at_open = store->wal_syncs();
     for (int i = 0; i < 20; ++i) {
-      ASSERT_TRUE(store->Append(Request({To("s", kAnyVersion, {Event("x")})})).ok());
+      ASSERT_TRUE(
+          store->Append(Request({To("s", kAnyVersion, {Event("x")})})).ok());
     }
     EXPECT_EQ(store->wal_syncs() - at_open, 20u);
     EXPECT_EQ(store->group_commits(), 20u);
@@ -362,7 +396,8 @@ TEST_F(EventStoreTest, SyncModeFsyncsPerGroupAndAsyncNever) {
   // Creating a store syncs its partition count once; appends never sync.
   const uint64_t at_open = store->wal_syncs();
   for (int i = 0; i < 20; ++i) {
-    ASSERT_TRUE(store->Append(Request({To("s", kAnyVersion, {Event("x")})})).ok());
+    ASSERT_TRUE(
+        store->Append(Request({To("s", kAnyVersion, {Event("x")})})).ok());
   }
   EXPECT_EQ(store->wal_syncs(), at_open);
   EXPECT_EQ(store->group_commits(), 20u);
@@ -374,8 +409,10 @@ TEST_F(EventStoreTest, ConcurrentWritersShareGroupCommits) {
   for (int t = 0; t < 32; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i) {
-        ASSERT_TRUE(store->Append(Request({To(absl::StrCat("w", t), kAnyVersion,
-                                              {Event("x")})})).ok());
+        ASSERT_TRUE(store
+                        ->Append(Request({To(absl::StrCat("w", t), kAnyVersion,
+                                             {Event("x")})}))
+                        .ok());
       }
     });
   }
@@ -395,21 +432,29 @@ class TamperTest : public EventStoreTest {
     o.partitions = 1;
     auto store = Open(o);
     for (int i = 0; i < 40; ++i) {
-      ASSERT_TRUE(store->Append(Request({To(absl::StrCat("s", i), kAnyVersion,
-                                            {Event("x")})})).ok());
+      ASSERT_TRUE(store
+                      ->Append(Request({To(absl::StrCat("s", i), kAnyVersion,
+                                           {Event("x")})}))
+                      .ok());
     }
   }
   // Runs `edit` on the raw events column family, then verifies.
   VerifyReport TamperAndVerify(
-      const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& edit) {
+      const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>&
+          edit) {
     {
       std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-          {rocksdb::kDefaultColumnFamilyName, {}}, {"events", {}}, {"streams", {}},
-          {"merkle", {}}, {"commands", {}}, {"projections", {}}};
+          {rocksdb::kDefaultColumnFamilyName, {}},
+          {"events", {}},
+          {"streams", {}},
+          {"merkle", {}},
+          {"commands", {}},
+          {"projections", {}}};
       std::vector<rocksdb::ColumnFamilyHandle*> handles;
       rocksdb::DB* db = nullptr;
       rocksdb::Options options;
-      EXPECT_TRUE(rocksdb::DB::Open(options, dir_, families, &handles, &db).ok());
+      EXPECT_TRUE(
+          rocksdb::DB::Open(options, dir_, families, &handles, &db).ok());
       edit(db, handles[1]);
       for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
       delete db;
@@ -418,7 +463,8 @@ class TamperTest : public EventStoreTest {
     o.partitions = 1;
     return Open(o)->Verify(0);
   }
-  static std::string Get(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uint64_t seq) {
+  static std::string Get(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                         uint64_t seq) {
     std::string v;
     EXPECT_TRUE(db->Get({}, cf, EventKey(0, seq), &v).ok());
     return v;
@@ -426,40 +472,44 @@ class TamperTest : public EventStoreTest {
 };
 
 TEST_F(TamperTest, CleanLogVerifies) {
-  VerifyReport r = TamperAndVerify([](rocksdb::DB*, rocksdb::ColumnFamilyHandle*) {});
+  VerifyReport r =
+      TamperAndVerify([](rocksdb::DB*, rocksdb::ColumnFamilyHandle*) {});
   EXPECT_TRUE(r.ok) << r.reason;
   EXPECT_EQ(r.events, 40u);
 }
 
 TEST_F(TamperTest, FlippedByteIsFoundAtItsPosition) {
-  VerifyReport r = TamperAndVerify([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
-    StoredEvent e;
-    e.ParseFromString(Get(db, cf, 17));
-    std::string record = e.record();
-    record[record.size() / 2] ^= 0x01;
-    e.set_record(record);
-    db->Put({}, cf, EventKey(0, 17), e.SerializeAsString());
-  });
+  VerifyReport r =
+      TamperAndVerify([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
+        StoredEvent e;
+        e.ParseFromString(Get(db, cf, 17));
+        std::string record = e.record();
+        record[record.size() / 2] ^= 0x01;
+        e.set_record(record);
+        db->Put({}, cf, EventKey(0, 17), e.SerializeAsString());
+      });
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_sequence, 17u);
   EXPECT_NE(r.reason.find("leaf hash"), std::string::npos) << r.reason;
 }
 
 TEST_F(TamperTest, DeletedEventIsFoundAtItsPosition) {
-  VerifyReport r = TamperAndVerify([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
-    db->Delete({}, cf, EventKey(0, 23));
-  });
+  VerifyReport r =
+      TamperAndVerify([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
+        db->Delete({}, cf, EventKey(0, 23));
+      });
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_sequence, 23u);
   EXPECT_NE(r.reason.find("missing"), std::string::npos) << r.reason;
 }
 
 TEST_F(TamperTest, ReorderedEventsAreFoundAtTheFirstSwap) {
-  VerifyReport r = TamperAndVerify([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
-    std::string a = Get(db, cf, 30), b = Get(db, cf, 31);
-    db->Put({}, cf, EventKey(0, 30), b);
-    db->Put({}, cf, EventKey(0, 31), a);
-  });
+  VerifyReport r =
+      TamperAndVerify([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
+        std::string a = Get(db, cf, 30), b = Get(db, cf, 31);
+        db->Put({}, cf, EventKey(0, 30), b);
+        db->Put({}, cf, EventKey(0, 31), a);
+      });
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_sequence, 30u);
 }
@@ -468,9 +518,10 @@ TEST_F(TamperTest, DeletedLastEventIsFound) {
   // The head is restored from the log itself, so dropping the newest event
   // is only visible against a checkpoint or a peer; the store stays
   // self-consistent and verifies, with one event fewer.
-  VerifyReport r = TamperAndVerify([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
-    db->Delete({}, cf, EventKey(0, 40));
-  });
+  VerifyReport r =
+      TamperAndVerify([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
+        db->Delete({}, cf, EventKey(0, 40));
+      });
   EXPECT_TRUE(r.ok);
   EXPECT_EQ(r.events, 39u);
 }

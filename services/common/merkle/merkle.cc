@@ -114,8 +114,8 @@ absl::Status Tree::SubProof(uint64_t m, uint64_t lo, uint64_t hi, bool whole,
 absl::StatusOr<std::vector<std::string>> Tree::ConsistencyProof(
     uint64_t first, uint64_t second) const {
   if (first == 0 || first > second) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "no consistency proof from size ", first, " to ", second));
+    return absl::OutOfRangeError(
+        absl::StrCat("no consistency proof from size ", first, " to ", second));
   }
   std::vector<std::string> out;
   if (first == second) return out;
@@ -147,9 +147,8 @@ std::vector<CompactRange::Node> CompactRange::Append(
   completed.push_back({0, size_, leaf_hash});
   frontier_.push_back({0, size_, leaf_hash});
   ++size_;
-  while (frontier_.size() >= 2 &&
-         frontier_[frontier_.size() - 1].level ==
-             frontier_[frontier_.size() - 2].level) {
+  while (frontier_.size() >= 2 && frontier_[frontier_.size() - 1].level ==
+                                      frontier_[frontier_.size() - 2].level) {
     Node right = std::move(frontier_.back());
     frontier_.pop_back();
     Node left = std::move(frontier_.back());

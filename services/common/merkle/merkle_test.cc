@@ -26,13 +26,14 @@ class MemoryTree {
     }
   }
   Tree tree() const {
-    return Tree(h_, [this](int level, uint64_t index) -> absl::StatusOr<std::string> {
-      if (static_cast<size_t>(level) >= levels_.size() ||
-          index >= levels_[level].size()) {
-        return absl::NotFoundError("node");
-      }
-      return levels_[level][index];
-    });
+    return Tree(
+        h_, [this](int level, uint64_t index) -> absl::StatusOr<std::string> {
+          if (static_cast<size_t>(level) >= levels_.size() ||
+              index >= levels_[level].size()) {
+            return absl::NotFoundError("node");
+          }
+          return levels_[level][index];
+        });
   }
   const CompactRange& range() const { return range_; }
 
@@ -84,26 +85,39 @@ TEST_F(MerkleTest, ProofsEqualReferenceValues) {
   for (const auto& l : kLeaves) t.Add(l);
   auto p0 = *t.tree().InclusionProof(0, 8);
   ASSERT_EQ(p0.size(), 3u);
-  EXPECT_EQ(Hex(p0[0]), "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7");
-  EXPECT_EQ(Hex(p0[1]), "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e");
-  EXPECT_EQ(Hex(p0[2]), "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4");
+  EXPECT_EQ(Hex(p0[0]),
+            "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7");
+  EXPECT_EQ(Hex(p0[1]),
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e");
+  EXPECT_EQ(Hex(p0[2]),
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4");
   auto p5 = *t.tree().InclusionProof(5, 8);
   ASSERT_EQ(p5.size(), 3u);
-  EXPECT_EQ(Hex(p5[0]), "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b");
-  EXPECT_EQ(Hex(p5[1]), "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0");
-  EXPECT_EQ(Hex(p5[2]), "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7");
+  EXPECT_EQ(Hex(p5[0]),
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b");
+  EXPECT_EQ(Hex(p5[1]),
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0");
+  EXPECT_EQ(Hex(p5[2]),
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7");
   auto c68 = *t.tree().ConsistencyProof(6, 8);
   ASSERT_EQ(c68.size(), 3u);
-  EXPECT_EQ(Hex(c68[0]), "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a");
-  EXPECT_EQ(Hex(c68[1]), "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0");
-  EXPECT_EQ(Hex(c68[2]), "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7");
+  EXPECT_EQ(Hex(c68[0]),
+            "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a");
+  EXPECT_EQ(Hex(c68[1]),
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0");
+  EXPECT_EQ(Hex(c68[2]),
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7");
   auto c25 = *t.tree().ConsistencyProof(2, 5);
   ASSERT_EQ(c25.size(), 2u);
-  EXPECT_EQ(Hex(c25[0]), "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e");
-  EXPECT_EQ(Hex(c25[1]), "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b");
-  EXPECT_TRUE(VerifyInclusion(h_, 5, 8, LeafHash(h_, kLeaves[5]), p5,
-                              Bin(kRoots[7])).ok());
-  EXPECT_TRUE(VerifyConsistency(h_, 6, 8, Bin(kRoots[5]), Bin(kRoots[7]), c68).ok());
+  EXPECT_EQ(Hex(c25[0]),
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e");
+  EXPECT_EQ(Hex(c25[1]),
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b");
+  EXPECT_TRUE(
+      VerifyInclusion(h_, 5, 8, LeafHash(h_, kLeaves[5]), p5, Bin(kRoots[7]))
+          .ok());
+  EXPECT_TRUE(
+      VerifyConsistency(h_, 6, 8, Bin(kRoots[5]), Bin(kRoots[7]), c68).ok());
 }
 
 // Every size up to a few thousand: roots agree between the stored-node tree
@@ -126,7 +140,8 @@ TEST_F(MerkleTest, ProofsVerifyForEverySizeAndFailWhenAltered) {
       ASSERT_TRUE(VerifyInclusion(h_, i, n, leaves[i], proof, root).ok())
           << i << "/" << n;
     }
-    for (uint64_t m : {uint64_t{1}, (n + 1) / 2, n - (n > 1 ? 1 : 0), 1 + rng() % n}) {
+    for (uint64_t m :
+         {uint64_t{1}, (n + 1) / 2, n - (n > 1 ? 1 : 0), 1 + rng() % n}) {
       auto proof = *tree.ConsistencyProof(m, n);
       ASSERT_TRUE(VerifyConsistency(h_, m, n, roots[m - 1], root, proof).ok())
           << m << "->" << n;
@@ -139,7 +154,8 @@ TEST_F(MerkleTest, ProofsVerifyForEverySizeAndFailWhenAltered) {
     uint64_t i = rng() % n;
     auto proof = *tree.InclusionProof(i, n);
     const std::string& root = roots[n - 1];
-    EXPECT_FALSE(VerifyInclusion(h_, (i + 1) % n, n, leaves[i], proof, root).ok());
+    EXPECT_FALSE(
+        VerifyInclusion(h_, (i + 1) % n, n, leaves[i], proof, root).ok());
     // A size is only meaningful with its root (a checkpoint signs both): the
     // proof for n must not pass as a proof against the tree of n - 1.
     EXPECT_FALSE(
@@ -156,9 +172,11 @@ TEST_F(MerkleTest, ProofsVerifyForEverySizeAndFailWhenAltered) {
 
     uint64_t m = 1 + rng() % (n - 1);
     auto cproof = *tree.ConsistencyProof(m, n);
-    EXPECT_FALSE(VerifyConsistency(h_, m + 1, n, roots[m - 1], root, cproof).ok());
     EXPECT_FALSE(
-        VerifyConsistency(h_, m, n - 1, roots[m - 1], roots[n - 2], cproof).ok());
+        VerifyConsistency(h_, m + 1, n, roots[m - 1], root, cproof).ok());
+    EXPECT_FALSE(
+        VerifyConsistency(h_, m, n - 1, roots[m - 1], roots[n - 2], cproof)
+            .ok());
     auto cbad = cproof;
     cbad[rng() % cbad.size()][rng() % 32] ^= 1;
     EXPECT_FALSE(VerifyConsistency(h_, m, n, roots[m - 1], root, cbad).ok());
@@ -182,7 +200,8 @@ TEST_F(MerkleTest, CompactRangeReloadsFromStoredNodes) {
   CompactRange fresh(&h_);
   for (int i = 0; i < 1234; ++i) {
     for (auto& node : fresh.Append(LeafHash(h_, "r" + std::to_string(i)))) {
-      if (levels.size() <= static_cast<size_t>(node.level)) levels.resize(node.level + 1);
+      if (levels.size() <= static_cast<size_t>(node.level))
+        levels.resize(node.level + 1);
       levels[node.level].push_back(node.hash);
     }
   }

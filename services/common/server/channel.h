@@ -11,14 +11,14 @@
 
 #include "absl/status/statusor.h"
 #include "services/common/config/config.h"
+#include "services/common/files/files.h"
 
 namespace wangge::server {
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
     const std::string& address, const config::TlsConfig& tls);
 
-// Reads a whole file (keys, certificates, tokens).
-absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+using files::ReadFileToString;
 
 }  // namespace wangge::server
 

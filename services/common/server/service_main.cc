@@ -1,14 +1,74 @@
 #include "services/common/server/service_main.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 
+#include "absl/strings/str_cat.h"
 #include "services/common/config/config.h"
+#include "services/common/eventlog/eventlog_service.h"
+#include "services/common/files/files.h"
 #include "services/common/log/log.h"
+#include "services/common/server/channel.h"
 
 namespace wangge::server {
 
+absl::StatusOr<eventstore::Options> StoreOptions(
+    const config::ServiceConfig& config) {
+  if (config.data_dir.empty()) {
+    return absl::InvalidArgumentError("--data_dir is required");
+  }
+  ::mkdir(config.data_dir.c_str(), 0750);
+  eventstore::Options o;
+  o.service = config.service;
+  o.path = config.data_dir + "/store";
+  o.partitions = config.partitions;
+  o.durability = config.durability == "async" ? eventstore::Durability::kAsync
+                                              : eventstore::Durability::kSync;
+  const bool guomi = config.crypto_suite == "guomi";
+  o.hash_algorithm = guomi ? common::v1::HASH_ALGORITHM_SM3
+                           : common::v1::HASH_ALGORITHM_SHA256;
+  std::string key_file = config.signing_key_file;
+  std::string key_id = config.signing_key_id.empty()
+                           ? absl::StrCat(config.service, "-1")
+                           : config.signing_key_id;
+  if (key_file.empty()) {
+    key_file = config.data_dir + "/signing-key.pem";
+    if (!ReadFileToString(key_file).ok()) {
+      auto generated = crypto::Signer::Generate(
+          guomi ? common::v1::SIGNATURE_ALGORITHM_SM2
+                : common::v1::SIGNATURE_ALGORITHM_ED25519,
+          key_id);
+      if (!generated.ok()) return generated.status();
+      absl::Status s = files::WriteFileAtomically(
+          key_file, (*generated)->PrivateKeyPem(), 0600);
+      if (!s.ok()) return s;
+      s = files::WriteFileAtomically(config.data_dir + "/signing-key.pub.pem",
+                                     (*generated)->PublicKeyPem(), 0644);
+      if (!s.ok()) return s;
+      log::Warning("no --signing_key_file: generated a checkpoint key",
+                   {{"key_file", key_file}, {"key_id", key_id}});
+    }
+  }
+  auto pem = ReadFileToString(key_file);
+  if (!pem.ok()) return pem.status();
+  auto signer = crypto::Signer::FromPem(*pem, key_id);
+  if (!signer.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "signing_key_file ", key_file, ": ", signer.status().message()));
+  }
+  if (guomi !=
+      ((*signer)->algorithm() == common::v1::SIGNATURE_ALGORITHM_SM2)) {
+    return absl::InvalidArgumentError(
+        "signing key does not match --crypto_suite (standard: Ed25519, guomi: "
+        "SM2)");
+  }
+  o.signer = std::move(*signer);
+  return o;
+}
+
 int ServiceMain(int argc, char** argv, const std::string& service,
-                const std::function<absl::Status(Chassis*)>& setup) {
+                const std::function<absl::Status(ServiceContext&)>& setup) {
   Chassis::InstallSignalHandlers();
   config::ParseFlags(argc, argv);
   log::SetService(service);
@@ -18,19 +78,40 @@ int ServiceMain(int argc, char** argv, const std::string& service,
                {{"error", std::string(config.status().message())}});
     return 2;
   }
-  Chassis chassis(*config, Clock::Real());
-  absl::Status s = chassis.Init();
-  if (s.ok()) s = setup(&chassis);
-  if (s.ok()) s = chassis.Start();
-  if (!s.ok()) {
-    log::Error("start-up failed", {{"error", s.ToString()}});
+  auto options = StoreOptions(*config);
+  if (!options.ok()) {
+    log::Error("bad configuration",
+               {{"error", std::string(options.status().message())}});
+    return 2;
+  }
+  auto store = eventstore::EventStore::Open(*options);
+  if (!store.ok()) {
+    log::Error("cannot open the event store",
+               {{"error", store.status().ToString()}});
     return 1;
   }
-  chassis.SetReady(true);
-  // One machine-readable line for scripts and end-to-end tests.
-  std::printf("listening %s\n", chassis.address().c_str());
-  std::fflush(stdout);
-  chassis.WaitForShutdownSignal();
+  std::vector<std::string> projections;
+  {
+    Chassis chassis(*config, Clock::Real());
+    ServiceContext context{&chassis, store->get(), &projections};
+    absl::Status s = chassis.Init();
+    if (s.ok()) s = setup(context);
+    // After setup, which names the service's projections.
+    eventlog::EventLogService eventlog(&chassis, store->get(), projections);
+    if (s.ok()) s = chassis.Register<common::v1::EventLog>(&eventlog);
+    if (s.ok()) s = chassis.Start();
+    if (!s.ok()) {
+      log::Error("start-up failed", {{"error", s.ToString()}});
+      return 1;
+    }
+    chassis.SetReady(true);
+    // One machine-readable line for scripts and end-to-end tests.
+    std::printf("listening %s\n", chassis.address().c_str());
+    std::fflush(stdout);
+    chassis.WaitForShutdownSignal();
+  }
+  store->reset();  // last: flushes and closes RocksDB
+  log::Info("store closed");
   return 0;
 }
 

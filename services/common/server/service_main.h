@@ -2,21 +2,40 @@
 #define WANGGE_SERVICES_COMMON_SERVER_SERVICE_MAIN_H_
 
 // The body of every service's main(): flags (with environment overrides),
-// validated configuration, the chassis, the service's own wiring, serve,
-// then block until SIGTERM/SIGINT and shut down in order. Exit codes: 0 on a
-// clean stop, 1 when start-up fails, 2 on bad configuration.
+// validated configuration, the event store, the chassis with EventLog, the
+// service's own wiring, serve, then block until SIGTERM/SIGINT and shut down
+// in order (drain gRPC, then the service's hooks, then close the store).
+// Exit codes: 0 on a clean stop, 1 when start-up fails, 2 on bad
+// configuration.
 
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "services/common/eventstore/event_store.h"
 #include "services/common/server/chassis.h"
 
 namespace wangge::server {
 
+struct ServiceContext {
+  Chassis* chassis;
+  eventstore::EventStore* store;
+  // Projections this service keeps (reported by GetStateDigest).
+  std::vector<std::string>* projections;
+};
+
+// Store options from the service configuration. The checkpoint key comes
+// from --signing_key_file; without one, a key is generated once under
+// --data_dir (development) and a warning is logged.
+absl::StatusOr<eventstore::Options> StoreOptions(
+    const config::ServiceConfig& config);
+
 // `setup` registers the service's gRPC services and shutdown hooks.
 int ServiceMain(int argc, char** argv, const std::string& service,
-                const std::function<absl::Status(Chassis*)>& setup);
+                const std::function<absl::Status(ServiceContext&)>& setup);
 
 }  // namespace wangge::server
 

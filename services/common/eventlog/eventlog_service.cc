@@ -1,0 +1,227 @@
+#include "services/common/eventlog/eventlog_service.h"
+
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "services/common/status/errors.h"
+
+namespace wangge::eventlog {
+namespace {
+
+using wangge::common::v1::ReadLogRequest;
+using wangge::common::v1::ReadLogResponse;
+
+constexpr char kService[] = "wangge.common.v1.EventLog.";
+constexpr size_t kBatchEvents = 512;
+constexpr size_t kBatchBytes = 1 << 20;
+
+// Streams a partition on its own thread: read a batch, write it, wait for
+// the write; when caught up, either finish or (follow) wait for appends.
+class ReadLogReactor final : public grpc::ServerWriteReactor<ReadLogResponse> {
+ public:
+  ReadLogReactor(eventstore::EventStore* store, ReadLogRequest request)
+      : store_(store), request_(std::move(request)) {
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  void OnWriteDone(bool ok) override {
+    write_ok_ = ok;
+    written_->Notify();
+  }
+  void OnCancel() override { cancelled_ = true; }
+  void OnDone() override {
+    thread_.join();
+    delete this;
+  }
+
+ private:
+  void Run() {
+    uint64_t next = std::max<uint64_t>(request_.from_sequence(), 1);
+    const uint64_t last = request_.to_sequence();
+    while (!cancelled_) {
+      if (last != 0 && next > last) break;
+      auto events =
+          store_->ReadPartition(request_.partition(), next, kBatchEvents);
+      if (!events.ok()) {
+        Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            std::string(events.status().message())));
+        return;
+      }
+      if (events->empty()) {
+        if (!request_.follow()) break;
+        store_->WaitForAppend(request_.partition(), next - 1,
+                              absl::Now() + absl::Milliseconds(200));
+        continue;
+      }
+      ReadLogResponse response;
+      size_t bytes = 0;
+      for (auto& e : *events) {
+        if (last != 0 && next > last) break;
+        bytes += e.record().size();
+        *response.add_events() = std::move(e);
+        ++next;
+        if (bytes > kBatchBytes) break;
+      }
+      written_ = std::make_unique<absl::Notification>();
+      StartWrite(&response);
+      written_->WaitForNotification();
+      if (!write_ok_) {
+        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+        return;
+      }
+    }
+    Finish(cancelled_ ? grpc::Status::CANCELLED : grpc::Status::OK);
+  }
+
+  eventstore::EventStore* const store_;
+  const ReadLogRequest request_;
+  std::atomic<bool> cancelled_{false};
+  std::atomic<bool> write_ok_{false};
+  std::unique_ptr<absl::Notification> written_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+EventLogService::EventLogService(server::Chassis* chassis,
+                                 eventstore::EventStore* store,
+                                 std::vector<std::string> projections)
+    : chassis_(chassis), store_(store), projections_(std::move(projections)) {}
+
+absl::Status EventLogService::CheckPartition(uint32_t partition) const {
+  if (partition >= static_cast<uint32_t>(store_->partitions())) {
+    return status::InvalidField(
+        "partition", absl::StrCat("must be below ", store_->partitions()));
+  }
+  return absl::OkStatus();
+}
+
+grpc::ServerWriteReactor<ReadLogResponse>* EventLogService::ReadLog(
+    grpc::CallbackServerContext* context, const ReadLogRequest* request) {
+  return chassis_->Stream<ReadLogResponse>(
+      context, absl::StrCat(kService, "ReadLog"), *request,
+      [&](const server::Caller&) -> grpc::ServerWriteReactor<ReadLogResponse>* {
+        absl::Status s = CheckPartition(request->partition());
+        if (!s.ok()) {
+          return new server::RejectedStream<ReadLogResponse>(
+              status::ToGrpcStatus(s));
+        }
+        return new ReadLogReactor(store_, *request);
+      });
+}
+
+grpc::ServerUnaryReactor* EventLogService::GetLogHeads(
+    grpc::CallbackServerContext* context,
+    const wangge::common::v1::GetLogHeadsRequest* request,
+    wangge::common::v1::GetLogHeadsResponse* response) {
+  return chassis_->Unary(context, absl::StrCat(kService, "GetLogHeads"),
+                         request, response, [&](const server::Caller&) {
+                           response->set_service(store_->service());
+                           for (uint64_t h : store_->Heads())
+                             response->add_heads(h);
+                           return absl::OkStatus();
+                         });
+}
+
+grpc::ServerUnaryReactor* EventLogService::GetCheckpoint(
+    grpc::CallbackServerContext* context,
+    const wangge::common::v1::GetCheckpointRequest* request,
+    wangge::common::v1::Checkpoint* response) {
+  return chassis_->Unary(
+      context, absl::StrCat(kService, "GetCheckpoint"), request, response,
+      [&](const server::Caller&) -> absl::Status {
+        absl::Status s = CheckPartition(request->partition());
+        if (!s.ok()) return s;
+        auto c =
+            store_->GetCheckpoint(request->partition(), request->tree_size());
+        if (!c.ok()) return c.status();
+        *response = std::move(*c);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* EventLogService::GetInclusionProof(
+    grpc::CallbackServerContext* context,
+    const wangge::common::v1::GetInclusionProofRequest* request,
+    wangge::common::v1::InclusionProof* response) {
+  return chassis_->Unary(
+      context, absl::StrCat(kService, "GetInclusionProof"), request, response,
+      [&](const server::Caller&) -> absl::Status {
+        absl::Status s = CheckPartition(request->partition());
+        if (!s.ok()) return s;
+        uint64_t size = request->tree_size();
+        if (size == 0) {
+          auto c = store_->GetCheckpoint(request->partition());
+          if (!c.ok()) return c.status();
+          size = c->tree_size();
+        }
+        auto proof = store_->InclusionProof(request->partition(),
+                                            request->leaf_index(), size);
+        if (!proof.ok()) return proof.status();
+        auto leaf = store_->ReadPartition(request->partition(),
+                                          request->leaf_index() + 1, 1);
+        if (!leaf.ok()) return leaf.status();
+        if (leaf->empty()) return absl::NotFoundError("no such leaf");
+        response->set_partition(request->partition());
+        response->set_leaf_index(request->leaf_index());
+        response->set_tree_size(size);
+        response->set_leaf_hash((*leaf)[0].leaf_hash());
+        for (auto& h : *proof) response->add_hashes(std::move(h));
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* EventLogService::GetConsistencyProof(
+    grpc::CallbackServerContext* context,
+    const wangge::common::v1::GetConsistencyProofRequest* request,
+    wangge::common::v1::ConsistencyProof* response) {
+  return chassis_->Unary(
+      context, absl::StrCat(kService, "GetConsistencyProof"), request, response,
+      [&](const server::Caller&) -> absl::Status {
+        absl::Status s = CheckPartition(request->partition());
+        if (!s.ok()) return s;
+        auto proof = store_->ConsistencyProof(request->partition(),
+                                              request->first_size(),
+                                              request->second_size());
+        if (!proof.ok()) return proof.status();
+        response->set_partition(request->partition());
+        response->set_first_size(request->first_size());
+        response->set_second_size(request->second_size());
+        for (auto& h : *proof) response->add_hashes(std::move(h));
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* EventLogService::GetStateDigest(
+    grpc::CallbackServerContext* context,
+    const wangge::common::v1::GetStateDigestRequest* request,
+    wangge::common::v1::StateDigest* response) {
+  return chassis_->Unary(
+      context, absl::StrCat(kService, "GetStateDigest"), request, response,
+      [&](const server::Caller&) -> absl::Status {
+        std::vector<std::string> names(request->projections().begin(),
+                                       request->projections().end());
+        if (names.empty()) names = projections_;
+        response->set_service(store_->service());
+        const auto heads = store_->Heads();
+        for (const auto& name : names) {
+          auto digest = store_->ProjectionDigest(name);
+          if (!digest.ok()) return digest.status();
+          auto* d = response->add_projections();
+          d->set_name(name);
+          d->set_digest(digest->first);
+          d->set_rows(digest->second);
+          for (size_t p = 0; p < heads.size(); ++p) {
+            auto* pos = d->add_applied();
+            pos->set_service(store_->service());
+            pos->set_partition(p);
+            pos->set_sequence(heads[p]);
+          }
+        }
+        return absl::OkStatus();
+      });
+}
+
+}  // namespace wangge::eventlog

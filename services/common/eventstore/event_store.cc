@@ -732,6 +732,18 @@ uint64_t EventStore::WaitForAppend(uint32_t partition, uint64_t after,
   return heads_[partition];
 }
 
+void EventStore::WaitForAnyAppend(const std::vector<uint64_t>& seen,
+                                  absl::Time deadline) const {
+  absl::MutexLock lock(&heads_mu_);
+  auto changed = [this, &seen]() ABSL_SHARED_LOCKS_REQUIRED(heads_mu_) {
+    for (size_t p = 0; p < heads_.size() && p < seen.size(); ++p) {
+      if (heads_[p] > seen[p]) return true;
+    }
+    return false;
+  };
+  heads_mu_.AwaitWithDeadline(absl::Condition(&changed), deadline);
+}
+
 uint64_t EventStore::ConsumedPosition(const std::string& service,
                                       uint32_t partition) const {
   absl::MutexLock lock(&heads_mu_);
@@ -972,9 +984,9 @@ absl::StatusOr<std::optional<std::string>> EventStore::GetMeta(
 }
 
 absl::Status EventStore::PutMeta(const std::string& key,
-                                 const std::string& value) {
+                                 const std::string& value, bool sync) {
   rocksdb::WriteOptions wo;
-  wo.sync = options_.durability == Durability::kSync;
+  wo.sync = sync && options_.durability == Durability::kSync;
   return FromRocks(db_->Put(wo, meta_cf_, key, value), "meta");
 }
 

@@ -173,6 +173,10 @@ class EventStore {
   // head. The live tail of ReadLog.
   uint64_t WaitForAppend(uint32_t partition, uint64_t after,
                          absl::Time deadline) const;
+  // Waits until any partition's head passes `seen` (one entry per
+  // partition) or `deadline`; the relay sleeps on this.
+  void WaitForAnyAppend(const std::vector<uint64_t>& seen,
+                        absl::Time deadline) const;
   // Waits until every position is applied here (own service: committed;
   // others: consumed). DEADLINE_EXCEEDED names the first one missing.
   absl::Status WaitForPositions(
@@ -223,7 +227,10 @@ class EventStore {
   // Small metadata values (relay positions and the like).
   absl::StatusOr<std::optional<std::string>> GetMeta(
       const std::string& key) const;
-  absl::Status PutMeta(const std::string& key, const std::string& value);
+  // `sync`: fsync in `sync` durability (false for positions that are only
+  // hints, like the relay's).
+  absl::Status PutMeta(const std::string& key, const std::string& value,
+                       bool sync = true);
 
   int partitions() const { return options_.partitions; }
   const std::string& service() const { return options_.service; }

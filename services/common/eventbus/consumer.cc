@@ -1,0 +1,324 @@
+#include "services/common/eventbus/consumer.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/log/log.h"
+#include "services/common/merkle/merkle.h"
+
+namespace wangge::eventbus {
+namespace {
+
+using wangge::common::v1::EventEnvelope;
+using wangge::common::v1::StoredEvent;
+
+std::string OffsetKey(const std::string& source, uint32_t p) {
+  return absl::StrCat("kafkaoffset/", source, "/", p);
+}
+
+}  // namespace
+
+Consumer::Consumer(eventstore::EventStore* store, ConsumerOptions options,
+                   Handler handler)
+    : store_(store), options_(std::move(options)), handler_(std::move(handler)) {
+  if (options_.topic.empty()) options_.topic = TopicOf(options_.source);
+  if (options_.group_id.empty()) {
+    options_.group_id = absl::StrCat(store_->service(), ".", options_.source);
+  }
+}
+
+Consumer::~Consumer() { Stop(); }
+
+bool Consumer::Owned(const std::string& type) const {
+  return absl::StartsWith(type, absl::StrCat("wangge.", options_.source, ".v1.")) ||
+         absl::StartsWith(type, "wangge.common.v1.");
+}
+
+absl::Status Consumer::DeadLetter(const std::string& key,
+                                  const std::string& reason,
+                                  const eventstore::Consumed* consumed) {
+  ++dead_letters_;
+  log::Warning("dead letter", {{"source", options_.source},
+                               {"key", key},
+                               {"reason", reason}});
+  eventstore::AppendRequest r;
+  r.projection_writes.push_back(
+      {kDeadLetterProjection, absl::StrCat(options_.source, "/", key), reason});
+  if (consumed != nullptr) r.consumed.push_back(*consumed);
+  auto result = store_->Append(std::move(r));
+  return result.status();
+}
+
+absl::Status Consumer::Ingest(uint32_t partition, const StoredEvent& event) {
+  if (merkle::LeafHash(store_->hasher(), event.record()) != event.leaf_hash()) {
+    return DeadLetter(absl::StrCat(partition, "/leaf-", absl::BytesToHexString(
+                                                            event.leaf_hash().substr(0, 8))),
+                      "record does not match its leaf hash", nullptr);
+  }
+  EventEnvelope env;
+  if (!env.ParseFromString(event.record())) {
+    return DeadLetter(absl::StrCat(partition, "/unparsable"),
+                      "record does not parse", nullptr);
+  }
+  if (env.partition() != partition || env.source_service() != options_.source) {
+    return DeadLetter(
+        absl::StrCat(partition, "/", env.sequence()),
+        absl::StrCat("record claims ", env.source_service(), "/",
+                     env.partition(), " on ", options_.topic, "/", partition),
+        nullptr);
+  }
+  const uint64_t expected = store_->ConsumedPosition(options_.source, partition) + 1;
+  if (env.sequence() < expected) {
+    ++duplicates_;
+    return absl::OkStatus();
+  }
+  if (env.sequence() > expected) {
+    absl::Status s = Repair(partition, expected, env.sequence() - 1);
+    if (!s.ok()) return s;
+  }
+  return Apply(env);
+}
+
+absl::Status Consumer::Apply(const EventEnvelope& env) {
+  eventstore::Consumed consumed{options_.source, env.partition(), env.sequence()};
+  if (!Owned(env.event_type())) {
+    return DeadLetter(
+        absl::StrCat(env.partition(), "/", env.sequence()),
+        absl::StrCat(env.event_type(), " may not be written by ", options_.source),
+        &consumed);
+  }
+  eventstore::AppendRequest request;
+  if (env.event_type() != eventstore::kCheckpointType) {
+    auto effects = handler_(env);
+    if (!effects.ok()) {
+      return DeadLetter(absl::StrCat(env.partition(), "/", env.sequence()),
+                        absl::StrCat("handler refused: ", effects.status().ToString()),
+                        &consumed);
+    }
+    request = std::move(*effects);
+  }
+  request.consumed.push_back(consumed);
+  auto result = store_->Append(std::move(request));
+  if (!result.ok()) return result.status();
+  if (!result->duplicate) ++applied_;
+  return absl::OkStatus();
+}
+
+absl::Status Consumer::Repair(uint32_t partition, uint64_t from, uint64_t to) {
+  if (!options_.read_log) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "gap in ", options_.source, "/", partition, " at ", from,
+        " and no ReadLog to repair it"));
+  }
+  if (repair_depth_ > 0) {
+    return absl::DataLossError("ReadLog itself has a gap");
+  }
+  ++repair_depth_;
+  absl::Status status;
+  uint64_t next = from;
+  while (next <= to && status.ok()) {
+    auto events = options_.read_log(partition, next, to);
+    if (!events.ok()) {
+      status = events.status();
+      break;
+    }
+    if (events->empty()) {
+      status = absl::UnavailableError("ReadLog returned nothing");
+      break;
+    }
+    for (const auto& e : *events) {
+      status = Ingest(partition, e);
+      if (!status.ok()) break;
+      ++repaired_;
+    }
+    next = store_->ConsumedPosition(options_.source, partition) + 1;
+  }
+  --repair_depth_;
+  if (status.ok()) {
+    log::Info("repaired a gap from ReadLog",
+              {{"source", options_.source},
+               {"partition", std::to_string(partition)},
+               {"from", std::to_string(from)},
+               {"to", std::to_string(to)}});
+  }
+  return status;
+}
+
+absl::Status Consumer::CatchUp() {
+  if (!options_.read_heads) return absl::OkStatus();
+  auto heads = options_.read_heads();
+  if (!heads.ok()) return heads.status();
+  bool behind = false;
+  for (uint32_t p = 0; p < heads->size(); ++p) {
+    const uint64_t consumed = store_->ConsumedPosition(options_.source, p);
+    if ((*heads)[p] > consumed) {
+      behind = true;
+      absl::Status s = Repair(p, consumed + 1, (*heads)[p]);
+      if (!s.ok()) return s;
+    }
+  }
+  caught_up_ = true;
+  (void)behind;
+  return absl::OkStatus();
+}
+
+void Consumer::OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  auto* consumer = static_cast<Consumer*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) consumer->brokers_down_ = true;
+  log::Warning("kafka consumer", {{"error", reason}});
+}
+
+absl::Status Consumer::Connect() {
+  auto bootstrap = options_.kafka.Resolve();
+  if (!bootstrap.ok()) return bootstrap.status();
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  const std::pair<const char*, std::string> settings[] = {
+      {"bootstrap.servers", *bootstrap},
+      {"group.id", options_.group_id},
+      {"client.id", absl::StrCat("wangge-", options_.group_id)},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      // The mock broker holds an empty fetch for the whole wait.
+      {"fetch.wait.max.ms", "5"},
+      {"log_level", "3"},
+  };
+  for (const auto& [k, v] : settings) {
+    if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof(err)) !=
+        RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return absl::InvalidArgumentError(absl::StrCat(k, ": ", err));
+    }
+  }
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_error_cb(conf, &Consumer::OnError);
+  kafka_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  if (kafka_ == nullptr) return absl::UnavailableError(err);
+  rd_kafka_poll_set_consumer(kafka_);
+  // Our own positions decide what to apply; Kafka offsets are only where
+  // to start reading.
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(options_.partitions);
+  for (int p = 0; p < options_.partitions; ++p) {
+    auto* tp = rd_kafka_topic_partition_list_add(list, options_.topic.c_str(), p);
+    tp->offset = RD_KAFKA_OFFSET_BEGINNING;
+    auto hint = store_->GetMeta(OffsetKey(options_.source, p));
+    if (hint.ok() && *hint) tp->offset = std::stoll(**hint) + 1;
+  }
+  rd_kafka_resp_err_t e = rd_kafka_assign(kafka_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    Disconnect();
+    return absl::UnavailableError(rd_kafka_err2str(e));
+  }
+  connected_to_ = *bootstrap;
+  brokers_down_ = false;
+  return absl::OkStatus();
+}
+
+void Consumer::Disconnect() {
+  if (kafka_ == nullptr) return;
+  rd_kafka_consumer_close(kafka_);
+  rd_kafka_destroy(kafka_);
+  kafka_ = nullptr;
+}
+
+absl::Status Consumer::Start() {
+  running_ = true;
+  thread_ = std::thread([this] { Loop(); });
+  return absl::OkStatus();
+}
+
+void Consumer::Stop() {
+  if (!running_.exchange(false)) return;
+  thread_.join();
+  Disconnect();
+}
+
+void Consumer::Loop() {
+  absl::Time last_message = absl::Now();
+  absl::Time last_check = absl::InfinitePast();
+  absl::Time down_since = absl::InfiniteFuture();
+  std::vector<int64_t> offsets(options_.partitions, -1);
+  absl::Time last_offset_store = absl::Now();
+  while (running_) {
+    if (kafka_ == nullptr) {
+      absl::Status s = Connect();
+      if (!s.ok()) {
+        log::Warning("kafka unavailable", {{"error", s.ToString()}});
+        // ReadLog still works without Kafka.
+        if (absl::Now() - last_check > options_.idle_check) {
+          CatchUp().IgnoreError();
+          last_check = absl::Now();
+        }
+        absl::SleepFor(absl::Milliseconds(500));
+        continue;
+      }
+    }
+    rd_kafka_message_t* msg = rd_kafka_consumer_poll(kafka_, 50);
+    if (msg != nullptr) {
+      if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        brokers_down_ = false;
+        StoredEvent event;
+        absl::Status s;
+        if (!event.ParseFromArray(msg->payload, static_cast<int>(msg->len))) {
+          s = DeadLetter(absl::StrCat(msg->partition, "/offset-", msg->offset),
+                         "message is not a StoredEvent", nullptr);
+        } else {
+          s = Ingest(static_cast<uint32_t>(msg->partition), event);
+        }
+        if (!s.ok()) {
+          log::Warning("cannot apply; will catch up from ReadLog",
+                       {{"source", options_.source}, {"error", s.ToString()}});
+          caught_up_ = false;
+        }
+        if (msg->partition >= 0 && msg->partition < options_.partitions) {
+          offsets[msg->partition] = msg->offset;
+        }
+        last_message = absl::Now();
+      } else if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        log::Warning("kafka consume", {{"error", rd_kafka_message_errstr(msg)}});
+      }
+      rd_kafka_message_destroy(msg);
+    }
+    if (absl::Now() - last_offset_store > absl::Milliseconds(200)) {
+      for (int p = 0; p < options_.partitions; ++p) {
+        if (offsets[p] >= 0) {
+          store_->PutMeta(OffsetKey(options_.source, p), std::to_string(offsets[p]),
+                          /*sync=*/false).IgnoreError();
+          offsets[p] = -1;
+        }
+      }
+      last_offset_store = absl::Now();
+    }
+    if (brokers_down_) {
+      if (down_since == absl::InfiniteFuture()) down_since = absl::Now();
+      if (absl::Now() - down_since > absl::Seconds(1)) {
+        auto bootstrap = options_.kafka.Resolve();
+        if (bootstrap.ok() && *bootstrap != connected_to_) {
+          log::Info("kafka bootstrap changed: reconnecting",
+                    {{"bootstrap", *bootstrap}});
+          Disconnect();
+        }
+        down_since = absl::Now();
+      }
+    } else {
+      down_since = absl::InfiniteFuture();
+    }
+    // Idle: make sure nothing is left behind (lost or never-sent messages).
+    if (absl::Now() - last_message > options_.idle_check &&
+        absl::Now() - last_check > options_.idle_check) {
+      absl::Status s = CatchUp();
+      if (!s.ok()) {
+        log::Warning("catch-up failed", {{"source", options_.source},
+                                         {"error", s.ToString()}});
+      }
+      last_check = absl::Now();
+    }
+  }
+}
+
+}  // namespace wangge::eventbus

@@ -1,0 +1,314 @@
+// The event bus against the dev broker (librdkafka's mock cluster, the real
+// Kafka protocol on loopback), with a real EventLog gRPC service as the
+// source's ReadLog, and kcat as an outside client.
+
+#include <librdkafka/rdkafka.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "services/common/eventbus/consumer.h"
+#include "services/common/eventbus/readlog_client.h"
+#include "services/common/eventbus/relay.h"
+#include "services/common/eventlog/eventlog_service.h"
+#include "services/common/testing/test_support.h"
+#include "services/devbroker/dev_broker.h"
+
+namespace wangge::eventbus {
+namespace {
+
+using wangge::common::v1::EventEnvelope;
+
+constexpr char kTopic[] = "wangge.intake.events";
+
+bool WaitUntil(const std::function<bool()>& done,
+               absl::Duration timeout = absl::Seconds(60)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (done()) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return done();
+}
+
+class EventBusTest : public ::testing::Test {
+ protected:
+  void StartWorld(int partitions) {
+    partitions_ = partitions;
+    dir_ = testing::MakeTempDir("bus");
+    broker_ = *devbroker::DevBroker::Start({kTopic}, partitions);
+    eventstore::Options o;
+    o.service = "intake";
+    o.path = dir_ + "/intake";
+    o.partitions = partitions;
+    o.durability = eventstore::Durability::kAsync;  // speed; the bus is tested
+    source_ = *eventstore::EventStore::Open(o);
+    chassis_ = std::make_unique<server::Chassis>(
+        testing::LoopbackConfig("intake", dir_), Clock::Real());
+    eventlog_ = std::make_unique<eventlog::EventLogService>(
+        chassis_.get(), source_.get(), std::vector<std::string>{});
+    ASSERT_TRUE(chassis_->Init().ok());
+    ASSERT_TRUE(chassis_->Register<common::v1::EventLog>(eventlog_.get()).ok());
+    ASSERT_TRUE(chassis_->Start().ok());
+    StartRelay();
+  }
+
+  std::string BootstrapFile() {
+    const std::string file = dir_ + "/kafka.bootstrap";
+    testing::WriteFile(file, broker_->bootstrap() + "\n");
+    return file;
+  }
+
+  void StartRelay() {
+    RelayOptions ro;
+    ro.kafka.bootstrap_file = BootstrapFile();
+    relay_ = std::make_unique<Relay>(source_.get(), ro);
+    ASSERT_TRUE(relay_->Start().ok());
+  }
+
+  // A consumer service ("supervision") with its own store; the handler
+  // records each source event as a projection row.
+  void StartConsumer(const std::string& name, bool with_heads = false) {
+    eventstore::Options o;
+    o.service = "supervision";
+    o.path = dir_ + "/" + name;
+    o.partitions = partitions_;
+    o.durability = eventstore::Durability::kAsync;
+    sink_ = *eventstore::EventStore::Open(o);
+    auto channel = grpc::CreateChannel(chassis_->address(),
+                                       grpc::InsecureChannelCredentials());
+    const std::string token =
+        testing::DevToken(common::v1::ROLE_SERVICE_SUPERVISION);
+    ConsumerOptions co;
+    co.source = "intake";
+    co.kafka.bootstrap_file = BootstrapFile();
+    co.partitions = partitions_;
+    co.read_log = MakeReadLogFn(channel, token);
+    if (with_heads) co.read_heads = MakeReadHeadsFn(channel, token);
+    co.idle_check = with_heads ? absl::Seconds(1) : absl::Hours(1);
+    consumer_ = std::make_unique<Consumer>(
+        sink_.get(), co,
+        [](const EventEnvelope& env) -> absl::StatusOr<eventstore::AppendRequest> {
+          eventstore::AppendRequest r;
+          r.projection_writes.push_back(
+              {"seen", absl::StrCat(env.stream_id(), "#", env.stream_version()),
+               env.event_id()});
+          return r;
+        });
+    ASSERT_TRUE(consumer_->Start().ok());
+  }
+
+  void TearDown() override {
+    if (consumer_) consumer_->Stop();
+    if (relay_) relay_->Stop();
+    if (chassis_) chassis_->Shutdown();
+  }
+
+  // Appends `n` events over many streams; returns them per partition.
+  void Append(int n, const std::string& payload = "x") {
+    for (int i = 0; i < n; ++i) {
+      eventstore::AppendRequest r;
+      eventstore::StreamAppend sa;
+      sa.stream_id = absl::StrCat("case/", next_++ % 97);
+      common::v1::Position p;
+      p.set_service(payload);
+      sa.events.push_back(eventstore::MakeEvent(p));
+      sa.events.back().type = "wangge.intake.v1.ReportReceived";
+      r.streams.push_back(std::move(sa));
+      ASSERT_TRUE(source_->Append(r).ok());
+    }
+    written_ += n;
+  }
+
+  uint64_t Rows() { return sink_->ProjectionDigest("seen")->second; }
+
+  bool AllConsumed() {
+    auto heads = source_->Heads();
+    for (int p = 0; p < partitions_; ++p) {
+      if (sink_->ConsumedPosition("intake", p) != heads[p]) return false;
+    }
+    return true;
+  }
+
+  int partitions_ = 4;
+  int next_ = 0;
+  uint64_t written_ = 0;
+  std::string dir_;
+  std::unique_ptr<devbroker::DevBroker> broker_;
+  std::unique_ptr<eventstore::EventStore> source_, sink_;
+  std::unique_ptr<server::Chassis> chassis_;
+  std::unique_ptr<eventlog::EventLogService> eventlog_;
+  std::unique_ptr<Relay> relay_;
+  std::unique_ptr<Consumer> consumer_;
+};
+
+TEST_F(EventBusTest, EveryEventArrivesOnceInOrderAndKcatCountsThem) {
+  StartWorld(4);
+  StartConsumer("sink");
+  Append(1000);
+  ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
+  EXPECT_EQ(Rows(), 1000u);  // one row per (stream, version)
+  EXPECT_EQ(consumer_->applied(), 1000u);
+  EXPECT_EQ(consumer_->repaired(), 0u);
+  EXPECT_EQ(consumer_->dead_letters(), 0u);
+  // Every event delivered to Kafka, and an outside client sees them all:
+  // one message per stored event, each partition's offsets in sequence.
+  ASSERT_TRUE(WaitUntil([&] { return relay_->Delivered() == source_->Heads(); }));
+  const std::string cmd = absl::StrCat(
+      "kcat -b ", broker_->bootstrap(), " -C -t ", kTopic,
+      " -e -q -f '%p %o\\n' 2>/dev/null");
+  FILE* pipe = popen(cmd.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::map<int, int64_t> last_offset;
+  int count = 0;
+  int p;
+  long long offset;
+  while (fscanf(pipe, "%d %lld", &p, &offset) == 2) {
+    ++count;
+    auto it = last_offset.find(p);
+    if (it != last_offset.end()) {
+      EXPECT_EQ(offset, it->second + 1);
+    }
+    last_offset[p] = offset;
+  }
+  EXPECT_EQ(pclose(pipe), 0);
+  EXPECT_EQ(count, 1000);
+}
+
+TEST_F(EventBusTest, BrokerDownThenUpLosesNothing) {
+  StartWorld(4);
+  StartConsumer("sink");
+  Append(100);
+  ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
+  broker_->SetDown();
+  Append(300);  // the store keeps accepting while Kafka is away
+  absl::SleepFor(absl::Milliseconds(500));
+  uint64_t delivered = 0;
+  for (uint64_t d : relay_->Delivered()) delivered += d;
+  EXPECT_EQ(delivered, 100u);
+  broker_->SetUp();
+  ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
+  EXPECT_EQ(consumer_->applied(), 400u);
+}
+
+TEST_F(EventBusTest, RelayRestartRepublishesAndConsumersIgnoreDuplicates) {
+  StartWorld(4);
+  StartConsumer("sink");
+  Append(200);
+  ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
+  relay_->Stop();
+  // As if the relay had died before storing any position.
+  for (int p = 0; p < 4; ++p) {
+    ASSERT_TRUE(source_->PutMeta(absl::StrCat("relay/", p), std::string(16, '\0')).ok());
+  }
+  StartRelay();
+  Append(50);
+  ASSERT_TRUE(WaitUntil([&] { return consumer_->duplicates() >= 200; }));
+  ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
+  EXPECT_EQ(consumer_->applied(), 250u);
+}
+
+TEST_F(EventBusTest, ConsumerBehindTheLowWatermarkRepairsFromReadLog) {
+  StartWorld(1);
+  // ~8 MiB into one partition: more than the mock broker keeps.
+  Append(2000, std::string(4096, 'p'));
+  ASSERT_TRUE(WaitUntil([&] { return relay_->Delivered()[0] == source_->Head(0); }));
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[256];
+  rd_kafka_conf_set(conf, "bootstrap.servers", broker_->bootstrap().c_str(), err,
+                    sizeof(err));
+  rd_kafka_t* probe = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  int64_t low = 0, high = 0;
+  ASSERT_EQ(rd_kafka_query_watermark_offsets(probe, kTopic, 0, &low, &high, 5000),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_destroy(probe);
+  ASSERT_GT(low, 0) << "the broker kept everything; the test needs a gap";
+  StartConsumer("late");
+  ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
+  EXPECT_EQ(consumer_->applied(), 2000u);
+  EXPECT_GE(consumer_->repaired(), static_cast<uint64_t>(low));
+}
+
+TEST_F(EventBusTest, PoisonAndForeignEventsGoToDeadLetterAndConsumptionGoesOn) {
+  StartWorld(1);
+  StartConsumer("sink");
+  Append(10);
+  ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
+  // Garbage straight onto the topic.
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[256];
+  rd_kafka_conf_set(conf, "bootstrap.servers", broker_->bootstrap().c_str(), err,
+                    sizeof(err));
+  rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  const char garbage[] = "\xff\xfe not an event";
+  ASSERT_EQ(rd_kafka_producev(raw, RD_KAFKA_V_TOPIC(kTopic), RD_KAFKA_V_PARTITION(0),
+                              RD_KAFKA_V_VALUE(const_cast<char*>(garbage), sizeof(garbage)),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_flush(raw, 5000);
+  rd_kafka_destroy(raw);
+  // An event intake may not write, in intake's own log.
+  eventstore::AppendRequest foreign;
+  eventstore::StreamAppend sa;
+  sa.stream_id = "task/C1/1";
+  common::v1::Position p;
+  sa.events.push_back(eventstore::MakeEvent(p));
+  sa.events.back().type = "wangge.dispatch.v1.TaskDispatched";
+  foreign.streams.push_back(sa);
+  ASSERT_TRUE(source_->Append(foreign).ok());
+  Append(10);
+  ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
+  EXPECT_EQ(consumer_->dead_letters(), 2u);
+  EXPECT_EQ(consumer_->applied(), 20u);
+  EXPECT_EQ(sink_->ProjectionDigest(kDeadLetterProjection)->second, 2u);
+}
+
+// The dev broker restarts empty on a new port: both sides re-read the
+// bootstrap file, the relay sees the lost data and republishes the log, and
+// the consumer ignores what it already applied.
+TEST_F(EventBusTest, RestartedBrokerGetsTheLogAgain) {
+  StartWorld(2);
+  StartConsumer("sink");
+  Append(100);
+  ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
+  ASSERT_TRUE(WaitUntil([&] { return relay_->Delivered() == source_->Heads(); }));
+  broker_.reset();
+  broker_ = *devbroker::DevBroker::Start({kTopic}, 2);
+  BootstrapFile();
+  Append(40);
+  ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
+  EXPECT_EQ(consumer_->applied(), 140u);
+  ASSERT_TRUE(WaitUntil([&] { return relay_->Delivered() == source_->Heads(); }));
+  EXPECT_EQ(relay_->republished_partitions(), 2u);
+  EXPECT_GE(relay_->producer_rebuilds(), 1u);
+  // The new broker holds the whole log again.
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[256];
+  rd_kafka_conf_set(conf, "bootstrap.servers", broker_->bootstrap().c_str(), err,
+                    sizeof(err));
+  rd_kafka_t* probe = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  int64_t total = 0;
+  for (int p = 0; p < 2; ++p) {
+    int64_t low = 0, high = 0;
+    ASSERT_EQ(rd_kafka_query_watermark_offsets(probe, kTopic, p, &low, &high, 5000),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    total += high - low;
+  }
+  rd_kafka_destroy(probe);
+  EXPECT_EQ(total, 140);
+}
+
+TEST_F(EventBusTest, IdleConsumerCatchesUpFromHeadsWithoutKafka) {
+  StartWorld(2);
+  relay_->Stop();  // nothing reaches Kafka
+  relay_.reset();
+  Append(30);
+  StartConsumer("sink", /*with_heads=*/true);
+  ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
+  EXPECT_EQ(consumer_->repaired(), 30u);
+  EXPECT_TRUE(consumer_->caught_up());
+}
+
+}  // namespace
+}  // namespace wangge::eventbus

@@ -1,0 +1,312 @@
+#include "services/common/eventbus/relay.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/log/log.h"
+
+namespace wangge::eventbus {
+namespace {
+
+constexpr char kRelayPrefix[] = "relay/";
+constexpr size_t kBatch = 512;
+
+std::string RelayKey(uint32_t p) { return absl::StrCat(kRelayPrefix, p); }
+
+std::string Encode(uint64_t seq, int64_t offset) {
+  std::string s;
+  for (int i = 7; i >= 0; --i) s.push_back(static_cast<char>(seq >> (8 * i)));
+  for (int i = 7; i >= 0; --i) {
+    s.push_back(static_cast<char>(static_cast<uint64_t>(offset) >> (8 * i)));
+  }
+  return s;
+}
+
+void Decode(const std::string& s, uint64_t* seq, int64_t* offset) {
+  uint64_t a = 0, b = 0;
+  for (int i = 0; i < 8; ++i) a = (a << 8) | static_cast<uint8_t>(s[i]);
+  for (int i = 8; i < 16; ++i) b = (b << 8) | static_cast<uint8_t>(s[i]);
+  *seq = a;
+  *offset = static_cast<int64_t>(b);
+}
+
+}  // namespace
+
+Relay::Relay(eventstore::EventStore* store, RelayOptions options)
+    : store_(store), options_(std::move(options)) {
+  if (options_.topic.empty()) options_.topic = TopicOf(store_->service());
+}
+
+Relay::~Relay() { Stop(); }
+
+absl::Status Relay::Start() {
+  {
+    absl::MutexLock lock(&mu_);
+    partitions_.assign(store_->partitions(), PartitionState{});
+    for (int p = 0; p < store_->partitions(); ++p) {
+      auto stored = store_->GetMeta(RelayKey(p));
+      if (!stored.ok()) return stored.status();
+      if (*stored && (*stored)->size() == 16) {
+        Decode(**stored, &partitions_[p].delivered,
+               &partitions_[p].delivered_offset);
+        partitions_[p].produced = partitions_[p].delivered;
+        partitions_[p].persisted = partitions_[p].delivered;
+      }
+    }
+  }
+  running_ = true;
+  thread_ = std::thread([this] { Loop(); });
+  return absl::OkStatus();
+}
+
+void Relay::Stop(absl::Duration timeout) {
+  if (!running_.exchange(false)) return;
+  thread_.join();
+  if (producer_ != nullptr) {
+    rd_kafka_flush(producer_, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+    Persist();
+    Disconnect();
+  }
+}
+
+std::vector<uint64_t> Relay::Delivered() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<uint64_t> out;
+  for (const auto& p : partitions_) out.push_back(p.delivered);
+  return out;
+}
+
+absl::Status Relay::WaitDelivered(
+    const std::vector<wangge::common::v1::Position>& positions,
+    absl::Time deadline) const {
+  absl::MutexLock lock(&mu_);
+  auto done = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    for (const auto& pos : positions) {
+      if (pos.partition() >= partitions_.size() ||
+          partitions_[pos.partition()].delivered < pos.sequence()) {
+        return false;
+      }
+    }
+    return true;
+  };
+  if (!mu_.AwaitWithDeadline(absl::Condition(&done), deadline)) {
+    return absl::UnavailableError("Kafka has not confirmed the events yet");
+  }
+  return absl::OkStatus();
+}
+
+void Relay::OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  auto* relay = static_cast<Relay*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    relay->brokers_down_ = true;
+  } else if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    relay->fatal_ = true;
+  }
+  log::Warning("kafka producer", {{"error", reason}});
+}
+
+void Relay::OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* msg,
+                       void* opaque) {
+  auto* relay = static_cast<Relay*>(opaque);
+  const uint64_t tag = reinterpret_cast<uint64_t>(msg->_private);
+  const uint32_t p = static_cast<uint32_t>(tag >> 48);
+  const uint64_t seq = tag & ((uint64_t{1} << 48) - 1);
+  if (relay->in_flight_ > 0) --relay->in_flight_;
+  absl::MutexLock lock(&relay->mu_);
+  if (p >= relay->partitions_.size()) return;
+  PartitionState& state = relay->partitions_[p];
+  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    relay->brokers_down_ = false;
+    if (seq > state.delivered) {
+      state.delivered = seq;
+      state.delivered_offset = msg->offset;
+    }
+  } else {
+    // Order is kept per partition, so what follows failed too: produce
+    // again from the last confirmed event.
+    state.produced = std::min(state.produced, state.delivered);
+    if (msg->err == RD_KAFKA_RESP_ERR__FATAL) relay->fatal_ = true;
+  }
+}
+
+absl::Status Relay::Connect() {
+  auto bootstrap = options_.kafka.Resolve();
+  if (!bootstrap.ok()) return bootstrap.status();
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  const std::pair<const char*, std::string> settings[] = {
+      {"bootstrap.servers", *bootstrap},
+      {"client.id", absl::StrCat("wangge-", store_->service(), "-relay")},
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      {"linger.ms", "1"},
+      // Wait out outages: never expire a message.
+      {"message.timeout.ms", "0"},
+      {"log_level", "3"},
+  };
+  for (const auto& [k, v] : settings) {
+    if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof(err)) !=
+        RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return absl::InvalidArgumentError(absl::StrCat(k, ": ", err));
+    }
+  }
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_dr_msg_cb(conf, &Relay::OnDelivery);
+  rd_kafka_conf_set_error_cb(conf, &Relay::OnError);
+  producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  if (producer_ == nullptr) return absl::UnavailableError(err);
+  connected_to_ = *bootstrap;
+  brokers_down_ = false;
+  fatal_ = false;
+  down_since_ = absl::InfiniteFuture();
+  need_watermark_check_ = true;
+  in_flight_ = 0;
+  return absl::OkStatus();
+}
+
+void Relay::Disconnect() {
+  if (producer_ == nullptr) return;
+  // Undelivered messages die with the producer; produce them again later.
+  rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  rd_kafka_poll(producer_, 0);
+  rd_kafka_destroy(producer_);
+  producer_ = nullptr;
+  in_flight_ = 0;
+  absl::MutexLock lock(&mu_);
+  for (auto& p : partitions_) p.produced = p.delivered;
+}
+
+void Relay::CheckForLostData() {
+  for (uint32_t p = 0; p < static_cast<uint32_t>(store_->partitions()); ++p) {
+    int64_t low = 0, high = 0;
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+        producer_, options_.topic.c_str(), p, &low, &high, 2000);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return;  // try again next round
+    absl::MutexLock lock(&mu_);
+    PartitionState& state = partitions_[p];
+    if (state.delivered_offset >= 0 && high <= state.delivered_offset) {
+      log::Warning("broker lost the topic's data: republishing the log",
+                   {{"partition", std::to_string(p)},
+                    {"high_watermark", std::to_string(high)},
+                    {"last_delivered_offset",
+                     std::to_string(state.delivered_offset)}});
+      state = PartitionState{};
+      ++republished_;
+    }
+  }
+  need_watermark_check_ = false;
+}
+
+bool Relay::ProducePending() {
+  bool produced_any = false;
+  for (uint32_t p = 0; p < static_cast<uint32_t>(store_->partitions()); ++p) {
+    uint64_t from;
+    {
+      absl::MutexLock lock(&mu_);
+      from = partitions_[p].produced + 1;
+    }
+    if (in_flight_ >= options_.max_in_flight) break;
+    auto events = store_->ReadPartition(
+        p, from, std::min(kBatch, options_.max_in_flight - in_flight_));
+    if (!events.ok() || events->empty()) continue;
+    uint64_t seq = from;
+    for (const auto& e : *events) {
+      wangge::common::v1::EventEnvelope env;
+      env.ParseFromString(e.record());
+      const std::string value = e.SerializeAsString();
+      const uint64_t tag = (uint64_t{p} << 48) | seq;
+      rd_kafka_resp_err_t err = rd_kafka_producev(
+          producer_, RD_KAFKA_V_TOPIC(options_.topic.c_str()),
+          RD_KAFKA_V_PARTITION(static_cast<int32_t>(p)),
+          RD_KAFKA_V_KEY(env.stream_id().data(), env.stream_id().size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(tag)), RD_KAFKA_V_END);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) break;  // queue full: poll first
+      ++in_flight_;
+      produced_any = true;
+      absl::MutexLock lock(&mu_);
+      partitions_[p].produced = seq;
+      ++seq;
+    }
+  }
+  return produced_any;
+}
+
+void Relay::Persist() {
+  std::vector<std::pair<uint32_t, std::string>> writes;
+  {
+    absl::MutexLock lock(&mu_);
+    for (uint32_t p = 0; p < partitions_.size(); ++p) {
+      if (partitions_[p].delivered != partitions_[p].persisted) {
+        writes.emplace_back(p, Encode(partitions_[p].delivered,
+                                      partitions_[p].delivered_offset));
+        partitions_[p].persisted = partitions_[p].delivered;
+      }
+    }
+  }
+  // Not fsync'd: losing it only republishes a few events.
+  for (const auto& [p, value] : writes) {
+    store_->PutMeta(RelayKey(p), value, /*sync=*/false).IgnoreError();
+  }
+}
+
+void Relay::Loop() {
+  absl::Time last_persist = absl::InfinitePast();
+  while (running_) {
+    if (producer_ == nullptr) {
+      absl::Status s = Connect();
+      if (!s.ok()) {
+        log::Warning("kafka unavailable", {{"error", s.ToString()}});
+        absl::SleepFor(absl::Milliseconds(500));
+        continue;
+      }
+    }
+    if (fatal_) {
+      log::Warning("kafka producer hit a fatal error: rebuilding it");
+      ++rebuilds_;
+      Disconnect();
+      continue;
+    }
+    if (brokers_down_) {
+      if (down_since_ == absl::InfiniteFuture()) down_since_ = absl::Now();
+      if (absl::Now() - down_since_ > absl::Seconds(1)) {
+        auto bootstrap = options_.kafka.Resolve();
+        if (bootstrap.ok() && *bootstrap != connected_to_) {
+          log::Info("kafka bootstrap changed: reconnecting",
+                    {{"bootstrap", *bootstrap}});
+          ++rebuilds_;
+          Disconnect();
+          continue;
+        }
+        down_since_ = absl::Now();
+      }
+    } else {
+      down_since_ = absl::InfiniteFuture();
+    }
+    if (need_watermark_check_) CheckForLostData();
+    const bool produced = !need_watermark_check_ && ProducePending();
+    rd_kafka_poll(producer_, 0);
+    if (absl::Now() - last_persist > absl::Milliseconds(50)) {
+      Persist();
+      last_persist = absl::Now();
+    }
+    if (!produced) {
+      if (in_flight_ > 0 || need_watermark_check_) {
+        rd_kafka_poll(producer_, 5);
+      } else {
+        std::vector<uint64_t> seen;
+        {
+          absl::MutexLock lock(&mu_);
+          for (const auto& p : partitions_) seen.push_back(p.produced);
+        }
+        store_->WaitForAnyAppend(seen, absl::Now() + absl::Milliseconds(100));
+      }
+    }
+  }
+}
+
+}  // namespace wangge::eventbus

@@ -90,15 +90,25 @@ int ServiceMain(int argc, char** argv, const std::string& service,
                {{"error", store.status().ToString()}});
     return 1;
   }
+  std::unique_ptr<eventbus::Relay> relay;
+  if (!config->kafka_bootstrap.empty() || !config->kafka_bootstrap_file.empty()) {
+    eventbus::RelayOptions ro;
+    ro.kafka.bootstrap = config->kafka_bootstrap;
+    ro.kafka.bootstrap_file = config->kafka_bootstrap_file;
+    relay = std::make_unique<eventbus::Relay>(store->get(), ro);
+  } else {
+    log::Warning("no Kafka configured: events stay in the store (ReadLog only)");
+  }
   std::vector<std::string> projections;
   {
     Chassis chassis(*config, Clock::Real());
-    ServiceContext context{&chassis, store->get(), &projections};
+    ServiceContext context{&chassis, store->get(), relay.get(), &projections};
     absl::Status s = chassis.Init();
     if (s.ok()) s = setup(context);
     // After setup, which names the service's projections.
     eventlog::EventLogService eventlog(&chassis, store->get(), projections);
     if (s.ok()) s = chassis.Register<common::v1::EventLog>(&eventlog);
+    if (s.ok() && relay) s = relay->Start();
     if (s.ok()) s = chassis.Start();
     if (!s.ok()) {
       log::Error("start-up failed", {{"error", s.ToString()}});
@@ -110,6 +120,8 @@ int ServiceMain(int argc, char** argv, const std::string& service,
     std::fflush(stdout);
     chassis.WaitForShutdownSignal();
   }
+  // After the server drained: publish what is left, then close the store.
+  if (relay) relay->Stop(absl::Seconds(5));
   store->reset();  // last: flushes and closes RocksDB
   log::Info("store closed");
   return 0;

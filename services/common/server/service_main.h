@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "services/common/eventbus/relay.h"
 #include "services/common/eventstore/event_store.h"
 #include "services/common/server/chassis.h"
 
@@ -23,6 +24,8 @@ namespace wangge::server {
 struct ServiceContext {
   Chassis* chassis;
   eventstore::EventStore* store;
+  // Publishes the store to Kafka; null when no Kafka is configured.
+  eventbus::Relay* relay;
   // Projections this service keeps (reported by GetStateDigest).
   std::vector<std::string>* projections;
 };

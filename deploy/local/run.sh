@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Runs the whole backend on loopback: the dev broker and every service as
+# separate processes, data under ./var (kept across runs). Ctrl-C stops
+# everything in order (services drain, publish what is left, close stores).
+#
+#   bazel/deps.sh && deploy/local/run.sh
+#
+# Ports: gRPC 7101 intake, 7102 supervision, 7103 dispatch, 7104 oversight,
+# 7105 registry; /metrics on 9101..9105. The broker's port changes at every
+# start and is passed through var/kafka.bootstrap.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+VAR=${WANGGE_VAR:-$ROOT/var}
+PARTITIONS=${WANGGE_PARTITIONS:-8}
+
+mkdir -p "$VAR/dev" "$VAR/log"
+echo "building (log: $VAR/log/build.log)..."
+if ! bazel build -c opt //services/devbroker //services/intake //services/supervision \
+  //services/dispatch //services/oversight //services/registry >"$VAR/log/build.log" 2>&1; then
+  tail -30 "$VAR/log/build.log"
+  exit 1
+fi
+BIN=$ROOT/bazel-bin/services
+
+# Development token secret (HS256); production uses RS256/ES256 keys.
+[[ -s "$VAR/dev/jwt.key" ]] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$VAR/dev/jwt.key"
+chmod 600 "$VAR/dev/jwt.key"
+
+pids=()
+stop() {
+  trap - INT TERM
+  echo
+  echo "stopping..."
+  # Services first (they drain and publish what is left), the broker last.
+  for ((i=${#pids[@]}-1; i>=1; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
+  for ((i=${#pids[@]}-1; i>=1; i--)); do wait "${pids[$i]}" 2>/dev/null || true; done
+  if [[ ${#pids[@]} -gt 0 ]]; then
+    kill -TERM "${pids[0]}" 2>/dev/null || true
+    wait "${pids[0]}" 2>/dev/null || true
+  fi
+  echo "stopped; data kept in $VAR"
+  exit 0
+}
+trap stop INT TERM
+
+rm -f "$VAR/kafka.bootstrap"
+# Each child in its own session: Ctrl-C reaches only this script, which then
+# stops the services before the broker.
+setsid "$BIN/devbroker/devbroker" --bootstrap_file="$VAR/kafka.bootstrap" \
+  --partitions="$PARTITIONS" >"$VAR/log/devbroker.out" 2>"$VAR/log/devbroker.log" &
+pids+=($!)
+for _ in $(seq 100); do [[ -s "$VAR/kafka.bootstrap" ]] && break; sleep 0.1; done
+[[ -s "$VAR/kafka.bootstrap" ]] || { echo "dev broker did not start (see $VAR/log/devbroker.log)"; stop; }
+
+declare -A PORT=([intake]=7101 [supervision]=7102 [dispatch]=7103 [oversight]=7104 [registry]=7105)
+peers=""
+for s in intake supervision dispatch oversight registry; do
+  peers+=" --${s}_addr=127.0.0.1:${PORT[$s]}"
+done
+for s in registry intake supervision dispatch oversight; do
+  # shellcheck disable=SC2086
+  setsid "$BIN/$s/$s" --listen="127.0.0.1:${PORT[$s]}" \
+    --metrics_listen="127.0.0.1:$((PORT[$s] + 2000))" \
+    --data_dir="$VAR/$s" --partitions="$PARTITIONS" \
+    --kafka_bootstrap_file="$VAR/kafka.bootstrap" \
+    --plaintext --jwt_key_file="$VAR/dev/jwt.key" $peers \
+    >"$VAR/log/$s.out" 2>"$VAR/log/$s.log" &
+  pids+=($!)
+done
+for s in registry intake supervision dispatch oversight; do
+  for _ in $(seq 100); do grep -q listening "$VAR/log/$s.out" 2>/dev/null && break; sleep 0.1; done
+  grep -q listening "$VAR/log/$s.out" || { echo "$s did not start (see $VAR/log/$s.log)"; stop; }
+done
+
+cat <<TXT
+
+Wangge is running (data in $VAR, logs in $VAR/log):
+  dev broker   $(cat "$VAR/kafka.bootstrap")   (Kafka protocol; memory only)
+  intake       127.0.0.1:7101   metrics http://127.0.0.1:9101/metrics
+  supervision  127.0.0.1:7102   metrics http://127.0.0.1:9102/metrics
+  dispatch     127.0.0.1:7103   metrics http://127.0.0.1:9103/metrics
+  oversight    127.0.0.1:7104   metrics http://127.0.0.1:9104/metrics
+  registry     127.0.0.1:7105   metrics http://127.0.0.1:9105/metrics
+
+Try:
+  kcat -b \$(cat $VAR/kafka.bootstrap) -L                 # topics and partitions
+  kcat -b \$(cat $VAR/kafka.bootstrap) -C -t wangge.intake.events -e -f '%p/%o %k\n'
+  curl -s http://127.0.0.1:9101/metrics | grep wangge_   # RPC metrics appear after the first call
+  grpcurl -plaintext 127.0.0.1:7101 list                   # reflection, if grpcurl is installed
+
+Ctrl-C stops everything.
+TXT
+while true; do
+  for pid in "${pids[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null; then echo "process $pid exited; see $VAR/log"; stop; fi
+  done
+  sleep 1
+done

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
@@ -24,6 +25,9 @@ constexpr char kPartitionsKey[] = "partitions";
 constexpr char kCheckpointPrefix[] = "checkpoint/";
 constexpr char kConsumedPrefix[] = "consumed/";
 constexpr size_t kMaxStreamIdBytes = 512;
+// Merkle nodes below this level are recomputed from at most 2^(level-1)
+// adjacent leaves instead of stored: one write per 16 events, not per event.
+constexpr int kLowestStoredLevel = 4;
 
 void PutU32(std::string* out, uint32_t v) {
   for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
@@ -52,6 +56,24 @@ std::string StreamKey(const std::string& stream_id, uint64_t version) {
   k.push_back('\0');
   PutU64(&k, version);
   return k;
+}
+
+// The stream's current version, one point lookup (bloom-filtered, so a new
+// stream costs no disk read). Sorts after the stream's version keys.
+std::string StreamHeadKey(const std::string& stream_id) {
+  std::string k = stream_id;
+  k.push_back('\x01');
+  return k;
+}
+
+// Stream index value: where a run of the stream's events lies.
+std::string StreamRange(uint32_t partition, uint64_t first_sequence,
+                        uint32_t count) {
+  std::string v;
+  PutU32(&v, partition);
+  PutU64(&v, first_sequence);
+  PutU32(&v, count);
+  return v;
 }
 
 std::string MerkleKey(uint32_t partition, int level, uint64_t index) {
@@ -98,8 +120,10 @@ absl::Status ValidateStreamId(const std::string& id) {
     return absl::InvalidArgumentError(
         absl::StrCat("stream id longer than ", kMaxStreamIdBytes, " bytes"));
   }
-  if (id.find('\0') != std::string::npos) {
-    return absl::InvalidArgumentError("stream id contains NUL");
+  for (unsigned char c : id) {
+    if (c < 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError("stream id contains a control character");
+    }
   }
   return absl::OkStatus();
 }
@@ -157,12 +181,20 @@ absl::Status EventStore::Load() {
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   point_lookups.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Events and Merkle nodes arrive in key order within a partition: insert
+  // hints per partition prefix turn skiplist inserts into appends.
+  rocksdb::ColumnFamilyOptions sequential;
+  sequential.memtable_insert_with_hint_prefix_extractor.reset(
+      rocksdb::NewFixedPrefixTransform(4));
+  rocksdb::ColumnFamilyOptions sequential_lookups = point_lookups;
+  sequential_lookups.memtable_insert_with_hint_prefix_extractor.reset(
+      rocksdb::NewFixedPrefixTransform(4));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {"events", rocksdb::ColumnFamilyOptions()},
+      {"events", sequential},
       {"streams", point_lookups},
-      {"merkle", point_lookups},
+      {"merkle", sequential_lookups},
       {"commands", point_lookups},
       {"projections", rocksdb::ColumnFamilyOptions()},
   };
@@ -272,10 +304,37 @@ uint64_t EventStore::wal_syncs() const {
 absl::StatusOr<std::string> EventStore::Node(uint32_t partition, int level,
                                              uint64_t index) const {
   std::string value;
-  absl::Status s = FromRocks(
-      db_->Get(rocksdb::ReadOptions(), merkle_cf_,
-               MerkleKey(partition, level, index), &value),
-      absl::StrCat("merkle node ", partition, "/", level, "/", index));
+  if (level < kLowestStoredLevel) {
+    // Rebuild the small subtree from its adjacent leaves.
+    const uint64_t width = uint64_t{1} << level;
+    std::vector<std::string> hashes;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), events_cf_));
+    it->Seek(EventKey(partition, index * width + 1));
+    for (uint64_t i = 0; i < width; ++i, it->Next()) {
+      if (!it->Valid() || it->key() != EventKey(partition, index * width + 1 + i)) {
+        return absl::DataLossError(absl::StrCat("leaf ", partition, "/",
+                                                index * width + i, " missing"));
+      }
+      StoredEvent e;
+      if (!e.ParseFromArray(it->value().data(), it->value().size())) {
+        return absl::DataLossError("stored event");
+      }
+      hashes.push_back(e.leaf_hash());
+    }
+    while (hashes.size() > 1) {
+      std::vector<std::string> up;
+      for (size_t i = 0; i < hashes.size(); i += 2) {
+        up.push_back(merkle::NodeHash(hasher_, hashes[i], hashes[i + 1]));
+      }
+      hashes.swap(up);
+    }
+    return hashes[0];
+  }
+  absl::Status s = FromRocks(db_->Get(rocksdb::ReadOptions(), merkle_cf_,
+                                      MerkleKey(partition, level, index), &value),
+                             absl::StrCat("merkle node ", partition, "/", level,
+                                          "/", index));
   if (!s.ok()) return s;
   return value;
 }
@@ -328,7 +387,6 @@ absl::Status EventStore::CheckpointNow() {
 }
 
 void EventStore::WriterLoop() {
-  absl::BitGen rng;
   while (true) {
     std::vector<Job*> jobs;
     bool stopping;
@@ -353,7 +411,7 @@ void EventStore::WriterLoop() {
 }
 
 void EventStore::ProcessGroup(std::vector<Job*>& jobs) {
-  absl::BitGen rng;
+  static thread_local absl::BitGen rng;
   Group group;
   group.rng = &rng;
   const std::vector<PartitionState> saved = states_;
@@ -509,11 +567,19 @@ absl::StatusOr<AppendResult> EventStore::ApplyAppend(
     const StreamAppend& sa = request.streams[i];
     const uint32_t p = PartitionOf(sa.stream_id);
     uint64_t version = current[i];
+    const uint64_t first_sequence = states_[p].head + 1;
     for (const NewEvent& e : sa.events) {
       AppendEvent(p, sa.stream_id, ++version, e, request, now, group);
       last_in_partition[p] = states_[p].head;
     }
+    if (!sa.events.empty()) {
+      // The append's events of one stream are consecutive in its partition:
+      // one index entry covers them.
+      group->batch.Put(streams_cf_, StreamKey(sa.stream_id, current[i] + 1),
+                       StreamRange(p, first_sequence, sa.events.size()));
+    }
     group->versions[sa.stream_id] = version;
+    group->batch.Put(streams_cf_, StreamHeadKey(sa.stream_id), U64(version));
     wangge::common::v1::StreamVersion sv;
     sv.set_stream_id(sa.stream_id);
     sv.set_version(version);
@@ -588,11 +654,8 @@ void EventStore::AppendEvent(uint32_t partition, const std::string& stream_id,
 
   group->batch.Put(events_cf_, EventKey(partition, sequence),
                    stored.SerializeAsString());
-  std::string where;
-  PutU32(&where, partition);
-  PutU64(&where, sequence);
-  group->batch.Put(streams_cf_, StreamKey(stream_id, stream_version), where);
   for (const auto& node : state.range.Append(stored.leaf_hash())) {
+    if (node.level < kLowestStoredLevel) continue;
     group->batch.Put(merkle_cf_, MerkleKey(partition, node.level, node.index),
                      node.hash);
   }
@@ -636,7 +699,10 @@ void EventStore::MaybeCheckpoint(uint32_t partition, absl::Time now, bool force,
   group->batch.Put(meta_cf_, CheckpointKey(partition, c.tree_size()),
                    c.SerializeAsString());
   AppendEvent(partition, stream, v + 1, event, internal, now, group);
+  group->batch.Put(streams_cf_, StreamKey(stream, v + 1),
+                   StreamRange(partition, state.head, 1));
   group->versions[stream] = v + 1;
+  group->batch.Put(streams_cf_, StreamHeadKey(stream), U64(v + 1));
   state.last_checkpoint_seq = state.head;
   state.last_checkpoint_time = now;
 }
@@ -646,44 +712,51 @@ void EventStore::MaybeCheckpoint(uint32_t partition, absl::Time now, bool force,
 
 absl::StatusOr<uint64_t> EventStore::StreamVersion(
     const std::string& stream_id) const {
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), streams_cf_));
-  const std::string upper = StreamKey(stream_id, UINT64_MAX);
-  it->SeekForPrev(upper);
-  if (!it->Valid())
-    return FromRocks(it->status(), "stream version").ok()
-               ? absl::StatusOr<uint64_t>(0)
-               : FromRocks(it->status(), "stream version");
-  rocksdb::Slice key = it->key();
-  if (key.size() != stream_id.size() + 9 ||
-      std::memcmp(key.data(), stream_id.data(), stream_id.size()) != 0 ||
-      key[stream_id.size()] != '\0') {
-    return 0;
-  }
-  return GetU64(key.data() + stream_id.size() + 1);
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), streams_cf_,
+                               StreamHeadKey(stream_id), &value);
+  if (s.IsNotFound()) return 0;
+  if (!s.ok()) return FromRocks(s, "stream version");
+  if (value.size() != 8) return absl::DataLossError("stream head");
+  return GetU64(value.data());
 }
 
 absl::StatusOr<std::vector<StoredEvent>> EventStore::ReadStream(
     const std::string& stream_id, uint64_t from_version, size_t max) const {
   std::vector<StoredEvent> out;
+  from_version = std::max<uint64_t>(from_version, 1);
+  const std::string prefix = stream_id + std::string(1, '\0');
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), streams_cf_));
-  const std::string prefix = stream_id + std::string(1, '\0');
-  for (it->Seek(StreamKey(stream_id, std::max<uint64_t>(from_version, 1)));
-       it->Valid() && it->key().starts_with(prefix) &&
-       it->key().size() == prefix.size() + 8 && out.size() < max;
+  // The run holding from_version starts at or before it.
+  it->SeekForPrev(StreamKey(stream_id, from_version));
+  if (!it->Valid() || !it->key().starts_with(prefix)) {
+    it->Seek(StreamKey(stream_id, from_version));
+  }
+  std::unique_ptr<rocksdb::Iterator> events(
+      db_->NewIterator(rocksdb::ReadOptions(), events_cf_));
+  for (; it->Valid() && it->key().starts_with(prefix) &&
+         it->key().size() == prefix.size() + 8 && out.size() < max;
        it->Next()) {
-    if (it->value().size() != 12) return absl::DataLossError("stream index");
+    if (it->value().size() != 16) return absl::DataLossError("stream index");
+    const uint64_t first_version = GetU64(it->key().data() + prefix.size());
     const uint32_t p = GetU32(it->value().data());
-    const uint64_t seq = GetU64(it->value().data() + 4);
-    std::string value;
-    absl::Status s = FromRocks(
-        db_->Get(rocksdb::ReadOptions(), events_cf_, EventKey(p, seq), &value),
-        absl::StrCat("event ", p, "/", seq));
-    if (!s.ok()) return s;
-    StoredEvent e;
-    if (!e.ParseFromString(value)) return absl::DataLossError("stored event");
-    out.push_back(std::move(e));
+    const uint64_t first_seq = GetU64(it->value().data() + 4);
+    const uint32_t count = GetU32(it->value().data() + 12);
+    if (first_version + count <= from_version) continue;
+    const uint64_t skip = from_version > first_version ? from_version - first_version : 0;
+    events->Seek(EventKey(p, first_seq + skip));
+    for (uint64_t i = skip; i < count && out.size() < max; ++i, events->Next()) {
+      if (!events->Valid() || events->key() != EventKey(p, first_seq + i)) {
+        return absl::DataLossError(absl::StrCat("event ", p, "/", first_seq + i,
+                                                " of ", stream_id, " missing"));
+      }
+      StoredEvent e;
+      if (!e.ParseFromArray(events->value().data(), events->value().size())) {
+        return absl::DataLossError("stored event");
+      }
+      out.push_back(std::move(e));
+    }
   }
   return out;
 }
@@ -889,6 +962,7 @@ VerifyReport EventStore::Verify(uint32_t partition,
       ++report.checkpoints;
     }
     for (const auto& node : range.Append(stored.leaf_hash())) {
+      if (node.level < kLowestStoredLevel) continue;  // recomputed, not stored
       auto stored_node = Node(partition, node.level, node.index);
       if (!stored_node.ok() || *stored_node != node.hash) {
         return fail(seq, absl::StrCat("stored Merkle node ", node.level, "/",

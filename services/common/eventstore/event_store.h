@@ -14,8 +14,13 @@
 //
 // Column families and keys (big-endian integers):
 //   events       P(4) S(8)               -> StoredEvent (record + hashes)
-//   streams      stream_id 0x00 V(8)      -> P(4) S(8)
-//   merkle       P(4) level(1) index(8)   -> hash of that perfect subtree
+//   streams      stream_id 0x00 V(8)      -> P(4) S(8) N(4): versions
+//                                          V..V+N-1 are sequences S..S+N-1
+//                                          (one entry per stream per append)
+//                stream_id 0x01           -> V(8), the current version
+//   merkle       P(4) level(1) index(8)   -> hash of that perfect subtree,
+//                                          for levels >= 4 (lower ones are
+//                                          rebuilt from <= 8 adjacent leaves)
 //   commands     command_id               -> CommandRecord
 //   projections  name 0x00 key            -> value
 //   default      "partitions"             -> count (fixed at creation)

@@ -289,11 +289,31 @@ uint64_t Chassis::handler_entries(absl::string_view method) const {
 }
 
 void Chassis::Record(absl::string_view method, grpc::StatusCode code,
-                     absl::Time start) {
+                     absl::Time start, const google::protobuf::Message* request) {
   absl::string_view short_name = method;
   auto dot = method.rfind('.');
   if (dot != absl::string_view::npos) short_name = method.substr(dot + 1);
-  metrics_.RecordRpc(short_name, code, absl::Now() - start);
+  const absl::Duration latency = absl::Now() - start;
+  metrics_.RecordRpc(short_name, code, latency);
+  // Server-side failures are worth a line each; the rest at debug level.
+  const bool server_fault = code == grpc::StatusCode::INTERNAL ||
+                            code == grpc::StatusCode::UNKNOWN ||
+                            code == grpc::StatusCode::DATA_LOSS;
+  // The case the call is about, where the request names one.
+  std::string case_id;
+  if (request != nullptr) {
+    const FieldDescriptor* f =
+        request->GetDescriptor()->FindFieldByName("case_id");
+    if (f != nullptr && f->type() == FieldDescriptor::TYPE_STRING &&
+        !f->is_repeated()) {
+      case_id = request->GetReflection()->GetString(*request, f);
+    }
+  }
+  log::Write(server_fault ? log::Level::kError : log::Level::kDebug, "rpc",
+             {{"method", std::string(method)},
+              {"code", std::to_string(static_cast<int>(code))},
+              {"micros", std::to_string(absl::ToInt64Microseconds(latency))},
+              {"case_id", case_id}});
 }
 
 }  // namespace wangge::server

@@ -139,7 +139,7 @@ class Chassis {
   void Entered(absl::string_view method);
 
   void Record(absl::string_view method, grpc::StatusCode code,
-              absl::Time start);
+              absl::Time start, const google::protobuf::Message* request = nullptr);
 
   const config::ServiceConfig config_;
   const Clock* const clock_;
@@ -179,7 +179,7 @@ grpc::ServerUnaryReactor* Chassis::Unary(
     status = body(*caller);
   }
   grpc::Status g = status::ToGrpcStatus(status);
-  Record(method, g.error_code(), start);
+  Record(method, g.error_code(), start, request);
   reactor->Finish(g);
   return reactor;
 }

@@ -278,6 +278,35 @@ TEST_F(ChassisTest, MetricsShowTheCall) {
   EXPECT_NE(body->find("wangge_rpc_latency_seconds_count"), std::string::npos);
 }
 
+// Production verifies RS256: a method refuses an HS256 token keyed with the
+// RS256 public key (the algorithm-confusion attack) and accepts a real one.
+TEST_F(ChassisTest, Rs256ServerRefusesHs256SignedWithItsPublicKey) {
+  dir_ = wangge::testing::MakeTempDir("rs256");
+  ASSERT_EQ(std::system(("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " +
+                         dir_ + "/rsa.key 2>/dev/null && openssl pkey -in " + dir_ +
+                         "/rsa.key -pubout -out " + dir_ + "/rsa.pub")
+                            .c_str()),
+            0);
+  config::ServiceConfig config = wangge::testing::LoopbackConfig("echo", dir_);
+  config.auth.algorithm = "RS256";
+  config.auth.key_file = dir_ + "/rsa.pub";
+  StartServer(config);
+  channel_ = grpc::CreateChannel(chassis_->address(),
+                                 grpc::InsecureChannelCredentials());
+  auth::Claims claims;
+  claims.subject = "staff-1";
+  claims.role = ROLE_SHIFT_LEADER;
+  claims.audience = "wangge";
+  claims.expiry = absl::Now() + absl::Hours(1);
+  claims.scopes = {"*"};
+  const std::string pub = *ReadFileToString(dir_ + "/rsa.pub");
+  const std::string priv = *ReadFileToString(dir_ + "/rsa.key");
+  grpc::Status confused = Call(*auth::MintToken(claims, "HS256", pub), "11");
+  EXPECT_EQ(confused.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(echo_->entered, 0);
+  EXPECT_TRUE(Call(*auth::MintToken(claims, "RS256", priv), "11").ok());
+}
+
 TEST_F(ChassisTest, MethodWithoutPolicyCannotBeRegistered) {
   dir_ = wangge::testing::MakeTempDir("chassis");
   Chassis chassis(wangge::testing::LoopbackConfig("x", dir_), Clock::Real());

@@ -90,6 +90,10 @@ struct NewEvent {
   std::string causation_id;
   std::string correlation_id;
   std::string policy_version;
+  // Filled by Append on the caller's thread: the envelope serialized without
+  // the fields only the writer knows (stream version, partition, sequence,
+  // recorded time), which the writer appends as a second chunk.
+  std::string prepared;
 };
 
 // A payload message as a NewEvent (type from its descriptor).
@@ -146,6 +150,15 @@ struct VerifyReport {
   std::string reason;
 };
 
+// A stored event's fields, pointing into bytes owned by someone else.
+struct StoredEventView {
+  absl::string_view record;
+  absl::string_view leaf_hash;
+  absl::string_view chain_hash;
+};
+// Parses serialized StoredEvent bytes without copying; false if malformed.
+bool ParseStoredEventView(absl::string_view bytes, StoredEventView* view);
+
 // An upcaster lifts a payload from `from_version` to `from_version + 1`.
 using Upcaster = std::function<absl::StatusOr<std::string>(const std::string&)>;
 
@@ -170,6 +183,14 @@ class EventStore {
   // Events of a partition from `from_sequence` (1-based), at most `max`.
   absl::StatusOr<std::vector<wangge::common::v1::StoredEvent>> ReadPartition(
       uint32_t partition, uint64_t from_sequence, size_t max) const;
+
+  // Visits committed events of a partition from `from_sequence` without
+  // copying them (replay, audit); `fn` returns false to stop. The view is
+  // valid only during the call.
+  absl::Status ScanPartition(
+      uint32_t partition, uint64_t from_sequence,
+      const std::function<bool(uint64_t sequence, const StoredEventView&)>& fn)
+      const;
 
   // Last committed sequence of each partition.
   std::vector<uint64_t> Heads() const;
@@ -271,6 +292,7 @@ class EventStore {
   absl::StatusOr<std::string> Node(uint32_t partition, int level,
                                    uint64_t index) const;
   // Writer helpers (see event_store.cc).
+  void Prepare(AppendRequest* request) const;
   absl::StatusOr<AppendResult> ApplyAppend(const AppendRequest& request,
                                            absl::Time now, Group* group);
   void AppendEvent(uint32_t partition, const std::string& stream_id,

@@ -112,20 +112,19 @@ void Replay() {
     std::vector<std::thread> threads;
     for (int t = 0; t < threads_n; ++t) {
       threads.emplace_back([&, t] {
+        common::v1::EventEnvelope env;
+        uint64_t local = 0;
         for (int p = t; p < store->partitions(); p += threads_n) {
-          uint64_t next = 1;
-          while (true) {
-            auto batch = store->ReadPartition(p, next, 4096);
-            if (!batch.ok() || batch->empty()) break;
-            for (const auto& e : *batch) {
-              common::v1::EventEnvelope env;
-              if (!env.ParseFromString(e.record())) std::abort();
-              if (merkle::LeafHash(store->hasher(), e.record()) != e.leaf_hash()) std::abort();
-            }
-            next += batch->size();
-            n += batch->size();
-          }
+          absl::Status s = store->ScanPartition(
+              p, 1, [&](uint64_t, const StoredEventView& e) {
+                if (!env.ParseFromArray(e.record.data(), e.record.size())) std::abort();
+                if (merkle::LeafHash(store->hasher(), e.record) != e.leaf_hash) std::abort();
+                ++local;
+                return true;
+              });
+          if (!s.ok()) std::abort();
         }
+        n += local;
       });
     }
     for (auto& t : threads) t.join();

@@ -37,8 +37,8 @@ grpc::Status CallEmpty(const std::shared_ptr<grpc::Channel>& channel,
   grpc::ClientContext ctx;
   ctx.AddMetadata("authorization", "Bearer " + token);
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  const std::string path = absl::StrCat("/", method->service()->full_name(),
-                                        "/", method->name());
+  const std::string path =
+      absl::StrCat("/", method->service()->full_name(), "/", method->name());
   auto call = stub.PrepareCall(&ctx, path, &cq);
   void* tag;
   bool ok;
@@ -117,8 +117,8 @@ TEST_P(PermissionsTest, EveryMethodDeclaresAndEnforcesItsRoles) {
 
     // Every role the policy leaves out is refused before the handler.
     for (int r = 1; r < common::v1::Role_descriptor()->value_count(); ++r) {
-      Role role = static_cast<Role>(
-          common::v1::Role_descriptor()->value(r)->number());
+      Role role =
+          static_cast<Role>(common::v1::Role_descriptor()->value(r)->number());
       if (std::find(policy.roles().begin(), policy.roles().end(), role) !=
           policy.roles().end()) {
         continue;
@@ -157,12 +157,11 @@ INSTANTIATE_TEST_SUITE_P(
                          Make<oversight::OversightServer>()},
         ServiceUnderTest{"registry", Find("wangge.registry.v1.RegistryService"),
                          Make<registry::RegistryServer>()},
-        ServiceUnderTest{
-            "eventlog", Find("wangge.common.v1.EventLog"),
-            [](server::Chassis* c, eventstore::EventStore* store) {
-              return std::make_shared<eventlog::EventLogService>(
-                  c, store, std::vector<std::string>{});
-            }}),
+        ServiceUnderTest{"eventlog", Find("wangge.common.v1.EventLog"),
+                         [](server::Chassis* c, eventstore::EventStore* store) {
+                           return std::make_shared<eventlog::EventLogService>(
+                               c, store, std::vector<std::string>{});
+                         }}),
     [](const ::testing::TestParamInfo<ServiceUnderTest>& info) {
       return info.param.name;
     });

@@ -1,12 +1,11 @@
 // Links one symbol from each system library the project takes through
 // pkg-config, and calls it, so a broken generated target fails here first.
+#include <google/protobuf/stubs/common.h>
 #include <grpcpp/grpcpp.h>
 #include <jwt.h>
 #include <librdkafka/rdkafka.h>
 #include <openssl/evp.h>
 #include <rocksdb/version.h>
-
-#include <google/protobuf/stubs/common.h>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"

@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
   wangge::log::SetService("devbroker");
   std::vector<std::string> topics = wangge::devbroker::ServiceTopics();
   if (!absl::GetFlag(FLAGS_topics).empty()) {
-    topics = absl::StrSplit(absl::GetFlag(FLAGS_topics), ',', absl::SkipEmpty());
+    topics =
+        absl::StrSplit(absl::GetFlag(FLAGS_topics), ',', absl::SkipEmpty());
   }
   auto broker = wangge::devbroker::DevBroker::Start(
       topics, absl::GetFlag(FLAGS_partitions));
@@ -44,20 +45,23 @@ int main(int argc, char** argv) {
   }
   const std::string file = absl::GetFlag(FLAGS_bootstrap_file);
   if (!file.empty()) {
-    absl::Status s = wangge::files::WriteFileAtomically(
-        file, (*broker)->bootstrap() + "\n");
+    absl::Status s =
+        wangge::files::WriteFileAtomically(file, (*broker)->bootstrap() + "\n");
     if (!s.ok()) {
-      wangge::log::Error("cannot write bootstrap file", {{"error", s.ToString()}});
+      wangge::log::Error("cannot write bootstrap file",
+                         {{"error", s.ToString()}});
       return 1;
     }
   }
-  wangge::log::Info("serving", {{"bootstrap", (*broker)->bootstrap()},
-                                {"note", "memory only; production runs Apache Kafka"}});
+  wangge::log::Info("serving",
+                    {{"bootstrap", (*broker)->bootstrap()},
+                     {"note", "memory only; production runs Apache Kafka"}});
   std::printf("bootstrap %s\n", (*broker)->bootstrap().c_str());
   std::fflush(stdout);
   struct sigaction sa = {};
   sa.sa_handler = OnSignal;
-  for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) sigaction(sig, &sa, nullptr);
+  for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2})
+    sigaction(sig, &sa, nullptr);
   while (true) {
     pause();
     const int sig = g_signal;

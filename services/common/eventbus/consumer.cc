@@ -22,7 +22,9 @@ std::string OffsetKey(const std::string& source, uint32_t p) {
 
 Consumer::Consumer(eventstore::EventStore* store, ConsumerOptions options,
                    Handler handler)
-    : store_(store), options_(std::move(options)), handler_(std::move(handler)) {
+    : store_(store),
+      options_(std::move(options)),
+      handler_(std::move(handler)) {
   if (options_.topic.empty()) options_.topic = TopicOf(options_.source);
   if (options_.group_id.empty()) {
     options_.group_id = absl::StrCat(store_->service(), ".", options_.source);
@@ -32,7 +34,8 @@ Consumer::Consumer(eventstore::EventStore* store, ConsumerOptions options,
 Consumer::~Consumer() { Stop(); }
 
 bool Consumer::Owned(const std::string& type) const {
-  return absl::StartsWith(type, absl::StrCat("wangge.", options_.source, ".v1.")) ||
+  return absl::StartsWith(type,
+                          absl::StrCat("wangge.", options_.source, ".v1.")) ||
          absl::StartsWith(type, "wangge.common.v1.");
 }
 
@@ -40,9 +43,8 @@ absl::Status Consumer::DeadLetter(const std::string& key,
                                   const std::string& reason,
                                   const eventstore::Consumed* consumed) {
   ++dead_letters_;
-  log::Warning("dead letter", {{"source", options_.source},
-                               {"key", key},
-                               {"reason", reason}});
+  log::Warning("dead letter",
+               {{"source", options_.source}, {"key", key}, {"reason", reason}});
   eventstore::AppendRequest r;
   r.projection_writes.push_back(
       {kDeadLetterProjection, absl::StrCat(options_.source, "/", key), reason});
@@ -53,9 +55,10 @@ absl::Status Consumer::DeadLetter(const std::string& key,
 
 absl::Status Consumer::Ingest(uint32_t partition, const StoredEvent& event) {
   if (merkle::LeafHash(store_->hasher(), event.record()) != event.leaf_hash()) {
-    return DeadLetter(absl::StrCat(partition, "/leaf-", absl::BytesToHexString(
-                                                            event.leaf_hash().substr(0, 8))),
-                      "record does not match its leaf hash", nullptr);
+    return DeadLetter(
+        absl::StrCat(partition, "/leaf-",
+                     absl::BytesToHexString(event.leaf_hash().substr(0, 8))),
+        "record does not match its leaf hash", nullptr);
   }
   EventEnvelope env;
   if (!env.ParseFromString(event.record())) {
@@ -69,7 +72,8 @@ absl::Status Consumer::Ingest(uint32_t partition, const StoredEvent& event) {
                      env.partition(), " on ", options_.topic, "/", partition),
         nullptr);
   }
-  const uint64_t expected = store_->ConsumedPosition(options_.source, partition) + 1;
+  const uint64_t expected =
+      store_->ConsumedPosition(options_.source, partition) + 1;
   if (env.sequence() < expected) {
     ++duplicates_;
     return absl::OkStatus();
@@ -82,20 +86,22 @@ absl::Status Consumer::Ingest(uint32_t partition, const StoredEvent& event) {
 }
 
 absl::Status Consumer::Apply(const EventEnvelope& env) {
-  eventstore::Consumed consumed{options_.source, env.partition(), env.sequence()};
+  eventstore::Consumed consumed{options_.source, env.partition(),
+                                env.sequence()};
   if (!Owned(env.event_type())) {
-    return DeadLetter(
-        absl::StrCat(env.partition(), "/", env.sequence()),
-        absl::StrCat(env.event_type(), " may not be written by ", options_.source),
-        &consumed);
+    return DeadLetter(absl::StrCat(env.partition(), "/", env.sequence()),
+                      absl::StrCat(env.event_type(), " may not be written by ",
+                                   options_.source),
+                      &consumed);
   }
   eventstore::AppendRequest request;
   if (env.event_type() != eventstore::kCheckpointType) {
     auto effects = handler_(env);
     if (!effects.ok()) {
-      return DeadLetter(absl::StrCat(env.partition(), "/", env.sequence()),
-                        absl::StrCat("handler refused: ", effects.status().ToString()),
-                        &consumed);
+      return DeadLetter(
+          absl::StrCat(env.partition(), "/", env.sequence()),
+          absl::StrCat("handler refused: ", effects.status().ToString()),
+          &consumed);
     }
     request = std::move(*effects);
   }
@@ -108,9 +114,9 @@ absl::Status Consumer::Apply(const EventEnvelope& env) {
 
 absl::Status Consumer::Repair(uint32_t partition, uint64_t from, uint64_t to) {
   if (!options_.read_log) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "gap in ", options_.source, "/", partition, " at ", from,
-        " and no ReadLog to repair it"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("gap in ", options_.source, "/", partition, " at ", from,
+                     " and no ReadLog to repair it"));
   }
   if (repair_depth_ > 0) {
     return absl::DataLossError("ReadLog itself has a gap");
@@ -166,16 +172,15 @@ absl::Status Consumer::CatchUp() {
 
 void Consumer::OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
   auto* consumer = static_cast<Consumer*>(opaque);
-  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) consumer->brokers_down_ = true;
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+    consumer->brokers_down_ = true;
   log::Warning("kafka consumer", {{"error", reason}});
 }
 
 absl::Status Consumer::Connect() {
   auto bootstrap = options_.kafka.Resolve();
   if (!bootstrap.ok()) return bootstrap.status();
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  const std::pair<const char*, std::string> settings[] = {
+  auto made = MakeKafkaConf({
       {"bootstrap.servers", *bootstrap},
       {"group.id", options_.group_id},
       {"client.id", absl::StrCat("wangge-", options_.group_id)},
@@ -185,14 +190,10 @@ absl::Status Consumer::Connect() {
       // The mock broker holds an empty fetch for the whole wait.
       {"fetch.wait.max.ms", "5"},
       {"log_level", "3"},
-  };
-  for (const auto& [k, v] : settings) {
-    if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof(err)) !=
-        RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return absl::InvalidArgumentError(absl::StrCat(k, ": ", err));
-    }
-  }
+  });
+  if (!made.ok()) return made.status();
+  rd_kafka_conf_t* conf = *made;
+  char err[512];
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_error_cb(conf, &Consumer::OnError);
   kafka_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
@@ -203,7 +204,8 @@ absl::Status Consumer::Connect() {
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(options_.partitions);
   for (int p = 0; p < options_.partitions; ++p) {
-    auto* tp = rd_kafka_topic_partition_list_add(list, options_.topic.c_str(), p);
+    auto* tp =
+        rd_kafka_topic_partition_list_add(list, options_.topic.c_str(), p);
     tp->offset = RD_KAFKA_OFFSET_BEGINNING;
     auto hint = store_->GetMeta(OffsetKey(options_.source, p));
     if (hint.ok() && *hint) tp->offset = std::stoll(**hint) + 1;
@@ -241,7 +243,7 @@ void Consumer::Stop() {
 void Consumer::Loop() {
   absl::Time last_message = absl::Now();
   absl::Time last_check = absl::InfinitePast();
-  absl::Time down_since = absl::InfiniteFuture();
+  BootstrapWatch bootstrap_watch;
   std::vector<int64_t> offsets(options_.partitions, -1);
   absl::Time last_offset_store = absl::Now();
   while (running_) {
@@ -280,41 +282,37 @@ void Consumer::Loop() {
         }
         last_message = absl::Now();
       } else if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        log::Warning("kafka consume", {{"error", rd_kafka_message_errstr(msg)}});
+        log::Warning("kafka consume",
+                     {{"error", rd_kafka_message_errstr(msg)}});
       }
       rd_kafka_message_destroy(msg);
     }
     if (absl::Now() - last_offset_store > absl::Milliseconds(200)) {
       for (int p = 0; p < options_.partitions; ++p) {
         if (offsets[p] >= 0) {
-          store_->PutMeta(OffsetKey(options_.source, p), std::to_string(offsets[p]),
-                          /*sync=*/false).IgnoreError();
+          store_
+              ->PutMeta(OffsetKey(options_.source, p),
+                        std::to_string(offsets[p]),
+                        /*sync=*/false)
+              .IgnoreError();
           offsets[p] = -1;
         }
       }
       last_offset_store = absl::Now();
     }
-    if (brokers_down_) {
-      if (down_since == absl::InfiniteFuture()) down_since = absl::Now();
-      if (absl::Now() - down_since > absl::Seconds(1)) {
-        auto bootstrap = options_.kafka.Resolve();
-        if (bootstrap.ok() && *bootstrap != connected_to_) {
-          log::Info("kafka bootstrap changed: reconnecting",
-                    {{"bootstrap", *bootstrap}});
-          Disconnect();
-        }
-        down_since = absl::Now();
-      }
-    } else {
-      down_since = absl::InfiniteFuture();
+    if (bootstrap_watch.ShouldReconnect(options_.kafka, brokers_down_,
+                                        connected_to_)) {
+      log::Info("kafka bootstrap changed: reconnecting");
+      Disconnect();
+      continue;
     }
     // Idle: make sure nothing is left behind (lost or never-sent messages).
     if (absl::Now() - last_message > options_.idle_check &&
         absl::Now() - last_check > options_.idle_check) {
       absl::Status s = CatchUp();
       if (!s.ok()) {
-        log::Warning("catch-up failed", {{"source", options_.source},
-                                         {"error", s.ToString()}});
+        log::Warning("catch-up failed",
+                     {{"source", options_.source}, {"error", s.ToString()}});
       }
       last_check = absl::Now();
     }

@@ -35,9 +35,9 @@ typedef struct rd_kafka_s rd_kafka_t;
 namespace wangge::eventbus {
 
 // Reads [from, to] of a source partition (its ReadLog).
-using ReadLogFn = std::function<absl::StatusOr<
-    std::vector<wangge::common::v1::StoredEvent>>(uint32_t partition,
-                                                  uint64_t from, uint64_t to)>;
+using ReadLogFn =
+    std::function<absl::StatusOr<std::vector<wangge::common::v1::StoredEvent>>(
+        uint32_t partition, uint64_t from, uint64_t to)>;
 // The source's partition heads.
 using ReadHeadsFn = std::function<absl::StatusOr<std::vector<uint64_t>>()>;
 

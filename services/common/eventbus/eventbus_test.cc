@@ -89,7 +89,8 @@ class EventBusTest : public ::testing::Test {
     co.idle_check = with_heads ? absl::Seconds(1) : absl::Hours(1);
     consumer_ = std::make_unique<Consumer>(
         sink_.get(), co,
-        [](const EventEnvelope& env) -> absl::StatusOr<eventstore::AppendRequest> {
+        [](const EventEnvelope& env)
+            -> absl::StatusOr<eventstore::AppendRequest> {
           eventstore::AppendRequest r;
           r.projection_writes.push_back(
               {"seen", absl::StrCat(env.stream_id(), "#", env.stream_version()),
@@ -154,10 +155,11 @@ TEST_F(EventBusTest, EveryEventArrivesOnceInOrderAndKcatCountsThem) {
   EXPECT_EQ(consumer_->dead_letters(), 0u);
   // Every event delivered to Kafka, and an outside client sees them all:
   // one message per stored event, each partition's offsets in sequence.
-  ASSERT_TRUE(WaitUntil([&] { return relay_->Delivered() == source_->Heads(); }));
-  const std::string cmd = absl::StrCat(
-      "kcat -b ", broker_->bootstrap(), " -C -t ", kTopic,
-      " -e -q -f '%p %o\\n' 2>/dev/null");
+  ASSERT_TRUE(
+      WaitUntil([&] { return relay_->Delivered() == source_->Heads(); }));
+  const std::string cmd =
+      absl::StrCat("kcat -b ", broker_->bootstrap(), " -C -t ", kTopic,
+                   " -e -q -f '%p %o\\n' 2>/dev/null");
   FILE* pipe = popen(cmd.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   std::map<int, int64_t> last_offset;
@@ -200,7 +202,9 @@ TEST_F(EventBusTest, RelayRestartRepublishesAndConsumersIgnoreDuplicates) {
   relay_->Stop();
   // As if the relay had died before storing any position.
   for (int p = 0; p < 4; ++p) {
-    ASSERT_TRUE(source_->PutMeta(absl::StrCat("relay/", p), std::string(16, '\0')).ok());
+    ASSERT_TRUE(
+        source_->PutMeta(absl::StrCat("relay/", p), std::string(16, '\0'))
+            .ok());
   }
   StartRelay();
   Append(50);
@@ -213,15 +217,17 @@ TEST_F(EventBusTest, ConsumerBehindTheLowWatermarkRepairsFromReadLog) {
   StartWorld(1);
   // ~8 MiB into one partition: more than the mock broker keeps.
   Append(2000, std::string(4096, 'p'));
-  ASSERT_TRUE(WaitUntil([&] { return relay_->Delivered()[0] == source_->Head(0); }));
+  ASSERT_TRUE(
+      WaitUntil([&] { return relay_->Delivered()[0] == source_->Head(0); }));
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[256];
-  rd_kafka_conf_set(conf, "bootstrap.servers", broker_->bootstrap().c_str(), err,
-                    sizeof(err));
+  rd_kafka_conf_set(conf, "bootstrap.servers", broker_->bootstrap().c_str(),
+                    err, sizeof(err));
   rd_kafka_t* probe = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   int64_t low = 0, high = 0;
-  ASSERT_EQ(rd_kafka_query_watermark_offsets(probe, kTopic, 0, &low, &high, 5000),
-            RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(
+      rd_kafka_query_watermark_offsets(probe, kTopic, 0, &low, &high, 5000),
+      RD_KAFKA_RESP_ERR_NO_ERROR);
   rd_kafka_destroy(probe);
   ASSERT_GT(low, 0) << "the broker kept everything; the test needs a gap";
   StartConsumer("late");
@@ -238,13 +244,14 @@ TEST_F(EventBusTest, PoisonAndForeignEventsGoToDeadLetterAndConsumptionGoesOn) {
   // Garbage straight onto the topic.
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[256];
-  rd_kafka_conf_set(conf, "bootstrap.servers", broker_->bootstrap().c_str(), err,
-                    sizeof(err));
+  rd_kafka_conf_set(conf, "bootstrap.servers", broker_->bootstrap().c_str(),
+                    err, sizeof(err));
   rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   const char garbage[] = "\xff\xfe not an event";
-  ASSERT_EQ(rd_kafka_producev(raw, RD_KAFKA_V_TOPIC(kTopic), RD_KAFKA_V_PARTITION(0),
-                              RD_KAFKA_V_VALUE(const_cast<char*>(garbage), sizeof(garbage)),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+  ASSERT_EQ(rd_kafka_producev(
+                raw, RD_KAFKA_V_TOPIC(kTopic), RD_KAFKA_V_PARTITION(0),
+                RD_KAFKA_V_VALUE(const_cast<char*>(garbage), sizeof(garbage)),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
             RD_KAFKA_RESP_ERR_NO_ERROR);
   rd_kafka_flush(raw, 5000);
   rd_kafka_destroy(raw);
@@ -272,27 +279,30 @@ TEST_F(EventBusTest, RestartedBrokerGetsTheLogAgain) {
   StartConsumer("sink");
   Append(100);
   ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
-  ASSERT_TRUE(WaitUntil([&] { return relay_->Delivered() == source_->Heads(); }));
+  ASSERT_TRUE(
+      WaitUntil([&] { return relay_->Delivered() == source_->Heads(); }));
   broker_.reset();
   broker_ = *devbroker::DevBroker::Start({kTopic}, 2);
   BootstrapFile();
   Append(40);
   ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
   EXPECT_EQ(consumer_->applied(), 140u);
-  ASSERT_TRUE(WaitUntil([&] { return relay_->Delivered() == source_->Heads(); }));
+  ASSERT_TRUE(
+      WaitUntil([&] { return relay_->Delivered() == source_->Heads(); }));
   EXPECT_EQ(relay_->republished_partitions(), 2u);
   EXPECT_GE(relay_->producer_rebuilds(), 1u);
   // The new broker holds the whole log again.
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[256];
-  rd_kafka_conf_set(conf, "bootstrap.servers", broker_->bootstrap().c_str(), err,
-                    sizeof(err));
+  rd_kafka_conf_set(conf, "bootstrap.servers", broker_->bootstrap().c_str(),
+                    err, sizeof(err));
   rd_kafka_t* probe = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   int64_t total = 0;
   for (int p = 0; p < 2; ++p) {
     int64_t low = 0, high = 0;
-    ASSERT_EQ(rd_kafka_query_watermark_offsets(probe, kTopic, p, &low, &high, 5000),
-              RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_EQ(
+        rd_kafka_query_watermark_offsets(probe, kTopic, p, &low, &high, 5000),
+        RD_KAFKA_RESP_ERR_NO_ERROR);
     total += high - low;
   }
   rd_kafka_destroy(probe);

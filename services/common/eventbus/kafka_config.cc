@@ -1,7 +1,10 @@
 #include "services/common/eventbus/kafka_config.h"
 
+#include <librdkafka/rdkafka.h>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "services/common/files/files.h"
 
 namespace wangge::eventbus {
@@ -18,6 +21,35 @@ absl::StatusOr<std::string> KafkaEndpoint::Resolve() const {
     return absl::UnavailableError(absl::StrCat(bootstrap_file, " is empty"));
   }
   return trimmed;
+}
+
+absl::StatusOr<rd_kafka_conf_t*> MakeKafkaConf(
+    const std::vector<std::pair<std::string, std::string>>& settings) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  for (const auto& [k, v] : settings) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) !=
+        RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return absl::InvalidArgumentError(absl::StrCat(k, ": ", err));
+    }
+  }
+  return conf;
+}
+
+bool BootstrapWatch::ShouldReconnect(const KafkaEndpoint& endpoint,
+                                     bool brokers_down,
+                                     const std::string& connected_to) {
+  if (!brokers_down) {
+    down_since_ = absl::InfiniteFuture();
+    return false;
+  }
+  const absl::Time now = absl::Now();
+  if (down_since_ == absl::InfiniteFuture()) down_since_ = now;
+  if (now - down_since_ < absl::Seconds(1)) return false;
+  down_since_ = now;  // look again in a second
+  auto bootstrap = endpoint.Resolve();
+  return bootstrap.ok() && *bootstrap != connected_to;
 }
 
 std::string TopicOf(const std::string& service) {

@@ -5,8 +5,13 @@
 // connection fails (the dev broker moves to a new port at every start).
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+typedef struct rd_kafka_conf_s rd_kafka_conf_t;
 
 namespace wangge::eventbus {
 
@@ -15,6 +20,24 @@ struct KafkaEndpoint {
   std::string bootstrap_file;  // else read from here
   // Current bootstrap servers (trimmed), or an error naming the file.
   absl::StatusOr<std::string> Resolve() const;
+};
+
+// A librdkafka configuration from name/value pairs, or the first setting it
+// refuses. The caller owns the result (rd_kafka_new takes it).
+absl::StatusOr<rd_kafka_conf_t*> MakeKafkaConf(
+    const std::vector<std::pair<std::string, std::string>>& settings);
+
+// When the brokers have been unreachable for a while, whether the bootstrap
+// servers moved (the dev broker restarted on a new port): then the client
+// should be rebuilt. Call on every loop turn with the client's current
+// state; `connected_to` is what the client was built with.
+class BootstrapWatch {
+ public:
+  bool ShouldReconnect(const KafkaEndpoint& endpoint, bool brokers_down,
+                       const std::string& connected_to);
+
+ private:
+  absl::Time down_since_ = absl::InfiniteFuture();
 };
 
 // "wangge.<service>.events".

@@ -13,7 +13,8 @@ ReadLogFn MakeReadLogFn(std::shared_ptr<grpc::Channel> channel,
              -> absl::StatusOr<std::vector<wangge::common::v1::StoredEvent>> {
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", "Bearer " + token);
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(30));
     wangge::common::v1::ReadLogRequest request;
     request.set_partition(partition);
     request.set_from_sequence(from);
@@ -37,11 +38,13 @@ ReadHeadsFn MakeReadHeadsFn(std::shared_ptr<grpc::Channel> channel,
   return [stub, token]() -> absl::StatusOr<std::vector<uint64_t>> {
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", "Bearer " + token);
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(10));
     wangge::common::v1::GetLogHeadsResponse response;
     grpc::Status s = stub->GetLogHeads(&ctx, {}, &response);
     if (!s.ok()) return status::FromGrpcStatus(s);
-    return std::vector<uint64_t>(response.heads().begin(), response.heads().end());
+    return std::vector<uint64_t>(response.heads().begin(),
+                                 response.heads().end());
   };
 }
 

@@ -3,10 +3,10 @@
 
 // A peer's EventLog over gRPC, as the consumer's repair functions.
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "services/common/eventbus/consumer.h"
 

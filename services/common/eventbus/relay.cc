@@ -65,7 +65,8 @@ void Relay::Stop(absl::Duration timeout) {
   if (!running_.exchange(false)) return;
   thread_.join();
   if (producer_ != nullptr) {
-    rd_kafka_flush(producer_, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+    rd_kafka_flush(producer_,
+                   static_cast<int>(absl::ToInt64Milliseconds(timeout)));
     Persist();
     Disconnect();
   }
@@ -134,9 +135,7 @@ void Relay::OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* msg,
 absl::Status Relay::Connect() {
   auto bootstrap = options_.kafka.Resolve();
   if (!bootstrap.ok()) return bootstrap.status();
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  const std::pair<const char*, std::string> settings[] = {
+  auto made = MakeKafkaConf({
       {"bootstrap.servers", *bootstrap},
       {"client.id", absl::StrCat("wangge-", store_->service(), "-relay")},
       {"enable.idempotence", "true"},
@@ -145,14 +144,10 @@ absl::Status Relay::Connect() {
       // Wait out outages: never expire a message.
       {"message.timeout.ms", "0"},
       {"log_level", "3"},
-  };
-  for (const auto& [k, v] : settings) {
-    if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof(err)) !=
-        RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return absl::InvalidArgumentError(absl::StrCat(k, ": ", err));
-    }
-  }
+  });
+  if (!made.ok()) return made.status();
+  rd_kafka_conf_t* conf = *made;
+  char err[512];
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_dr_msg_cb(conf, &Relay::OnDelivery);
   rd_kafka_conf_set_error_cb(conf, &Relay::OnError);
@@ -161,7 +156,6 @@ absl::Status Relay::Connect() {
   connected_to_ = *bootstrap;
   brokers_down_ = false;
   fatal_ = false;
-  down_since_ = absl::InfiniteFuture();
   need_watermark_check_ = true;
   in_flight_ = 0;
   return absl::OkStatus();
@@ -188,11 +182,11 @@ void Relay::CheckForLostData() {
     absl::MutexLock lock(&mu_);
     PartitionState& state = partitions_[p];
     if (state.delivered_offset >= 0 && high <= state.delivered_offset) {
-      log::Warning("broker lost the topic's data: republishing the log",
-                   {{"partition", std::to_string(p)},
-                    {"high_watermark", std::to_string(high)},
-                    {"last_delivered_offset",
-                     std::to_string(state.delivered_offset)}});
+      log::Warning(
+          "broker lost the topic's data: republishing the log",
+          {{"partition", std::to_string(p)},
+           {"high_watermark", std::to_string(high)},
+           {"last_delivered_offset", std::to_string(state.delivered_offset)}});
       state = PartitionState{};
       ++republished_;
     }
@@ -271,21 +265,12 @@ void Relay::Loop() {
       Disconnect();
       continue;
     }
-    if (brokers_down_) {
-      if (down_since_ == absl::InfiniteFuture()) down_since_ = absl::Now();
-      if (absl::Now() - down_since_ > absl::Seconds(1)) {
-        auto bootstrap = options_.kafka.Resolve();
-        if (bootstrap.ok() && *bootstrap != connected_to_) {
-          log::Info("kafka bootstrap changed: reconnecting",
-                    {{"bootstrap", *bootstrap}});
-          ++rebuilds_;
-          Disconnect();
-          continue;
-        }
-        down_since_ = absl::Now();
-      }
-    } else {
-      down_since_ = absl::InfiniteFuture();
+    if (bootstrap_watch_.ShouldReconnect(options_.kafka, brokers_down_,
+                                         connected_to_)) {
+      log::Info("kafka bootstrap changed: reconnecting");
+      ++rebuilds_;
+      Disconnect();
+      continue;
     }
     if (need_watermark_check_) CheckForLostData();
     const bool produced = !need_watermark_check_ && ProducePending();

@@ -88,7 +88,7 @@ class Relay {
   std::atomic<bool> brokers_down_{false};
   std::atomic<bool> fatal_{false};
   bool need_watermark_check_ = false;
-  absl::Time down_since_ = absl::InfiniteFuture();
+  BootstrapWatch bootstrap_watch_;
   std::thread thread_;
   size_t in_flight_ = 0;
 

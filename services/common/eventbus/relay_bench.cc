@@ -19,7 +19,8 @@ using namespace wangge;
 int main(int argc, char** argv) {
   const int events = argc > 1 ? std::atoi(argv[1]) : 200000;
   const std::string dir = "/tmp/wangge-relay-bench";
-  if (std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()) != 0) return 1;
+  if (std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()) != 0)
+    return 1;
   auto broker = *devbroker::DevBroker::Start({"wangge.bench.events"}, 8);
   eventstore::Options o;
   o.service = "bench";
@@ -38,14 +39,16 @@ int main(int argc, char** argv) {
     r.streams.push_back(std::move(sa));
     if (!store->Append(std::move(r)).ok()) return 1;
   }
-  record_bytes = (*store->ReadPartition(store->PartitionOf("case/0"), 1, 1))[0].ByteSizeLong();
+  record_bytes = (*store->ReadPartition(store->PartitionOf("case/0"), 1, 1))[0]
+                     .ByteSizeLong();
 
   eventbus::RelayOptions ro;
   ro.kafka.bootstrap = broker->bootstrap();
   eventbus::Relay relay(store.get(), ro);
   const absl::Time t0 = absl::Now();
   if (!relay.Start().ok()) return 1;
-  while (relay.Delivered() != store->Heads()) absl::SleepFor(absl::Milliseconds(5));
+  while (relay.Delivered() != store->Heads())
+    absl::SleepFor(absl::Milliseconds(5));
   const double relay_secs = absl::ToDoubleSeconds(absl::Now() - t0);
   relay.Stop();
 
@@ -59,13 +62,18 @@ int main(int argc, char** argv) {
   const absl::Time k0 = absl::Now();
   const std::string cmd = absl::StrCat(
       "kcat -P -b ", broker->bootstrap(), " -t wangge.bench.events -p 0 ",
-      "-X linger.ms=1 -X enable.idempotence=true -X acks=all -l ", dir, "/msgs");
+      "-X linger.ms=1 -X enable.idempotence=true -X acks=all -l ", dir,
+      "/msgs");
   if (std::system(cmd.c_str()) != 0) return 1;
   const double kcat_secs = absl::ToDoubleSeconds(absl::Now() - k0);
-  std::printf("| relay (idempotent, acks=all, linger 1 ms), %d events of %zu bytes, 8 partitions | %.0f events/s |\n",
-              events, record_bytes, events / relay_secs);
-  std::printf("| kcat -P, same count and size, 1 partition, same settings | %.0f msgs/s |\n",
-              events / kcat_secs);
+  std::printf(
+      "| relay (idempotent, acks=all, linger 1 ms), %d events of %zu bytes, 8 "
+      "partitions | %.0f events/s |\n",
+      events, record_bytes, events / relay_secs);
+  std::printf(
+      "| kcat -P, same count and size, 1 partition, same settings | %.0f "
+      "msgs/s |\n",
+      events / kcat_secs);
   if (std::system(("rm -rf " + dir).c_str()) != 0) return 1;
   return 0;
 }

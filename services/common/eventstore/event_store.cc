@@ -4,10 +4,10 @@
 #include <cstring>
 
 #include "absl/random/random.h"
-#include "google/protobuf/io/coded_stream.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/statistics.h"
@@ -123,7 +123,8 @@ absl::Status ValidateStreamId(const std::string& id) {
   }
   for (unsigned char c : id) {
     if (c < 0x20 || c == 0x7f) {
-      return absl::InvalidArgumentError("stream id contains a control character");
+      return absl::InvalidArgumentError(
+          "stream id contains a control character");
     }
   }
   return absl::OkStatus();
@@ -146,7 +147,8 @@ std::string ConsumedKey(const std::string& service, uint32_t partition) {
 
 bool ParseStoredEventView(absl::string_view bytes, StoredEventView* view) {
   google::protobuf::io::CodedInputStream in(
-      reinterpret_cast<const uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
+      reinterpret_cast<const uint8_t*>(bytes.data()),
+      static_cast<int>(bytes.size()));
   *view = StoredEventView{};
   while (true) {
     const uint32_t tag = in.ReadTag();
@@ -338,7 +340,8 @@ absl::StatusOr<std::string> EventStore::Node(uint32_t partition, int level,
         db_->NewIterator(rocksdb::ReadOptions(), events_cf_));
     it->Seek(EventKey(partition, index * width + 1));
     for (uint64_t i = 0; i < width; ++i, it->Next()) {
-      if (!it->Valid() || it->key() != EventKey(partition, index * width + 1 + i)) {
+      if (!it->Valid() ||
+          it->key() != EventKey(partition, index * width + 1 + i)) {
         return absl::DataLossError(absl::StrCat("leaf ", partition, "/",
                                                 index * width + i, " missing"));
       }
@@ -357,10 +360,10 @@ absl::StatusOr<std::string> EventStore::Node(uint32_t partition, int level,
     }
     return hashes[0];
   }
-  absl::Status s = FromRocks(db_->Get(rocksdb::ReadOptions(), merkle_cf_,
-                                      MerkleKey(partition, level, index), &value),
-                             absl::StrCat("merkle node ", partition, "/", level,
-                                          "/", index));
+  absl::Status s = FromRocks(
+      db_->Get(rocksdb::ReadOptions(), merkle_cf_,
+               MerkleKey(partition, level, index), &value),
+      absl::StrCat("merkle node ", partition, "/", level, "/", index));
   if (!s.ok()) return s;
   return value;
 }
@@ -796,9 +799,11 @@ absl::StatusOr<std::vector<StoredEvent>> EventStore::ReadStream(
     const uint64_t first_seq = GetU64(it->value().data() + 4);
     const uint32_t count = GetU32(it->value().data() + 12);
     if (first_version + count <= from_version) continue;
-    const uint64_t skip = from_version > first_version ? from_version - first_version : 0;
+    const uint64_t skip =
+        from_version > first_version ? from_version - first_version : 0;
     events->Seek(EventKey(p, first_seq + skip));
-    for (uint64_t i = skip; i < count && out.size() < max; ++i, events->Next()) {
+    for (uint64_t i = skip; i < count && out.size() < max;
+         ++i, events->Next()) {
       if (!events->Valid() || events->key() != EventKey(p, first_seq + i)) {
         return absl::DataLossError(absl::StrCat("event ", p, "/", first_seq + i,
                                                 " of ", stream_id, " missing"));
@@ -851,10 +856,10 @@ absl::Status EventStore::ScanPartition(
     const uint64_t seq = GetU64(it->key().data() + 4);
     if (seq > head) break;
     StoredEventView view;
-    if (!ParseStoredEventView(absl::string_view(it->value().data(), it->value().size()),
-                              &view)) {
-      return absl::DataLossError(absl::StrCat("event ", partition, "/", seq,
-                                              " does not parse"));
+    if (!ParseStoredEventView(
+            absl::string_view(it->value().data(), it->value().size()), &view)) {
+      return absl::DataLossError(
+          absl::StrCat("event ", partition, "/", seq, " does not parse"));
     }
     if (!fn(seq, view)) break;
   }

@@ -30,7 +30,8 @@ std::unique_ptr<EventStore> OpenFresh(Durability d, int partitions = 8) {
   if (std::system(("rm -rf " + o.path).c_str()) != 0) std::perror("system");
   o.partitions = partitions;
   o.durability = d;
-  o.signer = *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_ED25519, "b");
+  o.signer =
+      *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_ED25519, "b");
   return *EventStore::Open(o);
 }
 
@@ -81,10 +82,12 @@ void Appends(Durability d, int writers, int batch, absl::Duration duration) {
   const double secs = absl::ToDoubleSeconds(absl::Now() - start);
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  std::printf("| %-5s | %2d writers x %3d events | %9.0f events/s | %8.0f fsync/s | p50 %7.0f us | p99 %7.0f us |\n",
-              d == Durability::kSync ? "sync" : "async", writers, batch,
-              events / secs, (store->wal_syncs() - syncs0) / secs,
-              Percentile(all, 0.5), Percentile(all, 0.99));
+  std::printf(
+      "| %-5s | %2d writers x %3d events | %9.0f events/s | %8.0f fsync/s | "
+      "p50 %7.0f us | p99 %7.0f us |\n",
+      d == Durability::kSync ? "sync" : "async", writers, batch, events / secs,
+      (store->wal_syncs() - syncs0) / secs, Percentile(all, 0.5),
+      Percentile(all, 0.99));
 }
 
 void Replay() {
@@ -117,8 +120,10 @@ void Replay() {
         for (int p = t; p < store->partitions(); p += threads_n) {
           absl::Status s = store->ScanPartition(
               p, 1, [&](uint64_t, const StoredEventView& e) {
-                if (!env.ParseFromArray(e.record.data(), e.record.size())) std::abort();
-                if (merkle::LeafHash(store->hasher(), e.record) != e.leaf_hash) std::abort();
+                if (!env.ParseFromArray(e.record.data(), e.record.size()))
+                  std::abort();
+                if (merkle::LeafHash(store->hasher(), e.record) != e.leaf_hash)
+                  std::abort();
                 ++local;
                 return true;
               });
@@ -129,8 +134,10 @@ void Replay() {
     }
     for (auto& t : threads) t.join();
     const double secs = absl::ToDoubleSeconds(absl::Now() - t0);
-    std::printf("| replay (read, parse, leaf hash check) | %d thread(s) | %llu events | %9.0f events/s |\n",
-                threads_n, static_cast<unsigned long long>(n.load()), n / secs);
+    std::printf(
+        "| replay (read, parse, leaf hash check) | %d thread(s) | %llu events "
+        "| %9.0f events/s |\n",
+        threads_n, static_cast<unsigned long long>(n.load()), n / secs);
   }
   // Proofs on partition 0.
   const uint64_t size = store->Head(0);
@@ -146,19 +153,26 @@ void Replay() {
   t0 = absl::Now();
   for (int i = 0; i < kProofs; ++i) {
     uint64_t idx = (i * 7919) % size;
-    if (!merkle::VerifyInclusion(store->hasher(), idx, size, events[idx].leaf_hash(),
-                                 proofs[i], root).ok()) std::abort();
+    if (!merkle::VerifyInclusion(store->hasher(), idx, size,
+                                 events[idx].leaf_hash(), proofs[i], root)
+             .ok())
+      std::abort();
   }
   double ver = kProofs / absl::ToDoubleSeconds(absl::Now() - t0);
-  std::printf("| inclusion proofs, tree of %llu | generate %8.0f/s | verify %8.0f/s |\n",
-              static_cast<unsigned long long>(size), gen, ver);
+  std::printf(
+      "| inclusion proofs, tree of %llu | generate %8.0f/s | verify %8.0f/s "
+      "|\n",
+      static_cast<unsigned long long>(size), gen, ver);
   t0 = absl::Now();
   const int kConsistency = 5000;
   for (int i = 0; i < kConsistency; ++i) {
     uint64_t m = 1 + (i * 104729) % (size - 1);
     auto proof = *store->ConsistencyProof(0, m, size);
     if (i == 0) {
-      if (!merkle::VerifyConsistency(store->hasher(), m, size, *store->Root(0, m), root, proof).ok()) std::abort();
+      if (!merkle::VerifyConsistency(store->hasher(), m, size,
+                                     *store->Root(0, m), root, proof)
+               .ok())
+        std::abort();
     }
   }
   std::printf("| consistency proofs, tree of %llu | generate %8.0f/s |\n",
@@ -173,7 +187,8 @@ int main(int argc, char** argv) {
   const std::string only = argc > 2 ? argv[2] : "";
   if (std::system(("mkdir -p " + g_dir).c_str()) != 0) std::perror("system");
   const absl::Duration d = absl::Seconds(3);
-  std::printf("## appends (each writer appends and waits for its acknowledgement)\n");
+  std::printf(
+      "## appends (each writer appends and waits for its acknowledgement)\n");
   if (only == "async-batch") {  // for profiling one case
     Appends(Durability::kAsync, 16, 100, absl::Seconds(6));
     return 0;

@@ -289,7 +289,8 @@ uint64_t Chassis::handler_entries(absl::string_view method) const {
 }
 
 void Chassis::Record(absl::string_view method, grpc::StatusCode code,
-                     absl::Time start, const google::protobuf::Message* request) {
+                     absl::Time start,
+                     const google::protobuf::Message* request) {
   absl::string_view short_name = method;
   auto dot = method.rfind('.');
   if (dot != absl::string_view::npos) short_name = method.substr(dot + 1);

@@ -138,8 +138,8 @@ class Chassis {
 
   void Entered(absl::string_view method);
 
-  void Record(absl::string_view method, grpc::StatusCode code,
-              absl::Time start, const google::protobuf::Message* request = nullptr);
+  void Record(absl::string_view method, grpc::StatusCode code, absl::Time start,
+              const google::protobuf::Message* request = nullptr);
 
   const config::ServiceConfig config_;
   const Clock* const clock_;

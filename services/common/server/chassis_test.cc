@@ -282,9 +282,10 @@ TEST_F(ChassisTest, MetricsShowTheCall) {
 // RS256 public key (the algorithm-confusion attack) and accepts a real one.
 TEST_F(ChassisTest, Rs256ServerRefusesHs256SignedWithItsPublicKey) {
   dir_ = wangge::testing::MakeTempDir("rs256");
-  ASSERT_EQ(std::system(("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " +
-                         dir_ + "/rsa.key 2>/dev/null && openssl pkey -in " + dir_ +
-                         "/rsa.key -pubout -out " + dir_ + "/rsa.pub")
+  ASSERT_EQ(std::system(("openssl genpkey -algorithm RSA -pkeyopt "
+                         "rsa_keygen_bits:2048 -out " +
+                         dir_ + "/rsa.key 2>/dev/null && openssl pkey -in " +
+                         dir_ + "/rsa.key -pubout -out " + dir_ + "/rsa.pub")
                             .c_str()),
             0);
   config::ServiceConfig config = wangge::testing::LoopbackConfig("echo", dir_);

@@ -91,13 +91,15 @@ int ServiceMain(int argc, char** argv, const std::string& service,
     return 1;
   }
   std::unique_ptr<eventbus::Relay> relay;
-  if (!config->kafka_bootstrap.empty() || !config->kafka_bootstrap_file.empty()) {
+  if (!config->kafka_bootstrap.empty() ||
+      !config->kafka_bootstrap_file.empty()) {
     eventbus::RelayOptions ro;
     ro.kafka.bootstrap = config->kafka_bootstrap;
     ro.kafka.bootstrap_file = config->kafka_bootstrap_file;
     relay = std::make_unique<eventbus::Relay>(store->get(), ro);
   } else {
-    log::Warning("no Kafka configured: events stay in the store (ReadLog only)");
+    log::Warning(
+        "no Kafka configured: events stay in the store (ReadLog only)");
   }
   std::vector<std::string> projections;
   {

@@ -19,7 +19,9 @@ std::string MakeTempDir(const std::string& name) {
   const char* base = std::getenv("TEST_TMPDIR");
   std::string dir = absl::StrCat(base ? base : "/tmp", "/", name, "-",
                                  ::getpid(), "-", counter++);
-  if (std::system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str()) != 0) std::perror("system");
+  if (std::system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str()) !=
+      0)
+    std::perror("system");
   return dir;
 }
 

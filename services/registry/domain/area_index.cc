@@ -1,0 +1,102 @@
+#include "services/registry/domain/area_index.h"
+
+#include <geos_c.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace wangge::registry {
+namespace {
+
+GEOSContextHandle_t IndexCtx() {
+  struct Handle {
+    GEOSContextHandle_t h = GEOS_init_r();
+    ~Handle() { GEOS_finish_r(h); }
+  };
+  thread_local Handle handle;
+  return handle.h;
+}
+
+// True when candidate `a` is a better answer than `b`.
+bool Better(bool a_dedicated, int a_depth, const std::string& a_code,
+            const Located& b) {
+  if (a_dedicated != b.dedicated) return a_dedicated;
+  if (a_depth != b.depth) return a_depth > b.depth;
+  return a_code < b.code;
+}
+
+absl::Status NotFound(double lon, double lat) {
+  return absl::NotFoundError(
+      absl::StrCat("no area covers (", lon, ", ", lat, ") at that time"));
+}
+
+}  // namespace
+
+AreaIndex::AreaIndex(const RegistryState& state) {
+  for (const auto& [code, area] : state.areas) {
+    for (const AreaVersion& v : area.versions) {
+      entries_.push_back({code, area.level, area.dedicated, area.depth, v.from,
+                          v.to, v.boundary});
+    }
+  }
+  tree_ = GEOSSTRtree_create_r(IndexCtx(), 10);
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    GEOSSTRtree_insert_r(IndexCtx(), tree_,
+                         const_cast<GEOSGeometry*>(entries_[i].boundary->geos()),
+                         reinterpret_cast<void*>(i));
+  }
+  // The tree builds itself on the first query; do it now, on this thread,
+  // so that concurrent lookups only read.
+  GEOSGeometry* p = MakePoint(0, 0);
+  GEOSSTRtree_query_r(IndexCtx(), tree_, p, [](void*, void*) {}, nullptr);
+  DestroyGeometry(p);
+}
+
+AreaIndex::~AreaIndex() {
+  if (tree_ != nullptr) GEOSSTRtree_destroy_r(IndexCtx(), tree_);
+}
+
+absl::StatusOr<Located> AreaIndex::Locate(double lon, double lat,
+                                          absl::Time as_of) const {
+  GEOSGeometry* point = MakePoint(lon, lat);
+  struct Query {
+    const AreaIndex* index;
+    const GEOSGeometry* point;
+    double lon, lat;
+    absl::Time as_of;
+    bool found = false;
+    Located best;
+  } q{this, point, lon, lat, as_of};
+  GEOSSTRtree_query_r(
+      IndexCtx(), tree_, point,
+      [](void* item, void* data) {
+        auto* q = static_cast<Query*>(data);
+        const Entry& e = q->index->entries_[reinterpret_cast<size_t>(item)];
+        if (!(e.from <= q->as_of && q->as_of < e.to)) return;
+        if (q->found && !Better(e.dedicated, e.depth, e.code, q->best)) return;
+        if (!e.boundary->CoversPoint(q->point, q->lon, q->lat)) return;
+        q->found = true;
+        q->best = {e.code, e.level, e.dedicated, e.depth};
+      },
+      &q);
+  DestroyGeometry(point);
+  if (!q.found) return NotFound(lon, lat);
+  return q.best;
+}
+
+absl::StatusOr<Located> LocateByScan(const RegistryState& state, double lon,
+                                     double lat, absl::Time as_of) {
+  bool found = false;
+  Located best;
+  for (const auto& [code, area] : state.areas) {
+    const AreaVersion* v = area.VersionAt(as_of);
+    if (v == nullptr || !v->boundary->Covers(lon, lat)) continue;
+    if (!found || Better(area.dedicated, area.depth, code, best)) {
+      found = true;
+      best = {code, area.level, area.dedicated, area.depth};
+    }
+  }
+  if (!found) return NotFound(lon, lat);
+  return best;
+}
+
+}  // namespace wangge::registry

@@ -1,0 +1,117 @@
+#ifndef WANGGE_SERVICES_REGISTRY_DOMAIN_REGISTRY_STATE_H_
+#define WANGGE_SERVICES_REGISTRY_DOMAIN_REGISTRY_STATE_H_
+
+// The registry's state, rebuilt from its events by Evolve (the same function
+// the audit tool replays with), and the pure decisions that produce those
+// events. No I/O here: the service shell loads, decides, appends.
+//
+// Every area keeps its history: versions of its boundary with [from, to)
+// effective times, so any past moment can be reconstructed ("which area
+// contained this point on 2025-03-01").
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/registry/domain/geometry.h"
+#include "wangge/common/v1/envelope.pb.h"
+#include "wangge/registry/v1/events.pb.h"
+
+namespace wangge::registry {
+
+struct AreaVersion {
+  absl::Time from;
+  absl::Time to = absl::InfiniteFuture();
+  std::shared_ptr<const Boundary> boundary;
+};
+
+struct Area {
+  std::string code;
+  std::string parent_code;
+  std::string level;
+  std::string name;
+  bool dedicated = false;
+  uint32_t households = 0;
+  uint32_t population = 0;
+  int depth = 0;  // 0 at the top level
+  absl::Time created;
+  absl::Time retired = absl::InfiniteFuture();
+  std::vector<AreaVersion> versions;  // by `from`, contiguous
+
+  bool ActiveAt(absl::Time t) const { return created <= t && t < retired; }
+  // The boundary in force at `t`, or null.
+  const AreaVersion* VersionAt(absl::Time t) const;
+};
+
+struct RegistryState {
+  std::optional<v1::DeploymentConfigured> deployment;
+  absl::flat_hash_map<std::string, v1::AreaLevel> levels;  // by name
+  absl::flat_hash_map<std::string, Area> areas;            // by code
+  absl::flat_hash_map<std::string, std::vector<std::string>> children;
+  uint64_t applied = 0;  // events applied; the registry's policy version
+
+  const Area* Find(const std::string& code) const;
+};
+
+using RegistryEvent = std::variant<v1::DeploymentConfigured, v1::AreaCreated,
+                                   v1::AreaRedrawn, v1::AreaRetired>;
+
+// The stream an event belongs to: "deployment" or "area/<code>".
+std::string StreamOf(const RegistryEvent& event);
+const google::protobuf::Message& PayloadOf(const RegistryEvent& event);
+
+absl::Status Evolve(RegistryState& state, const RegistryEvent& event);
+// From a stored envelope (type + payload); other types are refused.
+absl::Status Evolve(RegistryState& state,
+                    const wangge::common::v1::EventEnvelope& envelope);
+
+// Commands.
+struct CreateArea {
+  std::string code;
+  std::string parent_code;
+  std::string level;
+  std::string name;
+  std::string boundary_geojson;
+  uint32_t households = 0;
+  uint32_t population = 0;
+  absl::Time effective_time;
+};
+
+absl::StatusOr<RegistryEvent> DecideConfigureDeployment(
+    const RegistryState& state, const v1::DeploymentConfigured& deployment);
+absl::StatusOr<RegistryEvent> DecideCreateArea(const RegistryState& state,
+                                               const CreateArea& command);
+absl::StatusOr<RegistryEvent> DecideRedrawArea(const RegistryState& state,
+                                               const std::string& code,
+                                               const std::string& geojson,
+                                               absl::Time effective_time);
+absl::StatusOr<RegistryEvent> DecideRetireArea(const RegistryState& state,
+                                               const std::string& code,
+                                               absl::Time effective_time);
+// Retires `code` and creates `parts` in its place (same parent and level).
+absl::StatusOr<std::vector<RegistryEvent>> DecideSplitArea(
+    const RegistryState& state, const std::string& code,
+    const std::vector<CreateArea>& parts, absl::Time effective_time);
+// Retires `codes` and creates `merged` in their place.
+absl::StatusOr<std::vector<RegistryEvent>> DecideMergeAreas(
+    const RegistryState& state, const std::vector<std::string>& codes,
+    const CreateArea& merged, absl::Time effective_time);
+
+// A whole deployment: its levels and areas (parents before children).
+struct Deployment {
+  v1::DeploymentConfigured config;
+  std::vector<CreateArea> areas;
+};
+// All the events of an import, or the first error, its field prefixed with
+// the area's position ("areas[12].boundary"). Nothing is decided partially.
+absl::StatusOr<std::vector<RegistryEvent>> DecideImport(
+    const RegistryState& state, const Deployment& deployment);
+
+}  // namespace wangge::registry
+
+#endif  // WANGGE_SERVICES_REGISTRY_DOMAIN_REGISTRY_STATE_H_

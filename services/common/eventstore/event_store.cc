@@ -765,6 +765,25 @@ void EventStore::MaybeCheckpoint(uint32_t partition, absl::Time now, bool force,
 // ---------------------------------------------------------------------------
 // Reading
 
+absl::StatusOr<std::optional<AppendResult>> EventStore::CommandResult(
+    const std::string& command_id) const {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), commands_cf_, command_id, &value);
+  if (s.IsNotFound()) return std::optional<AppendResult>();
+  if (!s.ok()) return FromRocks(s, "read command");
+  CommandRecord record;
+  if (!record.ParseFromString(value)) {
+    return absl::DataLossError("command record does not parse");
+  }
+  AppendResult result;
+  result.duplicate = true;
+  result.positions.assign(record.positions().begin(), record.positions().end());
+  result.stream_versions.assign(record.stream_versions().begin(),
+                                record.stream_versions().end());
+  return std::optional<AppendResult>(std::move(result));
+}
+
 absl::StatusOr<uint64_t> EventStore::StreamVersion(
     const std::string& stream_id) const {
   std::string value;

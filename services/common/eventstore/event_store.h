@@ -174,6 +174,11 @@ class EventStore {
   // did not hold, INVALID_ARGUMENT a malformed request.
   absl::StatusOr<AppendResult> Append(AppendRequest request);
 
+  // The first result of a command already applied (empty: none), so that a
+  // handler can answer a retry before deciding again.
+  absl::StatusOr<std::optional<AppendResult>> CommandResult(
+      const std::string& command_id) const;
+
   // The stream's current version (0: no stream).
   absl::StatusOr<uint64_t> StreamVersion(const std::string& stream_id) const;
   // Events of a stream from `from_version` (1-based), at most `max`.

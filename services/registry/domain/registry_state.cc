@@ -111,8 +111,14 @@ absl::Status Evolve(RegistryState& state, const RegistryEvent& event) {
     area.households = e->households();
     area.population = e->population();
     area.created = FromProto(e->effective_time());
-    const Area* parent = state.Find(e->parent_code());
-    area.depth = parent ? parent->depth + 1 : 0;
+    // From the level, not the parent: replay may meet areas of different
+    // streams (partitions) in any order; only each area's own are ordered.
+    area.depth = 0;
+    if (state.deployment) {
+      for (int i = 0; i < state.deployment->levels_size(); ++i) {
+        if (state.deployment->levels(i).name() == area.level) area.depth = i;
+      }
+    }
     area.versions.push_back({area.created, absl::InfiniteFuture(), boundary});
     state.children[area.parent_code].push_back(area.code);
     state.areas[area.code] = std::move(area);

@@ -38,7 +38,8 @@ struct Area {
   bool dedicated = false;
   uint32_t households = 0;
   uint32_t population = 0;
-  int depth = 0;  // 0 at the top level
+  // Position of the level in the deployment's list (0 at the top).
+  int depth = 0;
   absl::Time created;
   absl::Time retired = absl::InfiniteFuture();
   std::vector<AreaVersion> versions;  // by `from`, contiguous
@@ -67,6 +68,8 @@ const google::protobuf::Message& PayloadOf(const RegistryEvent& event);
 
 absl::Status Evolve(RegistryState& state, const RegistryEvent& event);
 // From a stored envelope (type + payload); other types are refused.
+// Replay order: the "deployment" stream first, then every area's stream in
+// its own order; areas need not come in any order among themselves.
 absl::Status Evolve(RegistryState& state,
                     const wangge::common::v1::EventEnvelope& envelope);
 

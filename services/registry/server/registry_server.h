@@ -1,81 +1,50 @@
 #ifndef WANGGE_SERVICES_REGISTRY_SERVER_REGISTRY_SERVER_H_
 #define WANGGE_SERVICES_REGISTRY_SERVER_REGISTRY_SERVER_H_
 
-// The registry service's gRPC surface. Every method enters through the chassis
-// guard (role and scope checked before the body). The bodies arrive with
-// issue #4; until then each answers UNIMPLEMENTED, after the guard.
+// The registry's gRPC surface, a thin shell over RegistryApp. Every method
+// enters through the chassis guard. Areas (import, get, list, locate as of a
+// time) are served; departments, routing and staff arrive with the rest of
+// issue #4 and answer UNIMPLEMENTED until then (after the guard).
 
 #include "services/common/server/chassis.h"
+#include "services/registry/app/registry_app.h"
 #include "wangge/registry/v1/registry.grpc.pb.h"
 
 namespace wangge::registry {
 
-class RegistryServer final
-    : public ::wangge::registry::v1::RegistryService::CallbackService {
+class RegistryServer final : public v1::RegistryService::CallbackService {
  public:
-  explicit RegistryServer(server::Chassis* chassis) : chassis_(chassis) {}
+  // `app` may be null (permission tests): every body then answers
+  // UNAVAILABLE after the guard.
+  RegistryServer(server::Chassis* chassis, RegistryApp* app = nullptr)
+      : chassis_(chassis), app_(app) {}
 
-  grpc::ServerUnaryReactor* GetArea(
-      grpc::CallbackServerContext* context,
-      const ::wangge::registry::v1::GetAreaRequest* request,
-      ::wangge::registry::v1::Area* response) override {
-    return chassis_->Unary(context,
-                           "wangge.registry.v1.RegistryService.GetArea",
-                           request, response, NotYet);
-  }
-
-  grpc::ServerUnaryReactor* ListAreas(
-      grpc::CallbackServerContext* context,
-      const ::wangge::registry::v1::ListAreasRequest* request,
-      ::wangge::registry::v1::ListAreasResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.registry.v1.RegistryService.ListAreas",
-                           request, response, NotYet);
-  }
-
-  grpc::ServerUnaryReactor* LocatePoint(
-      grpc::CallbackServerContext* context,
-      const ::wangge::registry::v1::LocatePointRequest* request,
-      ::wangge::registry::v1::Area* response) override {
-    return chassis_->Unary(context,
-                           "wangge.registry.v1.RegistryService.LocatePoint",
-                           request, response, NotYet);
-  }
-
+  grpc::ServerUnaryReactor* GetArea(grpc::CallbackServerContext* context,
+                                    const v1::GetAreaRequest* request,
+                                    v1::Area* response) override;
+  grpc::ServerUnaryReactor* ListAreas(grpc::CallbackServerContext* context,
+                                      const v1::ListAreasRequest* request,
+                                      v1::ListAreasResponse* response) override;
+  grpc::ServerUnaryReactor* LocatePoint(grpc::CallbackServerContext* context,
+                                        const v1::LocatePointRequest* request,
+                                        v1::Area* response) override;
   grpc::ServerUnaryReactor* ResolveDepartment(
       grpc::CallbackServerContext* context,
-      const ::wangge::registry::v1::ResolveDepartmentRequest* request,
-      ::wangge::registry::v1::ResolveDepartmentResponse* response) override {
-    return chassis_->Unary(
-        context, "wangge.registry.v1.RegistryService.ResolveDepartment",
-        request, response, NotYet);
-  }
-
-  grpc::ServerUnaryReactor* ListStaff(
-      grpc::CallbackServerContext* context,
-      const ::wangge::registry::v1::ListStaffRequest* request,
-      ::wangge::registry::v1::ListStaffResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.registry.v1.RegistryService.ListStaff",
-                           request, response, NotYet);
-  }
-
+      const v1::ResolveDepartmentRequest* request,
+      v1::ResolveDepartmentResponse* response) override;
+  grpc::ServerUnaryReactor* ListStaff(grpc::CallbackServerContext* context,
+                                      const v1::ListStaffRequest* request,
+                                      v1::ListStaffResponse* response) override;
   grpc::ServerUnaryReactor* ImportDeployment(
       grpc::CallbackServerContext* context,
-      const ::wangge::registry::v1::ImportDeploymentRequest* request,
-      ::wangge::registry::v1::ImportDeploymentResponse* response) override {
-    return chassis_->Unary(
-        context, "wangge.registry.v1.RegistryService.ImportDeployment", request,
-        response, NotYet);
-  }
+      const v1::ImportDeploymentRequest* request,
+      v1::ImportDeploymentResponse* response) override;
 
  private:
-  static constexpr char kNotYet[] = "not implemented yet (issue #4)";
-  static absl::Status NotYet(const server::Caller&) {
-    return absl::UnimplementedError(kNotYet);
-  }
+  absl::Time AsOf(const google::protobuf::Timestamp& ts) const;
 
   server::Chassis* const chassis_;
+  RegistryApp* const app_;
 };
 
 }  // namespace wangge::registry

@@ -1,0 +1,180 @@
+#include "services/registry/server/registry_server.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/clock/proto_time.h"
+#include "services/common/status/errors.h"
+#include "services/registry/app/deployment_json.h"
+
+namespace wangge::registry {
+namespace {
+
+constexpr char kService[] = "wangge.registry.v1.RegistryService.";
+
+absl::Status NoApp() {
+  return absl::UnavailableError("registry state is not loaded");
+}
+
+void ToProto(const Area& a, const AreaVersion* v, v1::Area* out) {
+  out->set_code(a.code);
+  out->set_parent_code(a.parent_code);
+  out->set_level(a.level);
+  out->set_name(a.name);
+  out->set_dedicated(a.dedicated);
+  out->set_households(a.households);
+  out->set_population(a.population);
+  if (v != nullptr) {
+    out->set_boundary_geojson(v->boundary->ToGeoJson());
+    *out->mutable_effective_time() = wangge::ToProto(v->from);
+  }
+  if (a.retired != absl::InfiniteFuture()) {
+    *out->mutable_retired_time() = wangge::ToProto(a.retired);
+  }
+}
+
+}  // namespace
+
+absl::Time RegistryServer::AsOf(const google::protobuf::Timestamp& ts) const {
+  const absl::Time t = FromProto(ts);
+  return t == absl::InfinitePast() ? chassis_->clock()->Now() : t;
+}
+
+grpc::ServerUnaryReactor* RegistryServer::GetArea(
+    grpc::CallbackServerContext* context, const v1::GetAreaRequest* request,
+    v1::Area* response) {
+  return chassis_->Unary(
+      context, absl::StrCat(kService, "GetArea"), request, response,
+      [&](const server::Caller&) -> absl::Status {
+        if (app_ == nullptr) return NoApp();
+        if (request->code().empty()) return status::InvalidField("code", "required");
+        auto snap = app_->snapshot();
+        const Area* a = snap->state.Find(request->code());
+        if (a == nullptr) {
+          return absl::NotFoundError(absl::StrCat("no area ", request->code()));
+        }
+        ToProto(*a, a->VersionAt(AsOf(request->as_of())), response);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* RegistryServer::ListAreas(
+    grpc::CallbackServerContext* context, const v1::ListAreasRequest* request,
+    v1::ListAreasResponse* response) {
+  return chassis_->Unary(
+      context, absl::StrCat(kService, "ListAreas"), request, response,
+      [&](const server::Caller& caller) -> absl::Status {
+        if (app_ == nullptr) return NoApp();
+        if (request->page_size() < 0) {
+          return status::InvalidField("page_size", "must not be negative");
+        }
+        const int page = request->page_size() == 0
+                             ? 100
+                             : std::min(request->page_size(), 1000);
+        const absl::Time t = AsOf(request->as_of());
+        auto snap = app_->snapshot();
+        std::vector<const Area*> matches;
+        auto kids = snap->state.children.find(request->parent_code());
+        if (kids != snap->state.children.end()) {
+          for (const std::string& code : kids->second) {
+            const Area& a = snap->state.areas.at(code);
+            if (!a.ActiveAt(t)) continue;
+            if (!request->level().empty() && a.level != request->level()) continue;
+            if (!caller.InScope(code)) continue;
+            if (!request->page_token().empty() && code <= request->page_token()) {
+              continue;
+            }
+            matches.push_back(&a);
+          }
+        }
+        std::sort(matches.begin(), matches.end(),
+                  [](const Area* x, const Area* y) { return x->code < y->code; });
+        for (int i = 0; i < static_cast<int>(matches.size()) && i < page; ++i) {
+          ToProto(*matches[i], matches[i]->VersionAt(t), response->add_areas());
+        }
+        if (static_cast<int>(matches.size()) > page) {
+          response->set_next_page_token(matches[page - 1]->code);
+        }
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* RegistryServer::LocatePoint(
+    grpc::CallbackServerContext* context, const v1::LocatePointRequest* request,
+    v1::Area* response) {
+  return chassis_->Unary(
+      context, absl::StrCat(kService, "LocatePoint"), request, response,
+      [&](const server::Caller&) -> absl::Status {
+        if (app_ == nullptr) return NoApp();
+        const auto& p = request->point();
+        std::vector<status::FieldViolation> bad;
+        if (!request->has_point()) bad.push_back({"point", "required"});
+        if (p.longitude() < -180 || p.longitude() > 180) {
+          bad.push_back({"point.longitude", "must be in [-180, 180]"});
+        }
+        if (p.latitude() < -90 || p.latitude() > 90) {
+          bad.push_back({"point.latitude", "must be in [-90, 90]"});
+        }
+        using common::v1::CoordinateSystem;
+        if (p.coordinate_system() != common::v1::COORDINATE_SYSTEM_WGS84 &&
+            p.coordinate_system() != common::v1::COORDINATE_SYSTEM_CGCS2000 &&
+            p.coordinate_system() != common::v1::COORDINATE_SYSTEM_UNSPECIFIED) {
+          bad.push_back({"point.coordinate_system",
+                         "the registry takes WGS84/CGCS2000 (intake converts "
+                         "GCJ-02 and BD-09)"});
+        }
+        if (!bad.empty()) return status::InvalidArgument(std::move(bad));
+        const absl::Time t = AsOf(request->as_of());
+        auto snap = app_->snapshot();
+        auto located = snap->index->Locate(p.longitude(), p.latitude(), t);
+        if (!located.ok()) return located.status();
+        const Area* a = snap->state.Find(located->code);
+        ToProto(*a, a->VersionAt(t), response);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* RegistryServer::ResolveDepartment(
+    grpc::CallbackServerContext* context,
+    const v1::ResolveDepartmentRequest* request,
+    v1::ResolveDepartmentResponse* response) {
+  return chassis_->Unary(context, absl::StrCat(kService, "ResolveDepartment"),
+                         request, response, [](const server::Caller&) {
+                           return absl::UnimplementedError(
+                               "departments and routing: issue #4, not yet");
+                         });
+}
+
+grpc::ServerUnaryReactor* RegistryServer::ListStaff(
+    grpc::CallbackServerContext* context, const v1::ListStaffRequest* request,
+    v1::ListStaffResponse* response) {
+  return chassis_->Unary(context, absl::StrCat(kService, "ListStaff"), request,
+                         response, [](const server::Caller&) {
+                           return absl::UnimplementedError(
+                               "staff and posts: issue #4, not yet");
+                         });
+}
+
+grpc::ServerUnaryReactor* RegistryServer::ImportDeployment(
+    grpc::CallbackServerContext* context,
+    const v1::ImportDeploymentRequest* request,
+    v1::ImportDeploymentResponse* response) {
+  return chassis_->Unary(
+      context, absl::StrCat(kService, "ImportDeployment"), request, response,
+      [&](const server::Caller& caller) -> absl::Status {
+        if (app_ == nullptr) return NoApp();
+        if (request->request_id().empty()) {
+          return status::InvalidField("request_id", "required (idempotency key)");
+        }
+        auto deployment = ParseDeploymentJson(request->deployment_json());
+        if (!deployment.ok()) return deployment.status();
+        auto result = app_->Import(request->request_id(), *deployment, caller.actor);
+        if (!result.ok()) return result.status();
+        response->set_areas(result->areas);
+        response->set_policy_version(absl::StrCat(result->policy_version));
+        for (const auto& p : result->positions) *response->add_positions() = p;
+        return absl::OkStatus();
+      });
+}
+
+}  // namespace wangge::registry

@@ -1,0 +1,178 @@
+#include "services/registry/server/registry_server.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <random>
+
+#include "gtest/gtest.h"
+#include "services/common/clock/proto_time.h"
+#include "services/common/status/errors.h"
+#include "services/common/status/grpc_status.h"
+#include "services/common/testing/test_support.h"
+#include "services/registry/app/deployment_json.h"
+#include "services/registry/generator/city_generator.h"
+
+namespace wangge::registry {
+namespace {
+
+using wangge::common::v1::ROLE_ADMINISTRATOR;
+using wangge::common::v1::ROLE_SERVICE_INTAKE;
+
+const absl::Time kT0 = absl::FromCivil(absl::CivilDay(2024, 1, 1), absl::UTCTimeZone());
+
+class RegistryServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("registry");
+    Start();
+  }
+  void Start() {
+    eventstore::Options o;
+    o.service = "registry";
+    o.path = dir_ + "/store";
+    o.partitions = 4;
+    store_ = *eventstore::EventStore::Open(o);
+    app_ = std::make_unique<RegistryApp>(store_.get());
+    ASSERT_TRUE(app_->Load().ok());
+    chassis_ = std::make_unique<server::Chassis>(
+        testing::LoopbackConfig("registry", dir_), Clock::Real());
+    server_ = std::make_unique<RegistryServer>(chassis_.get(), app_.get());
+    ASSERT_TRUE(chassis_->Init().ok());
+    ASSERT_TRUE(chassis_->Register<v1::RegistryService>(server_.get()).ok());
+    ASSERT_TRUE(chassis_->Start().ok());
+    stub_ = v1::RegistryService::NewStub(grpc::CreateChannel(
+        chassis_->address(), grpc::InsecureChannelCredentials()));
+  }
+  void Stop() {
+    stub_.reset();
+    chassis_->Shutdown();
+    server_.reset();
+    chassis_.reset();
+    app_.reset();
+    store_.reset();
+  }
+  void TearDown() override {
+    if (chassis_) Stop();
+  }
+  std::unique_ptr<grpc::ClientContext> Ctx(
+      common::v1::Role role = ROLE_ADMINISTRATOR) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->AddMetadata("authorization", "Bearer " + testing::DevToken(role));
+    return ctx;
+  }
+  grpc::Status Import(const std::string& id, const std::string& json,
+                      v1::ImportDeploymentResponse* response) {
+    v1::ImportDeploymentRequest r;
+    r.set_request_id(id);
+    r.set_deployment_json(json);
+    return stub_->ImportDeployment(Ctx().get(), r, response);
+  }
+
+  std::string dir_;
+  std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<RegistryApp> app_;
+  std::unique_ptr<server::Chassis> chassis_;
+  std::unique_ptr<RegistryServer> server_;
+  std::unique_ptr<v1::RegistryService::Stub> stub_;
+};
+
+TEST_F(RegistryServerTest, ImportLocateListAndReload) {
+  auto city = GenerateCity(DemoChengduSpec(), 21, kT0);
+  ASSERT_TRUE(city.ok());
+  const std::string json = DeploymentToJson(*city);
+
+  // Invalid: one boundary broken. Nothing is written.
+  Deployment broken = *city;
+  broken.areas[5].boundary_geojson =
+      R"({"type":"Polygon","coordinates":[[[0,0],[1,1],[1,0],[0,1],[0,0]]]})";
+  v1::ImportDeploymentResponse response;
+  grpc::Status bad = Import("bad", DeploymentToJson(broken), &response);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto violations = status::FieldViolations(status::FromGrpcStatus(bad));
+  ASSERT_EQ(violations.size(), 1u);
+  EXPECT_EQ(violations[0].field, "areas[5].boundary");
+  for (uint64_t h : store_->Heads()) EXPECT_EQ(h, 0u);
+  EXPECT_EQ(Import("x", "{", &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  ASSERT_TRUE(Import("city-1", json, &response).ok());
+  EXPECT_EQ(response.areas(), city->areas.size());
+  const auto heads = store_->Heads();
+  // A retry is the same import: same positions, nothing written.
+  v1::ImportDeploymentResponse again;
+  ASSERT_TRUE(Import("city-1", json, &again).ok());
+  EXPECT_EQ(store_->Heads(), heads);
+  ASSERT_EQ(again.positions_size(), response.positions_size());
+  EXPECT_EQ(again.positions(0).sequence(), response.positions(0).sequence());
+
+  // Locate agrees with the brute-force scan; service tokens may call it.
+  std::mt19937_64 rng(9);
+  std::uniform_real_distribution<double> ux(104.04, 104.08), uy(30.64, 30.68);
+  auto snap = app_->snapshot();
+  std::vector<std::tuple<double, double, std::string>> answers;
+  int found = 0;
+  for (int i = 0; i < 300; ++i) {
+    v1::LocatePointRequest r;
+    r.mutable_point()->set_longitude(ux(rng));
+    r.mutable_point()->set_latitude(uy(rng));
+    r.mutable_point()->set_coordinate_system(common::v1::COORDINATE_SYSTEM_WGS84);
+    v1::Area area;
+    grpc::Status s = stub_->LocatePoint(Ctx(ROLE_SERVICE_INTAKE).get(), r, &area);
+    auto scan = LocateByScan(snap->state, r.point().longitude(),
+                             r.point().latitude(), absl::Now());
+    ASSERT_EQ(s.ok(), scan.ok());
+    if (s.ok()) {
+      EXPECT_EQ(area.code(), scan->code);
+      answers.emplace_back(r.point().longitude(), r.point().latitude(), area.code());
+      ++found;
+    }
+  }
+  EXPECT_GT(found, 50);
+  // Before the deployment: nothing; GCJ-02 is intake's to convert.
+  v1::LocatePointRequest past;
+  past.mutable_point()->set_longitude(std::get<0>(answers[0]));
+  past.mutable_point()->set_latitude(std::get<1>(answers[0]));
+  *past.mutable_as_of() = wangge::ToProto(kT0 - absl::Hours(1));
+  v1::Area area;
+  EXPECT_EQ(stub_->LocatePoint(Ctx().get(), past, &area).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  past.mutable_point()->set_coordinate_system(common::v1::COORDINATE_SYSTEM_GCJ02);
+  EXPECT_EQ(stub_->LocatePoint(Ctx().get(), past, &area).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  // Get and list with paging.
+  v1::GetAreaRequest get;
+  get.set_code("510101");
+  ASSERT_TRUE(stub_->GetArea(Ctx().get(), get, &area).ok());
+  EXPECT_EQ(area.level(), "district");
+  EXPECT_FALSE(area.boundary_geojson().empty());
+  v1::ListAreasRequest list;
+  list.set_parent_code("510101");
+  list.set_page_size(1);
+  v1::ListAreasResponse page1, page2;
+  ASSERT_TRUE(stub_->ListAreas(Ctx().get(), list, &page1).ok());
+  ASSERT_EQ(page1.areas_size(), 1);
+  ASSERT_FALSE(page1.next_page_token().empty());
+  list.set_page_token(page1.next_page_token());
+  ASSERT_TRUE(stub_->ListAreas(Ctx().get(), list, &page2).ok());
+  ASSERT_EQ(page2.areas_size(), 1);
+  EXPECT_GT(page2.areas(0).code(), page1.areas(0).code());
+
+  // A restart rebuilds the same state from the store.
+  const auto digest = *store_->ProjectionDigest(kAreasProjection);
+  Stop();
+  Start();
+  EXPECT_EQ(app_->snapshot()->state.areas.size(), city->areas.size());
+  EXPECT_EQ(*store_->ProjectionDigest(kAreasProjection), digest);
+  for (const auto& [x, y, code] : answers) {
+    v1::LocatePointRequest r;
+    r.mutable_point()->set_longitude(x);
+    r.mutable_point()->set_latitude(y);
+    v1::Area located;
+    ASSERT_TRUE(stub_->LocatePoint(Ctx().get(), r, &located).ok());
+    EXPECT_EQ(located.code(), code);
+  }
+}
+
+}  // namespace
+}  // namespace wangge::registry

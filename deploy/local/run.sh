@@ -17,7 +17,8 @@ PARTITIONS=${WANGGE_PARTITIONS:-8}
 mkdir -p "$VAR/dev" "$VAR/log"
 echo "building (log: $VAR/log/build.log)..."
 if ! bazel build -c opt //services/devbroker //services/intake //services/supervision \
-  //services/dispatch //services/oversight //services/registry >"$VAR/log/build.log" 2>&1; then
+  //services/dispatch //services/oversight //services/registry //services/cli:wangge \
+  //services/registry/generator:registry_generate >"$VAR/log/build.log" 2>&1; then
   tail -30 "$VAR/log/build.log"
   exit 1
 fi
@@ -73,6 +74,13 @@ for s in registry intake supervision dispatch oversight; do
   grep -q listening "$VAR/log/$s.out" || { echo "$s did not start (see $VAR/log/$s.log)"; stop; }
 done
 
+# The demo deployment: a Chengdu-style district (micro-grids, dedicated grids)
+# and a Dongcheng-style one. Generated once; the import is idempotent.
+WANGGE="$BIN/cli/wangge --key_file=$VAR/dev/jwt.key"
+[[ -s "$VAR/demo.json" ]] || "$BIN/registry/generator/registry_generate" \
+  --city=demo --seed=1 --out="$VAR/demo.json" 2>/dev/null
+$WANGGE registry import "$VAR/demo.json" --request_id=demo-v1 || { echo "demo import failed"; stop; }
+
 cat <<TXT
 
 Wangge is running (data in $VAR, logs in $VAR/log):
@@ -83,7 +91,13 @@ Wangge is running (data in $VAR, logs in $VAR/log):
   oversight    127.0.0.1:7104   metrics http://127.0.0.1:9104/metrics
   registry     127.0.0.1:7105   metrics http://127.0.0.1:9105/metrics
 
-Try:
+Try (wangge = $BIN/cli/wangge --key_file=$VAR/dev/jwt.key):
+  wangge registry list                         # top-level areas of the demo
+  wangge registry list 510101                  # streets of the Chengdu-style district
+  wangge registry locate 104.06 30.66          # the smallest area at a point (WGS84)
+  wangge registry locate 116.41 39.93 --as_of=2023-06-01T00:00:00Z   # before the demo existed
+  wangge heads registry                        # events per partition
+  wangge token --role=shift_leader --scope=110101
   kcat -b \$(cat $VAR/kafka.bootstrap) -L                 # topics and partitions
   kcat -b \$(cat $VAR/kafka.bootstrap) -C -t wangge.intake.events -e -f '%p/%o %k\n'
   curl -s http://127.0.0.1:9101/metrics | grep wangge_   # RPC metrics appear after the first call

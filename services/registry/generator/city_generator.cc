@@ -226,6 +226,28 @@ absl::StatusOr<Deployment> GenerateCity(const CitySpec& spec, uint64_t seed,
   return d;
 }
 
+absl::StatusOr<Deployment> GenerateDemo(uint64_t seed, absl::Time as_of) {
+  CitySpec chengdu = DemoChengduSpec();
+  chengdu.root_code_prefix = "5101";
+  CitySpec dongcheng = DemoDongchengSpec();
+  auto a = GenerateCity(chengdu, seed, as_of);
+  if (!a.ok()) return a.status();
+  auto b = GenerateCity(dongcheng, seed + 1, as_of);
+  if (!b.ok()) return b.status();
+  Deployment d = std::move(*a);
+  d.config.set_name("demo");
+  // Dongcheng's levels below the street join Chengdu's table.
+  for (const auto& level : b->config.levels()) {
+    bool known = false;
+    for (const auto& existing : d.config.levels()) {
+      known = known || existing.name() == level.name();
+    }
+    if (!known) *d.config.add_levels() = level;
+  }
+  for (auto& area : b->areas) d.areas.push_back(std::move(area));
+  return d;
+}
+
 CitySpec DemoChengduSpec() {
   return {"demo-chengdu",
           {{"district", 6, "", 1},

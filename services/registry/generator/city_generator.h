@@ -41,6 +41,11 @@ CitySpec DongchengSpec();       // 17 streets, ~1,650 unit grids
 CitySpec YichangSpec();         // city → district → street → community → grid
 CitySpec ChengduSpec();         // >= 100,000 micro-grids (benchmarks)
 
+// The demo deployment: a Chengdu-style district (510104: micro-grids and
+// dedicated grids) and a Dongcheng-style district (110101: unit grids), one
+// level table holding both models.
+absl::StatusOr<Deployment> GenerateDemo(uint64_t seed, absl::Time as_of);
+
 // The deployment (levels and areas, parents first), effective at `as_of`.
 absl::StatusOr<Deployment> GenerateCity(const CitySpec& spec, uint64_t seed,
                                         absl::Time as_of);

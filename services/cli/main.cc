@@ -1,0 +1,241 @@
+// wangge: the command line for Wangge (first commands; issue #8 adds every
+// role's actions, queries, watch, demo and the audit commands).
+//
+//   wangge token --role=shift_leader --scope=110101 [--department=...]
+//   wangge registry import var/demo.json
+//   wangge registry locate 104.07 30.66 [--as_of=2024-06-01T00:00:00Z]
+//   wangge registry area 510101001
+//   wangge registry list 510101
+//   wangge heads intake
+//
+// Addresses default to the local stack (deploy/local/run.sh): intake 7101,
+// supervision 7102, dispatch 7103, oversight 7104, registry 7105; --addr
+// overrides. Without --token, a development token for the command's role is
+// minted from --key_file (var/dev/jwt.key). --json prints JSON.
+
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "services/common/auth/token.h"
+#include "services/common/clock/proto_time.h"
+#include "services/common/files/files.h"
+#include "services/common/status/errors.h"
+#include "services/common/status/grpc_status.h"
+#include "wangge/common/v1/eventlog.grpc.pb.h"
+#include "wangge/registry/v1/registry.grpc.pb.h"
+
+ABSL_FLAG(std::string, addr, "", "Service address (default: the local stack)");
+ABSL_FLAG(std::string, token, "", "Bearer token (default: a dev token)");
+ABSL_FLAG(std::string, key_file, "var/dev/jwt.key", "HS256 development secret");
+ABSL_FLAG(bool, json, false, "Print JSON");
+ABSL_FLAG(std::string, role, "administrator", "token: role");
+ABSL_FLAG(std::string, subject, "cli", "token: subject");
+ABSL_FLAG(std::string, scope, "*", "token: area codes, comma-separated");
+ABSL_FLAG(std::string, department, "", "token: department (handlers)");
+ABSL_FLAG(std::string, channel, "", "token: channel (channels)");
+ABSL_FLAG(absl::Duration, ttl, absl::Hours(8), "token: lifetime");
+ABSL_FLAG(std::string, as_of, "", "RFC 3339 time for as-of queries");
+ABSL_FLAG(std::string, request_id, "", "Idempotency key (default: derived)");
+
+namespace {
+
+using namespace wangge;
+
+const std::map<std::string, int> kPorts = {{"intake", 7101},
+                                           {"supervision", 7102},
+                                           {"dispatch", 7103},
+                                           {"oversight", 7104},
+                                           {"registry", 7105}};
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "wangge: %s\n", message.c_str());
+  return 2;
+}
+
+int Report(const grpc::Status& s) {
+  absl::Status a = status::FromGrpcStatus(s);
+  std::fprintf(stderr, "error: %s: %s\n",
+               absl::StatusCodeToString(a.code()).c_str(),
+               s.error_message().c_str());
+  for (const auto& v : status::FieldViolations(a)) {
+    std::fprintf(stderr, "  field %s: %s\n", v.field.c_str(), v.description.c_str());
+  }
+  const std::string rule = status::DeniedRule(a);
+  if (!rule.empty()) std::fprintf(stderr, "  rule: %s\n", rule.c_str());
+  return 1;
+}
+
+absl::StatusOr<std::string> Token(const std::string& role) {
+  if (!absl::GetFlag(FLAGS_token).empty()) return absl::GetFlag(FLAGS_token);
+  auto key = files::ReadFileToString(absl::GetFlag(FLAGS_key_file));
+  if (!key.ok()) return key.status();
+  auth::Claims c;
+  auto parsed = auth::ParseRole(role);
+  if (!parsed.ok()) return parsed.status();
+  c.role = *parsed;
+  c.subject = absl::GetFlag(FLAGS_subject);
+  c.department = absl::GetFlag(FLAGS_department);
+  c.channel = absl::GetFlag(FLAGS_channel);
+  c.audience = "wangge";
+  c.expiry = absl::Now() + absl::GetFlag(FLAGS_ttl);
+  c.scopes = absl::StrSplit(absl::GetFlag(FLAGS_scope), ',', absl::SkipEmpty());
+  return auth::MintToken(c, "HS256", *key);
+}
+
+std::shared_ptr<grpc::Channel> Channel(const std::string& service) {
+  std::string addr = absl::GetFlag(FLAGS_addr);
+  if (addr.empty()) addr = absl::StrCat("127.0.0.1:", kPorts.at(service));
+  return grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+}
+
+void Print(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = !absl::GetFlag(FLAGS_json);
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
+  std::printf("%s\n", out.c_str());
+}
+
+void PrintArea(const registry::v1::Area& a) {
+  if (absl::GetFlag(FLAGS_json)) return Print(a);
+  std::printf("%-18s %-24s %-18s %s%s\n", a.code().c_str(), a.level().c_str(),
+              a.parent_code().c_str(), a.name().c_str(),
+              a.dedicated() ? "  (dedicated)" : "");
+}
+
+int Registry(const std::vector<char*>& args) {
+  if (args.size() < 3) return Fail("registry import|locate|area|list ...");
+  auto token = Token(absl::GetFlag(FLAGS_token).empty() ? absl::GetFlag(FLAGS_role)
+                                                        : "administrator");
+  if (!token.ok()) return Fail(std::string(token.status().message()));
+  auto stub = registry::v1::RegistryService::NewStub(Channel("registry"));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + *token);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
+  const std::string verb = args[2];
+  absl::Time as_of = absl::InfinitePast();
+  if (!absl::GetFlag(FLAGS_as_of).empty()) {
+    std::string err;
+    if (!absl::ParseTime(absl::RFC3339_full, absl::GetFlag(FLAGS_as_of), &as_of, &err)) {
+      return Fail("--as_of: " + err);
+    }
+  }
+  if (verb == "import" && args.size() == 4) {
+    auto json = files::ReadFileToString(args[3]);
+    if (!json.ok()) return Fail(std::string(json.status().message()));
+    registry::v1::ImportDeploymentRequest r;
+    r.set_request_id(absl::GetFlag(FLAGS_request_id).empty()
+                         ? absl::StrCat("file:", args[3], ":", json->size())
+                         : absl::GetFlag(FLAGS_request_id));
+    r.set_deployment_json(*json);
+    registry::v1::ImportDeploymentResponse resp;
+    grpc::Status s = stub->ImportDeployment(&ctx, r, &resp);
+    if (!s.ok()) return Report(s);
+    if (absl::GetFlag(FLAGS_json)) {
+      Print(resp);
+    } else {
+      std::printf("imported %u areas (policy version %s)\n", resp.areas(),
+                  resp.policy_version().c_str());
+    }
+    return 0;
+  }
+  if (verb == "locate" && args.size() == 5) {
+    registry::v1::LocatePointRequest r;
+    double lon, lat;
+    if (!absl::SimpleAtod(args[3], &lon) || !absl::SimpleAtod(args[4], &lat)) {
+      return Fail("locate LON LAT");
+    }
+    r.mutable_point()->set_longitude(lon);
+    r.mutable_point()->set_latitude(lat);
+    if (as_of != absl::InfinitePast()) *r.mutable_as_of() = ToProto(as_of);
+    registry::v1::Area a;
+    grpc::Status s = stub->LocatePoint(&ctx, r, &a);
+    if (!s.ok()) return Report(s);
+    PrintArea(a);
+    return 0;
+  }
+  if (verb == "area" && args.size() == 4) {
+    registry::v1::GetAreaRequest r;
+    r.set_code(args[3]);
+    if (as_of != absl::InfinitePast()) *r.mutable_as_of() = ToProto(as_of);
+    registry::v1::Area a;
+    grpc::Status s = stub->GetArea(&ctx, r, &a);
+    if (!s.ok()) return Report(s);
+    PrintArea(a);
+    return 0;
+  }
+  if (verb == "list" && args.size() <= 4) {
+    registry::v1::ListAreasRequest r;
+    if (args.size() == 4) r.set_parent_code(args[3]);
+    r.set_page_size(1000);
+    if (as_of != absl::InfinitePast()) *r.mutable_as_of() = ToProto(as_of);
+    registry::v1::ListAreasResponse resp;
+    grpc::Status s = stub->ListAreas(&ctx, r, &resp);
+    if (!s.ok()) return Report(s);
+    if (absl::GetFlag(FLAGS_json)) {
+      Print(resp);
+    } else {
+      for (const auto& a : resp.areas()) PrintArea(a);
+    }
+    return 0;
+  }
+  return Fail("registry import FILE | locate LON LAT | area CODE | list [PARENT]");
+}
+
+int Heads(const std::vector<char*>& args) {
+  if (args.size() != 3 || !kPorts.count(args[2])) {
+    return Fail("heads intake|supervision|dispatch|oversight|registry");
+  }
+  auto token = Token("auditor");
+  if (!token.ok()) return Fail(std::string(token.status().message()));
+  auto stub = common::v1::EventLog::NewStub(Channel(args[2]));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + *token);
+  common::v1::GetLogHeadsResponse resp;
+  grpc::Status s = stub->GetLogHeads(&ctx, {}, &resp);
+  if (!s.ok()) return Report(s);
+  if (absl::GetFlag(FLAGS_json)) {
+    Print(resp);
+    return 0;
+  }
+  uint64_t total = 0;
+  for (int p = 0; p < resp.heads_size(); ++p) {
+    std::printf("%s partition %d: %llu events\n", resp.service().c_str(), p,
+                static_cast<unsigned long long>(resp.heads(p)));
+    total += resp.heads(p);
+  }
+  std::printf("%s total: %llu events\n", resp.service().c_str(),
+              static_cast<unsigned long long>(total));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() < 2) {
+    return Fail("commands: token, registry, heads (see --help)");
+  }
+  const std::string command = args[1];
+  if (command == "token") {
+    auto token = Token(absl::GetFlag(FLAGS_role));
+    if (!token.ok()) return Fail(std::string(token.status().message()));
+    std::printf("%s\n", token->c_str());
+    return 0;
+  }
+  if (command == "registry") return Registry(args);
+  if (command == "heads") return Heads(args);
+  return Fail("unknown command " + command);
+}

@@ -2,6 +2,8 @@
 
 #include <geos_c.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace wangge::registry {
@@ -57,30 +59,48 @@ AreaIndex::~AreaIndex() {
 
 absl::StatusOr<Located> AreaIndex::Locate(double lon, double lat,
                                           absl::Time as_of) const {
-  GEOSGeometry* point = MakePoint(lon, lat);
+  // Candidates whose envelope holds the point and that are in force, then
+  // the exact test best-first: the first that covers the point is the answer.
   struct Query {
     const AreaIndex* index;
-    const GEOSGeometry* point;
-    double lon, lat;
     absl::Time as_of;
-    bool found = false;
-    Located best;
-  } q{this, point, lon, lat, as_of};
+    double lon, lat;
+    std::vector<const Entry*> candidates;
+  };
+  thread_local Query q;
+  q.index = this;
+  q.as_of = as_of;
+  q.lon = lon;
+  q.lat = lat;
+  q.candidates.clear();
+  GEOSGeometry* point = MakePoint(lon, lat);
   GEOSSTRtree_query_r(
       IndexCtx(), tree_, point,
       [](void* item, void* data) {
         auto* q = static_cast<Query*>(data);
         const Entry& e = q->index->entries_[reinterpret_cast<size_t>(item)];
-        if (!(e.from <= q->as_of && q->as_of < e.to)) return;
-        if (q->found && !Better(e.dedicated, e.depth, e.code, q->best)) return;
-        if (!e.boundary->CoversPoint(q->point, q->lon, q->lat)) return;
-        q->found = true;
-        q->best = {e.code, e.level, e.dedicated, e.depth};
+        if (e.from <= q->as_of && q->as_of < e.to &&
+            e.boundary->envelope().Contains(q->lon, q->lat)) {
+          q->candidates.push_back(&e);
+        }
       },
       &q);
+  std::sort(q.candidates.begin(), q.candidates.end(),
+            [](const Entry* a, const Entry* b) {
+              if (a->dedicated != b->dedicated) return a->dedicated;
+              if (a->depth != b->depth) return a->depth > b->depth;
+              return a->code < b->code;
+            });
+  const Entry* found = nullptr;
+  for (const Entry* e : q.candidates) {
+    if (e->boundary->CoversPoint(point, lon, lat)) {
+      found = e;
+      break;
+    }
+  }
   DestroyGeometry(point);
-  if (!q.found) return NotFound(lon, lat);
-  return q.best;
+  if (found == nullptr) return NotFound(lon, lat);
+  return Located{found->code, found->level, found->dedicated, found->depth};
 }
 
 absl::StatusOr<Located> LocateByScan(const RegistryState& state, double lon,

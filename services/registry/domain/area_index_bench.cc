@@ -1,0 +1,81 @@
+// Registry benchmark (manual): generation and import (decide + evolve, with
+// every validation) time and memory, then locate lookups per second on one
+// core with random points, for a Dongcheng-sized and a Chengdu-sized city.
+//
+//   bazel run -c opt //services/registry/domain:area_index_bench -- [dongcheng|chengdu]
+
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "absl/time/clock.h"
+#include "services/registry/domain/area_index.h"
+#include "services/registry/generator/city_generator.h"
+
+using namespace wangge::registry;
+
+namespace {
+
+long RssMiB() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6)) / 1024;
+  }
+  return -1;
+}
+
+void Run(const char* name, const CitySpec& spec) {
+  const absl::Time t0 = absl::FromUnixSeconds(1704067200);
+  absl::Time start = absl::Now();
+  auto d = GenerateCity(spec, 1, t0);
+  if (!d.ok()) std::abort();
+  const double gen = absl::ToDoubleSeconds(absl::Now() - start);
+  const long rss_before = RssMiB();
+  start = absl::Now();
+  RegistryState state;
+  auto events = DecideImport(state, *d);
+  if (!events.ok()) {
+    std::fprintf(stderr, "%s\n", events.status().ToString().c_str());
+    std::abort();
+  }
+  for (const auto& e : *events) {
+    if (!Evolve(state, e).ok()) std::abort();
+  }
+  const double import = absl::ToDoubleSeconds(absl::Now() - start);
+  start = absl::Now();
+  AreaIndex index(state);
+  const double build = absl::ToDoubleSeconds(absl::Now() - start);
+  size_t leaves = 0;
+  for (const auto& [code, area] : state.areas) {
+    leaves += state.children.count(code) == 0;
+  }
+  std::printf("| %s | %zu areas (%zu leaves) | generate %.1f s | import %.1f s | index %.2f s | RSS %ld MiB (state+index ~%ld MiB) |\n",
+              name, state.areas.size(), leaves, gen, import, build, RssMiB(),
+              RssMiB() - rss_before);
+  // Random points over the city's envelope (some fall outside: misses).
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> ux(spec.center_lon - spec.radius_deg,
+                                            spec.center_lon + spec.radius_deg);
+  std::uniform_real_distribution<double> uy(spec.center_lat - spec.radius_deg,
+                                            spec.center_lat + spec.radius_deg);
+  std::vector<std::pair<double, double>> points(1000000);
+  for (auto& p : points) p = {ux(rng), uy(rng)};
+  int hits = 0;
+  start = absl::Now();
+  for (const auto& [x, y] : points) hits += index.Locate(x, y, t0).ok();
+  const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+  std::printf("| %s | locate, 1 thread, %zu random points | %.0f lookups/s | %d hits |\n",
+              name, points.size(), points.size() / secs, hits);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string only = argc > 1 ? argv[1] : "";
+  if (only.empty() || only == "dongcheng") Run("dongcheng", DongchengSpec());
+  if (only.empty() || only == "chengdu") Run("chengdu", ChengduSpec());
+  return 0;
+}

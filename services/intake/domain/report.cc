@@ -1,0 +1,175 @@
+#include "services/intake/domain/report.h"
+
+#include <regex>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/clock/proto_time.h"
+#include "services/common/status/errors.h"
+#include "services/intake/domain/coordinates.h"
+
+namespace wangge::intake {
+namespace {
+
+using status::FieldViolation;
+
+// Observation times a little ahead of ours are clock skew, not the future.
+constexpr absl::Duration kClockSkew = absl::Minutes(2);
+constexpr size_t kMaxDescription = 2000;
+
+size_t Utf8Length(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+bool IsSha256Hex(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ReportSource> SourceOf(const common::v1::Actor& actor) {
+  switch (actor.role()) {
+    case common::v1::ROLE_SUPERVISOR:
+      return v1::REPORT_SOURCE_SUPERVISOR;
+    case common::v1::ROLE_GRID_WORKER:
+    case common::v1::ROLE_MICRO_GRID_WORKER:
+      return v1::REPORT_SOURCE_GRID_WORKER;
+    case common::v1::ROLE_CHANNEL: {
+      const std::string& c = actor.channel();
+      if (c == "12345") return v1::REPORT_SOURCE_HOTLINE_12345;
+      if (c == "app") return v1::REPORT_SOURCE_PUBLIC_APP;
+      if (c == "mayor_mailbox") return v1::REPORT_SOURCE_MAYOR_MAILBOX;
+      if (absl::StartsWith(c, "gov:") && c.size() > 4) {
+        return v1::REPORT_SOURCE_GOVERNMENT_SYSTEM;
+      }
+      if (absl::StartsWith(c, "sensor:") && c.size() > 7) {
+        return v1::REPORT_SOURCE_SENSOR;
+      }
+      return status::PermissionDenied("unknown_channel",
+                                      absl::StrCat("channel ", c, " is not known"));
+    }
+    default:
+      return status::PermissionDenied("report_source",
+                                      "this role does not report cases");
+  }
+}
+
+absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
+  const v1::ReportCaseRequest& r = *in.request;
+  auto source = SourceOf(in.actor);
+  if (!source.ok()) return source.status();
+
+  std::vector<FieldViolation> bad;
+  if (r.request_id().empty() || r.request_id().size() > 128) {
+    bad.push_back({"request_id", "required, at most 128 characters"});
+  }
+  // Catalogue classes: "event/05/0505" or "component/01/0101": a national
+  // major class and a minor class that starts with it (5 digits for the
+  // 6+2+3+5 local extensions). Whether the class is active comes with the
+  // registry's catalogue.
+  static const std::regex kCategory(R"((event|component)/(\d{2})/(\d{4,5}))");
+  std::smatch m;
+  const std::string category = r.category_code();
+  if (!std::regex_match(category, m, kCategory) ||
+      m[3].str().substr(0, 2) != m[2].str()) {
+    bad.push_back({"category_code",
+                   "must be event|component/<major 2 digits>/<minor starting "
+                   "with the major>, e.g. event/05/0505"});
+  }
+  const size_t chars = Utf8Length(r.description());
+  if (chars == 0 || chars > kMaxDescription) {
+    bad.push_back({"description", "required, at most 2000 characters"});
+  }
+  for (int i = 0; i < r.media_size(); ++i) {
+    const std::string field = absl::StrCat("media[", i, "]");
+    if (r.media(i).uri().empty()) bad.push_back({field + ".uri", "required"});
+    if (!IsSha256Hex(r.media(i).sha256())) {
+      bad.push_back({field + ".sha256", "must be 64 hex digits (SHA-256)"});
+    }
+  }
+  absl::Time observed = FromProto(r.observed_time());
+  if (observed == absl::InfinitePast()) observed = in.now;
+  if (observed > in.now + kClockSkew) {
+    bad.push_back({"observed_time", "is in the future"});
+  }
+  if (r.has_reporter() &&
+      (!r.reporter().name().empty() || !r.reporter().phone().empty())) {
+    bad.push_back({"reporter",
+                   "contact storage needs per-reporter encryption, not yet "
+                   "available; report without a contact"});
+  }
+  if (!bad.empty()) return status::InvalidArgument(std::move(bad));
+
+  v1::ReportReceived e;
+  e.set_case_id(in.case_id);
+  e.set_source(*source);
+  e.set_category_code(category);
+  e.set_description(r.description());
+  for (const auto& media : r.media()) e.add_media_sha256(absl::AsciiStrToLower(media.sha256()));
+  *e.mutable_observed_time() = ToProto(observed);
+  e.set_request_id(r.request_id());
+  e.set_reporter_subject(in.actor.subject());
+
+  const auto& loc = r.location();
+  switch (loc.location_case()) {
+    case v1::Location::kPoint: {
+      const auto& p = loc.point();
+      if (p.longitude() < -180 || p.longitude() > 180 || p.latitude() < -90 ||
+          p.latitude() > 90) {
+        return status::InvalidField("location.point", "outside longitude/latitude range");
+      }
+      LonLat wgs{p.longitude(), p.latitude()};
+      switch (p.coordinate_system()) {
+        case common::v1::COORDINATE_SYSTEM_GCJ02:
+          wgs = Gcj02ToWgs84(wgs);
+          break;
+        case common::v1::COORDINATE_SYSTEM_BD09:
+          wgs = Bd09ToWgs84(wgs);
+          break;
+        case common::v1::COORDINATE_SYSTEM_WGS84:
+        case common::v1::COORDINATE_SYSTEM_CGCS2000:
+          break;
+        default:
+          return status::InvalidField(
+              "location.point.coordinate_system",
+              "required: WGS84, CGCS2000, GCJ02 or BD09");
+      }
+      auto located = in.index->Locate(wgs.lon, wgs.lat, observed);
+      if (!located.ok()) {
+        return status::InvalidField("location.point",
+                                    "outside every area of the deployment at "
+                                    "the observation time");
+      }
+      e.set_area_code(located->code);
+      e.mutable_point()->set_longitude(wgs.lon);
+      e.mutable_point()->set_latitude(wgs.lat);
+      e.mutable_point()->set_coordinate_system(common::v1::COORDINATE_SYSTEM_WGS84);
+      break;
+    }
+    case v1::Location::kAreaCode: {
+      const registry::Area* area = in.registry->Find(loc.area_code());
+      if (area == nullptr || !area->ActiveAt(observed)) {
+        return status::InvalidField("location.area_code",
+                                    "no such area in force at the observation time");
+      }
+      e.set_area_code(area->code);
+      break;
+    }
+    case v1::Location::kComponentId:
+      return absl::FailedPreconditionError(
+          "location.component_id: the component register is not loaded yet; "
+          "give a point or an area code");
+    default:
+      return status::InvalidField("location", "a point, an area code or a component id");
+  }
+  return e;
+}
+
+}  // namespace wangge::intake

@@ -1,16 +1,58 @@
 // The intake service: flags, wiring, signals; nothing else.
+//
+// Follows the registry's topic (and its ReadLog for gaps) to keep its own
+// copy of the areas; reports are located against that copy.
 
+#include "services/common/eventbus/consumer.h"
+#include "services/common/eventbus/readlog_client.h"
+#include "services/common/log/log.h"
+#include "services/common/server/channel.h"
 #include "services/common/server/service_main.h"
+#include "services/intake/app/intake_app.h"
 #include "services/intake/server/intake_server.h"
 
 int main(int argc, char** argv) {
-  return wangge::server::ServiceMain(
-      argc, argv, "intake", [](wangge::server::ServiceContext& context) {
-        wangge::server::Chassis* chassis = context.chassis;
-        auto server = std::make_shared<wangge::intake::IntakeServer>(chassis);
-        absl::Status s = chassis->Register<::wangge::intake::v1::IntakeService>(
-            server.get());
-        chassis->AddShutdownHook([server] {});
+  using namespace wangge;
+  return server::ServiceMain(
+      argc, argv, "intake", [](server::ServiceContext& context) -> absl::Status {
+        const auto& config = context.chassis->config();
+        auto app = std::make_shared<intake::IntakeApp>(context.store, Clock::Real());
+        absl::Status s = app->Load();
+        if (!s.ok()) return s;
+        std::shared_ptr<eventbus::Consumer> registry_follower;
+        auto peer = config.peers.find("registry");
+        if (peer != config.peers.end()) {
+          auto token = server::ServiceToken(config);
+          if (!token.ok()) return token.status();
+          auto channel = server::MakeChannel(peer->second, config.tls);
+          if (!channel.ok()) return channel.status();
+          eventbus::ConsumerOptions options;
+          options.source = "registry";
+          options.kafka.bootstrap = config.kafka_bootstrap;
+          options.kafka.bootstrap_file = config.kafka_bootstrap_file;
+          options.partitions = config.partitions;
+          options.read_log = eventbus::MakeReadLogFn(*channel, *token);
+          options.read_heads = eventbus::MakeReadHeadsFn(*channel, *token);
+          options.after_apply = [app](const common::v1::EventEnvelope& env) {
+            app->OnRegistryApplied(env);
+          };
+          registry_follower = std::make_shared<eventbus::Consumer>(
+              context.store, options,
+              [app](const common::v1::EventEnvelope& env) {
+                return app->RegistryEffects(env);
+              });
+          s = registry_follower->Start();
+          if (!s.ok()) return s;
+        } else {
+          log::Warning("no --registry_addr: intake cannot follow the registry");
+        }
+        auto server = std::make_shared<intake::IntakeServer>(context.chassis, app.get());
+        s = context.chassis->Register<intake::v1::IntakeService>(server.get());
+        context.projections->push_back(intake::kReportsProjection);
+        context.projections->push_back(intake::kRegistryProjection);
+        context.chassis->AddShutdownHook([app, server, registry_follower] {
+          if (registry_follower) registry_follower->Stop();
+        });
         return s;
       });
 }

@@ -108,7 +108,12 @@ absl::Status Consumer::Apply(const EventEnvelope& env) {
   request.consumed.push_back(consumed);
   auto result = store_->Append(std::move(request));
   if (!result.ok()) return result.status();
-  if (!result->duplicate) ++applied_;
+  if (!result->duplicate) {
+    ++applied_;
+    if (options_.after_apply && env.event_type() != eventstore::kCheckpointType) {
+      options_.after_apply(env);
+    }
+  }
   return absl::OkStatus();
 }
 

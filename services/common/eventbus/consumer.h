@@ -58,6 +58,9 @@ struct ConsumerOptions {
   ReadLogFn read_log;
   ReadHeadsFn read_heads;  // optional: catch-up when idle
   absl::Duration idle_check = absl::Seconds(1);
+  // Called after an event's effects are durable (not for duplicates or dead
+  // letters): in-memory state follows the store, never runs ahead of it.
+  std::function<void(const wangge::common::v1::EventEnvelope&)> after_apply;
 };
 
 class Consumer {

@@ -4,7 +4,9 @@
 
 #include <cstdio>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/auth/token.h"
 #include "services/common/config/config.h"
 #include "services/common/eventlog/eventlog_service.h"
 #include "services/common/files/files.h"
@@ -65,6 +67,30 @@ absl::StatusOr<eventstore::Options> StoreOptions(
   }
   o.signer = std::move(*signer);
   return o;
+}
+
+absl::StatusOr<std::string> ServiceToken(const config::ServiceConfig& config) {
+  if (!config.service_token_file.empty()) {
+    auto token = ReadFileToString(config.service_token_file);
+    if (!token.ok()) return token.status();
+    return std::string(absl::StripAsciiWhitespace(*token));
+  }
+  if (config.auth.algorithm != "HS256") {
+    return absl::FailedPreconditionError(
+        "--service_token_file is required outside development (HS256)");
+  }
+  auto key = ReadFileToString(config.auth.key_file);
+  if (!key.ok()) return key.status();
+  auto role = auth::ParseRole(absl::StrCat("service_", config.service));
+  if (!role.ok()) return role.status();
+  auth::Claims claims;
+  claims.subject = config.service;
+  claims.role = *role;
+  claims.audience = config.auth.audience;
+  claims.expiry = absl::Now() + absl::Hours(24 * 365);
+  claims.scopes = {"*"};
+  log::Warning("no --service_token_file: minted a development service token");
+  return auth::MintToken(claims, "HS256", *key);
 }
 
 int ServiceMain(int argc, char** argv, const std::string& service,

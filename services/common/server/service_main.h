@@ -36,6 +36,10 @@ struct ServiceContext {
 absl::StatusOr<eventstore::Options> StoreOptions(
     const config::ServiceConfig& config);
 
+// This service's bearer token for calls to peers: --service_token_file, or
+// in development (HS256) one minted from the token key, with a warning.
+absl::StatusOr<std::string> ServiceToken(const config::ServiceConfig& config);
+
 // `setup` registers the service's gRPC services and shutdown hooks.
 int ServiceMain(int argc, char** argv, const std::string& service,
                 const std::function<absl::Status(ServiceContext&)>& setup);

@@ -2,10 +2,12 @@
 #define WANGGE_SERVICES_INTAKE_SERVER_INTAKE_SERVER_H_
 
 // The intake service's gRPC surface. Every method enters through the chassis
-// guard (role and scope checked before the body). The bodies arrive with
-// issue #4; until then each answers UNIMPLEMENTED, after the guard.
+// guard (role and scope checked before the body). ReportCase and GetReport
+// are served; listing, reporter contact (encrypted) and forgetting arrive
+// with the rest of issue #4 and answer UNIMPLEMENTED until then.
 
 #include "services/common/server/chassis.h"
+#include "services/intake/app/intake_app.h"
 #include "wangge/intake/v1/intake.grpc.pb.h"
 
 namespace wangge::intake {
@@ -13,22 +15,42 @@ namespace wangge::intake {
 class IntakeServer final
     : public ::wangge::intake::v1::IntakeService::CallbackService {
  public:
-  explicit IntakeServer(server::Chassis* chassis) : chassis_(chassis) {}
+  // `app` may be null (permission tests): bodies then answer UNAVAILABLE.
+  explicit IntakeServer(server::Chassis* chassis, IntakeApp* app = nullptr)
+      : chassis_(chassis), app_(app) {}
 
   grpc::ServerUnaryReactor* ReportCase(
       grpc::CallbackServerContext* context,
       const ::wangge::intake::v1::ReportCaseRequest* request,
       ::wangge::intake::v1::ReportCaseResponse* response) override {
-    return chassis_->Unary(context, "wangge.intake.v1.IntakeService.ReportCase",
-                           request, response, NotYet);
+    return chassis_->Unary(
+        context, "wangge.intake.v1.IntakeService.ReportCase", request, response,
+        [&](const server::Caller& caller) -> absl::Status {
+          if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          auto result = app_->ReportCase(caller.actor, *request);
+          if (!result.ok()) return result.status();
+          *response = std::move(*result);
+          return absl::OkStatus();
+        });
   }
 
   grpc::ServerUnaryReactor* GetReport(
       grpc::CallbackServerContext* context,
       const ::wangge::intake::v1::GetReportRequest* request,
       ::wangge::intake::v1::Report* response) override {
-    return chassis_->Unary(context, "wangge.intake.v1.IntakeService.GetReport",
-                           request, response, NotYet);
+    return chassis_->Unary(
+        context, "wangge.intake.v1.IntakeService.GetReport", request, response,
+        [&](const server::Caller& caller) -> absl::Status {
+          if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          auto report = app_->GetReport(request->case_id());
+          if (!report.ok()) return report.status();
+          // Outside the caller's area scope is as good as absent.
+          if (!caller.InScope(report->area_code())) {
+            return absl::NotFoundError("no such report in your scope");
+          }
+          *response = std::move(*report);
+          return absl::OkStatus();
+        });
   }
 
   grpc::ServerUnaryReactor* ListReports(
@@ -65,6 +87,7 @@ class IntakeServer final
   }
 
   server::Chassis* const chassis_;
+  IntakeApp* const app_;
 };
 
 }  // namespace wangge::intake

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 
 namespace wangge::registry {
@@ -34,9 +35,19 @@ absl::Status NotFound(double lon, double lat) {
 }  // namespace
 
 AreaIndex::AreaIndex(const RegistryState& state) {
+  // Depth from the level table: followers may have met areas before the
+  // deployment event (different partitions), so Area::depth can be stale.
+  absl::flat_hash_map<std::string, int> depth;
+  if (state.deployment) {
+    for (int i = 0; i < state.deployment->levels_size(); ++i) {
+      depth[state.deployment->levels(i).name()] = i;
+    }
+  }
   for (const auto& [code, area] : state.areas) {
+    auto d = depth.find(area.level);
+    const int area_depth = d == depth.end() ? area.depth : d->second;
     for (const AreaVersion& v : area.versions) {
-      entries_.push_back({code, area.level, area.dedicated, area.depth, v.from,
+      entries_.push_back({code, area.level, area.dedicated, area_depth, v.from,
                           v.to, v.boundary});
     }
   }

@@ -1,0 +1,172 @@
+#include "services/intake/app/intake_app.h"
+
+#include "absl/random/random.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/clock/proto_time.h"
+#include "services/common/status/status_macros.h"
+#include "services/intake/domain/report.h"
+
+namespace wangge::intake {
+namespace {
+
+std::string RegistryRowKey(uint32_t partition, uint64_t sequence) {
+  std::string k;
+  for (int i = 3; i >= 0; --i) k.push_back(static_cast<char>(partition >> (8 * i)));
+  for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>(sequence >> (8 * i)));
+  return k;
+}
+
+v1::Report ReportOf(const v1::ReportReceived& e, absl::Time received) {
+  v1::Report r;
+  r.set_case_id(e.case_id());
+  r.set_category_code(e.category_code());
+  r.set_area_code(e.area_code());
+  *r.mutable_point() = e.point();
+  r.set_description(e.description());
+  r.set_source(v1::ReportSource_Name(e.source()));
+  *r.mutable_received_time() = ToProto(received);
+  return r;
+}
+
+}  // namespace
+
+IntakeApp::IntakeApp(eventstore::EventStore* store, const Clock* clock)
+    : store_(store), clock_(clock) {}
+
+absl::Status IntakeApp::Load() {
+  std::vector<common::v1::EventEnvelope> deployment, areas;
+  absl::Status inner;
+  RETURN_IF_ERROR(store_->ScanProjection(
+      kRegistryProjection, "", [&](const std::string&, const std::string& value) {
+        common::v1::EventEnvelope env;
+        if (!env.ParseFromString(value)) {
+          inner = absl::DataLossError("registry row does not parse");
+          return false;
+        }
+        (env.stream_id() == "deployment" ? deployment : areas).push_back(std::move(env));
+        return true;
+      }));
+  RETURN_IF_ERROR(inner);
+  absl::MutexLock lock(&mu_);
+  for (const auto& env : deployment) RETURN_IF_ERROR(registry::Evolve(registry_.state, env));
+  for (const auto& env : areas) RETURN_IF_ERROR(registry::Evolve(registry_.state, env));
+  registry_.dirty = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<eventstore::AppendRequest> IntakeApp::RegistryEffects(
+    const common::v1::EventEnvelope& env) const {
+  eventstore::AppendRequest r;
+  r.projection_writes.push_back(
+      {kRegistryProjection, RegistryRowKey(env.partition(), env.sequence()),
+       env.SerializeAsString()});
+  return r;
+}
+
+void IntakeApp::OnRegistryApplied(const common::v1::EventEnvelope& env) {
+  absl::MutexLock lock(&mu_);
+  // Registry events are its own: only these types reach here (the consumer
+  // dead-letters others); a bad one is logged by the consumer's next read.
+  if (registry::Evolve(registry_.state, env).ok()) registry_.dirty = true;
+}
+
+size_t IntakeApp::known_areas() const {
+  absl::MutexLock lock(&mu_);
+  return registry_.state.areas.size();
+}
+
+std::shared_ptr<const registry::AreaIndex> IntakeApp::Index() {
+  absl::MutexLock lock(&mu_);
+  if (registry_.dirty || !registry_.index) {
+    // Rebuilt once per burst of registry changes, on first use.
+    registry_.index = std::make_shared<registry::AreaIndex>(registry_.state);
+    registry_.dirty = false;
+  }
+  return registry_.index;
+}
+
+std::string IntakeApp::MintCaseId(absl::Time now) const {
+  // C + the day in China (UTC+8, no daylight saving) + 8 random base32
+  // characters: readable, sortable by day, unique across restarts and
+  // partitions (a collision is caught by the kNoStream append).
+  static const absl::TimeZone kChina = absl::FixedTimeZone(8 * 3600);
+  static constexpr char kAlphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  thread_local absl::BitGen rng;
+  std::string suffix;
+  for (int i = 0; i < 8; ++i) suffix.push_back(kAlphabet[absl::Uniform(rng, 0, 32)]);
+  return absl::StrCat("C", absl::FormatTime("%Y%m%d", now, kChina), "-", suffix);
+}
+
+absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
+    const common::v1::Actor& actor, const v1::ReportCaseRequest& request) {
+  const std::string command_id =
+      absl::StrCat("report/", actor.subject(), "/", request.request_id());
+  v1::ReportCaseResponse response;
+  // A retry with the same request id: the same case, nothing written.
+  if (!request.request_id().empty()) {
+    ASSIGN_OR_RETURN(auto first, store_->CommandResult(command_id));
+    if (first) {
+      for (const auto& sv : first->stream_versions) {
+        if (absl::StartsWith(sv.stream_id(), "case/")) {
+          response.set_case_id(sv.stream_id().substr(5));
+        }
+      }
+      ASSIGN_OR_RETURN(v1::Report report, GetReport(response.case_id()));
+      response.set_area_code(report.area_code());
+      for (const auto& p : first->positions) *response.add_positions() = p;
+      return response;
+    }
+  }
+  auto index = Index();
+  const absl::Time now = clock_->Now();
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    ReportInput input;
+    input.request = &request;
+    input.actor = actor;
+    input.now = now;
+    input.case_id = MintCaseId(now);
+    absl::StatusOr<v1::ReportReceived> event;
+    {
+      absl::MutexLock lock(&mu_);
+      input.registry = &registry_.state;
+      input.index = index.get();
+      event = DecideReport(input);
+    }
+    if (!event.ok()) return event.status();
+    eventstore::AppendRequest append;
+    append.command_id = command_id;
+    append.actor = actor;
+    eventstore::StreamAppend sa;
+    sa.stream_id = absl::StrCat("case/", event->case_id());
+    sa.expected_version = eventstore::kNoStream;
+    eventstore::NewEvent ne = eventstore::MakeEvent(*event);
+    ne.occurred_time = FromProto(event->observed_time());
+    ne.correlation_id = event->case_id();
+    sa.events.push_back(std::move(ne));
+    append.streams.push_back(std::move(sa));
+    append.projection_writes.push_back(
+        {kReportsProjection, event->case_id(), ReportOf(*event, now).SerializeAsString()});
+    auto result = store_->Append(std::move(append));
+    if (!result.ok() && result.status().code() == absl::StatusCode::kAborted) {
+      continue;  // the minted id exists: mint another
+    }
+    if (!result.ok()) return result.status();
+    if (result->duplicate) return ReportCase(actor, request);  // raced a retry
+    response.set_case_id(event->case_id());
+    response.set_area_code(event->area_code());
+    for (const auto& p : result->positions) *response.add_positions() = p;
+    return response;
+  }
+  return absl::InternalError("could not mint a unique case id");
+}
+
+absl::StatusOr<v1::Report> IntakeApp::GetReport(const std::string& case_id) const {
+  ASSIGN_OR_RETURN(auto row, store_->GetProjection(kReportsProjection, case_id));
+  if (!row) return absl::NotFoundError(absl::StrCat("no report ", case_id));
+  v1::Report report;
+  if (!report.ParseFromString(*row)) return absl::DataLossError("report row");
+  return report;
+}
+
+}  // namespace wangge::intake

@@ -1,0 +1,64 @@
+#ifndef WANGGE_SERVICES_INTAKE_APP_INTAKE_APP_H_
+#define WANGGE_SERVICES_INTAKE_APP_INTAKE_APP_H_
+
+// Intake's command and query handlers. Intake follows the registry's topic
+// and keeps its own copy of the registry (the raw events as projection rows,
+// evolved with the registry's own Evolve), so locating a report never calls
+// the registry.
+//
+// Thread safety: every method may be called from any thread.
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "services/common/clock/clock.h"
+#include "services/common/eventstore/event_store.h"
+#include "services/registry/domain/area_index.h"
+#include "services/registry/domain/registry_state.h"
+#include "wangge/intake/v1/intake.pb.h"
+
+namespace wangge::intake {
+
+inline constexpr char kReportsProjection[] = "reports";
+inline constexpr char kRegistryProjection[] = "registry";
+
+class IntakeApp {
+ public:
+  IntakeApp(eventstore::EventStore* store, const Clock* clock);
+
+  // Rebuilds the registry copy from this store.
+  absl::Status Load();
+
+  // The registry follower: the consumer stores each registry event as a row
+  // (RegistryEffects) and, once durable, applies it (OnRegistryApplied).
+  absl::StatusOr<eventstore::AppendRequest> RegistryEffects(
+      const common::v1::EventEnvelope& env) const;
+  void OnRegistryApplied(const common::v1::EventEnvelope& env);
+
+  absl::StatusOr<v1::ReportCaseResponse> ReportCase(
+      const common::v1::Actor& actor, const v1::ReportCaseRequest& request);
+  absl::StatusOr<v1::Report> GetReport(const std::string& case_id) const;
+
+  // Areas known to intake (tests, readiness).
+  size_t known_areas() const;
+
+ private:
+  struct Registry {
+    registry::RegistryState state;
+    std::shared_ptr<const registry::AreaIndex> index;
+    bool dirty = true;
+  };
+  std::shared_ptr<const registry::AreaIndex> Index();
+  std::string MintCaseId(absl::Time now) const;
+
+  eventstore::EventStore* const store_;
+  const Clock* const clock_;
+  mutable absl::Mutex mu_;
+  Registry registry_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace wangge::intake
+
+#endif  // WANGGE_SERVICES_INTAKE_APP_INTAKE_APP_H_

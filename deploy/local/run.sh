@@ -96,6 +96,9 @@ Try (wangge = $BIN/cli/wangge --key_file=$VAR/dev/jwt.key):
   wangge registry list 510101                  # streets of the Chengdu-style district
   wangge registry locate 104.06 30.66          # the smallest area at a point (WGS84)
   wangge registry locate 116.41 39.93 --as_of=2023-06-01T00:00:00Z   # before the demo existed
+  wangge report 116.41 39.93 --description="暴露垃圾 exposed rubbish"     # as the 12345 hotline
+  wangge report 104.0624 30.6624 --coordinate_system=gcj02 --description="井盖缺失"
+  wangge report-get <case id>
   wangge heads registry                        # events per partition
   wangge token --role=shift_leader --scope=110101
   kcat -b \$(cat $VAR/kafka.bootstrap) -L                 # topics and partitions

@@ -6,6 +6,8 @@
 //   wangge registry locate 104.07 30.66 [--as_of=2024-06-01T00:00:00Z]
 //   wangge registry area 510101001
 //   wangge registry list 510101
+//   wangge report 104.06 30.66 --description="井盖缺失" [--coordinate_system=gcj02]
+//   wangge report-get C20240719-ABCDEFGH
 //   wangge heads intake
 //
 // Addresses default to the local stack (deploy/local/run.sh): intake 7101,
@@ -33,6 +35,7 @@
 #include "services/common/status/errors.h"
 #include "services/common/status/grpc_status.h"
 #include "wangge/common/v1/eventlog.grpc.pb.h"
+#include "wangge/intake/v1/intake.grpc.pb.h"
 #include "wangge/registry/v1/registry.grpc.pb.h"
 
 ABSL_FLAG(std::string, addr, "", "Service address (default: the local stack)");
@@ -47,6 +50,10 @@ ABSL_FLAG(std::string, channel, "", "token: channel (channels)");
 ABSL_FLAG(absl::Duration, ttl, absl::Hours(8), "token: lifetime");
 ABSL_FLAG(std::string, as_of, "", "RFC 3339 time for as-of queries");
 ABSL_FLAG(std::string, request_id, "", "Idempotency key (default: derived)");
+ABSL_FLAG(std::string, category, "event/05/0505", "report: catalogue class");
+ABSL_FLAG(std::string, description, "", "report: what is wrong");
+ABSL_FLAG(std::string, coordinate_system, "wgs84",
+          "report: wgs84, cgcs2000, gcj02 or bd09");
 
 namespace {
 
@@ -63,7 +70,7 @@ int Fail(const std::string& message) {
   return 2;
 }
 
-int Report(const grpc::Status& s) {
+int ReportError(const grpc::Status& s) {
   absl::Status a = status::FromGrpcStatus(s);
   std::fprintf(stderr, "error: %s: %s\n",
                absl::StatusCodeToString(a.code()).c_str(),
@@ -142,7 +149,7 @@ int Registry(const std::vector<char*>& args) {
     r.set_deployment_json(*json);
     registry::v1::ImportDeploymentResponse resp;
     grpc::Status s = stub->ImportDeployment(&ctx, r, &resp);
-    if (!s.ok()) return Report(s);
+    if (!s.ok()) return ReportError(s);
     if (absl::GetFlag(FLAGS_json)) {
       Print(resp);
     } else {
@@ -162,7 +169,7 @@ int Registry(const std::vector<char*>& args) {
     if (as_of != absl::InfinitePast()) *r.mutable_as_of() = ToProto(as_of);
     registry::v1::Area a;
     grpc::Status s = stub->LocatePoint(&ctx, r, &a);
-    if (!s.ok()) return Report(s);
+    if (!s.ok()) return ReportError(s);
     PrintArea(a);
     return 0;
   }
@@ -172,7 +179,7 @@ int Registry(const std::vector<char*>& args) {
     if (as_of != absl::InfinitePast()) *r.mutable_as_of() = ToProto(as_of);
     registry::v1::Area a;
     grpc::Status s = stub->GetArea(&ctx, r, &a);
-    if (!s.ok()) return Report(s);
+    if (!s.ok()) return ReportError(s);
     PrintArea(a);
     return 0;
   }
@@ -183,7 +190,7 @@ int Registry(const std::vector<char*>& args) {
     if (as_of != absl::InfinitePast()) *r.mutable_as_of() = ToProto(as_of);
     registry::v1::ListAreasResponse resp;
     grpc::Status s = stub->ListAreas(&ctx, r, &resp);
-    if (!s.ok()) return Report(s);
+    if (!s.ok()) return ReportError(s);
     if (absl::GetFlag(FLAGS_json)) {
       Print(resp);
     } else {
@@ -192,6 +199,64 @@ int Registry(const std::vector<char*>& args) {
     return 0;
   }
   return Fail("registry import FILE | locate LON LAT | area CODE | list [PARENT]");
+}
+
+int Report(const std::vector<char*>& args) {
+  double lon, lat;
+  if (args.size() != 4 || !absl::SimpleAtod(args[2], &lon) ||
+      !absl::SimpleAtod(args[3], &lat)) {
+    return Fail("report LON LAT --description=... [--category=event/05/0505]");
+  }
+  // Reports come from channels (or supervisors, grid workers): by default a
+  // development token for the 12345 hotline.
+  if (absl::GetFlag(FLAGS_role) == "administrator") absl::SetFlag(&FLAGS_role, "channel");
+  if (absl::GetFlag(FLAGS_channel).empty()) absl::SetFlag(&FLAGS_channel, "12345");
+  auto token = Token(absl::GetFlag(FLAGS_role));
+  if (!token.ok()) return Fail(std::string(token.status().message()));
+  intake::v1::ReportCaseRequest r;
+  r.set_request_id(absl::GetFlag(FLAGS_request_id).empty()
+                       ? absl::StrCat("cli-", absl::ToUnixNanos(absl::Now()))
+                       : absl::GetFlag(FLAGS_request_id));
+  r.set_category_code(absl::GetFlag(FLAGS_category));
+  r.set_description(absl::GetFlag(FLAGS_description));
+  auto* p = r.mutable_location()->mutable_point();
+  p->set_longitude(lon);
+  p->set_latitude(lat);
+  const std::string cs = absl::GetFlag(FLAGS_coordinate_system);
+  p->set_coordinate_system(cs == "gcj02"      ? common::v1::COORDINATE_SYSTEM_GCJ02
+                           : cs == "bd09"     ? common::v1::COORDINATE_SYSTEM_BD09
+                           : cs == "cgcs2000" ? common::v1::COORDINATE_SYSTEM_CGCS2000
+                                              : common::v1::COORDINATE_SYSTEM_WGS84);
+  auto stub = intake::v1::IntakeService::NewStub(Channel("intake"));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + *token);
+  intake::v1::ReportCaseResponse resp;
+  grpc::Status s = stub->ReportCase(&ctx, r, &resp);
+  if (!s.ok()) return ReportError(s);
+  if (absl::GetFlag(FLAGS_json)) {
+    Print(resp);
+  } else {
+    std::printf("case %s in area %s\n", resp.case_id().c_str(), resp.area_code().c_str());
+  }
+  return 0;
+}
+
+int ReportGet(const std::vector<char*>& args) {
+  if (args.size() != 3) return Fail("report-get CASE_ID");
+  if (absl::GetFlag(FLAGS_role) == "administrator") absl::SetFlag(&FLAGS_role, "channel");
+  if (absl::GetFlag(FLAGS_channel).empty()) absl::SetFlag(&FLAGS_channel, "12345");
+  auto token = Token(absl::GetFlag(FLAGS_role));
+  if (!token.ok()) return Fail(std::string(token.status().message()));
+  auto stub = intake::v1::IntakeService::NewStub(Channel("intake"));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + *token);
+  intake::v1::GetReportRequest r;
+  r.set_case_id(args[2]);
+  intake::v1::Report report;
+  grpc::Status s = stub->GetReport(&ctx, r, &report);
+  if (!s.ok()) return ReportError(s);
+  Print(report);
+  return 0;
 }
 
 int Heads(const std::vector<char*>& args) {
@@ -205,7 +270,7 @@ int Heads(const std::vector<char*>& args) {
   ctx.AddMetadata("authorization", "Bearer " + *token);
   common::v1::GetLogHeadsResponse resp;
   grpc::Status s = stub->GetLogHeads(&ctx, {}, &resp);
-  if (!s.ok()) return Report(s);
+  if (!s.ok()) return ReportError(s);
   if (absl::GetFlag(FLAGS_json)) {
     Print(resp);
     return 0;
@@ -226,7 +291,7 @@ int Heads(const std::vector<char*>& args) {
 int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() < 2) {
-    return Fail("commands: token, registry, heads (see --help)");
+    return Fail("commands: token, registry, report, report-get, heads (see --help)");
   }
   const std::string command = args[1];
   if (command == "token") {
@@ -237,5 +302,7 @@ int main(int argc, char** argv) {
   }
   if (command == "registry") return Registry(args);
   if (command == "heads") return Heads(args);
+  if (command == "report") return Report(args);
+  if (command == "report-get") return ReportGet(args);
   return Fail("unknown command " + command);
 }

@@ -1,0 +1,136 @@
+// End to end, separate processes: the dev broker, the registry and intake.
+// The registry imports the demo deployment; intake learns it through Kafka
+// (the registry's topic) and locates reports against it. Intake is killed
+// with SIGKILL and restarted: a retried report is the same case, and intake
+// still knows the areas from its own store.
+
+#include <signal.h>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "services/common/testing/subprocess.h"
+#include "services/common/testing/test_support.h"
+#include "services/registry/app/deployment_json.h"
+#include "services/registry/generator/city_generator.h"
+#include "wangge/intake/v1/intake.grpc.pb.h"
+#include "wangge/registry/v1/registry.grpc.pb.h"
+
+namespace wangge {
+namespace {
+
+using common::v1::ROLE_ADMINISTRATOR;
+using common::v1::ROLE_CHANNEL;
+
+class IntakeRegistryE2eTest : public ::testing::Test {
+ protected:
+  std::map<std::string, std::string> Env(const std::string& service) {
+    return {{"LISTEN", "127.0.0.1:0"},
+            {"METRICS_LISTEN", ""},
+            {"PLAINTEXT", "true"},
+            {"DATA_DIR", dir_ + "/" + service},
+            {"JWT_KEY_FILE", dir_ + "/jwt.key"},
+            {"PARTITIONS", "4"},
+            {"LOG_LEVEL", "warning"},
+            {"KAFKA_BOOTSTRAP_FILE", dir_ + "/kafka.bootstrap"}};
+  }
+  std::string Start(testing::Subprocess* p, const std::string& service,
+                    std::map<std::string, std::string> extra = {}) {
+    auto env = Env(service);
+    for (auto& [k, v] : extra) env[k] = v;
+    EXPECT_TRUE(p->Start({"services/" + service + "/" + service}, env).ok());
+    auto address = p->WaitForLine("listening ", absl::Seconds(60));
+    EXPECT_TRUE(address.ok()) << service << ": " << address.status();
+    return address.ok() ? *address : "";
+  }
+  grpc::Status Report(const std::string& intake_addr, const std::string& id,
+                      intake::v1::ReportCaseResponse* response) {
+    auto stub = intake::v1::IntakeService::NewStub(
+        grpc::CreateChannel(intake_addr, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + testing::DevToken(ROLE_CHANNEL));
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    intake::v1::ReportCaseRequest r;
+    r.set_request_id(id);
+    r.set_category_code("event/01/0102");
+    r.set_description("暴露垃圾 exposed rubbish");
+    auto* p = r.mutable_location()->mutable_point();
+    p->set_longitude(116.41);
+    p->set_latitude(39.93);
+    p->set_coordinate_system(common::v1::COORDINATE_SYSTEM_WGS84);
+    return stub->ReportCase(&ctx, r, response);
+  }
+
+  std::string dir_ = testing::MakeTempDir("e2e");
+};
+
+TEST_F(IntakeRegistryE2eTest, ReportsAreLocatedAgainstTheRegistryFollowedThroughKafka) {
+  testing::WriteFile(dir_ + "/jwt.key", testing::kDevSecret);
+  testing::Subprocess broker, registry_process, intake_process;
+  ASSERT_TRUE(broker
+                  .Start({"services/devbroker/devbroker",
+                          "--bootstrap_file=" + dir_ + "/kafka.bootstrap",
+                          "--partitions=4"})
+                  .ok());
+  ASSERT_TRUE(broker.WaitForLine("bootstrap ", absl::Seconds(30)).ok());
+  const std::string registry_addr = Start(&registry_process, "registry");
+  const std::string intake_addr =
+      Start(&intake_process, "intake", {{"REGISTRY_ADDR", registry_addr}});
+
+  // Import the demo deployment into the registry.
+  auto city = registry::GenerateDemo(1, absl::FromUnixSeconds(1704067200));
+  ASSERT_TRUE(city.ok());
+  {
+    auto stub = registry::v1::RegistryService::NewStub(
+        grpc::CreateChannel(registry_addr, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization",
+                    "Bearer " + testing::DevToken(ROLE_ADMINISTRATOR));
+    registry::v1::ImportDeploymentRequest r;
+    r.set_request_id("demo");
+    r.set_deployment_json(registry::DeploymentToJson(*city));
+    registry::v1::ImportDeploymentResponse response;
+    grpc::Status s = stub->ImportDeployment(&ctx, r, &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  // Intake knows the areas once the registry's events reach it.
+  intake::v1::ReportCaseResponse first;
+  grpc::Status s;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  do {
+    s = Report(intake_addr, "hotline-0001", &first);
+    if (s.ok()) break;
+    ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    absl::SleepFor(absl::Milliseconds(100));
+  } while (absl::Now() < deadline);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(first.area_code().substr(0, 6), "110101");  // the Dongcheng-style district
+  EXPECT_EQ(first.area_code().size(), 15u);             // a unit grid
+
+  // SIGKILL intake and start it again on its data.
+  intake_process.Signal(SIGKILL);
+  ASSERT_TRUE(intake_process.Wait(absl::Seconds(10)).ok());
+  testing::Subprocess restarted;
+  const std::string intake_addr2 =
+      Start(&restarted, "intake", {{"REGISTRY_ADDR", registry_addr}});
+  intake::v1::ReportCaseResponse retry, another;
+  s = Report(intake_addr2, "hotline-0001", &retry);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(retry.case_id(), first.case_id());
+  s = Report(intake_addr2, "hotline-0002", &another);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_NE(another.case_id(), first.case_id());
+  EXPECT_EQ(another.area_code(), first.area_code());
+
+  for (auto* p : {&restarted, &registry_process, &broker}) {
+    p->Signal(SIGTERM);
+    auto code = p->Wait(absl::Seconds(30));
+    ASSERT_TRUE(code.ok());
+    EXPECT_EQ(*code, 0);
+  }
+}
+
+}  // namespace
+}  // namespace wangge

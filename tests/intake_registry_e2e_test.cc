@@ -9,6 +9,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "services/common/testing/subprocess.h"
 #include "services/common/testing/test_support.h"
@@ -95,6 +96,22 @@ TEST_F(IntakeRegistryE2eTest, ReportsAreLocatedAgainstTheRegistryFollowedThrough
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
+  // Intake turns ready once it has caught up with the registry.
+  {
+    auto health = ::grpc::health::v1::Health::NewStub(
+        grpc::CreateChannel(intake_addr, grpc::InsecureChannelCredentials()));
+    bool ready = false;
+    for (int i = 0; i < 300 && !ready; ++i) {
+      grpc::ClientContext hctx;
+      ::grpc::health::v1::HealthCheckRequest hreq;
+      hreq.set_service("readiness");
+      ::grpc::health::v1::HealthCheckResponse hresp;
+      ready = health->Check(&hctx, hreq, &hresp).ok() &&
+              hresp.status() == ::grpc::health::v1::HealthCheckResponse::SERVING;
+      if (!ready) absl::SleepFor(absl::Milliseconds(50));
+    }
+    ASSERT_TRUE(ready) << "intake never became ready";
+  }
   // Intake knows the areas once the registry's events reach it.
   intake::v1::ReportCaseResponse first;
   grpc::Status s;

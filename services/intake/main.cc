@@ -16,7 +16,15 @@ int main(int argc, char** argv) {
   return server::ServiceMain(
       argc, argv, "intake", [](server::ServiceContext& context) -> absl::Status {
         const auto& config = context.chassis->config();
-        auto app = std::make_shared<intake::IntakeApp>(context.store, Clock::Real());
+        // Reporter keys live apart from the events (privacy/key_store.h).
+        auto keys = intake::KeyStore::Open(config.data_dir + "/reporter-keys");
+        if (!keys.ok()) return keys.status();
+        std::shared_ptr<intake::KeyStore> key_store = std::move(*keys);
+        auto app = std::make_shared<intake::IntakeApp>(
+            context.store, key_store.get(),
+            config.crypto_suite == "guomi" ? intake::CipherSuite::kGuomi
+                                           : intake::CipherSuite::kStandard,
+            Clock::Real());
         absl::Status s = app->Load();
         if (!s.ok()) return s;
         std::shared_ptr<eventbus::Consumer> registry_follower;
@@ -43,6 +51,10 @@ int main(int argc, char** argv) {
               });
           s = registry_follower->Start();
           if (!s.ok()) return s;
+          // Ready once the registry copy has caught up with the registry.
+          context.ready_when = [registry_follower] {
+            return registry_follower->caught_up();
+          };
         } else {
           log::Warning("no --registry_addr: intake cannot follow the registry");
         }
@@ -50,7 +62,7 @@ int main(int argc, char** argv) {
         s = context.chassis->Register<intake::v1::IntakeService>(server.get());
         context.projections->push_back(intake::kReportsProjection);
         context.projections->push_back(intake::kRegistryProjection);
-        context.chassis->AddShutdownHook([app, server, registry_follower] {
+        context.chassis->AddShutdownHook([app, server, registry_follower, key_store] {
           if (registry_follower) registry_follower->Stop();
         });
         return s;

@@ -168,6 +168,10 @@ std::string Chassis::address() const {
 
 void Chassis::SetReady(bool ready) {
   if (!server_) return;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;  // draining: stays not ready
+  }
   auto* health = server_->GetHealthCheckService();
   // The unnamed service and each registered service follow readiness; the
   // bulk setter touches every name, so liveness is set again after it.
@@ -210,8 +214,10 @@ void Chassis::Shutdown() {
     hooks.swap(hooks_);
   }
   if (server_) {
-    SetReady(false);
-    server_->GetHealthCheckService()->SetServingStatus(kLiveness, false);
+    auto* health = server_->GetHealthCheckService();
+    health->SetServingStatus(false);
+    health->SetServingStatus(kReadiness, false);
+    health->SetServingStatus(kLiveness, false);
     const absl::Time t0 = absl::Now();
     // Waits for in-flight calls; cancels what is left at the deadline.
     server_->Shutdown(std::chrono::system_clock::now() +

@@ -2,7 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdio>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -130,7 +132,7 @@ int ServiceMain(int argc, char** argv, const std::string& service,
   std::vector<std::string> projections;
   {
     Chassis chassis(*config, Clock::Real());
-    ServiceContext context{&chassis, store->get(), relay.get(), &projections};
+    ServiceContext context{&chassis, store->get(), relay.get(), &projections, {}};
     absl::Status s = chassis.Init();
     if (s.ok()) s = setup(context);
     // After setup, which names the service's projections.
@@ -142,11 +144,24 @@ int ServiceMain(int argc, char** argv, const std::string& service,
       log::Error("start-up failed", {{"error", s.ToString()}});
       return 1;
     }
-    chassis.SetReady(true);
+    std::atomic<bool> stop_readiness{false};
+    std::thread readiness;
+    if (context.ready_when) {
+      readiness = std::thread([&] {
+        while (!stop_readiness) {
+          chassis.SetReady(context.ready_when());
+          absl::SleepFor(absl::Milliseconds(200));
+        }
+      });
+    } else {
+      chassis.SetReady(true);
+    }
     // One machine-readable line for scripts and end-to-end tests.
     std::printf("listening %s\n", chassis.address().c_str());
     std::fflush(stdout);
     chassis.WaitForShutdownSignal();
+    stop_readiness = true;
+    if (readiness.joinable()) readiness.join();
   }
   // After the server drained: publish what is left, then close the store.
   if (relay) relay->Stop(absl::Seconds(5));

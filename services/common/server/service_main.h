@@ -28,6 +28,9 @@ struct ServiceContext {
   eventbus::Relay* relay;
   // Projections this service keeps (reported by GetStateDigest).
   std::vector<std::string>* projections;
+  // When set, readiness follows it (checked every 200 ms), e.g. "consumers
+  // have caught up"; otherwise the service is ready once serving.
+  std::function<bool()> ready_when;
 };
 
 // Store options from the service configuration. The checkpoint key comes

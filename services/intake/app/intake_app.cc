@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/clock/proto_time.h"
+#include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 #include "services/intake/domain/report.h"
 
@@ -31,8 +32,9 @@ v1::Report ReportOf(const v1::ReportReceived& e, absl::Time received) {
 
 }  // namespace
 
-IntakeApp::IntakeApp(eventstore::EventStore* store, const Clock* clock)
-    : store_(store), clock_(clock) {}
+IntakeApp::IntakeApp(eventstore::EventStore* store, KeyStore* keys,
+                     CipherSuite suite, const Clock* clock)
+    : store_(store), keys_(keys), suite_(suite), clock_(clock) {}
 
 absl::Status IntakeApp::Load() {
   std::vector<common::v1::EventEnvelope> deployment, areas;
@@ -134,6 +136,17 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
       event = DecideReport(input);
     }
     if (!event.ok()) return event.status();
+    if (request.has_reporter() && (!request.reporter().name().empty() ||
+                                   !request.reporter().phone().empty())) {
+      // The key is stored (fsync'd) before the event that needs it.
+      const std::string key = NewContactKey(suite_);
+      ASSIGN_OR_RETURN(std::string ciphertext,
+                       EncryptContact(suite_, key,
+                                      request.reporter().SerializeAsString(),
+                                      event->case_id()));
+      RETURN_IF_ERROR(keys_->Put(event->case_id(), key));
+      event->set_reporter_contact_ciphertext(std::move(ciphertext));
+    }
     eventstore::AppendRequest append;
     append.command_id = command_id;
     append.actor = actor;
@@ -159,6 +172,74 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
     return response;
   }
   return absl::InternalError("could not mint a unique case id");
+}
+
+absl::StatusOr<v1::ReportReceived> IntakeApp::ReceivedEvent(
+    const std::string& case_id) const {
+  ASSIGN_OR_RETURN(auto events, store_->ReadStream(absl::StrCat("case/", case_id), 1, 1));
+  if (events.empty()) return absl::NotFoundError(absl::StrCat("no report ", case_id));
+  ASSIGN_OR_RETURN(auto env, store_->Decode(events[0]));
+  v1::ReportReceived received;
+  if (!received.ParseFromString(env.payload().value())) {
+    return absl::DataLossError("ReportReceived does not parse");
+  }
+  return received;
+}
+
+absl::StatusOr<v1::ReporterContact> IntakeApp::RevealReporterContact(
+    const common::v1::Actor& actor, const std::string& case_id,
+    const std::string& purpose) {
+  if (purpose.empty()) return status::InvalidField("purpose", "required (PIPL access log)");
+  ASSIGN_OR_RETURN(v1::ReportReceived received, ReceivedEvent(case_id));
+  if (received.reporter_contact_ciphertext().empty()) {
+    return absl::NotFoundError(absl::StrCat("report ", case_id, " has no contact"));
+  }
+  ASSIGN_OR_RETURN(auto key, keys_->Get(case_id));
+  if (!key) {
+    return status::PermissionDenied("reporter_forgotten",
+                                    "the reporter's data was erased");
+  }
+  ASSIGN_OR_RETURN(std::string plaintext,
+                   DecryptContact(suite_, *key, received.reporter_contact_ciphertext(),
+                                  case_id));
+  // Logged before anything is returned: no read without its record.
+  v1::ReporterContactRevealed access;
+  access.set_case_id(case_id);
+  access.set_purpose(purpose);
+  eventstore::AppendRequest append;
+  append.actor = actor;
+  eventstore::StreamAppend sa;
+  sa.stream_id = absl::StrCat("case/", case_id);
+  sa.events.push_back(eventstore::MakeEvent(access));
+  sa.events.back().correlation_id = case_id;
+  append.streams.push_back(std::move(sa));
+  RETURN_IF_ERROR(store_->Append(std::move(append)).status());
+  v1::ReporterContact contact;
+  if (!contact.ParseFromString(plaintext)) return absl::DataLossError("contact");
+  return contact;
+}
+
+absl::StatusOr<std::vector<common::v1::Position>> IntakeApp::ForgetReporter(
+    const common::v1::Actor& actor, const std::string& case_id,
+    const std::string& reason) {
+  if (reason.empty()) return status::InvalidField("reason", "required");
+  ASSIGN_OR_RETURN(v1::ReportReceived received, ReceivedEvent(case_id));
+  (void)received;
+  v1::ReporterForgotten forgotten;
+  forgotten.set_case_id(case_id);
+  forgotten.set_reason(reason);
+  eventstore::AppendRequest append;
+  append.command_id = absl::StrCat("forget/", case_id);
+  append.actor = actor;
+  eventstore::StreamAppend sa;
+  sa.stream_id = absl::StrCat("case/", case_id);
+  sa.events.push_back(eventstore::MakeEvent(forgotten));
+  append.streams.push_back(std::move(sa));
+  ASSIGN_OR_RETURN(eventstore::AppendResult result, store_->Append(std::move(append)));
+  // After the record: a crash in between leaves the key, and a retry
+  // (same command id, nothing written) destroys it.
+  RETURN_IF_ERROR(keys_->Destroy(case_id));
+  return result.positions;
 }
 
 absl::StatusOr<v1::Report> IntakeApp::GetReport(const std::string& case_id) const {

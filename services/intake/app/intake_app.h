@@ -15,8 +15,11 @@
 #include "absl/synchronization/mutex.h"
 #include "services/common/clock/clock.h"
 #include "services/common/eventstore/event_store.h"
+#include "services/intake/privacy/contact_crypto.h"
+#include "services/intake/privacy/key_store.h"
 #include "services/registry/domain/area_index.h"
 #include "services/registry/domain/registry_state.h"
+#include "wangge/intake/v1/events.pb.h"
 #include "wangge/intake/v1/intake.pb.h"
 
 namespace wangge::intake {
@@ -26,7 +29,8 @@ inline constexpr char kRegistryProjection[] = "registry";
 
 class IntakeApp {
  public:
-  IntakeApp(eventstore::EventStore* store, const Clock* clock);
+  IntakeApp(eventstore::EventStore* store, KeyStore* keys, CipherSuite suite,
+            const Clock* clock);
 
   // Rebuilds the registry copy from this store.
   absl::Status Load();
@@ -41,6 +45,17 @@ class IntakeApp {
       const common::v1::Actor& actor, const v1::ReportCaseRequest& request);
   absl::StatusOr<v1::Report> GetReport(const std::string& case_id) const;
 
+  // The follow-up agent's read of a reporter's contact: an access event
+  // (who, why) is appended before the contact is returned. FAILED_PRECONDITION
+  // (rule "reporter_forgotten") once the key is destroyed.
+  absl::StatusOr<v1::ReporterContact> RevealReporterContact(
+      const common::v1::Actor& actor, const std::string& case_id,
+      const std::string& purpose);
+  // Records the erasure, then destroys the key for good. Idempotent.
+  absl::StatusOr<std::vector<common::v1::Position>> ForgetReporter(
+      const common::v1::Actor& actor, const std::string& case_id,
+      const std::string& reason);
+
   // Areas known to intake (tests, readiness).
   size_t known_areas() const;
 
@@ -53,7 +68,11 @@ class IntakeApp {
   std::shared_ptr<const registry::AreaIndex> Index();
   std::string MintCaseId(absl::Time now) const;
 
+  absl::StatusOr<v1::ReportReceived> ReceivedEvent(const std::string& case_id) const;
+
   eventstore::EventStore* const store_;
+  KeyStore* const keys_;
+  const CipherSuite suite_;
   const Clock* const clock_;
   mutable absl::Mutex mu_;
   Registry registry_ ABSL_GUARDED_BY(mu_);

@@ -1,5 +1,8 @@
 #include "services/intake/app/intake_app.h"
 
+#include <cstdio>
+
+#include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/testing/test_support.h"
@@ -42,7 +45,9 @@ class IntakeAppTest : public ::testing::Test {
     o.path = dir_ + "/store";
     o.partitions = 4;
     store_ = *eventstore::EventStore::Open(o);
-    app_ = std::make_unique<IntakeApp>(store_.get(), &clock_);
+    keys_ = *KeyStore::Open(dir_ + "/keys");
+    app_ = std::make_unique<IntakeApp>(store_.get(), keys_.get(),
+                                       CipherSuite::kStandard, &clock_);
     ASSERT_TRUE(app_->Load().ok());
   }
   v1::ReportCaseRequest Request(const std::string& id) {
@@ -67,6 +72,7 @@ class IntakeAppTest : public ::testing::Test {
   std::string dir_;
   FakeClock clock_{kT0 + absl::Hours(24 * 200)};
   std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<KeyStore> keys_;
   std::unique_ptr<IntakeApp> app_;
 };
 
@@ -115,12 +121,74 @@ TEST_F(IntakeAppTest, RegistryCopySurvivesRestart) {
   ASSERT_TRUE(before.ok());
   const size_t areas = app_->known_areas();
   app_.reset();
+  keys_.reset();
   store_.reset();
   Open();
   EXPECT_EQ(app_->known_areas(), areas);
   auto after = app_->ReportCase(Hotline(), Request("r-9"));
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->area_code(), before->area_code());
+}
+
+}  // namespace
+}  // namespace wangge::intake
+
+namespace wangge::intake {
+namespace {
+
+bool KeyStoreFilesContain(const std::string& dir, const std::string& needle) {
+  FILE* p = popen(("cat " + dir + "/* 2>/dev/null").c_str(), "r");
+  std::string all;
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) all.append(buf, n);
+  pclose(p);
+  return all.find(needle) != std::string::npos;
+}
+
+TEST_F(IntakeAppTest, ContactIsEncryptedRevealedWithAnAccessEventAndForgotten) {
+  v1::ReportCaseRequest r = Request("r-contact");
+  r.mutable_reporter()->set_name("李四");
+  r.mutable_reporter()->set_phone("13912345678");
+  auto c = app_->ReportCase(Hotline(), r);
+  ASSERT_TRUE(c.ok()) << c.status();
+  // Only ciphertext in the event log.
+  auto events = *store_->ReadStream("case/" + c->case_id());
+  EXPECT_EQ(events[0].record().find("13912345678"), std::string::npos);
+
+  common::v1::Actor agent;
+  agent.set_subject("agent-7");
+  agent.set_role(common::v1::ROLE_FOLLOW_UP_AGENT);
+  EXPECT_EQ(app_->RevealReporterContact(agent, c->case_id(), "").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto contact = app_->RevealReporterContact(agent, c->case_id(), "follow-up call");
+  ASSERT_TRUE(contact.ok()) << contact.status();
+  EXPECT_EQ(contact->phone(), "13912345678");
+  EXPECT_EQ(contact->name(), "李四");
+  events = *store_->ReadStream("case/" + c->case_id());
+  ASSERT_EQ(events.size(), 2u);
+  auto access = *store_->Decode(events[1]);
+  EXPECT_EQ(access.event_type(), "wangge.intake.v1.ReporterContactRevealed");
+  EXPECT_EQ(access.actor().subject(), "agent-7");
+
+  // The key's bytes are in the key store until the reporter is forgotten.
+  const std::string key = **keys_->Get(c->case_id());
+  EXPECT_TRUE(KeyStoreFilesContain(dir_ + "/keys", key));
+  common::v1::Actor admin;
+  admin.set_subject("dpo");
+  admin.set_role(common::v1::ROLE_ADMINISTRATOR);
+  ASSERT_TRUE(app_->ForgetReporter(admin, c->case_id(), "PIPL erasure request").ok());
+  EXPECT_TRUE(app_->ForgetReporter(admin, c->case_id(), "again").ok());  // idempotent
+  EXPECT_FALSE(KeyStoreFilesContain(dir_ + "/keys", key));
+  auto denied = app_->RevealReporterContact(agent, c->case_id(), "follow-up call");
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
+  // The history still verifies: only a key was destroyed, no event changed.
+  for (int p = 0; p < store_->partitions(); ++p) {
+    auto report = store_->Verify(p);
+    EXPECT_TRUE(report.ok) << report.reason;
+  }
+  events = *store_->ReadStream("case/" + c->case_id());
+  EXPECT_EQ(events.size(), 3u);  // received, revealed, forgotten (once)
 }
 
 }  // namespace

@@ -101,9 +101,17 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
   }
   if (r.has_reporter() &&
       (!r.reporter().name().empty() || !r.reporter().phone().empty())) {
-    bad.push_back({"reporter",
-                   "contact storage needs per-reporter encryption, not yet "
-                   "available; report without a contact"});
+    // A citizen's contact comes through a channel; staff are known by id.
+    if (in.actor.role() != common::v1::ROLE_CHANNEL) {
+      bad.push_back({"reporter", "only channels send a citizen's contact"});
+    }
+    if (Utf8Length(r.reporter().name()) > 64) {
+      bad.push_back({"reporter.name", "at most 64 characters"});
+    }
+    static const std::regex kPhone(R"(\+?[0-9][0-9 -]{4,19})");
+    if (!std::regex_match(r.reporter().phone(), kPhone)) {
+      bad.push_back({"reporter.phone", "5 to 20 digits, spaces or dashes"});
+    }
   }
   if (!bad.empty()) return status::InvalidArgument(std::move(bad));
 

@@ -32,6 +32,8 @@ struct ReportInput {
   const registry::AreaIndex* index;
 };
 
+// The contact, if any, is validated here and encrypted by the caller (keys
+// and randomness are not the domain's).
 absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& input);
 
 }  // namespace wangge::intake

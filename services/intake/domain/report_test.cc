@@ -157,12 +157,17 @@ TEST_F(ReportTest, EveryInvalidFieldIsNamed) {
   r.clear_description();
   r.mutable_media(0)->set_sha256("abc");
   *r.mutable_observed_time() = ToProto(kNow + absl::Hours(1));
-  r.mutable_reporter()->set_phone("13800000000");
+  r.mutable_reporter()->set_phone("12");
   auto e = Decide(r);
   EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Fields(e.status()),
             (std::vector<std::string>{"request_id", "category_code", "description",
-                                      "media[0].sha256", "observed_time", "reporter"}));
+                                      "media[0].sha256", "observed_time", "reporter.phone"}));
+  // A supervisor does not send a citizen's contact.
+  v1::ReportCaseRequest staff = Valid();
+  staff.mutable_reporter()->set_phone("13800000000");
+  EXPECT_EQ(Fields(Decide(staff, "", common::v1::ROLE_SUPERVISOR).status()),
+            std::vector<std::string>{"reporter"});
   v1::ReportCaseRequest far = Valid();
   far.mutable_location()->mutable_point()->set_longitude(90.0);
   EXPECT_EQ(Fields(Decide(far).status()), std::vector<std::string>{"location.point"});

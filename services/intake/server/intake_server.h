@@ -2,9 +2,9 @@
 #define WANGGE_SERVICES_INTAKE_SERVER_INTAKE_SERVER_H_
 
 // The intake service's gRPC surface. Every method enters through the chassis
-// guard (role and scope checked before the body). ReportCase and GetReport
-// are served; listing, reporter contact (encrypted) and forgetting arrive
-// with the rest of issue #4 and answer UNIMPLEMENTED until then.
+// guard (role and scope checked before the body). ReportCase, GetReport,
+// RevealReporterContact and ForgetReporter are served; ListReports arrives
+// with the rest of issue #4 and answers UNIMPLEMENTED until then.
 
 #include "services/common/server/chassis.h"
 #include "services/intake/app/intake_app.h"
@@ -67,17 +67,31 @@ class IntakeServer final
       const ::wangge::intake::v1::RevealReporterContactRequest* request,
       ::wangge::intake::v1::ReporterContact* response) override {
     return chassis_->Unary(
-        context, "wangge.intake.v1.IntakeService.RevealReporterContact",
-        request, response, NotYet);
+        context, "wangge.intake.v1.IntakeService.RevealReporterContact", request,
+        response, [&](const server::Caller& caller) -> absl::Status {
+          if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          auto contact = app_->RevealReporterContact(caller.actor, request->case_id(),
+                                                     request->purpose());
+          if (!contact.ok()) return contact.status();
+          *response = std::move(*contact);
+          return absl::OkStatus();
+        });
   }
 
   grpc::ServerUnaryReactor* ForgetReporter(
       grpc::CallbackServerContext* context,
       const ::wangge::intake::v1::ForgetReporterRequest* request,
       ::wangge::intake::v1::ForgetReporterResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.intake.v1.IntakeService.ForgetReporter",
-                           request, response, NotYet);
+    return chassis_->Unary(
+        context, "wangge.intake.v1.IntakeService.ForgetReporter", request, response,
+        [&](const server::Caller& caller) -> absl::Status {
+          if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          auto positions =
+              app_->ForgetReporter(caller.actor, request->case_id(), request->reason());
+          if (!positions.ok()) return positions.status();
+          for (const auto& p : *positions) *response->add_positions() = p;
+          return absl::OkStatus();
+        });
   }
 
  private:

@@ -19,11 +19,12 @@ GEOSContextHandle_t IndexCtx() {
   return handle.h;
 }
 
-// True when candidate `a` is a better answer than `b`.
-bool Better(bool a_dedicated, int a_depth, const std::string& a_code,
-            const Located& b) {
+// True when candidate `a` is a better answer than `b`. Depth is the code's
+// length: codes are hierarchical, so among areas covering one point a longer
+// code is a deeper area, whatever order a follower met the events in.
+bool Better(bool a_dedicated, const std::string& a_code, const Located& b) {
   if (a_dedicated != b.dedicated) return a_dedicated;
-  if (a_depth != b.depth) return a_depth > b.depth;
+  if (a_code.size() != b.code.size()) return a_code.size() > b.code.size();
   return a_code < b.code;
 }
 
@@ -99,7 +100,9 @@ absl::StatusOr<Located> AreaIndex::Locate(double lon, double lat,
   std::sort(q.candidates.begin(), q.candidates.end(),
             [](const Entry* a, const Entry* b) {
               if (a->dedicated != b->dedicated) return a->dedicated;
-              if (a->depth != b->depth) return a->depth > b->depth;
+              if (a->code.size() != b->code.size()) {
+                return a->code.size() > b->code.size();
+              }
               return a->code < b->code;
             });
   const Entry* found = nullptr;
@@ -121,7 +124,7 @@ absl::StatusOr<Located> LocateByScan(const RegistryState& state, double lon,
   for (const auto& [code, area] : state.areas) {
     const AreaVersion* v = area.VersionAt(as_of);
     if (v == nullptr || !v->boundary->Covers(lon, lat)) continue;
-    if (!found || Better(area.dedicated, area.depth, code, best)) {
+    if (!found || Better(area.dedicated, code, best)) {
       found = true;
       best = {code, area.level, area.dedicated, area.depth};
     }

@@ -5,8 +5,10 @@
 // version of every area's boundary (so past moments answer too).
 //
 // The answer is the smallest area covering the point in force at that time:
-// a dedicated grid (专属网格) wins over any other area; otherwise the deepest
-// level; a point on an edge shared by two areas goes to the lower code.
+// a dedicated grid (专属网格) wins over any other area; otherwise the longest
+// code (codes are hierarchical, so that is the deepest area, even in a
+// follower's partial copy); a point on an edge shared by two areas goes to
+// the lower code.
 //
 // Thread safety: immutable after construction; Locate may run on any number
 // of threads at once. Rebuild after the registry changes.

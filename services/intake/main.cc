@@ -3,13 +3,20 @@
 // Follows the registry's topic (and its ReadLog for gaps) to keep its own
 // copy of the areas; reports are located against that copy.
 
+#include "absl/flags/flag.h"
 #include "services/common/eventbus/consumer.h"
+#include "services/common/ratelimit/rate_limiter.h"
 #include "services/common/eventbus/readlog_client.h"
 #include "services/common/log/log.h"
 #include "services/common/server/channel.h"
 #include "services/common/server/service_main.h"
 #include "services/intake/app/intake_app.h"
 #include "services/intake/server/intake_server.h"
+
+ABSL_FLAG(std::string, report_rate_per_channel, "2000/s:4000",
+          "Reports per channel (N/s or N/m, :burst; 0 = unlimited)");
+ABSL_FLAG(std::string, report_rate_per_caller, "50/s:100",
+          "Reports per caller (token subject)");
 
 int main(int argc, char** argv) {
   using namespace wangge;
@@ -20,11 +27,17 @@ int main(int argc, char** argv) {
         auto keys = intake::KeyStore::Open(config.data_dir + "/reporter-keys");
         if (!keys.ok()) return keys.status();
         std::shared_ptr<intake::KeyStore> key_store = std::move(*keys);
-        auto app = std::make_shared<intake::IntakeApp>(
-            context.store, key_store.get(),
-            config.crypto_suite == "guomi" ? intake::CipherSuite::kGuomi
-                                           : intake::CipherSuite::kStandard,
-            Clock::Real());
+        intake::IntakeOptions options;
+        options.suite = config.crypto_suite == "guomi" ? intake::CipherSuite::kGuomi
+                                                       : intake::CipherSuite::kStandard;
+        auto channel_rate = ratelimit::ParseRate(absl::GetFlag(FLAGS_report_rate_per_channel));
+        if (!channel_rate.ok()) return channel_rate.status();
+        auto caller_rate = ratelimit::ParseRate(absl::GetFlag(FLAGS_report_rate_per_caller));
+        if (!caller_rate.ok()) return caller_rate.status();
+        options.channel_rate = *channel_rate;
+        options.caller_rate = *caller_rate;
+        auto app = std::make_shared<intake::IntakeApp>(context.store, key_store.get(),
+                                                       options, Clock::Real());
         absl::Status s = app->Load();
         if (!s.ok()) return s;
         std::shared_ptr<eventbus::Consumer> registry_follower;

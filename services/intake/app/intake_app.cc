@@ -33,8 +33,13 @@ v1::Report ReportOf(const v1::ReportReceived& e, absl::Time received) {
 }  // namespace
 
 IntakeApp::IntakeApp(eventstore::EventStore* store, KeyStore* keys,
-                     CipherSuite suite, const Clock* clock)
-    : store_(store), keys_(keys), suite_(suite), clock_(clock) {}
+                     IntakeOptions options, const Clock* clock)
+    : store_(store),
+      keys_(keys),
+      suite_(options.suite),
+      clock_(clock),
+      channel_limiter_(options.channel_rate, clock),
+      caller_limiter_(options.caller_rate, clock) {}
 
 absl::Status IntakeApp::Load() {
   std::vector<common::v1::EventEnvelope> deployment, areas;
@@ -120,6 +125,11 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
       return response;
     }
   }
+  // Limits count new reports only; a retry above was answered for free.
+  if (actor.role() == common::v1::ROLE_CHANNEL) {
+    RETURN_IF_ERROR(channel_limiter_.Admit(absl::StrCat("channel:", actor.channel())));
+  }
+  RETURN_IF_ERROR(caller_limiter_.Admit(absl::StrCat("caller:", actor.subject())));
   auto index = Index();
   const absl::Time now = clock_->Now();
   for (int attempt = 0; attempt < 3; ++attempt) {

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "services/common/clock/clock.h"
 #include "services/common/eventstore/event_store.h"
+#include "services/common/ratelimit/rate_limiter.h"
 #include "services/intake/privacy/contact_crypto.h"
 #include "services/intake/privacy/key_store.h"
 #include "services/registry/domain/area_index.h"
@@ -27,9 +28,16 @@ namespace wangge::intake {
 inline constexpr char kReportsProjection[] = "reports";
 inline constexpr char kRegistryProjection[] = "registry";
 
+struct IntakeOptions {
+  CipherSuite suite = CipherSuite::kStandard;
+  // Reports per channel (all its callers together) and per caller.
+  ratelimit::Rate channel_rate{2000, 4000};
+  ratelimit::Rate caller_rate{50, 100};
+};
+
 class IntakeApp {
  public:
-  IntakeApp(eventstore::EventStore* store, KeyStore* keys, CipherSuite suite,
+  IntakeApp(eventstore::EventStore* store, KeyStore* keys, IntakeOptions options,
             const Clock* clock);
 
   // Rebuilds the registry copy from this store.
@@ -74,6 +82,8 @@ class IntakeApp {
   KeyStore* const keys_;
   const CipherSuite suite_;
   const Clock* const clock_;
+  ratelimit::RateLimiter channel_limiter_;
+  ratelimit::RateLimiter caller_limiter_;
   mutable absl::Mutex mu_;
   Registry registry_ ABSL_GUARDED_BY(mu_);
 };

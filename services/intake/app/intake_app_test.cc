@@ -5,6 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 #include "services/common/clock/proto_time.h"
+#include "services/common/status/errors.h"
 #include "services/common/testing/test_support.h"
 #include "services/registry/generator/city_generator.h"
 
@@ -46,8 +47,7 @@ class IntakeAppTest : public ::testing::Test {
     o.partitions = 4;
     store_ = *eventstore::EventStore::Open(o);
     keys_ = *KeyStore::Open(dir_ + "/keys");
-    app_ = std::make_unique<IntakeApp>(store_.get(), keys_.get(),
-                                       CipherSuite::kStandard, &clock_);
+    app_ = std::make_unique<IntakeApp>(store_.get(), keys_.get(), options_, &clock_);
     ASSERT_TRUE(app_->Load().ok());
   }
   v1::ReportCaseRequest Request(const std::string& id) {
@@ -74,6 +74,7 @@ class IntakeAppTest : public ::testing::Test {
   std::unique_ptr<eventstore::EventStore> store_;
   std::unique_ptr<KeyStore> keys_;
   std::unique_ptr<IntakeApp> app_;
+  IntakeOptions options_;
 };
 
 TEST_F(IntakeAppTest, ReportMintsACaseAndARetryIsTheSameCase) {
@@ -144,6 +145,25 @@ bool KeyStoreFilesContain(const std::string& dir, const std::string& needle) {
   while ((n = fread(buf, 1, sizeof(buf), p)) > 0) all.append(buf, n);
   pclose(p);
   return all.find(needle) != std::string::npos;
+}
+
+TEST_F(IntakeAppTest, RateLimitAnswersResourceExhaustedWithAHint) {
+  options_.caller_rate = {1, 2};  // 1/s, burst 2
+  app_.reset();
+  keys_.reset();
+  store_.reset();
+  Open();
+  ASSERT_TRUE(app_->ReportCase(Hotline(), Request("a")).ok());
+  ASSERT_TRUE(app_->ReportCase(Hotline(), Request("b")).ok());
+  const auto heads = store_->Heads();
+  auto limited = app_->ReportCase(Hotline(), Request("c"));
+  EXPECT_EQ(limited.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(status::RetryAfter(limited.status()), absl::Seconds(1));
+  EXPECT_EQ(store_->Heads(), heads);
+  // A retry of an accepted report is answered even when limited.
+  EXPECT_TRUE(app_->ReportCase(Hotline(), Request("a")).ok());
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_TRUE(app_->ReportCase(Hotline(), Request("c")).ok());
 }
 
 TEST_F(IntakeAppTest, ContactIsEncryptedRevealedWithAnAccessEventAndForgotten) {

@@ -6,6 +6,8 @@
 
 #include <signal.h>
 
+#include <cstdio>
+
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
@@ -125,6 +127,29 @@ TEST_F(IntakeRegistryE2eTest, ReportsAreLocatedAgainstTheRegistryFollowedThrough
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(first.area_code().substr(0, 6), "110101");  // the Dongcheng-style district
   EXPECT_EQ(first.area_code().size(), 15u);             // a unit grid
+
+  // The broker goes down: intake keeps accepting reports (the store is the
+  // outbox); when the broker returns, the event reaches the topic.
+  broker.Signal(SIGUSR1);
+  absl::SleepFor(absl::Milliseconds(200));
+  intake::v1::ReportCaseResponse during_outage;
+  s = Report(intake_addr, "hotline-outage", &during_outage);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  broker.Signal(SIGUSR2);
+  bool arrived = false;
+  const std::string bootstrap_file = dir_ + "/kafka.bootstrap";
+  for (int i = 0; i < 60 && !arrived; ++i) {
+    const std::string cmd = absl::StrCat(
+        "kcat -b $(cat ", bootstrap_file, ") -C -t wangge.intake.events -e -q ",
+        "-f '%k\\n' 2>/dev/null | grep -c 'case/", during_outage.case_id(), "'");
+    FILE* p = popen(cmd.c_str(), "r");
+    int count = 0;
+    if (fscanf(p, "%d", &count) != 1) count = 0;
+    pclose(p);
+    arrived = count >= 1;
+    if (!arrived) absl::SleepFor(absl::Milliseconds(500));
+  }
+  EXPECT_TRUE(arrived) << "the report made during the outage never reached Kafka";
 
   // SIGKILL intake and start it again on its data.
   intake_process.Signal(SIGKILL);

@@ -46,6 +46,8 @@ ABSL_FLAG(int, partitions, 8, "Store and topic partitions");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(20),
           "How long shutdown waits for in-flight calls");
+ABSL_FLAG(int, handler_threads, 64,
+          "Threads running handler bodies (waiting on group commits)");
 
 namespace wangge::config {
 namespace {
@@ -103,7 +105,8 @@ std::string Describe(const ServiceConfig& c) {
       absl::StrCat("durability=", c.durability),
       absl::StrCat("partitions=", c.partitions),
       absl::StrCat("log_level=", c.log_level),
-      absl::StrCat("drain_timeout=", absl::FormatDuration(c.drain_timeout))};
+      absl::StrCat("drain_timeout=", absl::FormatDuration(c.drain_timeout)),
+      absl::StrCat("handler_threads=", c.handler_threads)};
   for (const auto& [peer, addr] : c.peers) {
     parts.push_back(absl::StrCat(peer, "_addr=", addr));
   }
@@ -141,6 +144,7 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   c.partitions = absl::GetFlag(FLAGS_partitions);
   c.log_level = absl::GetFlag(FLAGS_log_level);
   c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  c.handler_threads = absl::GetFlag(FLAGS_handler_threads);
 
   std::vector<status::FieldViolation> bad;
   if (c.listen.empty()) bad.push_back({"listen", "required"});
@@ -160,6 +164,9 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   if (c.durability != "sync" && c.durability != "async" &&
       c.durability != "ack_after_kafka") {
     bad.push_back({"durability", "must be sync, async or ack_after_kafka"});
+  }
+  if (c.handler_threads < 1 || c.handler_threads > 4096) {
+    bad.push_back({"handler_threads", "must be 1..4096"});
   }
   if (c.partitions < 1 || c.partitions > 1024) {
     bad.push_back({"partitions", "must be 1..1024"});

@@ -43,6 +43,7 @@ ABSL_DECLARE_FLAG(std::string, durability);
 ABSL_DECLARE_FLAG(int, partitions);
 ABSL_DECLARE_FLAG(std::string, log_level);
 ABSL_DECLARE_FLAG(absl::Duration, drain_timeout);
+ABSL_DECLARE_FLAG(int, handler_threads);
 
 namespace wangge::config {
 
@@ -79,6 +80,8 @@ struct ServiceConfig {
   int partitions = 8;
   std::string log_level;
   absl::Duration drain_timeout;
+  // Threads running handler bodies (they may wait on a group commit).
+  int handler_threads = 64;
 };
 
 // Sets Wangge's flags from the environment, then parses the command line.

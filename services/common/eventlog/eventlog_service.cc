@@ -102,7 +102,7 @@ grpc::ServerWriteReactor<ReadLogResponse>* EventLogService::ReadLog(
     grpc::CallbackServerContext* context, const ReadLogRequest* request) {
   return chassis_->Stream<ReadLogResponse>(
       context, absl::StrCat(kService, "ReadLog"), *request,
-      [&](const server::Caller&) -> grpc::ServerWriteReactor<ReadLogResponse>* {
+      [=](const server::Caller&) -> grpc::ServerWriteReactor<ReadLogResponse>* {
         absl::Status s = CheckPartition(request->partition());
         if (!s.ok()) {
           return new server::RejectedStream<ReadLogResponse>(
@@ -117,7 +117,7 @@ grpc::ServerUnaryReactor* EventLogService::GetLogHeads(
     const wangge::common::v1::GetLogHeadsRequest* request,
     wangge::common::v1::GetLogHeadsResponse* response) {
   return chassis_->Unary(context, absl::StrCat(kService, "GetLogHeads"),
-                         request, response, [&](const server::Caller&) {
+                         request, response, [=](const server::Caller&) {
                            response->set_service(store_->service());
                            for (uint64_t h : store_->Heads())
                              response->add_heads(h);
@@ -131,7 +131,7 @@ grpc::ServerUnaryReactor* EventLogService::GetCheckpoint(
     wangge::common::v1::Checkpoint* response) {
   return chassis_->Unary(
       context, absl::StrCat(kService, "GetCheckpoint"), request, response,
-      [&](const server::Caller&) -> absl::Status {
+      [=](const server::Caller&) -> absl::Status {
         absl::Status s = CheckPartition(request->partition());
         if (!s.ok()) return s;
         auto c =
@@ -148,7 +148,7 @@ grpc::ServerUnaryReactor* EventLogService::GetInclusionProof(
     wangge::common::v1::InclusionProof* response) {
   return chassis_->Unary(
       context, absl::StrCat(kService, "GetInclusionProof"), request, response,
-      [&](const server::Caller&) -> absl::Status {
+      [=](const server::Caller&) -> absl::Status {
         absl::Status s = CheckPartition(request->partition());
         if (!s.ok()) return s;
         uint64_t size = request->tree_size();
@@ -179,7 +179,7 @@ grpc::ServerUnaryReactor* EventLogService::GetConsistencyProof(
     wangge::common::v1::ConsistencyProof* response) {
   return chassis_->Unary(
       context, absl::StrCat(kService, "GetConsistencyProof"), request, response,
-      [&](const server::Caller&) -> absl::Status {
+      [=](const server::Caller&) -> absl::Status {
         absl::Status s = CheckPartition(request->partition());
         if (!s.ok()) return s;
         auto proof = store_->ConsistencyProof(request->partition(),
@@ -200,7 +200,7 @@ grpc::ServerUnaryReactor* EventLogService::GetStateDigest(
     wangge::common::v1::StateDigest* response) {
   return chassis_->Unary(
       context, absl::StrCat(kService, "GetStateDigest"), request, response,
-      [&](const server::Caller&) -> absl::Status {
+      [=](const server::Caller&) -> absl::Status {
         std::vector<std::string> names(request->projections().begin(),
                                        request->projections().end());
         if (names.empty()) names = projections_;

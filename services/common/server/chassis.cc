@@ -75,8 +75,45 @@ absl::StatusOr<std::string> StringAtPath(const Message& message,
 
 }  // namespace
 
+HandlerPool::HandlerPool(int threads) {
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] {
+      while (true) {
+        std::function<void()> task;
+        {
+          absl::MutexLock lock(&mu_);
+          auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+            return !tasks_.empty() || stopping_;
+          };
+          mu_.Await(absl::Condition(&ready));
+          if (tasks_.empty()) return;  // stopping and drained
+          task = std::move(tasks_.front());
+          tasks_.pop_front();
+        }
+        task();
+      }
+    });
+  }
+}
+
+HandlerPool::~HandlerPool() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  for (auto& t : threads_) t.join();
+}
+
+void HandlerPool::Run(std::function<void()> task) {
+  absl::MutexLock lock(&mu_);
+  tasks_.push_back(std::move(task));
+}
+
 Chassis::Chassis(config::ServiceConfig config, const Clock* clock)
-    : config_(std::move(config)), clock_(clock), metrics_(config_.service) {}
+    : config_(std::move(config)),
+      clock_(clock),
+      metrics_(config_.service),
+      pool_(std::make_unique<HandlerPool>(config_.handler_threads)) {}
 
 Chassis::~Chassis() { Shutdown(); }
 

@@ -25,7 +25,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <deque>
 #include <functional>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,6 +54,21 @@ struct Caller {
   bool InScope(absl::string_view area_code) const {
     return auth::InScope(scopes, area_code);
   }
+};
+
+// Runs handler bodies off gRPC's callback threads: a body may wait (a group
+// commit's fsync, min_positions), and gRPC has only a few of those threads.
+class HandlerPool {
+ public:
+  explicit HandlerPool(int threads);
+  ~HandlerPool();
+  void Run(std::function<void()> task);
+
+ private:
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
 };
 
 class Chassis {
@@ -144,6 +161,7 @@ class Chassis {
   const config::ServiceConfig config_;
   const Clock* const clock_;
   metrics::Metrics metrics_;
+  std::unique_ptr<HandlerPool> pool_;
   std::unique_ptr<auth::TokenVerifier> verifier_;
   // Full method name -> entry; written before Start(), read-only after.
   absl::flat_hash_map<std::string, MethodEntry> methods_;
@@ -170,17 +188,22 @@ grpc::ServerUnaryReactor* Chassis::Unary(
     const std::function<absl::Status(const Caller&)>& body) {
   const absl::Time start = absl::Now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status status;
   auto caller = Authorize(context, method, *request);
   if (!caller.ok()) {
-    status = caller.status();
-  } else {
-    Entered(method);
-    status = body(*caller);
+    grpc::Status g = status::ToGrpcStatus(caller.status());
+    Record(method, g.error_code(), start, request);
+    reactor->Finish(g);
+    return reactor;
   }
-  grpc::Status g = status::ToGrpcStatus(status);
-  Record(method, g.error_code(), start, request);
-  reactor->Finish(g);
+  Entered(method);
+  // The body runs on the handler pool; request, response and context stay
+  // valid until Finish.
+  pool_->Run([this, reactor, request, start, body, method = std::string(method),
+              caller = std::move(*caller)] {
+    grpc::Status g = status::ToGrpcStatus(body(caller));
+    Record(method, g.error_code(), start, request);
+    reactor->Finish(g);
+  });
   return reactor;
 }
 

@@ -25,7 +25,7 @@ class EchoServiceForTest final
       wangge::testing::v1::EchoResponse* response) override {
     return chassis_->Unary(
         context, "wangge.testing.v1.EchoService.Echo", request, response,
-        [&](const Caller& caller) {
+        [=](const Caller& caller) {
           ++entered;
           if (request->delay_ms() > 0) {
             std::this_thread::sleep_for(
@@ -42,7 +42,7 @@ class EchoServiceForTest final
       const wangge::testing::v1::EchoRequest* request) override {
     return chassis_->Stream<wangge::testing::v1::EchoResponse>(
         context, "wangge.testing.v1.EchoService.EchoStream", *request,
-        [&](const Caller& caller)
+        [=](const Caller& caller)
             -> grpc::ServerWriteReactor<wangge::testing::v1::EchoResponse>* {
           ++entered;
           return new Writer(request->message(), request->count());

@@ -98,6 +98,7 @@ config::ServiceConfig LoopbackConfig(const std::string& service,
   c.durability = "sync";
   c.partitions = 4;
   c.log_level = "warning";
+  c.handler_threads = 8;
   c.drain_timeout = absl::Seconds(5);
   return c;
 }

@@ -25,7 +25,7 @@ class IntakeServer final
       ::wangge::intake::v1::ReportCaseResponse* response) override {
     return chassis_->Unary(
         context, "wangge.intake.v1.IntakeService.ReportCase", request, response,
-        [&](const server::Caller& caller) -> absl::Status {
+        [=](const server::Caller& caller) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
           auto result = app_->ReportCase(caller.actor, *request);
           if (!result.ok()) return result.status();
@@ -40,7 +40,7 @@ class IntakeServer final
       ::wangge::intake::v1::Report* response) override {
     return chassis_->Unary(
         context, "wangge.intake.v1.IntakeService.GetReport", request, response,
-        [&](const server::Caller& caller) -> absl::Status {
+        [=](const server::Caller& caller) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
           auto report = app_->GetReport(request->case_id());
           if (!report.ok()) return report.status();
@@ -68,7 +68,7 @@ class IntakeServer final
       ::wangge::intake::v1::ReporterContact* response) override {
     return chassis_->Unary(
         context, "wangge.intake.v1.IntakeService.RevealReporterContact", request,
-        response, [&](const server::Caller& caller) -> absl::Status {
+        response, [=](const server::Caller& caller) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
           auto contact = app_->RevealReporterContact(caller.actor, request->case_id(),
                                                      request->purpose());
@@ -84,7 +84,7 @@ class IntakeServer final
       ::wangge::intake::v1::ForgetReporterResponse* response) override {
     return chassis_->Unary(
         context, "wangge.intake.v1.IntakeService.ForgetReporter", request, response,
-        [&](const server::Caller& caller) -> absl::Status {
+        [=](const server::Caller& caller) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
           auto positions =
               app_->ForgetReporter(caller.actor, request->case_id(), request->reason());

@@ -45,7 +45,7 @@ grpc::ServerUnaryReactor* RegistryServer::GetArea(
     v1::Area* response) {
   return chassis_->Unary(
       context, absl::StrCat(kService, "GetArea"), request, response,
-      [&](const server::Caller&) -> absl::Status {
+      [=](const server::Caller&) -> absl::Status {
         if (app_ == nullptr) return NoApp();
         if (request->code().empty()) return status::InvalidField("code", "required");
         auto snap = app_->snapshot();
@@ -63,7 +63,7 @@ grpc::ServerUnaryReactor* RegistryServer::ListAreas(
     v1::ListAreasResponse* response) {
   return chassis_->Unary(
       context, absl::StrCat(kService, "ListAreas"), request, response,
-      [&](const server::Caller& caller) -> absl::Status {
+      [=](const server::Caller& caller) -> absl::Status {
         if (app_ == nullptr) return NoApp();
         if (request->page_size() < 0) {
           return status::InvalidField("page_size", "must not be negative");
@@ -104,7 +104,7 @@ grpc::ServerUnaryReactor* RegistryServer::LocatePoint(
     v1::Area* response) {
   return chassis_->Unary(
       context, absl::StrCat(kService, "LocatePoint"), request, response,
-      [&](const server::Caller&) -> absl::Status {
+      [=](const server::Caller&) -> absl::Status {
         if (app_ == nullptr) return NoApp();
         const auto& p = request->point();
         std::vector<status::FieldViolation> bad;
@@ -161,7 +161,7 @@ grpc::ServerUnaryReactor* RegistryServer::ImportDeployment(
     v1::ImportDeploymentResponse* response) {
   return chassis_->Unary(
       context, absl::StrCat(kService, "ImportDeployment"), request, response,
-      [&](const server::Caller& caller) -> absl::Status {
+      [=](const server::Caller& caller) -> absl::Status {
         if (app_ == nullptr) return NoApp();
         if (request->request_id().empty()) {
           return status::InvalidField("request_id", "required (idempotency key)");

@@ -1,0 +1,108 @@
+// ReportCase over gRPC on loopback (manual): the intake server (chassis,
+// guard, validation, locate, event store in `sync` mode) with the demo
+// registry, and N client threads each sending one report at a time.
+//
+//   bazel run -c opt //services/intake:intake_bench -- [clients] [seconds]
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "services/common/testing/test_support.h"
+#include "services/intake/app/intake_app.h"
+#include "services/intake/server/intake_server.h"
+#include "services/registry/generator/city_generator.h"
+
+using namespace wangge;
+
+int main(int argc, char** argv) {
+  const int clients = argc > 1 ? std::atoi(argv[1]) : 32;
+  const int seconds = argc > 2 ? std::atoi(argv[2]) : 10;
+  const std::string dir = "/tmp/wangge-intake-bench";
+  if (std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()) != 0) return 1;
+  setenv("TEST_TMPDIR", dir.c_str(), 1);
+  eventstore::Options o;
+  o.service = "intake";
+  o.path = dir + "/store";
+  o.partitions = 8;
+  o.signer = *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_ED25519, "b");
+  auto store = *eventstore::EventStore::Open(o);
+  auto keys = *intake::KeyStore::Open(dir + "/keys");
+  intake::IntakeOptions options;
+  options.channel_rate = {0, 1};
+  options.caller_rate = {0, 1};
+  intake::IntakeApp app(store.get(), keys.get(), options, Clock::Real());
+  // The demo registry, as the follower would store it.
+  auto d = registry::GenerateDemo(1, absl::FromUnixSeconds(1704067200));
+  registry::RegistryState scratch;
+  auto events = *registry::DecideImport(scratch, *d);
+  uint64_t seq = 0;
+  for (const auto& e : events) {
+    common::v1::EventEnvelope env;
+    env.set_event_type(registry::PayloadOf(e).GetDescriptor()->full_name());
+    env.set_stream_id(registry::StreamOf(e));
+    env.set_sequence(++seq);
+    env.mutable_payload()->set_value(registry::PayloadOf(e).SerializeAsString());
+    if (!store->Append(*app.RegistryEffects(env)).ok()) return 1;
+    app.OnRegistryApplied(env);
+  }
+  config::ServiceConfig config = testing::LoopbackConfig("intake", dir);
+  server::Chassis chassis(config, Clock::Real());
+  intake::IntakeServer service(&chassis, &app);
+  if (!chassis.Init().ok() || !chassis.Register<intake::v1::IntakeService>(&service).ok() ||
+      !chassis.Start().ok()) {
+    return 1;
+  }
+  std::atomic<bool> stop{false};
+  std::vector<std::vector<double>> latencies(clients);
+  std::atomic<uint64_t> failures{0};
+  std::vector<std::thread> threads;
+  const absl::Time start = absl::Now();
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      grpc::ChannelArguments args;
+      args.SetInt("grpc.channel_id", c);  // a connection per client
+      auto stub = intake::v1::IntakeService::NewStub(grpc::CreateCustomChannel(
+          chassis.address(), grpc::InsecureChannelCredentials(), args));
+      const std::string token = testing::DevToken(common::v1::ROLE_CHANNEL, {"*"},
+                                                  absl::StrCat("system-", c));
+      uint64_t n = 0;
+      while (!stop) {
+        grpc::ClientContext ctx;
+        ctx.AddMetadata("authorization", "Bearer " + token);
+        intake::v1::ReportCaseRequest r;
+        r.set_request_id(absl::StrCat(c, "-", n++));
+        r.set_category_code("event/05/0505");
+        r.set_description("机动车乱停放 illegal parking");
+        auto* p = r.mutable_location()->mutable_point();
+        p->set_longitude(104.05 + 0.0002 * (n % 100));
+        p->set_latitude(30.655 + 0.0002 * (c % 50));
+        p->set_coordinate_system(common::v1::COORDINATE_SYSTEM_WGS84);
+        intake::v1::ReportCaseResponse resp;
+        const absl::Time t0 = absl::Now();
+        grpc::Status s = stub->ReportCase(&ctx, r, &resp);
+        latencies[c].push_back(absl::ToDoubleMicroseconds(absl::Now() - t0));
+        if (!s.ok()) ++failures;
+      }
+    });
+  }
+  absl::SleepFor(absl::Seconds(seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  std::printf("| ReportCase, %d clients, %d s, sync | %.0f calls/s | p50 %.0f us | p99 %.0f us | %llu failed (outside the city) | %llu group commits, %llu WAL fsyncs |\n",
+              clients, seconds, all.size() / secs, all[all.size() / 2],
+              all[all.size() * 99 / 100], static_cast<unsigned long long>(failures.load()),
+              static_cast<unsigned long long>(store->group_commits()),
+              static_cast<unsigned long long>(store->wal_syncs()));
+  chassis.Shutdown();
+  return 0;
+}

@@ -8,6 +8,7 @@
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 #include "services/registry/domain/area_code.h"
+#include "services/registry/domain/policy.h"
 
 namespace wangge::registry {
 namespace {
@@ -86,6 +87,11 @@ std::string StreamOf(const RegistryEvent& event) {
     std::string operator()(const v1::AreaCreated& e) { return "area/" + e.code(); }
     std::string operator()(const v1::AreaRedrawn& e) { return "area/" + e.code(); }
     std::string operator()(const v1::AreaRetired& e) { return "area/" + e.code(); }
+    std::string operator()(const v1::PolicyPublished&) { return "policy"; }
+    std::string operator()(const v1::ComponentRegistered& e) {
+      return "component/" + e.component_id();
+    }
+    std::string operator()(const v1::StaffAssigned& e) { return "staff/" + e.staff_id(); }
   } visitor;
   return std::visit(visitor, event);
 }
@@ -129,6 +135,16 @@ absl::Status Evolve(RegistryState& state, const RegistryEvent& event) {
     const absl::Time t = FromProto(e->effective_time());
     it->second.versions.back().to = t;
     it->second.versions.push_back({t, it->second.retired, boundary});
+  } else if (const auto* e = std::get_if<v1::PolicyPublished>(&event)) {
+    state.policies.push_back(*e);
+    std::stable_sort(state.policies.begin(), state.policies.end(),
+                     [](const v1::PolicyPublished& a, const v1::PolicyPublished& b) {
+                       return FromProto(a.effective_time()) < FromProto(b.effective_time());
+                     });
+  } else if (const auto* e = std::get_if<v1::ComponentRegistered>(&event)) {
+    state.components[e->component_id()] = *e;
+  } else if (const auto* e = std::get_if<v1::StaffAssigned>(&event)) {
+    state.staff[e->staff_id()].push_back(*e);
   } else if (const auto* e = std::get_if<v1::AreaRetired>(&event)) {
     auto it = state.areas.find(e->code());
     if (it == state.areas.end()) return absl::DataLossError("retire of unknown area");
@@ -156,6 +172,11 @@ absl::Status Evolve(RegistryState& state,
   if (type == "wangge.registry.v1.AreaCreated") return parse(v1::AreaCreated());
   if (type == "wangge.registry.v1.AreaRedrawn") return parse(v1::AreaRedrawn());
   if (type == "wangge.registry.v1.AreaRetired") return parse(v1::AreaRetired());
+  if (type == "wangge.registry.v1.PolicyPublished") return parse(v1::PolicyPublished());
+  if (type == "wangge.registry.v1.ComponentRegistered") {
+    return parse(v1::ComponentRegistered());
+  }
+  if (type == "wangge.registry.v1.StaffAssigned") return parse(v1::StaffAssigned());
   if (type == "wangge.common.v1.Checkpoint") return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrCat("the registry has no event ", type));
@@ -413,6 +434,28 @@ absl::StatusOr<std::vector<RegistryEvent>> DecideImport(
     }
     RETURN_IF_ERROR(Evolve(scratch, *created));
     events.push_back(std::move(*created));
+  }
+  if (deployment.policy) {
+    auto published = DecidePublishPolicy(scratch, *deployment.policy);
+    if (!published.ok()) return Within("policy", published.status());
+    RETURN_IF_ERROR(Evolve(scratch, *published));
+    events.push_back(std::move(*published));
+  }
+  for (size_t i = 0; i < deployment.components.size(); ++i) {
+    auto registered = DecideRegisterComponent(scratch, deployment.components[i]);
+    if (!registered.ok()) {
+      return Within(absl::StrCat("components[", i, "]"), registered.status());
+    }
+    RETURN_IF_ERROR(Evolve(scratch, *registered));
+    events.push_back(std::move(*registered));
+  }
+  for (size_t i = 0; i < deployment.staff.size(); ++i) {
+    auto assigned = DecideAssignStaff(scratch, deployment.staff[i]);
+    if (!assigned.ok()) {
+      return Within(absl::StrCat("staff[", i, "]"), assigned.status());
+    }
+    RETURN_IF_ERROR(Evolve(scratch, *assigned));
+    events.push_back(std::move(*assigned));
   }
   return events;
 }

@@ -51,6 +51,11 @@ struct Area {
 
 struct RegistryState {
   std::optional<v1::DeploymentConfigured> deployment;
+  // Policy versions by effective time (ascending).
+  std::vector<v1::PolicyPublished> policies;
+  absl::flat_hash_map<std::string, v1::ComponentRegistered> components;
+  // Every assignment of each staff member, in order.
+  absl::flat_hash_map<std::string, std::vector<v1::StaffAssigned>> staff;
   absl::flat_hash_map<std::string, v1::AreaLevel> levels;  // by name
   absl::flat_hash_map<std::string, Area> areas;            // by code
   absl::flat_hash_map<std::string, std::vector<std::string>> children;
@@ -59,8 +64,10 @@ struct RegistryState {
   const Area* Find(const std::string& code) const;
 };
 
-using RegistryEvent = std::variant<v1::DeploymentConfigured, v1::AreaCreated,
-                                   v1::AreaRedrawn, v1::AreaRetired>;
+using RegistryEvent =
+    std::variant<v1::DeploymentConfigured, v1::AreaCreated, v1::AreaRedrawn,
+                 v1::AreaRetired, v1::PolicyPublished, v1::ComponentRegistered,
+                 v1::StaffAssigned>;
 
 // The stream an event belongs to: "deployment" or "area/<code>".
 std::string StreamOf(const RegistryEvent& event);
@@ -105,10 +112,14 @@ absl::StatusOr<std::vector<RegistryEvent>> DecideMergeAreas(
     const RegistryState& state, const std::vector<std::string>& codes,
     const CreateArea& merged, absl::Time effective_time);
 
-// A whole deployment: its levels and areas (parents before children).
+// A whole deployment: its levels and areas (parents before children), and
+// optionally its policy, components and staff.
 struct Deployment {
   v1::DeploymentConfigured config;
   std::vector<CreateArea> areas;
+  std::optional<v1::PolicyPublished> policy;
+  std::vector<v1::ComponentRegistered> components;
+  std::vector<v1::StaffAssigned> staff;
 };
 // All the events of an import, or the first error, its field prefixed with
 // the area's position ("areas[12].boundary"). Nothing is decided partially.

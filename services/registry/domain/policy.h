@@ -1,0 +1,65 @@
+#ifndef WANGGE_SERVICES_REGISTRY_DOMAIN_POLICY_H_
+#define WANGGE_SERVICES_REGISTRY_DOMAIN_POLICY_H_
+
+// Policies (catalogue, calendar, departments, routing, locality fallbacks),
+// components (部件) and staff (四定): their decisions and the queries other
+// services make: who handles a case, staff of an area, and deadlines in
+// business time. Pure, like the rest of the domain.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/registry/domain/registry_state.h"
+
+namespace wangge::registry {
+
+absl::StatusOr<RegistryEvent> DecidePublishPolicy(const RegistryState& state,
+                                                  const v1::PolicyPublished& p);
+absl::StatusOr<RegistryEvent> DecideRegisterComponent(
+    const RegistryState& state, const v1::ComponentRegistered& c);
+absl::StatusOr<RegistryEvent> DecideAssignStaff(const RegistryState& state,
+                                                const v1::StaffAssigned& s);
+
+// The policy in force at `t`, or null.
+const v1::PolicyPublished* PolicyAt(const RegistryState& state, absl::Time t);
+const v1::CategoryClass* ClassOf(const v1::PolicyPublished& p,
+                                 const std::string& code);
+
+// The category of a 16-character component id ("3205080101000001" ->
+// "component/01/0101"; the 6+2+3+5 layout -> "component/01/01080").
+absl::StatusOr<std::string> ComponentCategory(const std::string& component_id);
+
+struct Responsible {
+  std::string department_id;
+  bool locality_fallback = false;  // 属地兜底: no rule matched
+  std::string policy_version;
+};
+
+// Who handles `category` in `area_code` at `t`: a named component's owner;
+// else the department of the routing rule with the most specific area
+// (longest matching prefix), of the department type, serving the area most
+// specifically; else the locality fallback of the nearest enclosing area.
+absl::StatusOr<Responsible> ResolveDepartment(const RegistryState& state,
+                                              const std::string& category,
+                                              const std::string& area_code,
+                                              const std::string& component_id,
+                                              absl::Time t);
+
+// Staff in post at `t` whose areas include `area_code` or enclose it,
+// optionally of one role.
+std::vector<v1::StaffAssigned> StaffOf(const RegistryState& state,
+                                       const std::string& area_code,
+                                       const std::string& role, absl::Time t);
+
+// The moment `minutes` of time have passed after `start`: wall-clock, or
+// working time of `calendar` (periods of working days; weekends and holidays
+// off, make-up days on) in its time zone.
+absl::StatusOr<absl::Time> Deadline(const v1::BusinessCalendar& calendar,
+                                    absl::Time start, int64_t minutes,
+                                    bool working_time);
+
+}  // namespace wangge::registry
+
+#endif  // WANGGE_SERVICES_REGISTRY_DOMAIN_POLICY_H_

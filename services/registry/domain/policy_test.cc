@@ -1,0 +1,217 @@
+#include "services/registry/domain/policy.h"
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "services/common/clock/proto_time.h"
+#include "services/common/status/errors.h"
+
+namespace wangge::registry {
+namespace {
+
+const absl::TimeZone kChina = absl::FixedTimeZone(8 * 3600);
+absl::Time Local(int y, int mo, int d, int h, int mi) {
+  return absl::FromCivil(absl::CivilMinute(y, mo, d, h, mi), kChina);
+}
+
+v1::BusinessCalendar Calendar() {
+  v1::BusinessCalendar c;
+  c.set_time_zone("Asia/Shanghai");
+  auto* am = c.add_periods();
+  am->set_start("09:00");
+  am->set_end("12:00");
+  auto* pm = c.add_periods();
+  pm->set_start("13:30");
+  pm->set_end("17:30");
+  // An example holiday week with its make-up days (调休).
+  for (int d = 1; d <= 7; ++d) c.add_holidays(absl::StrCat("2024-10-0", d));
+  c.add_make_up_days("2024-09-29");  // a Sunday worked
+  c.add_make_up_days("2024-10-12");  // a Saturday worked
+  c.set_example(true);
+  return c;
+}
+
+TEST(DeadlineTest, WorkingHoursWeekendsHolidaysAndMakeUpDays) {
+  const auto cal = Calendar();
+  // Within one day, across lunch.
+  EXPECT_EQ(*Deadline(cal, Local(2024, 9, 23, 10, 0), 240, true), Local(2024, 9, 23, 15, 30));
+  // Starting during lunch counts from 13:30.
+  EXPECT_EQ(*Deadline(cal, Local(2024, 9, 23, 12, 30), 30, true), Local(2024, 9, 23, 14, 0));
+  // Friday evening over the weekend.
+  EXPECT_EQ(*Deadline(cal, Local(2024, 9, 20, 16, 30), 120, true), Local(2024, 9, 23, 10, 0));
+  // Into a make-up Sunday.
+  EXPECT_EQ(*Deadline(cal, Local(2024, 9, 27, 17, 0), 60, true), Local(2024, 9, 29, 9, 30));
+  // Over the National Day holiday week.
+  EXPECT_EQ(*Deadline(cal, Local(2024, 9, 30, 17, 0), 60, true), Local(2024, 10, 8, 9, 30));
+  // Started on a holiday, five working days (35 h) later.
+  EXPECT_EQ(*Deadline(cal, Local(2024, 10, 3, 10, 0), 5 * 7 * 60, true),
+            Local(2024, 10, 12, 17, 30));  // Tue 8 .. Fri 11, then make-up Sat 12
+  // Emergencies count the wall clock.
+  EXPECT_EQ(*Deadline(cal, Local(2024, 10, 1, 23, 0), 120, false), Local(2024, 10, 2, 1, 0));
+}
+
+class PolicyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    v1::DeploymentConfigured d;
+    d.set_name("t");
+    auto* l1 = d.add_levels();
+    l1->set_name("district");
+    l1->set_code_length(6);
+    auto* l2 = d.add_levels();
+    l2->set_name("street");
+    l2->set_code_length(9);
+    l2->set_parent_level("district");
+    Apply(*DecideConfigureDeployment(state_, d));
+    auto box = [](int x0, int x1) {
+      return absl::StrCat(R"({"type":"Polygon","coordinates":[[[)", x0, ",0],[", x1,
+                          ",0],[", x1, ",1],[", x0, ",1],[", x0, ",0]]]}");
+    };
+    Apply(*DecideCreateArea(state_, {"320508", "", "district", "Gusu", box(0, 4), 0, 0, t0_}));
+    Apply(*DecideCreateArea(state_, {"320508001", "320508", "street", "A", box(0, 2), 0, 0, t0_}));
+    Apply(*DecideCreateArea(state_, {"320508002", "320508", "street", "B", box(2, 4), 0, 0, t0_}));
+    policy_.set_version("2024-1");
+    *policy_.mutable_effective_time() = ToProto(t0_);
+    auto add_class = [&](const char* code, const char* type) {
+      auto* c = policy_.add_classes();
+      c->set_code(code);
+      c->set_name(code);
+      c->set_department_type(type);
+      c->set_active(true);
+      auto* l = c->add_limits();
+      l->set_urgency("ordinary");
+      l->set_minutes(240);
+      l->set_working_time(true);
+    };
+    add_class("event/05/0505", "urban_management");
+    add_class("component/01/0101", "water");
+    add_class("event/01/0102", "sanitation");
+    *policy_.mutable_calendar() = Calendar();
+    auto add_dept = [&](const char* id, const char* type, const char* area) {
+      auto* d = policy_.add_departments();
+      d->set_id(id);
+      d->set_name(id);
+      d->set_type(type);
+      d->set_area_code(area);
+    };
+    add_dept("urban-district", "urban_management", "320508");
+    add_dept("urban-street-a", "urban_management", "320508001");
+    add_dept("traffic-police", "traffic_police", "320508");
+    add_dept("water-co", "water", "320508");
+    add_dept("street-b-office", "street_office", "320508002");
+    // Illegal parking in street B goes to the traffic police.
+    auto* rule = policy_.add_routing();
+    rule->set_category_code("event/05/0505");
+    rule->set_area_code("320508002");
+    rule->set_department_type("traffic_police");
+    auto* fb = policy_.add_fallbacks();
+    fb->set_area_code("320508002");
+    fb->set_department_id("street-b-office");
+  }
+  void Apply(const RegistryEvent& e) { ASSERT_TRUE(Evolve(state_, e).ok()); }
+  std::string Field(const absl::Status& s) {
+    auto v = status::FieldViolations(s);
+    return v.empty() ? "" : v[0].field;
+  }
+
+  const absl::Time t0_ = Local(2024, 1, 1, 0, 0);
+  RegistryState state_;
+  v1::PolicyPublished policy_;
+};
+
+TEST_F(PolicyTest, RoutesByMostSpecificRuleThenTypeThenFallback) {
+  Apply(*DecidePublishPolicy(state_, policy_));
+  const absl::Time t = t0_ + absl::Hours(1);
+  EXPECT_EQ(ResolveDepartment(state_, "event/05/0505", "320508001", "", t)->department_id,
+            "urban-street-a");  // the class's type, most specific department
+  auto b = ResolveDepartment(state_, "event/05/0505", "320508002", "", t);
+  EXPECT_EQ(b->department_id, "traffic-police");  // the street's rule
+  EXPECT_FALSE(b->locality_fallback);
+  EXPECT_EQ(b->policy_version, "2024-1");
+  // No sanitation department anywhere: street B's locality fallback, flagged.
+  auto fallback = ResolveDepartment(state_, "event/01/0102", "320508002", "", t);
+  EXPECT_EQ(fallback->department_id, "street-b-office");
+  EXPECT_TRUE(fallback->locality_fallback);
+  // ...and street A has none.
+  EXPECT_EQ(ResolveDepartment(state_, "event/01/0102", "320508001", "", t).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(Field(ResolveDepartment(state_, "event/09/0901", "320508001", "", t).status()),
+            "category_code");
+  EXPECT_EQ(ResolveDepartment(state_, "event/05/0505", "320508001", "", t0_ - absl::Hours(1))
+                .status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // A component routes to its owner.
+  v1::ComponentRegistered cover;
+  cover.set_component_id("3205080101000001");  // a water-supply manhole cover
+  cover.set_owner_department("water-co");
+  cover.set_longitude(1);
+  cover.set_latitude(0.5);
+  *cover.mutable_effective_time() = ToProto(t);
+  auto registered = DecideRegisterComponent(state_, cover);
+  ASSERT_TRUE(registered.ok()) << registered.status();
+  EXPECT_EQ(std::get<v1::ComponentRegistered>(*registered).category_code(),
+            "component/01/0101");
+  Apply(*registered);
+  EXPECT_EQ(ResolveDepartment(state_, "", "320508001", "3205080101000001", t)->department_id,
+            "water-co");
+}
+
+TEST_F(PolicyTest, InvalidPoliciesComponentsAndStaffNameTheField) {
+  v1::PolicyPublished p = policy_;
+  p.mutable_classes(0)->set_code("event/5/505");
+  EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()), "classes[0].code");
+  p = policy_;
+  p.mutable_classes(1)->mutable_limits(0)->set_urgency("soon");
+  EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()), "classes[1].limits[0].urgency");
+  p = policy_;
+  p.mutable_calendar()->mutable_periods(1)->set_start("11:00");
+  EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()), "calendar.periods[1]");
+  p = policy_;
+  p.mutable_departments(0)->set_area_code("999999");
+  EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()), "departments[0].area_code");
+  p = policy_;
+  p.mutable_routing(0)->set_department_type("navy");
+  EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()), "routing[0].department_type");
+  Apply(*DecidePublishPolicy(state_, policy_));
+  EXPECT_EQ(DecidePublishPolicy(state_, policy_).status().code(),
+            absl::StatusCode::kAlreadyExists);
+
+  v1::ComponentRegistered c;
+  c.set_component_id("32050801010000X1");
+  EXPECT_EQ(Field(DecideRegisterComponent(state_, c).status()), "component_id");
+  c.set_component_id("1101010101000001");  // a district that does not exist
+  EXPECT_EQ(Field(DecideRegisterComponent(state_, c).status()), "component_id");
+  c.set_component_id("3205080108500001");  // 6+2+3+5: minor 085, a local extension
+  *c.mutable_effective_time() = ToProto(t0_ + absl::Hours(1));
+  c.set_owner_department("nobody");
+  EXPECT_EQ(Field(DecideRegisterComponent(state_, c).status()), "owner_department");
+  EXPECT_EQ(*ComponentCategory("3205080108500001"), "component/01/01085");
+
+  v1::StaffAssigned s;
+  s.set_staff_id("w1");
+  s.set_name("王五");
+  s.set_role("grid_worker");
+  s.add_area_codes("320508001");
+  *s.mutable_start_time() = ToProto(t0_);
+  *s.mutable_end_time() = ToProto(t0_ + absl::Hours(24 * 30));
+  Apply(*DecideAssignStaff(state_, s));
+  v1::StaffAssigned next = s;
+  next.set_staff_id("w2");
+  *next.mutable_start_time() = ToProto(t0_ + absl::Hours(24 * 30));
+  next.clear_end_time();
+  Apply(*DecideAssignStaff(state_, next));
+  // The grid keeps its record when its worker changes.
+  EXPECT_EQ(StaffOf(state_, "320508001", "grid_worker", t0_ + absl::Hours(1))[0].staff_id(), "w1");
+  EXPECT_EQ(StaffOf(state_, "320508001", "grid_worker", t0_ + absl::Hours(24 * 31))[0].staff_id(),
+            "w2");
+  EXPECT_TRUE(StaffOf(state_, "320508002", "grid_worker", t0_ + absl::Hours(1)).empty());
+  v1::StaffAssigned bad = s;
+  bad.set_role("emperor");
+  EXPECT_EQ(Field(DecideAssignStaff(state_, bad).status()), "role");
+  bad = s;
+  bad.set_role("department_handler");
+  bad.set_department("nobody");
+  EXPECT_EQ(Field(DecideAssignStaff(state_, bad).status()), "department");
+}
+
+}  // namespace
+}  // namespace wangge::registry

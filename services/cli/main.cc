@@ -6,6 +6,8 @@
 //   wangge registry locate 104.07 30.66 [--as_of=2024-06-01T00:00:00Z]
 //   wangge registry area 510101001
 //   wangge registry list 510101
+//   wangge registry resolve event/05/0505 110101001001002
+//   wangge registry staff 110101001001 --role=supervisor
 //   wangge report 104.06 30.66 --description="井盖缺失" [--coordinate_system=gcj02]
 //   wangge report-get C20240719-ABCDEFGH
 //   wangge heads intake
@@ -198,7 +200,49 @@ int Registry(const std::vector<char*>& args) {
     }
     return 0;
   }
-  return Fail("registry import FILE | locate LON LAT | area CODE | list [PARENT]");
+  if (verb == "resolve" && args.size() == 5) {
+    // resolve CATEGORY AREA_CODE|COMPONENT_ID
+    registry::v1::ResolveDepartmentRequest r;
+    r.set_category_code(args[3]);
+    const std::string target = args[4];
+    if (target.size() == 16) {
+      r.set_component_id(target);
+    } else {
+      r.set_area_code(target);
+    }
+    if (as_of != absl::InfinitePast()) *r.mutable_as_of() = ToProto(as_of);
+    registry::v1::ResolveDepartmentResponse resp;
+    grpc::Status s = stub->ResolveDepartment(&ctx, r, &resp);
+    if (!s.ok()) return ReportError(s);
+    if (absl::GetFlag(FLAGS_json)) {
+      Print(resp);
+    } else {
+      std::printf("%s%s (policy %s)\n", resp.department().c_str(),
+                  resp.locality_fallback() ? "  [locality fallback 属地兜底]" : "",
+                  resp.policy_version().c_str());
+    }
+    return 0;
+  }
+  if (verb == "staff" && args.size() == 4) {
+    registry::v1::ListStaffRequest r;
+    r.set_area_code(args[3]);
+    if (absl::GetFlag(FLAGS_role) != "administrator") r.set_role(absl::GetFlag(FLAGS_role));
+    if (as_of != absl::InfinitePast()) *r.mutable_as_of() = ToProto(as_of);
+    registry::v1::ListStaffResponse resp;
+    grpc::Status s = stub->ListStaff(&ctx, r, &resp);
+    if (!s.ok()) return ReportError(s);
+    if (absl::GetFlag(FLAGS_json)) {
+      Print(resp);
+    } else {
+      for (const auto& m : resp.staff()) {
+        std::printf("%-40s %-20s %s\n", m.staff_id().c_str(), m.role().c_str(),
+                    m.department().c_str());
+      }
+    }
+    return 0;
+  }
+  return Fail("registry import FILE | locate LON LAT | area CODE | list [PARENT] | "
+              "resolve CATEGORY AREA|COMPONENT | staff AREA [--role=...]");
 }
 
 int Report(const std::vector<char*>& args) {

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
 #include "services/common/status/errors.h"
 
@@ -108,6 +109,35 @@ absl::StatusOr<Deployment> ParseDeploymentJson(const std::string& text) {
       d.areas.push_back(std::move(c));
     }
   }
+  // Policy, components and staff use protobuf's JSON mapping of their events
+  // (field names as in events.proto, times in RFC 3339).
+  google::protobuf::util::JsonParseOptions options;
+  if (j.contains("policy")) {
+    v1::PolicyPublished policy;
+    auto s = google::protobuf::util::JsonStringToMessage(j["policy"].dump(), &policy, options);
+    if (!s.ok()) return InvalidField("policy", std::string(s.message()));
+    d.policy = std::move(policy);
+  }
+  for (const char* section : {"components", "staff"}) {
+    if (!j.contains(section)) continue;
+    if (!j[section].is_array()) return InvalidField(section, "must be an array");
+    for (size_t i = 0; i < j[section].size(); ++i) {
+      const std::string text = j[section][i].dump();
+      google::protobuf::util::Status s;
+      if (std::string(section) == "components") {
+        v1::ComponentRegistered c;
+        s = google::protobuf::util::JsonStringToMessage(text, &c, options);
+        d.components.push_back(std::move(c));
+      } else {
+        v1::StaffAssigned a;
+        s = google::protobuf::util::JsonStringToMessage(text, &a, options);
+        d.staff.push_back(std::move(a));
+      }
+      if (!s.ok()) {
+        return InvalidField(absl::StrCat(section, "[", i, "]"), std::string(s.message()));
+      }
+    }
+  }
   return d;
 }
 
@@ -135,6 +165,22 @@ std::string DeploymentToJson(const Deployment& d) {
                                    absl::UTCTimeZone())}};
     if (!a.parent_code.empty()) area["parent_code"] = a.parent_code;
     out["areas"].push_back(std::move(area));
+  }
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  auto to_json = [&](const google::protobuf::Message& m) {
+    std::string text;
+    (void)google::protobuf::util::MessageToJsonString(m, &text, options);
+    return json::parse(text, nullptr, false);
+  };
+  if (d.policy) out["policy"] = to_json(*d.policy);
+  if (!d.components.empty()) {
+    out["components"] = json::array();
+    for (const auto& c : d.components) out["components"].push_back(to_json(c));
+  }
+  if (!d.staff.empty()) {
+    out["staff"] = json::array();
+    for (const auto& s : d.staff) out["staff"].push_back(to_json(s));
   }
   return out.dump();
 }

@@ -12,7 +12,11 @@
 //              "level": "street", "name": "...",
 //              "boundary": {GeoJSON Polygon or MultiPolygon},
 //              "households": 0, "population": 0,
-//              "effective_time": "2024-01-01T00:00:00Z"}, ...]
+//              "effective_time": "2024-01-01T00:00:00Z"}, ...],
+//   "policy": {PolicyPublished in protobuf JSON: version, effective_time,
+//              classes, calendar, departments, routing, fallbacks},
+//   "components": [{ComponentRegistered}, ...],
+//   "staff": [{StaffAssigned}, ...]
 // }
 
 #include <string>

@@ -6,7 +6,9 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "services/common/clock/proto_time.h"
 
 namespace wangge::registry {
 namespace {
@@ -226,6 +228,156 @@ absl::StatusOr<Deployment> GenerateCity(const CitySpec& spec, uint64_t seed,
   return d;
 }
 
+namespace {
+
+// The catalogue examples of the domain brief (Beijing Chaoyang's codes),
+// with their owning department types and example time limits.
+struct DemoClass {
+  const char* code;
+  const char* name;
+  const char* type;
+  int ordinary_minutes;  // working time
+};
+constexpr DemoClass kDemoClasses[] = {
+    {"component/01/0101", "上水井盖 water-supply cover", "water", 240},
+    {"component/01/0102", "污水井盖 sewage cover", "drainage", 240},
+    {"component/01/0103", "雨水井盖 rain-water cover", "drainage", 240},
+    {"component/01/0118", "路灯 street lamp", "street_lighting", 480},
+    {"component/02/0214", "交通信号灯 traffic light", "traffic_police", 240},
+    {"component/03/0301", "公共厕所 public toilet", "sanitation", 480},
+    {"component/03/0305", "垃圾箱 litter bin", "sanitation", 480},
+    {"component/04/0402", "行道树 street tree", "parks", 2400},
+    {"event/01/0102", "暴露垃圾 exposed rubbish", "sanitation", 240},
+    {"event/01/0104", "道路保洁 street cleaning", "sanitation", 240},
+    {"event/01/0111", "道路积水 standing water", "drainage", 120},
+    {"event/02/0201", "非法张贴小广告 illegal flyers", "urban_management", 480},
+    {"event/03/0302", "工地扬尘 construction dust", "construction", 480},
+    {"event/03/0306", "道路破损 damaged road", "roads", 2400},
+    {"event/04/0403", "燃气管道破裂 gas pipe burst", "gas", 60},
+    {"event/04/0411", "火灾 fire", "fire", 30},
+    {"event/05/0505", "机动车乱停放 illegal parking", "traffic_police", 120},
+    {"event/05/0510", "露天烧烤 open-air barbecue", "urban_management", 120},
+};
+
+}  // namespace
+
+void AddDemoPolicy(Deployment* d, uint64_t seed, absl::Time as_of) {
+  std::mt19937_64 rng(seed);
+  v1::PolicyPublished& p = d->policy.emplace();
+  p.set_version("demo-2024.1");
+  *p.mutable_effective_time() = ToProto(as_of);
+  for (const DemoClass& c : kDemoClasses) {
+    auto* cls = p.add_classes();
+    cls->set_code(c.code);
+    cls->set_name(c.name);
+    cls->set_department_type(c.type);
+    cls->set_active(true);
+    cls->set_extension_allowed(c.ordinary_minutes > 240);
+    cls->add_filing_criteria("confirmed on site");
+    const bool emergency_class = absl::StartsWith(c.code, "event/04/");
+    auto* ordinary = cls->add_limits();
+    ordinary->set_urgency(emergency_class ? "emergency" : "ordinary");
+    ordinary->set_minutes(c.ordinary_minutes);
+    ordinary->set_working_time(!emergency_class);
+    if (!emergency_class) {
+      auto* urgent = cls->add_limits();
+      urgent->set_urgency("urgent");
+      urgent->set_minutes(std::max(30, c.ordinary_minutes / 2));
+      urgent->set_working_time(true);
+    }
+  }
+  auto* cal = p.mutable_calendar();
+  cal->set_time_zone("Asia/Shanghai");
+  cal->set_example(true);  // an example calendar, not an official one
+  for (auto [start, end] : {std::pair{"09:00", "12:00"}, std::pair{"13:30", "17:30"}}) {
+    auto* period = cal->add_periods();
+    period->set_start(start);
+    period->set_end(end);
+  }
+  for (const char* day : {"2024-01-01", "2024-05-01", "2024-05-02", "2024-05-03",
+                          "2024-10-01", "2024-10-02", "2024-10-03", "2024-10-04",
+                          "2024-10-07"}) {
+    cal->add_holidays(day);
+  }
+  for (const char* day : {"2024-04-28", "2024-05-11", "2024-09-29", "2024-10-12"}) {
+    cal->add_make_up_days(day);
+  }
+  // Departments per district, a street office per street (the locality
+  // fallback, 属地兜底), staff for every post.
+  const char* kTypes[] = {"water", "drainage", "street_lighting", "traffic_police",
+                          "sanitation", "parks", "urban_management", "construction",
+                          "roads", "gas", "fire"};
+  auto staff = [&](const std::string& id, const std::string& role,
+                   const std::string& area, const std::string& department) {
+    v1::StaffAssigned& a = d->staff.emplace_back();
+    a.set_staff_id(id);
+    a.set_name(id);
+    a.set_role(role);
+    a.set_full_time(true);
+    a.add_area_codes(area);
+    a.set_department(department);
+    *a.mutable_start_time() = ToProto(as_of);
+  };
+  std::uniform_real_distribution<double> unit(0.2, 0.8);
+  for (const CreateArea& area : d->areas) {
+    if (area.level == "district") {
+      for (const char* type : kTypes) {
+        auto* dept = p.add_departments();
+        dept->set_id(absl::StrCat(type, "-", area.code));
+        dept->set_name(absl::StrCat(type, " ", area.code));
+        dept->set_type(type);
+        dept->set_area_code(area.code);
+        staff(absl::StrCat("handler-", type, "-", area.code), "department_handler",
+              area.code, dept->id());
+      }
+      for (const char* role : {"shift_leader", "dispatcher", "receptionist", "follow_up_agent"}) {
+        staff(absl::StrCat(role, "-", area.code), role, area.code, "");
+      }
+      // Illegal parking goes to urban management in the Dongcheng-style
+      // district (a routing rule overriding the class's type).
+      if (absl::StartsWith(area.code, "1101")) {
+        auto* rule = p.add_routing();
+        rule->set_category_code("event/05/0505");
+        rule->set_area_code(area.code);
+        rule->set_department_type("urban_management");
+      }
+      // A few water-supply manhole covers (部件, 6+2+2+6 ids).
+      auto boundary = Boundary::FromGeoJson(area.boundary_geojson);
+      for (int i = 1; boundary.ok() && i <= 5; ++i) {
+        const Envelope& e = (*boundary)->envelope();
+        double lon, lat;
+        do {
+          lon = e.min_x + unit(rng) * (e.max_x - e.min_x);
+          lat = e.min_y + unit(rng) * (e.max_y - e.min_y);
+        } while (!(*boundary)->Covers(lon, lat));
+        v1::ComponentRegistered& c = d->components.emplace_back();
+        c.set_component_id(absl::StrCat(area.code, "0101", absl::StrFormat("%06d", i)));
+        c.set_owner_department(absl::StrCat("water-", area.code));
+        c.set_maintainer_department(absl::StrCat("water-", area.code));
+        c.set_longitude(lon);
+        c.set_latitude(lat);
+        c.set_state("in_use");
+        *c.mutable_effective_time() = ToProto(as_of);
+      }
+    } else if (area.level == "street") {
+      auto* office = p.add_departments();
+      office->set_id(absl::StrCat("street-office-", area.code));
+      office->set_name(absl::StrCat("street office ", area.code));
+      office->set_type("street_office");
+      office->set_area_code(area.code);
+      auto* fallback = p.add_fallbacks();
+      fallback->set_area_code(area.code);
+      fallback->set_department_id(office->id());
+    } else if (area.level == "community" || area.level == "community_general_grid") {
+      staff(absl::StrCat("supervisor-", area.code), "supervisor", area.code, "");
+    } else if (area.level == "unit_grid" || area.level == "grid") {
+      staff(absl::StrCat("grid-worker-", area.code), "grid_worker", area.code, "");
+    } else if (area.level == "micro_grid") {
+      staff(absl::StrCat("micro-grid-worker-", area.code), "micro_grid_worker", area.code, "");
+    }
+  }
+}
+
 absl::StatusOr<Deployment> GenerateDemo(uint64_t seed, absl::Time as_of) {
   CitySpec chengdu = DemoChengduSpec();
   chengdu.root_code_prefix = "5101";
@@ -245,6 +397,7 @@ absl::StatusOr<Deployment> GenerateDemo(uint64_t seed, absl::Time as_of) {
     if (!known) *d.config.add_levels() = level;
   }
   for (auto& area : b->areas) d.areas.push_back(std::move(area));
+  AddDemoPolicy(&d, seed, as_of);
   return d;
 }
 

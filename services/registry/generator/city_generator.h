@@ -46,6 +46,11 @@ CitySpec ChengduSpec();         // >= 100,000 micro-grids (benchmarks)
 // level table holding both models.
 absl::StatusOr<Deployment> GenerateDemo(uint64_t seed, absl::Time as_of);
 
+// Adds a demo policy (the domain brief's catalogue examples with example time
+// limits, an example calendar, departments per district, street offices as
+// locality fallbacks), staff for every post and a few components.
+void AddDemoPolicy(Deployment* deployment, uint64_t seed, absl::Time as_of);
+
 // The deployment (levels and areas, parents first), effective at `as_of`.
 absl::StatusOr<Deployment> GenerateCity(const CitySpec& spec, uint64_t seed,
                                         absl::Time as_of);

@@ -6,6 +6,7 @@
 #include "services/common/clock/proto_time.h"
 #include "services/common/status/errors.h"
 #include "services/registry/app/deployment_json.h"
+#include "services/registry/domain/policy.h"
 
 namespace wangge::registry {
 namespace {
@@ -138,21 +139,68 @@ grpc::ServerUnaryReactor* RegistryServer::ResolveDepartment(
     grpc::CallbackServerContext* context,
     const v1::ResolveDepartmentRequest* request,
     v1::ResolveDepartmentResponse* response) {
-  return chassis_->Unary(context, absl::StrCat(kService, "ResolveDepartment"),
-                         request, response, [](const server::Caller&) {
-                           return absl::UnimplementedError(
-                               "departments and routing: issue #4, not yet");
-                         });
+  return chassis_->Unary(
+      context, absl::StrCat(kService, "ResolveDepartment"), request, response,
+      [=](const server::Caller&) -> absl::Status {
+        if (app_ == nullptr) return NoApp();
+        const absl::Time t = AsOf(request->as_of());
+        auto snap = app_->snapshot();
+        std::string area_code, component_id;
+        switch (request->target_case()) {
+          case v1::ResolveDepartmentRequest::kPoint: {
+            auto located = snap->index->Locate(request->point().longitude(),
+                                               request->point().latitude(), t);
+            if (!located.ok()) {
+              return status::InvalidField("point", "outside every area at that time");
+            }
+            area_code = located->code;
+            break;
+          }
+          case v1::ResolveDepartmentRequest::kAreaCode:
+            area_code = request->area_code();
+            if (snap->state.Find(area_code) == nullptr) {
+              return status::InvalidField("area_code", "no such area");
+            }
+            break;
+          case v1::ResolveDepartmentRequest::kComponentId:
+            component_id = request->component_id();
+            break;
+          default:
+            return status::InvalidField("target", "a point, an area code or a component id");
+        }
+        auto resolved = registry::ResolveDepartment(snap->state, request->category_code(),
+                                                    area_code, component_id, t);
+        if (!resolved.ok()) return resolved.status();
+        response->set_department(resolved->department_id);
+        response->set_locality_fallback(resolved->locality_fallback);
+        response->set_policy_version(resolved->policy_version);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* RegistryServer::ListStaff(
     grpc::CallbackServerContext* context, const v1::ListStaffRequest* request,
     v1::ListStaffResponse* response) {
-  return chassis_->Unary(context, absl::StrCat(kService, "ListStaff"), request,
-                         response, [](const server::Caller&) {
-                           return absl::UnimplementedError(
-                               "staff and posts: issue #4, not yet");
-                         });
+  return chassis_->Unary(
+      context, absl::StrCat(kService, "ListStaff"), request, response,
+      [=](const server::Caller&) -> absl::Status {
+        if (app_ == nullptr) return NoApp();
+        if (request->area_code().empty()) return status::InvalidField("area_code", "required");
+        auto snap = app_->snapshot();
+        for (const auto& a : StaffOf(snap->state, request->area_code(), request->role(),
+                                     AsOf(request->as_of()))) {
+          auto* m = response->add_staff();
+          m->set_staff_id(a.staff_id());
+          m->set_name(a.name());
+          m->set_role(a.role());
+          m->set_full_time(a.full_time());
+          for (const auto& code : a.area_codes()) m->add_area_codes(code);
+          *m->mutable_start_time() = a.start_time();
+          if (a.has_end_time()) *m->mutable_end_time() = a.end_time();
+          m->set_department(a.department());
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* RegistryServer::ImportDeployment(

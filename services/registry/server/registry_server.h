@@ -2,9 +2,8 @@
 #define WANGGE_SERVICES_REGISTRY_SERVER_REGISTRY_SERVER_H_
 
 // The registry's gRPC surface, a thin shell over RegistryApp. Every method
-// enters through the chassis guard. Areas (import, get, list, locate as of a
-// time) are served; departments, routing and staff arrive with the rest of
-// issue #4 and answer UNIMPLEMENTED until then (after the guard).
+// enters through the chassis guard: import, areas (get, list, locate as of a
+// time), the responsible department and staff of an area.
 
 #include "services/common/server/chassis.h"
 #include "services/registry/app/registry_app.h"

@@ -174,5 +174,56 @@ TEST_F(RegistryServerTest, ImportLocateListAndReload) {
   }
 }
 
+TEST_F(RegistryServerTest, ResolvesDepartmentsAndListsStaff) {
+  auto demo = GenerateDemo(3, kT0);
+  ASSERT_TRUE(demo.ok());
+  v1::ImportDeploymentResponse imported;
+  grpc::Status s = Import("demo", DeploymentToJson(*demo), &imported);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(imported.policy_version(), std::to_string(1 + demo->areas.size() + 1 +
+                                                      demo->components.size() +
+                                                      demo->staff.size()));
+  auto resolve = [&](const std::string& category, const std::string& area,
+                     v1::ResolveDepartmentResponse* r) {
+    v1::ResolveDepartmentRequest req;
+    req.set_category_code(category);
+    req.set_area_code(area);
+    return stub_->ResolveDepartment(Ctx(common::v1::ROLE_SERVICE_DISPATCH).get(), req, r);
+  };
+  // A unit grid of the Dongcheng-style district.
+  std::string unit_grid;
+  for (const auto& a : demo->areas) {
+    if (a.level == "unit_grid" && unit_grid.empty()) unit_grid = a.code;
+  }
+  v1::ResolveDepartmentResponse r;
+  ASSERT_TRUE(resolve("event/01/0102", unit_grid, &r).ok());
+  EXPECT_EQ(r.department(), "sanitation-110101");
+  EXPECT_FALSE(r.locality_fallback());
+  EXPECT_EQ(r.policy_version(), "demo-2024.1");
+  // Illegal parking is routed to urban management in this district.
+  ASSERT_TRUE(resolve("event/05/0505", unit_grid, &r).ok());
+  EXPECT_EQ(r.department(), "urban_management-110101");
+  // Unknown class: INVALID_ARGUMENT naming the field.
+  EXPECT_EQ(resolve("event/09/0999", unit_grid, &r).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  // A component routes to its owner.
+  v1::ResolveDepartmentRequest by_component;
+  by_component.set_component_id(demo->components[0].component_id());
+  ASSERT_TRUE(stub_->ResolveDepartment(Ctx().get(), by_component, &r).ok());
+  EXPECT_EQ(r.department(), demo->components[0].owner_department());
+
+  v1::ListStaffRequest staff;
+  staff.set_area_code(unit_grid);
+  staff.set_role("grid_worker");
+  v1::ListStaffResponse workers;
+  ASSERT_TRUE(stub_->ListStaff(Ctx().get(), staff, &workers).ok());
+  ASSERT_EQ(workers.staff_size(), 1);
+  EXPECT_EQ(workers.staff(0).staff_id(), "grid-worker-" + unit_grid);
+  staff.set_role("supervisor");
+  ASSERT_TRUE(stub_->ListStaff(Ctx().get(), staff, &workers).ok());
+  ASSERT_EQ(workers.staff_size(), 1);  // the community's supervisor covers it
+  EXPECT_EQ(workers.staff(0).staff_id(), "supervisor-" + unit_grid.substr(0, 12));
+}
+
 }  // namespace
 }  // namespace wangge::registry

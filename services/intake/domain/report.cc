@@ -8,6 +8,7 @@
 #include "services/common/clock/proto_time.h"
 #include "services/common/status/errors.h"
 #include "services/intake/domain/coordinates.h"
+#include "services/registry/domain/policy.h"
 
 namespace wangge::intake {
 namespace {
@@ -76,7 +77,12 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
   // registry's catalogue.
   static const std::regex kCategory(R"((event|component)/(\d{2})/(\d{4,5}))");
   std::smatch m;
-  const std::string category = r.category_code();
+  std::string category = r.category_code();
+  // A component's id says its class.
+  if (category.empty() && r.location().location_case() == v1::Location::kComponentId) {
+    auto from_id = registry::ComponentCategory(r.location().component_id());
+    if (from_id.ok()) category = *from_id;
+  }
   if (!std::regex_match(category, m, kCategory) ||
       m[3].str().substr(0, 2) != m[2].str()) {
     bad.push_back({"category_code",
@@ -114,6 +120,20 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
     }
   }
   if (!bad.empty()) return status::InvalidArgument(std::move(bad));
+
+  // The class must be active in the catalogue in force when observed (a
+  // report naming a component takes the component's class if none given).
+  const registry::v1::PolicyPublished* policy = registry::PolicyAt(*in.registry, observed);
+  if (policy == nullptr) {
+    return absl::FailedPreconditionError(
+        "no catalogue in force at the observation time (registry not loaded?)");
+  }
+  const registry::v1::CategoryClass* cls = registry::ClassOf(*policy, category);
+  if (cls == nullptr || !cls->active()) {
+    return status::InvalidField("category_code",
+                                absl::StrCat(category, " is not an active class of "
+                                             "catalogue ", policy->version()));
+  }
 
   v1::ReportReceived e;
   e.set_case_id(in.case_id);
@@ -170,10 +190,23 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
       e.set_area_code(area->code);
       break;
     }
-    case v1::Location::kComponentId:
-      return absl::FailedPreconditionError(
-          "location.component_id: the component register is not loaded yet; "
-          "give a point or an area code");
+    case v1::Location::kComponentId: {
+      auto it = in.registry->components.find(loc.component_id());
+      if (it == in.registry->components.end()) {
+        return status::InvalidField("location.component_id", "no such component (部件)");
+      }
+      auto located = in.index->Locate(it->second.longitude(), it->second.latitude(), observed);
+      if (!located.ok()) {
+        return status::InvalidField("location.component_id",
+                                    "the component lies outside every area");
+      }
+      e.set_component_id(loc.component_id());
+      e.set_area_code(located->code);
+      e.mutable_point()->set_longitude(it->second.longitude());
+      e.mutable_point()->set_latitude(it->second.latitude());
+      e.mutable_point()->set_coordinate_system(common::v1::COORDINATE_SYSTEM_WGS84);
+      break;
+    }
     default:
       return status::InvalidField("location", "a point, an area code or a component id");
   }

@@ -138,6 +138,21 @@ TEST_F(ReportTest, GcjAndBdPointsAreConvertedToTheSameArea) {
   EXPECT_EQ(e->area_code(), micro_grid_);
 }
 
+TEST_F(ReportTest, ComponentGivesLocationAndClass) {
+  const auto& [id, component] = *state_.components.begin();
+  v1::ReportCaseRequest r = Valid();
+  r.clear_category_code();
+  r.mutable_location()->set_component_id(id);
+  auto e = Decide(r);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->category_code(), "component/01/0101");
+  EXPECT_EQ(e->component_id(), id);
+  EXPECT_EQ(e->area_code(),
+            index_->Locate(component.longitude(), component.latitude(), kNow)->code);
+  r.mutable_location()->set_component_id("5101010101999999");  // a known class, unregistered
+  EXPECT_EQ(Fields(Decide(r).status()), std::vector<std::string>{"location.component_id"});
+}
+
 TEST_F(ReportTest, SourceComesFromTheToken) {
   EXPECT_EQ(Decide(Valid(), "app")->source(), v1::REPORT_SOURCE_PUBLIC_APP);
   EXPECT_EQ(Decide(Valid(), "gov:city-brain")->source(),
@@ -180,10 +195,14 @@ TEST_F(ReportTest, EveryInvalidFieldIsNamed) {
   EXPECT_EQ(Fields(Decide(area).status()), std::vector<std::string>{"location.area_code"});
   area.mutable_location()->set_area_code(micro_grid_);
   EXPECT_EQ(Decide(area)->area_code(), micro_grid_);
-  // Before the deployment existed, the point is nowhere.
+  // Before the deployment existed there was no catalogue either.
   v1::ReportCaseRequest past = Valid();
   *past.mutable_observed_time() = ToProto(kT0 - absl::Hours(1));
-  EXPECT_EQ(Fields(Decide(past).status()), std::vector<std::string>{"location.point"});
+  EXPECT_EQ(Decide(past).status().code(), absl::StatusCode::kFailedPrecondition);
+  // Well-formed but not in the catalogue.
+  v1::ReportCaseRequest unknown = Valid();
+  unknown.set_category_code("event/09/0999");
+  EXPECT_EQ(Fields(Decide(unknown).status()), std::vector<std::string>{"category_code"});
 }
 
 }  // namespace

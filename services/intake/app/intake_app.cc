@@ -1,5 +1,8 @@
 #include "services/intake/app/intake_app.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -39,7 +42,39 @@ IntakeApp::IntakeApp(eventstore::EventStore* store, KeyStore* keys,
       suite_(options.suite),
       clock_(clock),
       channel_limiter_(options.channel_rate, clock),
-      caller_limiter_(options.caller_rate, clock) {}
+      caller_limiter_(options.caller_rate, clock),
+      duplicate_radius_m_(options.duplicate_radius_m),
+      duplicate_window_(options.duplicate_window) {}
+
+void IntakeApp::Remember(const std::string& category, const Recent& report) {
+  absl::MutexLock lock(&recent_mu_);
+  auto& list = recent_[category];
+  list.push_back(report);
+  const absl::Time horizon = clock_->Now() - duplicate_window_;
+  while (!list.empty() && list.front().time < horizon) list.pop_front();
+}
+
+std::vector<std::string> IntakeApp::NearbyOpen(const v1::ReportCaseRequest& request,
+                                               absl::Time now) {
+  std::vector<std::string> out;
+  if (request.location().location_case() != v1::Location::kPoint) return out;
+  const double lon = request.location().point().longitude();
+  const double lat = request.location().point().latitude();
+  absl::MutexLock lock(&recent_mu_);
+  auto it = recent_.find(request.category_code());
+  if (it == recent_.end()) return out;
+  // Equirectangular distance: exact enough at a hundred metres.
+  const double k = 111320.0;
+  const double cos_lat = std::cos(lat * M_PI / 180.0);
+  for (auto r = it->second.rbegin(); r != it->second.rend() && out.size() < 5; ++r) {
+    if (now - r->time > duplicate_window_) break;
+    const double dx = (r->lon - lon) * k * cos_lat, dy = (r->lat - lat) * k;
+    if (dx * dx + dy * dy <= duplicate_radius_m_ * duplicate_radius_m_) {
+      out.push_back(r->case_id);
+    }
+  }
+  return out;
+}
 
 absl::Status IntakeApp::Load() {
   std::vector<common::v1::EventEnvelope> deployment, areas;
@@ -55,6 +90,25 @@ absl::Status IntakeApp::Load() {
         return true;
       }));
   RETURN_IF_ERROR(inner);
+  // Recent reports, for duplicate hints.
+  std::vector<v1::Report> recent;
+  RETURN_IF_ERROR(store_->ScanProjection(
+      kReportsProjection, "", [&](const std::string&, const std::string& value) {
+        v1::Report report;
+        if (report.ParseFromString(value) &&
+            FromProto(report.received_time()) > clock_->Now() - duplicate_window_) {
+          recent.push_back(std::move(report));
+        }
+        return true;
+      }));
+  std::sort(recent.begin(), recent.end(), [](const v1::Report& a, const v1::Report& b) {
+    return FromProto(a.received_time()) < FromProto(b.received_time());
+  });
+  for (const auto& report : recent) {
+    Remember(report.category_code(), {FromProto(report.received_time()),
+                                      report.point().longitude(),
+                                      report.point().latitude(), report.case_id()});
+  }
   absl::MutexLock lock(&mu_);
   for (const auto& env : deployment) RETURN_IF_ERROR(registry::Evolve(registry_.state, env));
   for (const auto& env : areas) RETURN_IF_ERROR(registry::Evolve(registry_.state, env));
@@ -138,6 +192,7 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
     input.actor = actor;
     input.now = now;
     input.case_id = MintCaseId(now);
+    input.possible_duplicates = NearbyOpen(request, now);
     absl::StatusOr<v1::ReportReceived> event;
     {
       absl::MutexLock lock(&mu_);
@@ -176,8 +231,13 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
     }
     if (!result.ok()) return result.status();
     if (result->duplicate) return ReportCase(actor, request);  // raced a retry
+    if (event->has_point()) {
+      Remember(event->category_code(), {now, event->point().longitude(),
+                                        event->point().latitude(), event->case_id()});
+    }
     response.set_case_id(event->case_id());
     response.set_area_code(event->area_code());
+    for (const auto& d : event->possible_duplicates()) response.add_possible_duplicates(d);
     for (const auto& p : result->positions) *response.add_positions() = p;
     return response;
   }
@@ -250,6 +310,32 @@ absl::StatusOr<std::vector<common::v1::Position>> IntakeApp::ForgetReporter(
   // (same command id, nothing written) destroys it.
   RETURN_IF_ERROR(keys_->Destroy(case_id));
   return result.positions;
+}
+
+absl::StatusOr<v1::ListReportsResponse> IntakeApp::ListReports(
+    const std::string& area_code, int page_size, const std::string& page_token) const {
+  if (page_size < 0) return status::InvalidField("page_size", "must not be negative");
+  const int limit = page_size == 0 ? 100 : std::min(page_size, 1000);
+  v1::ListReportsResponse out;
+  absl::Status inner;
+  RETURN_IF_ERROR(store_->ScanProjection(
+      kReportsProjection, "", [&](const std::string& key, const std::string& value) {
+        if (!page_token.empty() && key <= page_token) return true;
+        v1::Report report;
+        if (!report.ParseFromString(value)) {
+          inner = absl::DataLossError("report row");
+          return false;
+        }
+        if (!absl::StartsWith(report.area_code(), area_code)) return true;
+        if (out.reports_size() == limit) {
+          out.set_next_page_token(out.reports(limit - 1).case_id());
+          return false;
+        }
+        *out.add_reports() = std::move(report);
+        return true;
+      }));
+  RETURN_IF_ERROR(inner);
+  return out;
 }
 
 absl::StatusOr<v1::Report> IntakeApp::GetReport(const std::string& case_id) const {

@@ -8,9 +8,11 @@
 //
 // Thread safety: every method may be called from any thread.
 
+#include <deque>
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "services/common/clock/clock.h"
@@ -30,6 +32,9 @@ inline constexpr char kRegistryProjection[] = "registry";
 
 struct IntakeOptions {
   CipherSuite suite = CipherSuite::kStandard;
+  // Possible duplicates: reports of the same class this close and recent.
+  double duplicate_radius_m = 100;
+  absl::Duration duplicate_window = absl::Hours(24);
   // Reports per channel (all its callers together) and per caller.
   ratelimit::Rate channel_rate{2000, 4000};
   ratelimit::Rate caller_rate{50, 100};
@@ -52,6 +57,11 @@ class IntakeApp {
   absl::StatusOr<v1::ReportCaseResponse> ReportCase(
       const common::v1::Actor& actor, const v1::ReportCaseRequest& request);
   absl::StatusOr<v1::Report> GetReport(const std::string& case_id) const;
+  // Reports in an area (prefix), by case id; `page_token` is the last id
+  // of the previous page.
+  absl::StatusOr<v1::ListReportsResponse> ListReports(const std::string& area_code,
+                                                      int page_size,
+                                                      const std::string& page_token) const;
 
   // The follow-up agent's read of a reporter's contact: an access event
   // (who, why) is appended before the contact is returned. FAILED_PRECONDITION
@@ -74,6 +84,14 @@ class IntakeApp {
     bool dirty = true;
   };
   std::shared_ptr<const registry::AreaIndex> Index();
+  struct Recent {
+    absl::Time time;
+    double lon, lat;
+    std::string case_id;
+  };
+  std::vector<std::string> NearbyOpen(const v1::ReportCaseRequest& request,
+                                      absl::Time now);
+  void Remember(const std::string& category, const Recent& report);
   std::string MintCaseId(absl::Time now) const;
 
   absl::StatusOr<v1::ReportReceived> ReceivedEvent(const std::string& case_id) const;
@@ -84,6 +102,11 @@ class IntakeApp {
   const Clock* const clock_;
   ratelimit::RateLimiter channel_limiter_;
   ratelimit::RateLimiter caller_limiter_;
+  const double duplicate_radius_m_;
+  const absl::Duration duplicate_window_;
+  absl::Mutex recent_mu_;
+  // Recent reports per class, oldest first.
+  absl::flat_hash_map<std::string, std::deque<Recent>> recent_ ABSL_GUARDED_BY(recent_mu_);
   mutable absl::Mutex mu_;
   Registry registry_ ABSL_GUARDED_BY(mu_);
 };

@@ -105,6 +105,35 @@ TEST_F(IntakeAppTest, ReportMintsACaseAndARetryIsTheSameCase) {
   EXPECT_EQ(app_->GetReport("C0-NOPE").status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(IntakeAppTest, NearbyReportsOfTheSameClassAreHintedAndListed) {
+  auto first = app_->ReportCase(Hotline(), Request("d-1"));
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->possible_duplicates_size(), 0);
+  v1::ReportCaseRequest near = Request("d-2");
+  near.mutable_location()->mutable_point()->set_longitude(104.0603);  // ~30 m east
+  auto second = app_->ReportCase(Hotline(), near);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->possible_duplicates_size(), 1);
+  EXPECT_EQ(second->possible_duplicates(0), first->case_id());
+  // Another class at the same spot is no duplicate; nor is a report after
+  // the window.
+  v1::ReportCaseRequest other = Request("d-3");
+  other.set_category_code("event/01/0102");
+  EXPECT_EQ(app_->ReportCase(Hotline(), other)->possible_duplicates_size(), 0);
+  clock_.Advance(absl::Hours(25));
+  EXPECT_EQ(app_->ReportCase(Hotline(), Request("d-4"))->possible_duplicates_size(), 0);
+  // Listing by area, in pages.
+  auto page1 = app_->ListReports(first->area_code().substr(0, 6), 2, "");
+  ASSERT_TRUE(page1.ok());
+  ASSERT_EQ(page1->reports_size(), 2);
+  ASSERT_FALSE(page1->next_page_token().empty());
+  auto page2 = app_->ListReports(first->area_code().substr(0, 6), 2, page1->next_page_token());
+  ASSERT_TRUE(page2.ok());
+  EXPECT_EQ(page2->reports_size(), 2);
+  EXPECT_TRUE(page2->next_page_token().empty());
+  EXPECT_EQ(app_->ListReports("110101", 10, "")->reports_size(), 0);
+}
+
 TEST_F(IntakeAppTest, InvalidReportWritesNothing) {
   v1::ReportCaseRequest bad = Request("r-bad");
   bad.clear_description();

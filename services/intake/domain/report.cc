@@ -144,6 +144,7 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
   *e.mutable_observed_time() = ToProto(observed);
   e.set_request_id(r.request_id());
   e.set_reporter_subject(in.actor.subject());
+  for (const auto& id : in.possible_duplicates) e.add_possible_duplicates(id);
 
   const auto& loc = r.location();
   switch (loc.location_case()) {

@@ -30,6 +30,9 @@ struct ReportInput {
   std::string case_id;
   const registry::RegistryState* registry;
   const registry::AreaIndex* index;
+  // Open reports of the same class nearby (the shell finds them); they
+  // become hints, never merges: merging is supervision's decision.
+  std::vector<std::string> possible_duplicates;
 };
 
 // The contact, if any, is validated here and encrypted by the caller (keys

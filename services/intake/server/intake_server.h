@@ -2,9 +2,7 @@
 #define WANGGE_SERVICES_INTAKE_SERVER_INTAKE_SERVER_H_
 
 // The intake service's gRPC surface. Every method enters through the chassis
-// guard (role and scope checked before the body). ReportCase, GetReport,
-// RevealReporterContact and ForgetReporter are served; ListReports arrives
-// with the rest of issue #4 and answers UNIMPLEMENTED until then.
+// guard (role and scope checked before the body).
 
 #include "services/common/server/chassis.h"
 #include "services/intake/app/intake_app.h"
@@ -57,9 +55,17 @@ class IntakeServer final
       grpc::CallbackServerContext* context,
       const ::wangge::intake::v1::ListReportsRequest* request,
       ::wangge::intake::v1::ListReportsResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.intake.v1.IntakeService.ListReports",
-                           request, response, NotYet);
+    // The guard checked area_code against the caller's scope.
+    return chassis_->Unary(
+        context, "wangge.intake.v1.IntakeService.ListReports", request, response,
+        [=](const server::Caller&) -> absl::Status {
+          if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          auto page = app_->ListReports(request->area_code(), request->page_size(),
+                                        request->page_token());
+          if (!page.ok()) return page.status();
+          *response = std::move(*page);
+          return absl::OkStatus();
+        });
   }
 
   grpc::ServerUnaryReactor* RevealReporterContact(

@@ -38,6 +38,39 @@ TEST(CoordinatesTest, RoundTripsAndMagnitudes) {
   EXPECT_EQ(Gcj02ToWgs84(paris).lat, paris.lat);
 }
 
+// Reference points published with independent implementations:
+// eviltransform's WGS84 -> GCJ-02 vectors (googollee/eviltransform and its
+// ports) and coordtransform's (wandergis/coordtransform, as used by hutool
+// and coordtransform-rs). Forward transforms agree to 1e-9°. (eviltransform's
+// BD-09 vectors differ from every other implementation by tens of metres: it
+// defines the BD step differently, so they are not used.)
+TEST(CoordinatesTest, PublishedReferencePoints) {
+  struct Pair {
+    LonLat wgs, gcj;
+  };
+  for (const Pair& p : {Pair{{121.5272106, 31.1774276}, {121.531541859215, 31.17530398364597}},
+                        Pair{{113.912316, 22.543847}, {113.9171764808363, 22.540796131694766}},
+                        Pair{{116.377817, 39.911954}, {116.38404722455657, 39.91334545536069}},
+                        Pair{{116.404, 39.915}, {116.41024449916938, 39.91640428150164}}}) {
+    const LonLat gcj = Wgs84ToGcj02(p.wgs);
+    EXPECT_NEAR(gcj.lon, p.gcj.lon, 1e-9);
+    EXPECT_NEAR(gcj.lat, p.gcj.lat, 1e-9);
+  }
+  // coordtransform: GCJ-02 <-> BD-09 at (116.404, 39.915).
+  const LonLat bd = Gcj02ToBd09({116.404, 39.915});
+  EXPECT_NEAR(bd.lon, 116.41036949371029, 1e-9);
+  EXPECT_NEAR(bd.lat, 39.92133699351021, 1e-9);
+  const LonLat gcj = Bd09ToGcj02({116.404, 39.915});
+  EXPECT_NEAR(gcj.lon, 116.39762729119315, 1e-9);
+  EXPECT_NEAR(gcj.lat, 39.90865673957631, 1e-9);
+  // The inverse: coordtransform's GCJ-02 -> WGS84 at (116.404, 39.915) is a
+  // one-step approximation; ours iterates to the exact inverse, so they
+  // agree to 2e-6° (about 0.2 m).
+  const LonLat wgs = Gcj02ToWgs84({116.404, 39.915});
+  EXPECT_NEAR(wgs.lon, 116.39775550083061, 2e-6);
+  EXPECT_NEAR(wgs.lat, 39.91359571849836, 2e-6);
+}
+
 class ReportTest : public ::testing::Test {
  protected:
   void SetUp() override {

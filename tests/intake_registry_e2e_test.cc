@@ -4,11 +4,10 @@
 // with SIGKILL and restarted: a retried report is the same case, and intake
 // still knows the areas from its own store.
 
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 
 #include <cstdio>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -52,8 +51,10 @@ class IntakeRegistryE2eTest : public ::testing::Test {
     auto stub = intake::v1::IntakeService::NewStub(
         grpc::CreateChannel(intake_addr, grpc::InsecureChannelCredentials()));
     grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + testing::DevToken(ROLE_CHANNEL));
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ctx.AddMetadata("authorization",
+                    "Bearer " + testing::DevToken(ROLE_CHANNEL));
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(10));
     intake::v1::ReportCaseRequest r;
     r.set_request_id(id);
     r.set_category_code("event/01/0102");
@@ -68,7 +69,8 @@ class IntakeRegistryE2eTest : public ::testing::Test {
   std::string dir_ = testing::MakeTempDir("e2e");
 };
 
-TEST_F(IntakeRegistryE2eTest, ReportsAreLocatedAgainstTheRegistryFollowedThroughKafka) {
+TEST_F(IntakeRegistryE2eTest,
+       ReportsAreLocatedAgainstTheRegistryFollowedThroughKafka) {
   testing::WriteFile(dir_ + "/jwt.key", testing::kDevSecret);
   testing::Subprocess broker, registry_process, intake_process;
   ASSERT_TRUE(broker
@@ -108,8 +110,9 @@ TEST_F(IntakeRegistryE2eTest, ReportsAreLocatedAgainstTheRegistryFollowedThrough
       ::grpc::health::v1::HealthCheckRequest hreq;
       hreq.set_service("readiness");
       ::grpc::health::v1::HealthCheckResponse hresp;
-      ready = health->Check(&hctx, hreq, &hresp).ok() &&
-              hresp.status() == ::grpc::health::v1::HealthCheckResponse::SERVING;
+      ready =
+          health->Check(&hctx, hreq, &hresp).ok() &&
+          hresp.status() == ::grpc::health::v1::HealthCheckResponse::SERVING;
       if (!ready) absl::SleepFor(absl::Milliseconds(50));
     }
     ASSERT_TRUE(ready) << "intake never became ready";
@@ -121,12 +124,14 @@ TEST_F(IntakeRegistryE2eTest, ReportsAreLocatedAgainstTheRegistryFollowedThrough
   do {
     s = Report(intake_addr, "hotline-0001", &first);
     if (s.ok()) break;
-    ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << s.error_message();
     absl::SleepFor(absl::Milliseconds(100));
   } while (absl::Now() < deadline);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_EQ(first.area_code().substr(0, 6), "110101");  // the Dongcheng-style district
-  EXPECT_EQ(first.area_code().size(), 15u);             // a unit grid
+  EXPECT_EQ(first.area_code().substr(0, 6),
+            "110101");                       // the Dongcheng-style district
+  EXPECT_EQ(first.area_code().size(), 15u);  // a unit grid
 
   // The broker goes down: intake keeps accepting reports (the store is the
   // outbox); when the broker returns, the event reaches the topic.
@@ -141,7 +146,8 @@ TEST_F(IntakeRegistryE2eTest, ReportsAreLocatedAgainstTheRegistryFollowedThrough
   for (int i = 0; i < 60 && !arrived; ++i) {
     const std::string cmd = absl::StrCat(
         "kcat -b $(cat ", bootstrap_file, ") -C -t wangge.intake.events -e -q ",
-        "-f '%k\\n' 2>/dev/null | grep -c 'case/", during_outage.case_id(), "'");
+        "-f '%k\\n' 2>/dev/null | grep -c 'case/", during_outage.case_id(),
+        "'");
     FILE* p = popen(cmd.c_str(), "r");
     int count = 0;
     if (fscanf(p, "%d", &count) != 1) count = 0;
@@ -149,7 +155,8 @@ TEST_F(IntakeRegistryE2eTest, ReportsAreLocatedAgainstTheRegistryFollowedThrough
     arrived = count >= 1;
     if (!arrived) absl::SleepFor(absl::Milliseconds(500));
   }
-  EXPECT_TRUE(arrived) << "the report made during the outage never reached Kafka";
+  EXPECT_TRUE(arrived)
+      << "the report made during the outage never reached Kafka";
 
   // SIGKILL intake and start it again on its data.
   intake_process.Signal(SIGKILL);

@@ -8,22 +8,22 @@
 //   wangge registry list 510101
 //   wangge registry resolve event/05/0505 110101001001002
 //   wangge registry staff 110101001001 --role=supervisor
-//   wangge report 104.06 30.66 --description="井盖缺失" [--coordinate_system=gcj02]
-//   wangge report-get C20240719-ABCDEFGH
-//   wangge heads intake
+//   wangge report 104.06 30.66 --description="井盖缺失"
+//   [--coordinate_system=gcj02] wangge report-get C20240719-ABCDEFGH wangge
+//   heads intake
 //
 // Addresses default to the local stack (deploy/local/run.sh): intake 7101,
 // supervision 7102, dispatch 7103, oversight 7104, registry 7105; --addr
 // overrides. Without --token, a development token for the command's role is
 // minted from --key_file (var/dev/jwt.key). --json prints JSON.
 
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
+
 #include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <google/protobuf/util/json_util.h>
-#include <grpcpp/grpcpp.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -78,7 +78,8 @@ int ReportError(const grpc::Status& s) {
                absl::StatusCodeToString(a.code()).c_str(),
                s.error_message().c_str());
   for (const auto& v : status::FieldViolations(a)) {
-    std::fprintf(stderr, "  field %s: %s\n", v.field.c_str(), v.description.c_str());
+    std::fprintf(stderr, "  field %s: %s\n", v.field.c_str(),
+                 v.description.c_str());
   }
   const std::string rule = status::DeniedRule(a);
   if (!rule.empty()) std::fprintf(stderr, "  rule: %s\n", rule.c_str());
@@ -126,8 +127,9 @@ void PrintArea(const registry::v1::Area& a) {
 
 int Registry(const std::vector<char*>& args) {
   if (args.size() < 3) return Fail("registry import|locate|area|list ...");
-  auto token = Token(absl::GetFlag(FLAGS_token).empty() ? absl::GetFlag(FLAGS_role)
-                                                        : "administrator");
+  auto token =
+      Token(absl::GetFlag(FLAGS_token).empty() ? absl::GetFlag(FLAGS_role)
+                                               : "administrator");
   if (!token.ok()) return Fail(std::string(token.status().message()));
   auto stub = registry::v1::RegistryService::NewStub(Channel("registry"));
   grpc::ClientContext ctx;
@@ -137,7 +139,8 @@ int Registry(const std::vector<char*>& args) {
   absl::Time as_of = absl::InfinitePast();
   if (!absl::GetFlag(FLAGS_as_of).empty()) {
     std::string err;
-    if (!absl::ParseTime(absl::RFC3339_full, absl::GetFlag(FLAGS_as_of), &as_of, &err)) {
+    if (!absl::ParseTime(absl::RFC3339_full, absl::GetFlag(FLAGS_as_of), &as_of,
+                         &err)) {
       return Fail("--as_of: " + err);
     }
   }
@@ -217,16 +220,18 @@ int Registry(const std::vector<char*>& args) {
     if (absl::GetFlag(FLAGS_json)) {
       Print(resp);
     } else {
-      std::printf("%s%s (policy %s)\n", resp.department().c_str(),
-                  resp.locality_fallback() ? "  [locality fallback 属地兜底]" : "",
-                  resp.policy_version().c_str());
+      std::printf(
+          "%s%s (policy %s)\n", resp.department().c_str(),
+          resp.locality_fallback() ? "  [locality fallback 属地兜底]" : "",
+          resp.policy_version().c_str());
     }
     return 0;
   }
   if (verb == "staff" && args.size() == 4) {
     registry::v1::ListStaffRequest r;
     r.set_area_code(args[3]);
-    if (absl::GetFlag(FLAGS_role) != "administrator") r.set_role(absl::GetFlag(FLAGS_role));
+    if (absl::GetFlag(FLAGS_role) != "administrator")
+      r.set_role(absl::GetFlag(FLAGS_role));
     if (as_of != absl::InfinitePast()) *r.mutable_as_of() = ToProto(as_of);
     registry::v1::ListStaffResponse resp;
     grpc::Status s = stub->ListStaff(&ctx, r, &resp);
@@ -241,8 +246,9 @@ int Registry(const std::vector<char*>& args) {
     }
     return 0;
   }
-  return Fail("registry import FILE | locate LON LAT | area CODE | list [PARENT] | "
-              "resolve CATEGORY AREA|COMPONENT | staff AREA [--role=...]");
+  return Fail(
+      "registry import FILE | locate LON LAT | area CODE | list [PARENT] | "
+      "resolve CATEGORY AREA|COMPONENT | staff AREA [--role=...]");
 }
 
 int Report(const std::vector<char*>& args) {
@@ -253,8 +259,10 @@ int Report(const std::vector<char*>& args) {
   }
   // Reports come from channels (or supervisors, grid workers): by default a
   // development token for the 12345 hotline.
-  if (absl::GetFlag(FLAGS_role) == "administrator") absl::SetFlag(&FLAGS_role, "channel");
-  if (absl::GetFlag(FLAGS_channel).empty()) absl::SetFlag(&FLAGS_channel, "12345");
+  if (absl::GetFlag(FLAGS_role) == "administrator")
+    absl::SetFlag(&FLAGS_role, "channel");
+  if (absl::GetFlag(FLAGS_channel).empty())
+    absl::SetFlag(&FLAGS_channel, "12345");
   auto token = Token(absl::GetFlag(FLAGS_role));
   if (!token.ok()) return Fail(std::string(token.status().message()));
   intake::v1::ReportCaseRequest r;
@@ -267,10 +275,11 @@ int Report(const std::vector<char*>& args) {
   p->set_longitude(lon);
   p->set_latitude(lat);
   const std::string cs = absl::GetFlag(FLAGS_coordinate_system);
-  p->set_coordinate_system(cs == "gcj02"      ? common::v1::COORDINATE_SYSTEM_GCJ02
-                           : cs == "bd09"     ? common::v1::COORDINATE_SYSTEM_BD09
-                           : cs == "cgcs2000" ? common::v1::COORDINATE_SYSTEM_CGCS2000
-                                              : common::v1::COORDINATE_SYSTEM_WGS84);
+  p->set_coordinate_system(cs == "gcj02"  ? common::v1::COORDINATE_SYSTEM_GCJ02
+                           : cs == "bd09" ? common::v1::COORDINATE_SYSTEM_BD09
+                           : cs == "cgcs2000"
+                               ? common::v1::COORDINATE_SYSTEM_CGCS2000
+                               : common::v1::COORDINATE_SYSTEM_WGS84);
   auto stub = intake::v1::IntakeService::NewStub(Channel("intake"));
   grpc::ClientContext ctx;
   ctx.AddMetadata("authorization", "Bearer " + *token);
@@ -280,15 +289,18 @@ int Report(const std::vector<char*>& args) {
   if (absl::GetFlag(FLAGS_json)) {
     Print(resp);
   } else {
-    std::printf("case %s in area %s\n", resp.case_id().c_str(), resp.area_code().c_str());
+    std::printf("case %s in area %s\n", resp.case_id().c_str(),
+                resp.area_code().c_str());
   }
   return 0;
 }
 
 int ReportGet(const std::vector<char*>& args) {
   if (args.size() != 3) return Fail("report-get CASE_ID");
-  if (absl::GetFlag(FLAGS_role) == "administrator") absl::SetFlag(&FLAGS_role, "channel");
-  if (absl::GetFlag(FLAGS_channel).empty()) absl::SetFlag(&FLAGS_channel, "12345");
+  if (absl::GetFlag(FLAGS_role) == "administrator")
+    absl::SetFlag(&FLAGS_role, "channel");
+  if (absl::GetFlag(FLAGS_channel).empty())
+    absl::SetFlag(&FLAGS_channel, "12345");
   auto token = Token(absl::GetFlag(FLAGS_role));
   if (!token.ok()) return Fail(std::string(token.status().message()));
   auto stub = intake::v1::IntakeService::NewStub(Channel("intake"));
@@ -335,7 +347,8 @@ int Heads(const std::vector<char*>& args) {
 int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() < 2) {
-    return Fail("commands: token, registry, report, report-get, heads (see --help)");
+    return Fail(
+        "commands: token, registry, report, report-get, heads (see --help)");
   }
   const std::string command = args[1];
   if (command == "token") {

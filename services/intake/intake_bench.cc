@@ -4,12 +4,12 @@
 //
 //   bazel run -c opt //services/intake:intake_bench -- [clients] [seconds]
 
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -24,13 +24,15 @@ int main(int argc, char** argv) {
   const int clients = argc > 1 ? std::atoi(argv[1]) : 32;
   const int seconds = argc > 2 ? std::atoi(argv[2]) : 10;
   const std::string dir = "/tmp/wangge-intake-bench";
-  if (std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()) != 0) return 1;
+  if (std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()) != 0)
+    return 1;
   setenv("TEST_TMPDIR", dir.c_str(), 1);
   eventstore::Options o;
   o.service = "intake";
   o.path = dir + "/store";
   o.partitions = 8;
-  o.signer = *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_ED25519, "b");
+  o.signer =
+      *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_ED25519, "b");
   auto store = *eventstore::EventStore::Open(o);
   auto keys = *intake::KeyStore::Open(dir + "/keys");
   intake::IntakeOptions options;
@@ -47,14 +49,16 @@ int main(int argc, char** argv) {
     env.set_event_type(registry::PayloadOf(e).GetDescriptor()->full_name());
     env.set_stream_id(registry::StreamOf(e));
     env.set_sequence(++seq);
-    env.mutable_payload()->set_value(registry::PayloadOf(e).SerializeAsString());
+    env.mutable_payload()->set_value(
+        registry::PayloadOf(e).SerializeAsString());
     if (!store->Append(*app.RegistryEffects(env)).ok()) return 1;
     app.OnRegistryApplied(env);
   }
   config::ServiceConfig config = testing::LoopbackConfig("intake", dir);
   server::Chassis chassis(config, Clock::Real());
   intake::IntakeServer service(&chassis, &app);
-  if (!chassis.Init().ok() || !chassis.Register<intake::v1::IntakeService>(&service).ok() ||
+  if (!chassis.Init().ok() ||
+      !chassis.Register<intake::v1::IntakeService>(&service).ok() ||
       !chassis.Start().ok()) {
     return 1;
   }
@@ -69,8 +73,8 @@ int main(int argc, char** argv) {
       args.SetInt("grpc.channel_id", c);  // a connection per client
       auto stub = intake::v1::IntakeService::NewStub(grpc::CreateCustomChannel(
           chassis.address(), grpc::InsecureChannelCredentials(), args));
-      const std::string token = testing::DevToken(common::v1::ROLE_CHANNEL, {"*"},
-                                                  absl::StrCat("system-", c));
+      const std::string token = testing::DevToken(
+          common::v1::ROLE_CHANNEL, {"*"}, absl::StrCat("system-", c));
       uint64_t n = 0;
       while (!stop) {
         grpc::ClientContext ctx;
@@ -98,11 +102,15 @@ int main(int argc, char** argv) {
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
-  std::printf("| ReportCase, %d clients, %d s, sync | %.0f calls/s | p50 %.0f us | p99 %.0f us | %llu failed (outside the city) | %llu group commits, %llu WAL fsyncs |\n",
-              clients, seconds, all.size() / secs, all[all.size() / 2],
-              all[all.size() * 99 / 100], static_cast<unsigned long long>(failures.load()),
-              static_cast<unsigned long long>(store->group_commits()),
-              static_cast<unsigned long long>(store->wal_syncs()));
+  std::printf(
+      "| ReportCase, %d clients, %d s, sync | %.0f calls/s | p50 %.0f us | p99 "
+      "%.0f us | %llu failed (outside the city) | %llu group commits, %llu WAL "
+      "fsyncs |\n",
+      clients, seconds, all.size() / secs, all[all.size() / 2],
+      all[all.size() * 99 / 100],
+      static_cast<unsigned long long>(failures.load()),
+      static_cast<unsigned long long>(store->group_commits()),
+      static_cast<unsigned long long>(store->wal_syncs()));
   chassis.Shutdown();
   return 0;
 }

@@ -5,9 +5,9 @@
 
 #include "absl/flags/flag.h"
 #include "services/common/eventbus/consumer.h"
-#include "services/common/ratelimit/rate_limiter.h"
 #include "services/common/eventbus/readlog_client.h"
 #include "services/common/log/log.h"
+#include "services/common/ratelimit/rate_limiter.h"
 #include "services/common/server/channel.h"
 #include "services/common/server/service_main.h"
 #include "services/intake/app/intake_app.h"
@@ -21,23 +21,27 @@ ABSL_FLAG(std::string, report_rate_per_caller, "50/s:100",
 int main(int argc, char** argv) {
   using namespace wangge;
   return server::ServiceMain(
-      argc, argv, "intake", [](server::ServiceContext& context) -> absl::Status {
+      argc, argv, "intake",
+      [](server::ServiceContext& context) -> absl::Status {
         const auto& config = context.chassis->config();
         // Reporter keys live apart from the events (privacy/key_store.h).
         auto keys = intake::KeyStore::Open(config.data_dir + "/reporter-keys");
         if (!keys.ok()) return keys.status();
         std::shared_ptr<intake::KeyStore> key_store = std::move(*keys);
         intake::IntakeOptions options;
-        options.suite = config.crypto_suite == "guomi" ? intake::CipherSuite::kGuomi
-                                                       : intake::CipherSuite::kStandard;
-        auto channel_rate = ratelimit::ParseRate(absl::GetFlag(FLAGS_report_rate_per_channel));
+        options.suite = config.crypto_suite == "guomi"
+                            ? intake::CipherSuite::kGuomi
+                            : intake::CipherSuite::kStandard;
+        auto channel_rate =
+            ratelimit::ParseRate(absl::GetFlag(FLAGS_report_rate_per_channel));
         if (!channel_rate.ok()) return channel_rate.status();
-        auto caller_rate = ratelimit::ParseRate(absl::GetFlag(FLAGS_report_rate_per_caller));
+        auto caller_rate =
+            ratelimit::ParseRate(absl::GetFlag(FLAGS_report_rate_per_caller));
         if (!caller_rate.ok()) return caller_rate.status();
         options.channel_rate = *channel_rate;
         options.caller_rate = *caller_rate;
-        auto app = std::make_shared<intake::IntakeApp>(context.store, key_store.get(),
-                                                       options, Clock::Real());
+        auto app = std::make_shared<intake::IntakeApp>(
+            context.store, key_store.get(), options, Clock::Real());
         absl::Status s = app->Load();
         if (!s.ok()) return s;
         std::shared_ptr<eventbus::Consumer> registry_follower;
@@ -71,13 +75,15 @@ int main(int argc, char** argv) {
         } else {
           log::Warning("no --registry_addr: intake cannot follow the registry");
         }
-        auto server = std::make_shared<intake::IntakeServer>(context.chassis, app.get());
+        auto server =
+            std::make_shared<intake::IntakeServer>(context.chassis, app.get());
         s = context.chassis->Register<intake::v1::IntakeService>(server.get());
         context.projections->push_back(intake::kReportsProjection);
         context.projections->push_back(intake::kRegistryProjection);
-        context.chassis->AddShutdownHook([app, server, registry_follower, key_store] {
-          if (registry_follower) registry_follower->Stop();
-        });
+        context.chassis->AddShutdownHook(
+            [app, server, registry_follower, key_store] {
+              if (registry_follower) registry_follower->Stop();
+            });
         return s;
       });
 }

@@ -7,11 +7,12 @@
 int main(int argc, char** argv) {
   return wangge::server::ServiceMain(
       argc, argv, "registry", [](wangge::server::ServiceContext& context) {
-        auto app = std::make_shared<wangge::registry::RegistryApp>(context.store);
+        auto app =
+            std::make_shared<wangge::registry::RegistryApp>(context.store);
         absl::Status s = app->Load();
         if (!s.ok()) return s;
         auto server = std::make_shared<wangge::registry::RegistryServer>(
-            context.chassis, app.get());
+            context.chassis, app.get(), context.store);
         s = context.chassis->Register<wangge::registry::v1::RegistryService>(
             server.get());
         context.projections->push_back(wangge::registry::kAreasProjection);

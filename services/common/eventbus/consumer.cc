@@ -110,7 +110,8 @@ absl::Status Consumer::Apply(const EventEnvelope& env) {
   if (!result.ok()) return result.status();
   if (!result->duplicate) {
     ++applied_;
-    if (options_.after_apply && env.event_type() != eventstore::kCheckpointType) {
+    if (options_.after_apply &&
+        env.event_type() != eventstore::kCheckpointType) {
       options_.after_apply(env);
     }
   }

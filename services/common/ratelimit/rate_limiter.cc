@@ -22,8 +22,10 @@ absl::StatusOr<Rate> ParseRate(const std::string& text) {
   Rate r;
   r.per_second = rate[1] == "s" ? n : n / 60.0;
   r.burst = std::max(1.0, r.per_second);
-  if (parts.size() == 2 && (!absl::SimpleAtod(parts[1], &r.burst) || r.burst < 1)) {
-    return absl::InvalidArgumentError(absl::StrCat("rate ", text, ": bad burst"));
+  if (parts.size() == 2 &&
+      (!absl::SimpleAtod(parts[1], &r.burst) || r.burst < 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rate ", text, ": bad burst"));
   }
   return r;
 }
@@ -35,7 +37,8 @@ absl::Status RateLimiter::Admit(const std::string& key) {
   auto [it, inserted] = buckets_.try_emplace(key, Bucket{rate_.burst, now});
   Bucket& b = it->second;
   if (!inserted) {
-    const double elapsed = std::max(0.0, absl::ToDoubleSeconds(now - b.updated));
+    const double elapsed =
+        std::max(0.0, absl::ToDoubleSeconds(now - b.updated));
     b.tokens = std::min(rate_.burst, b.tokens + elapsed * rate_.per_second);
     b.updated = now;
   }

@@ -27,9 +27,9 @@
 #include <atomic>
 #include <deque>
 #include <functional>
-#include <thread>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"

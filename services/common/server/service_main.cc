@@ -132,7 +132,8 @@ int ServiceMain(int argc, char** argv, const std::string& service,
   std::vector<std::string> projections;
   {
     Chassis chassis(*config, Clock::Real());
-    ServiceContext context{&chassis, store->get(), relay.get(), &projections, {}};
+    ServiceContext context{
+        &chassis, store->get(), relay.get(), &projections, {}};
     absl::Status s = chassis.Init();
     if (s.ok()) s = setup(context);
     // After setup, which names the service's projections.

@@ -16,8 +16,10 @@ namespace {
 
 std::string RegistryRowKey(uint32_t partition, uint64_t sequence) {
   std::string k;
-  for (int i = 3; i >= 0; --i) k.push_back(static_cast<char>(partition >> (8 * i)));
-  for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>(sequence >> (8 * i)));
+  for (int i = 3; i >= 0; --i)
+    k.push_back(static_cast<char>(partition >> (8 * i)));
+  for (int i = 7; i >= 0; --i)
+    k.push_back(static_cast<char>(sequence >> (8 * i)));
   return k;
 }
 
@@ -54,8 +56,8 @@ void IntakeApp::Remember(const std::string& category, const Recent& report) {
   while (!list.empty() && list.front().time < horizon) list.pop_front();
 }
 
-std::vector<std::string> IntakeApp::NearbyOpen(const v1::ReportCaseRequest& request,
-                                               absl::Time now) {
+std::vector<std::string> IntakeApp::NearbyOpen(
+    const v1::ReportCaseRequest& request, absl::Time now) {
   std::vector<std::string> out;
   if (request.location().location_case() != v1::Location::kPoint) return out;
   const double lon = request.location().point().longitude();
@@ -66,7 +68,8 @@ std::vector<std::string> IntakeApp::NearbyOpen(const v1::ReportCaseRequest& requ
   // Equirectangular distance: exact enough at a hundred metres.
   const double k = 111320.0;
   const double cos_lat = std::cos(lat * M_PI / 180.0);
-  for (auto r = it->second.rbegin(); r != it->second.rend() && out.size() < 5; ++r) {
+  for (auto r = it->second.rbegin(); r != it->second.rend() && out.size() < 5;
+       ++r) {
     if (now - r->time > duplicate_window_) break;
     const double dx = (r->lon - lon) * k * cos_lat, dy = (r->lat - lat) * k;
     if (dx * dx + dy * dy <= duplicate_radius_m_ * duplicate_radius_m_) {
@@ -80,38 +83,46 @@ absl::Status IntakeApp::Load() {
   std::vector<common::v1::EventEnvelope> deployment, areas;
   absl::Status inner;
   RETURN_IF_ERROR(store_->ScanProjection(
-      kRegistryProjection, "", [&](const std::string&, const std::string& value) {
+      kRegistryProjection, "",
+      [&](const std::string&, const std::string& value) {
         common::v1::EventEnvelope env;
         if (!env.ParseFromString(value)) {
           inner = absl::DataLossError("registry row does not parse");
           return false;
         }
-        (env.stream_id() == "deployment" ? deployment : areas).push_back(std::move(env));
+        (env.stream_id() == "deployment" ? deployment : areas)
+            .push_back(std::move(env));
         return true;
       }));
   RETURN_IF_ERROR(inner);
   // Recent reports, for duplicate hints.
   std::vector<v1::Report> recent;
-  RETURN_IF_ERROR(store_->ScanProjection(
-      kReportsProjection, "", [&](const std::string&, const std::string& value) {
-        v1::Report report;
-        if (report.ParseFromString(value) &&
-            FromProto(report.received_time()) > clock_->Now() - duplicate_window_) {
-          recent.push_back(std::move(report));
-        }
-        return true;
-      }));
-  std::sort(recent.begin(), recent.end(), [](const v1::Report& a, const v1::Report& b) {
-    return FromProto(a.received_time()) < FromProto(b.received_time());
-  });
+  RETURN_IF_ERROR(
+      store_->ScanProjection(kReportsProjection, "",
+                             [&](const std::string&, const std::string& value) {
+                               v1::Report report;
+                               if (report.ParseFromString(value) &&
+                                   FromProto(report.received_time()) >
+                                       clock_->Now() - duplicate_window_) {
+                                 recent.push_back(std::move(report));
+                               }
+                               return true;
+                             }));
+  std::sort(recent.begin(), recent.end(),
+            [](const v1::Report& a, const v1::Report& b) {
+              return FromProto(a.received_time()) <
+                     FromProto(b.received_time());
+            });
   for (const auto& report : recent) {
-    Remember(report.category_code(), {FromProto(report.received_time()),
-                                      report.point().longitude(),
-                                      report.point().latitude(), report.case_id()});
+    Remember(report.category_code(),
+             {FromProto(report.received_time()), report.point().longitude(),
+              report.point().latitude(), report.case_id()});
   }
   absl::MutexLock lock(&mu_);
-  for (const auto& env : deployment) RETURN_IF_ERROR(registry::Evolve(registry_.state, env));
-  for (const auto& env : areas) RETURN_IF_ERROR(registry::Evolve(registry_.state, env));
+  for (const auto& env : deployment)
+    RETURN_IF_ERROR(registry::Evolve(registry_.state, env));
+  for (const auto& env : areas)
+    RETURN_IF_ERROR(registry::Evolve(registry_.state, env));
   registry_.dirty = true;
   return absl::OkStatus();
 }
@@ -155,8 +166,10 @@ std::string IntakeApp::MintCaseId(absl::Time now) const {
   static constexpr char kAlphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
   thread_local absl::BitGen rng;
   std::string suffix;
-  for (int i = 0; i < 8; ++i) suffix.push_back(kAlphabet[absl::Uniform(rng, 0, 32)]);
-  return absl::StrCat("C", absl::FormatTime("%Y%m%d", now, kChina), "-", suffix);
+  for (int i = 0; i < 8; ++i)
+    suffix.push_back(kAlphabet[absl::Uniform(rng, 0, 32)]);
+  return absl::StrCat("C", absl::FormatTime("%Y%m%d", now, kChina), "-",
+                      suffix);
 }
 
 absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
@@ -181,9 +194,11 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
   }
   // Limits count new reports only; a retry above was answered for free.
   if (actor.role() == common::v1::ROLE_CHANNEL) {
-    RETURN_IF_ERROR(channel_limiter_.Admit(absl::StrCat("channel:", actor.channel())));
+    RETURN_IF_ERROR(
+        channel_limiter_.Admit(absl::StrCat("channel:", actor.channel())));
   }
-  RETURN_IF_ERROR(caller_limiter_.Admit(absl::StrCat("caller:", actor.subject())));
+  RETURN_IF_ERROR(
+      caller_limiter_.Admit(absl::StrCat("caller:", actor.subject())));
   auto index = Index();
   const absl::Time now = clock_->Now();
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -205,10 +220,10 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
                                    !request.reporter().phone().empty())) {
       // The key is stored (fsync'd) before the event that needs it.
       const std::string key = NewContactKey(suite_);
-      ASSIGN_OR_RETURN(std::string ciphertext,
-                       EncryptContact(suite_, key,
-                                      request.reporter().SerializeAsString(),
-                                      event->case_id()));
+      ASSIGN_OR_RETURN(
+          std::string ciphertext,
+          EncryptContact(suite_, key, request.reporter().SerializeAsString(),
+                         event->case_id()));
       RETURN_IF_ERROR(keys_->Put(event->case_id(), key));
       event->set_reporter_contact_ciphertext(std::move(ciphertext));
     }
@@ -224,7 +239,8 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
     sa.events.push_back(std::move(ne));
     append.streams.push_back(std::move(sa));
     append.projection_writes.push_back(
-        {kReportsProjection, event->case_id(), ReportOf(*event, now).SerializeAsString()});
+        {kReportsProjection, event->case_id(),
+         ReportOf(*event, now).SerializeAsString()});
     auto result = store_->Append(std::move(append));
     if (!result.ok() && result.status().code() == absl::StatusCode::kAborted) {
       continue;  // the minted id exists: mint another
@@ -232,12 +248,14 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
     if (!result.ok()) return result.status();
     if (result->duplicate) return ReportCase(actor, request);  // raced a retry
     if (event->has_point()) {
-      Remember(event->category_code(), {now, event->point().longitude(),
-                                        event->point().latitude(), event->case_id()});
+      Remember(event->category_code(),
+               {now, event->point().longitude(), event->point().latitude(),
+                event->case_id()});
     }
     response.set_case_id(event->case_id());
     response.set_area_code(event->area_code());
-    for (const auto& d : event->possible_duplicates()) response.add_possible_duplicates(d);
+    for (const auto& d : event->possible_duplicates())
+      response.add_possible_duplicates(d);
     for (const auto& p : result->positions) *response.add_positions() = p;
     return response;
   }
@@ -246,8 +264,10 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
 
 absl::StatusOr<v1::ReportReceived> IntakeApp::ReceivedEvent(
     const std::string& case_id) const {
-  ASSIGN_OR_RETURN(auto events, store_->ReadStream(absl::StrCat("case/", case_id), 1, 1));
-  if (events.empty()) return absl::NotFoundError(absl::StrCat("no report ", case_id));
+  ASSIGN_OR_RETURN(auto events,
+                   store_->ReadStream(absl::StrCat("case/", case_id), 1, 1));
+  if (events.empty())
+    return absl::NotFoundError(absl::StrCat("no report ", case_id));
   ASSIGN_OR_RETURN(auto env, store_->Decode(events[0]));
   v1::ReportReceived received;
   if (!received.ParseFromString(env.payload().value())) {
@@ -259,19 +279,22 @@ absl::StatusOr<v1::ReportReceived> IntakeApp::ReceivedEvent(
 absl::StatusOr<v1::ReporterContact> IntakeApp::RevealReporterContact(
     const common::v1::Actor& actor, const std::string& case_id,
     const std::string& purpose) {
-  if (purpose.empty()) return status::InvalidField("purpose", "required (PIPL access log)");
+  if (purpose.empty())
+    return status::InvalidField("purpose", "required (PIPL access log)");
   ASSIGN_OR_RETURN(v1::ReportReceived received, ReceivedEvent(case_id));
   if (received.reporter_contact_ciphertext().empty()) {
-    return absl::NotFoundError(absl::StrCat("report ", case_id, " has no contact"));
+    return absl::NotFoundError(
+        absl::StrCat("report ", case_id, " has no contact"));
   }
   ASSIGN_OR_RETURN(auto key, keys_->Get(case_id));
   if (!key) {
     return status::PermissionDenied("reporter_forgotten",
                                     "the reporter's data was erased");
   }
-  ASSIGN_OR_RETURN(std::string plaintext,
-                   DecryptContact(suite_, *key, received.reporter_contact_ciphertext(),
-                                  case_id));
+  ASSIGN_OR_RETURN(
+      std::string plaintext,
+      DecryptContact(suite_, *key, received.reporter_contact_ciphertext(),
+                     case_id));
   // Logged before anything is returned: no read without its record.
   v1::ReporterContactRevealed access;
   access.set_case_id(case_id);
@@ -285,7 +308,8 @@ absl::StatusOr<v1::ReporterContact> IntakeApp::RevealReporterContact(
   append.streams.push_back(std::move(sa));
   RETURN_IF_ERROR(store_->Append(std::move(append)).status());
   v1::ReporterContact contact;
-  if (!contact.ParseFromString(plaintext)) return absl::DataLossError("contact");
+  if (!contact.ParseFromString(plaintext))
+    return absl::DataLossError("contact");
   return contact;
 }
 
@@ -305,7 +329,8 @@ absl::StatusOr<std::vector<common::v1::Position>> IntakeApp::ForgetReporter(
   sa.stream_id = absl::StrCat("case/", case_id);
   sa.events.push_back(eventstore::MakeEvent(forgotten));
   append.streams.push_back(std::move(sa));
-  ASSIGN_OR_RETURN(eventstore::AppendResult result, store_->Append(std::move(append)));
+  ASSIGN_OR_RETURN(eventstore::AppendResult result,
+                   store_->Append(std::move(append)));
   // After the record: a crash in between leaves the key, and a retry
   // (same command id, nothing written) destroys it.
   RETURN_IF_ERROR(keys_->Destroy(case_id));
@@ -313,13 +338,16 @@ absl::StatusOr<std::vector<common::v1::Position>> IntakeApp::ForgetReporter(
 }
 
 absl::StatusOr<v1::ListReportsResponse> IntakeApp::ListReports(
-    const std::string& area_code, int page_size, const std::string& page_token) const {
-  if (page_size < 0) return status::InvalidField("page_size", "must not be negative");
+    const std::string& area_code, int page_size,
+    const std::string& page_token) const {
+  if (page_size < 0)
+    return status::InvalidField("page_size", "must not be negative");
   const int limit = page_size == 0 ? 100 : std::min(page_size, 1000);
   v1::ListReportsResponse out;
   absl::Status inner;
   RETURN_IF_ERROR(store_->ScanProjection(
-      kReportsProjection, "", [&](const std::string& key, const std::string& value) {
+      kReportsProjection, "",
+      [&](const std::string& key, const std::string& value) {
         if (!page_token.empty() && key <= page_token) return true;
         v1::Report report;
         if (!report.ParseFromString(value)) {
@@ -338,8 +366,10 @@ absl::StatusOr<v1::ListReportsResponse> IntakeApp::ListReports(
   return out;
 }
 
-absl::StatusOr<v1::Report> IntakeApp::GetReport(const std::string& case_id) const {
-  ASSIGN_OR_RETURN(auto row, store_->GetProjection(kReportsProjection, case_id));
+absl::StatusOr<v1::Report> IntakeApp::GetReport(
+    const std::string& case_id) const {
+  ASSIGN_OR_RETURN(auto row,
+                   store_->GetProjection(kReportsProjection, case_id));
   if (!row) return absl::NotFoundError(absl::StrCat("no report ", case_id));
   v1::Report report;
   if (!report.ParseFromString(*row)) return absl::DataLossError("report row");

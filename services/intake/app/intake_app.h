@@ -42,8 +42,8 @@ struct IntakeOptions {
 
 class IntakeApp {
  public:
-  IntakeApp(eventstore::EventStore* store, KeyStore* keys, IntakeOptions options,
-            const Clock* clock);
+  IntakeApp(eventstore::EventStore* store, KeyStore* keys,
+            IntakeOptions options, const Clock* clock);
 
   // Rebuilds the registry copy from this store.
   absl::Status Load();
@@ -59,9 +59,9 @@ class IntakeApp {
   absl::StatusOr<v1::Report> GetReport(const std::string& case_id) const;
   // Reports in an area (prefix), by case id; `page_token` is the last id
   // of the previous page.
-  absl::StatusOr<v1::ListReportsResponse> ListReports(const std::string& area_code,
-                                                      int page_size,
-                                                      const std::string& page_token) const;
+  absl::StatusOr<v1::ListReportsResponse> ListReports(
+      const std::string& area_code, int page_size,
+      const std::string& page_token) const;
 
   // The follow-up agent's read of a reporter's contact: an access event
   // (who, why) is appended before the contact is returned. FAILED_PRECONDITION
@@ -94,7 +94,8 @@ class IntakeApp {
   void Remember(const std::string& category, const Recent& report);
   std::string MintCaseId(absl::Time now) const;
 
-  absl::StatusOr<v1::ReportReceived> ReceivedEvent(const std::string& case_id) const;
+  absl::StatusOr<v1::ReportReceived> ReceivedEvent(
+      const std::string& case_id) const;
 
   eventstore::EventStore* const store_;
   KeyStore* const keys_;
@@ -106,7 +107,8 @@ class IntakeApp {
   const absl::Duration duplicate_window_;
   absl::Mutex recent_mu_;
   // Recent reports per class, oldest first.
-  absl::flat_hash_map<std::string, std::deque<Recent>> recent_ ABSL_GUARDED_BY(recent_mu_);
+  absl::flat_hash_map<std::string, std::deque<Recent>> recent_
+      ABSL_GUARDED_BY(recent_mu_);
   mutable absl::Mutex mu_;
   Registry registry_ ABSL_GUARDED_BY(mu_);
 };

@@ -12,7 +12,8 @@
 namespace wangge::intake {
 namespace {
 
-const absl::Time kT0 = absl::FromCivil(absl::CivilDay(2024, 1, 1), absl::UTCTimeZone());
+const absl::Time kT0 =
+    absl::FromCivil(absl::CivilDay(2024, 1, 1), absl::UTCTimeZone());
 
 class IntakeAppTest : public ::testing::Test {
  protected:
@@ -32,7 +33,8 @@ class IntakeAppTest : public ::testing::Test {
       env.set_stream_id(registry::StreamOf(e));
       env.set_partition(0);
       env.set_sequence(++seq);
-      env.mutable_payload()->set_value(registry::PayloadOf(e).SerializeAsString());
+      env.mutable_payload()->set_value(
+          registry::PayloadOf(e).SerializeAsString());
       auto effects = app_->RegistryEffects(env);
       ASSERT_TRUE(effects.ok());
       ASSERT_TRUE(store_->Append(*effects).ok());
@@ -47,7 +49,8 @@ class IntakeAppTest : public ::testing::Test {
     o.partitions = 4;
     store_ = *eventstore::EventStore::Open(o);
     keys_ = *KeyStore::Open(dir_ + "/keys");
-    app_ = std::make_unique<IntakeApp>(store_.get(), keys_.get(), options_, &clock_);
+    app_ = std::make_unique<IntakeApp>(store_.get(), keys_.get(), options_,
+                                       &clock_);
     ASSERT_TRUE(app_->Load().ok());
   }
   v1::ReportCaseRequest Request(const std::string& id) {
@@ -102,7 +105,8 @@ TEST_F(IntakeAppTest, ReportMintsACaseAndARetryIsTheSameCase) {
   auto report = app_->GetReport(first->case_id());
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->source(), "REPORT_SOURCE_HOTLINE_12345");
-  EXPECT_EQ(app_->GetReport("C0-NOPE").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(app_->GetReport("C0-NOPE").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(IntakeAppTest, NearbyReportsOfTheSameClassAreHintedAndListed) {
@@ -110,7 +114,8 @@ TEST_F(IntakeAppTest, NearbyReportsOfTheSameClassAreHintedAndListed) {
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->possible_duplicates_size(), 0);
   v1::ReportCaseRequest near = Request("d-2");
-  near.mutable_location()->mutable_point()->set_longitude(104.0603);  // ~30 m east
+  near.mutable_location()->mutable_point()->set_longitude(
+      104.0603);  // ~30 m east
   auto second = app_->ReportCase(Hotline(), near);
   ASSERT_TRUE(second.ok());
   ASSERT_EQ(second->possible_duplicates_size(), 1);
@@ -121,13 +126,16 @@ TEST_F(IntakeAppTest, NearbyReportsOfTheSameClassAreHintedAndListed) {
   other.set_category_code("event/01/0102");
   EXPECT_EQ(app_->ReportCase(Hotline(), other)->possible_duplicates_size(), 0);
   clock_.Advance(absl::Hours(25));
-  EXPECT_EQ(app_->ReportCase(Hotline(), Request("d-4"))->possible_duplicates_size(), 0);
+  EXPECT_EQ(
+      app_->ReportCase(Hotline(), Request("d-4"))->possible_duplicates_size(),
+      0);
   // Listing by area, in pages.
   auto page1 = app_->ListReports(first->area_code().substr(0, 6), 2, "");
   ASSERT_TRUE(page1.ok());
   ASSERT_EQ(page1->reports_size(), 2);
   ASSERT_FALSE(page1->next_page_token().empty());
-  auto page2 = app_->ListReports(first->area_code().substr(0, 6), 2, page1->next_page_token());
+  auto page2 = app_->ListReports(first->area_code().substr(0, 6), 2,
+                                 page1->next_page_token());
   ASSERT_TRUE(page2.ok());
   EXPECT_EQ(page2->reports_size(), 2);
   EXPECT_TRUE(page2->next_page_token().empty());
@@ -208,9 +216,11 @@ TEST_F(IntakeAppTest, ContactIsEncryptedRevealedWithAnAccessEventAndForgotten) {
   common::v1::Actor agent;
   agent.set_subject("agent-7");
   agent.set_role(common::v1::ROLE_FOLLOW_UP_AGENT);
-  EXPECT_EQ(app_->RevealReporterContact(agent, c->case_id(), "").status().code(),
-            absl::StatusCode::kInvalidArgument);
-  auto contact = app_->RevealReporterContact(agent, c->case_id(), "follow-up call");
+  EXPECT_EQ(
+      app_->RevealReporterContact(agent, c->case_id(), "").status().code(),
+      absl::StatusCode::kInvalidArgument);
+  auto contact =
+      app_->RevealReporterContact(agent, c->case_id(), "follow-up call");
   ASSERT_TRUE(contact.ok()) << contact.status();
   EXPECT_EQ(contact->phone(), "13912345678");
   EXPECT_EQ(contact->name(), "李四");
@@ -226,10 +236,13 @@ TEST_F(IntakeAppTest, ContactIsEncryptedRevealedWithAnAccessEventAndForgotten) {
   common::v1::Actor admin;
   admin.set_subject("dpo");
   admin.set_role(common::v1::ROLE_ADMINISTRATOR);
-  ASSERT_TRUE(app_->ForgetReporter(admin, c->case_id(), "PIPL erasure request").ok());
-  EXPECT_TRUE(app_->ForgetReporter(admin, c->case_id(), "again").ok());  // idempotent
+  ASSERT_TRUE(
+      app_->ForgetReporter(admin, c->case_id(), "PIPL erasure request").ok());
+  EXPECT_TRUE(
+      app_->ForgetReporter(admin, c->case_id(), "again").ok());  // idempotent
   EXPECT_FALSE(KeyStoreFilesContain(dir_ + "/keys", key));
-  auto denied = app_->RevealReporterContact(agent, c->case_id(), "follow-up call");
+  auto denied =
+      app_->RevealReporterContact(agent, c->case_id(), "follow-up call");
   EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
   // The history still verifies: only a key was destroyed, no event changed.
   for (int p = 0; p < store_->partitions(); ++p) {

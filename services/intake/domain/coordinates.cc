@@ -6,32 +6,37 @@ namespace wangge::intake {
 namespace {
 
 constexpr double kPi = 3.14159265358979324;
-constexpr double kA = 6378245.0;                  // Krasovsky 1940 semi-major axis
-constexpr double kEe = 0.00669342162296594323;    // its eccentricity squared
+constexpr double kA = 6378245.0;  // Krasovsky 1940 semi-major axis
+constexpr double kEe = 0.00669342162296594323;  // its eccentricity squared
 constexpr double kXPi = kPi * 3000.0 / 180.0;
 
 double TransformLat(double x, double y) {
   double r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y +
              0.2 * std::sqrt(std::fabs(x));
-  r += (20.0 * std::sin(6.0 * x * kPi) + 20.0 * std::sin(2.0 * x * kPi)) * 2.0 / 3.0;
+  r += (20.0 * std::sin(6.0 * x * kPi) + 20.0 * std::sin(2.0 * x * kPi)) * 2.0 /
+       3.0;
   r += (20.0 * std::sin(y * kPi) + 40.0 * std::sin(y / 3.0 * kPi)) * 2.0 / 3.0;
-  r += (160.0 * std::sin(y / 12.0 * kPi) + 320 * std::sin(y * kPi / 30.0)) * 2.0 / 3.0;
+  r += (160.0 * std::sin(y / 12.0 * kPi) + 320 * std::sin(y * kPi / 30.0)) *
+       2.0 / 3.0;
   return r;
 }
 
 double TransformLon(double x, double y) {
   double r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y +
              0.1 * std::sqrt(std::fabs(x));
-  r += (20.0 * std::sin(6.0 * x * kPi) + 20.0 * std::sin(2.0 * x * kPi)) * 2.0 / 3.0;
+  r += (20.0 * std::sin(6.0 * x * kPi) + 20.0 * std::sin(2.0 * x * kPi)) * 2.0 /
+       3.0;
   r += (20.0 * std::sin(x * kPi) + 40.0 * std::sin(x / 3.0 * kPi)) * 2.0 / 3.0;
-  r += (150.0 * std::sin(x / 12.0 * kPi) + 300.0 * std::sin(x / 30.0 * kPi)) * 2.0 / 3.0;
+  r += (150.0 * std::sin(x / 12.0 * kPi) + 300.0 * std::sin(x / 30.0 * kPi)) *
+       2.0 / 3.0;
   return r;
 }
 
 }  // namespace
 
 bool OutsideChina(LonLat p) {
-  return p.lon < 72.004 || p.lon > 137.8347 || p.lat < 0.8293 || p.lat > 55.8271;
+  return p.lon < 72.004 || p.lon > 137.8347 || p.lat < 0.8293 ||
+         p.lat > 55.8271;
 }
 
 LonLat Wgs84ToGcj02(LonLat p) {
@@ -64,7 +69,8 @@ LonLat Gcj02ToWgs84(LonLat p) {
 LonLat Gcj02ToBd09(LonLat p) {
   const double z = std::sqrt(p.lon * p.lon + p.lat * p.lat) +
                    0.00002 * std::sin(p.lat * kXPi);
-  const double theta = std::atan2(p.lat, p.lon) + 0.000003 * std::cos(p.lon * kXPi);
+  const double theta =
+      std::atan2(p.lat, p.lon) + 0.000003 * std::cos(p.lon * kXPi);
   return {z * std::cos(theta) + 0.0065, z * std::sin(theta) + 0.006};
 }
 

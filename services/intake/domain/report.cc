@@ -53,8 +53,8 @@ absl::StatusOr<v1::ReportSource> SourceOf(const common::v1::Actor& actor) {
       if (absl::StartsWith(c, "sensor:") && c.size() > 7) {
         return v1::REPORT_SOURCE_SENSOR;
       }
-      return status::PermissionDenied("unknown_channel",
-                                      absl::StrCat("channel ", c, " is not known"));
+      return status::PermissionDenied(
+          "unknown_channel", absl::StrCat("channel ", c, " is not known"));
     }
     default:
       return status::PermissionDenied("report_source",
@@ -79,7 +79,8 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
   std::smatch m;
   std::string category = r.category_code();
   // A component's id says its class.
-  if (category.empty() && r.location().location_case() == v1::Location::kComponentId) {
+  if (category.empty() &&
+      r.location().location_case() == v1::Location::kComponentId) {
     auto from_id = registry::ComponentCategory(r.location().component_id());
     if (from_id.ok()) category = *from_id;
   }
@@ -123,7 +124,8 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
 
   // The class must be active in the catalogue in force when observed (a
   // report naming a component takes the component's class if none given).
-  const registry::v1::PolicyPublished* policy = registry::PolicyAt(*in.registry, observed);
+  const registry::v1::PolicyPublished* policy =
+      registry::PolicyAt(*in.registry, observed);
   if (policy == nullptr) {
     return absl::FailedPreconditionError(
         "no catalogue in force at the observation time (registry not loaded?)");
@@ -131,8 +133,10 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
   const registry::v1::CategoryClass* cls = registry::ClassOf(*policy, category);
   if (cls == nullptr || !cls->active()) {
     return status::InvalidField("category_code",
-                                absl::StrCat(category, " is not an active class of "
-                                             "catalogue ", policy->version()));
+                                absl::StrCat(category,
+                                             " is not an active class of "
+                                             "catalogue ",
+                                             policy->version()));
   }
 
   v1::ReportReceived e;
@@ -140,7 +144,8 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
   e.set_source(*source);
   e.set_category_code(category);
   e.set_description(r.description());
-  for (const auto& media : r.media()) e.add_media_sha256(absl::AsciiStrToLower(media.sha256()));
+  for (const auto& media : r.media())
+    e.add_media_sha256(absl::AsciiStrToLower(media.sha256()));
   *e.mutable_observed_time() = ToProto(observed);
   e.set_request_id(r.request_id());
   e.set_reporter_subject(in.actor.subject());
@@ -152,7 +157,8 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
       const auto& p = loc.point();
       if (p.longitude() < -180 || p.longitude() > 180 || p.latitude() < -90 ||
           p.latitude() > 90) {
-        return status::InvalidField("location.point", "outside longitude/latitude range");
+        return status::InvalidField("location.point",
+                                    "outside longitude/latitude range");
       }
       LonLat wgs{p.longitude(), p.latitude()};
       switch (p.coordinate_system()) {
@@ -179,14 +185,16 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
       e.set_area_code(located->code);
       e.mutable_point()->set_longitude(wgs.lon);
       e.mutable_point()->set_latitude(wgs.lat);
-      e.mutable_point()->set_coordinate_system(common::v1::COORDINATE_SYSTEM_WGS84);
+      e.mutable_point()->set_coordinate_system(
+          common::v1::COORDINATE_SYSTEM_WGS84);
       break;
     }
     case v1::Location::kAreaCode: {
       const registry::Area* area = in.registry->Find(loc.area_code());
       if (area == nullptr || !area->ActiveAt(observed)) {
-        return status::InvalidField("location.area_code",
-                                    "no such area in force at the observation time");
+        return status::InvalidField(
+            "location.area_code",
+            "no such area in force at the observation time");
       }
       e.set_area_code(area->code);
       break;
@@ -194,9 +202,11 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
     case v1::Location::kComponentId: {
       auto it = in.registry->components.find(loc.component_id());
       if (it == in.registry->components.end()) {
-        return status::InvalidField("location.component_id", "no such component (部件)");
+        return status::InvalidField("location.component_id",
+                                    "no such component (部件)");
       }
-      auto located = in.index->Locate(it->second.longitude(), it->second.latitude(), observed);
+      auto located = in.index->Locate(it->second.longitude(),
+                                      it->second.latitude(), observed);
       if (!located.ok()) {
         return status::InvalidField("location.component_id",
                                     "the component lies outside every area");
@@ -205,11 +215,13 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
       e.set_area_code(located->code);
       e.mutable_point()->set_longitude(it->second.longitude());
       e.mutable_point()->set_latitude(it->second.latitude());
-      e.mutable_point()->set_coordinate_system(common::v1::COORDINATE_SYSTEM_WGS84);
+      e.mutable_point()->set_coordinate_system(
+          common::v1::COORDINATE_SYSTEM_WGS84);
       break;
     }
     default:
-      return status::InvalidField("location", "a point, an area code or a component id");
+      return status::InvalidField("location",
+                                  "a point, an area code or a component id");
   }
   return e;
 }

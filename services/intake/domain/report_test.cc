@@ -11,7 +11,8 @@
 namespace wangge::intake {
 namespace {
 
-const absl::Time kT0 = absl::FromCivil(absl::CivilDay(2024, 1, 1), absl::UTCTimeZone());
+const absl::Time kT0 =
+    absl::FromCivil(absl::CivilDay(2024, 1, 1), absl::UTCTimeZone());
 const absl::Time kNow = kT0 + absl::Hours(24 * 100);
 
 double Metres(LonLat a, LonLat b) {
@@ -48,10 +49,11 @@ TEST(CoordinatesTest, PublishedReferencePoints) {
   struct Pair {
     LonLat wgs, gcj;
   };
-  for (const Pair& p : {Pair{{121.5272106, 31.1774276}, {121.531541859215, 31.17530398364597}},
-                        Pair{{113.912316, 22.543847}, {113.9171764808363, 22.540796131694766}},
-                        Pair{{116.377817, 39.911954}, {116.38404722455657, 39.91334545536069}},
-                        Pair{{116.404, 39.915}, {116.41024449916938, 39.91640428150164}}}) {
+  for (const Pair& p :
+       {Pair{{121.5272106, 31.1774276}, {121.531541859215, 31.17530398364597}},
+        Pair{{113.912316, 22.543847}, {113.9171764808363, 22.540796131694766}},
+        Pair{{116.377817, 39.911954}, {116.38404722455657, 39.91334545536069}},
+        Pair{{116.404, 39.915}, {116.41024449916938, 39.91640428150164}}}) {
     const LonLat gcj = Wgs84ToGcj02(p.wgs);
     EXPECT_NEAR(gcj.lon, p.gcj.lon, 1e-9);
     EXPECT_NEAR(gcj.lat, p.gcj.lat, 1e-9);
@@ -113,9 +115,9 @@ class ReportTest : public ::testing::Test {
     return r;
   }
 
-  absl::StatusOr<v1::ReportReceived> Decide(const v1::ReportCaseRequest& r,
-                                            const std::string& channel = "12345",
-                                            common::v1::Role role = common::v1::ROLE_CHANNEL) {
+  absl::StatusOr<v1::ReportReceived> Decide(
+      const v1::ReportCaseRequest& r, const std::string& channel = "12345",
+      common::v1::Role role = common::v1::ROLE_CHANNEL) {
     ReportInput in;
     in.request = &r;
     in.actor.set_subject("hotline-system");
@@ -180,17 +182,21 @@ TEST_F(ReportTest, ComponentGivesLocationAndClass) {
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->category_code(), "component/01/0101");
   EXPECT_EQ(e->component_id(), id);
-  EXPECT_EQ(e->area_code(),
-            index_->Locate(component.longitude(), component.latitude(), kNow)->code);
-  r.mutable_location()->set_component_id("5101010101999999");  // a known class, unregistered
-  EXPECT_EQ(Fields(Decide(r).status()), std::vector<std::string>{"location.component_id"});
+  EXPECT_EQ(
+      e->area_code(),
+      index_->Locate(component.longitude(), component.latitude(), kNow)->code);
+  r.mutable_location()->set_component_id(
+      "5101010101999999");  // a known class, unregistered
+  EXPECT_EQ(Fields(Decide(r).status()),
+            std::vector<std::string>{"location.component_id"});
 }
 
 TEST_F(ReportTest, SourceComesFromTheToken) {
   EXPECT_EQ(Decide(Valid(), "app")->source(), v1::REPORT_SOURCE_PUBLIC_APP);
   EXPECT_EQ(Decide(Valid(), "gov:city-brain")->source(),
             v1::REPORT_SOURCE_GOVERNMENT_SYSTEM);
-  EXPECT_EQ(Decide(Valid(), "sensor:manhole-17")->source(), v1::REPORT_SOURCE_SENSOR);
+  EXPECT_EQ(Decide(Valid(), "sensor:manhole-17")->source(),
+            v1::REPORT_SOURCE_SENSOR);
   EXPECT_EQ(Decide(Valid(), "", common::v1::ROLE_SUPERVISOR)->source(),
             v1::REPORT_SOURCE_SUPERVISOR);
   auto unknown = Decide(Valid(), "fax");
@@ -209,8 +215,9 @@ TEST_F(ReportTest, EveryInvalidFieldIsNamed) {
   auto e = Decide(r);
   EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Fields(e.status()),
-            (std::vector<std::string>{"request_id", "category_code", "description",
-                                      "media[0].sha256", "observed_time", "reporter.phone"}));
+            (std::vector<std::string>{"request_id", "category_code",
+                                      "description", "media[0].sha256",
+                                      "observed_time", "reporter.phone"}));
   // A supervisor does not send a citizen's contact.
   v1::ReportCaseRequest staff = Valid();
   staff.mutable_reporter()->set_phone("13800000000");
@@ -218,24 +225,28 @@ TEST_F(ReportTest, EveryInvalidFieldIsNamed) {
             std::vector<std::string>{"reporter"});
   v1::ReportCaseRequest far = Valid();
   far.mutable_location()->mutable_point()->set_longitude(90.0);
-  EXPECT_EQ(Fields(Decide(far).status()), std::vector<std::string>{"location.point"});
+  EXPECT_EQ(Fields(Decide(far).status()),
+            std::vector<std::string>{"location.point"});
   v1::ReportCaseRequest no_system = Valid();
   no_system.mutable_location()->mutable_point()->clear_coordinate_system();
   EXPECT_EQ(Fields(Decide(no_system).status()),
             std::vector<std::string>{"location.point.coordinate_system"});
   v1::ReportCaseRequest area = Valid();
   area.mutable_location()->set_area_code("999999");
-  EXPECT_EQ(Fields(Decide(area).status()), std::vector<std::string>{"location.area_code"});
+  EXPECT_EQ(Fields(Decide(area).status()),
+            std::vector<std::string>{"location.area_code"});
   area.mutable_location()->set_area_code(micro_grid_);
   EXPECT_EQ(Decide(area)->area_code(), micro_grid_);
   // Before the deployment existed there was no catalogue either.
   v1::ReportCaseRequest past = Valid();
   *past.mutable_observed_time() = ToProto(kT0 - absl::Hours(1));
-  EXPECT_EQ(Decide(past).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Decide(past).status().code(),
+            absl::StatusCode::kFailedPrecondition);
   // Well-formed but not in the catalogue.
   v1::ReportCaseRequest unknown = Valid();
   unknown.set_category_code("event/09/0999");
-  EXPECT_EQ(Fields(Decide(unknown).status()), std::vector<std::string>{"category_code"});
+  EXPECT_EQ(Fields(Decide(unknown).status()),
+            std::vector<std::string>{"category_code"});
 }
 
 }  // namespace

@@ -35,8 +35,8 @@ std::string HmacSm3(absl::string_view key, absl::string_view a,
   unsigned int n = 0;
   std::string data(a);
   data.append(b.data(), b.size());
-  HMAC(EVP_sm3(), key.data(), static_cast<int>(key.size()), U(data), data.size(),
-       out, &n);
+  HMAC(EVP_sm3(), key.data(), static_cast<int>(key.size()), U(data),
+       data.size(), out, &n);
   return std::string(reinterpret_cast<char*>(out), n);
 }
 
@@ -45,9 +45,10 @@ absl::StatusOr<std::string> Sm4Ctr(absl::string_view key, absl::string_view iv,
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   std::string out(in.size(), '\0');
   int n = 0;
-  if (EVP_EncryptInit_ex(ctx.get(), EVP_sm4_ctr(), nullptr, U(key), U(iv)) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &n,
-                        U(in), static_cast<int>(in.size())) != 1) {
+  if (EVP_EncryptInit_ex(ctx.get(), EVP_sm4_ctr(), nullptr, U(key), U(iv)) !=
+          1 ||
+      EVP_EncryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()),
+                        &n, U(in), static_cast<int>(in.size())) != 1) {
     return absl::InternalError("SM4-CTR failed");
   }
   return out;
@@ -64,7 +65,8 @@ absl::StatusOr<std::string> EncryptContact(CipherSuite suite,
                                            absl::string_view plaintext,
                                            absl::string_view associated) {
   if (suite == CipherSuite::kGuomi) {
-    if (key.size() != 48) return absl::InvalidArgumentError("SM4/HMAC-SM3 key is 48 bytes");
+    if (key.size() != 48)
+      return absl::InvalidArgumentError("SM4/HMAC-SM3 key is 48 bytes");
     const std::string iv = Random(16);
     auto ct = Sm4Ctr(key.substr(0, 16), iv, plaintext);
     if (!ct.ok()) return ct.status();
@@ -72,17 +74,20 @@ absl::StatusOr<std::string> EncryptContact(CipherSuite suite,
     out += HmacSm3(key.substr(16), associated, out);
     return out;
   }
-  if (key.size() != 32) return absl::InvalidArgumentError("AES-256 key is 32 bytes");
+  if (key.size() != 32)
+    return absl::InvalidArgumentError("AES-256 key is 32 bytes");
   const std::string nonce = Random(12);
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   std::string ct(plaintext.size(), '\0');
   int n = 0;
   unsigned char tag[16];
-  if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, U(key), U(nonce)) != 1 ||
+  if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, U(key),
+                         U(nonce)) != 1 ||
       EVP_EncryptUpdate(ctx.get(), nullptr, &n, U(associated),
                         static_cast<int>(associated.size())) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(ct.data()), &n,
-                        U(plaintext), static_cast<int>(plaintext.size())) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(ct.data()),
+                        &n, U(plaintext),
+                        static_cast<int>(plaintext.size())) != 1 ||
       EVP_EncryptFinal_ex(ctx.get(), nullptr, &n) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, 16, tag) != 1) {
     return absl::InternalError("AES-256-GCM failed");
@@ -110,12 +115,14 @@ absl::StatusOr<std::string> DecryptContact(CipherSuite suite,
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   std::string pt(ct.size(), '\0');
   int n = 0;
-  if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, U(key), U(nonce)) != 1 ||
+  if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, U(key),
+                         U(nonce)) != 1 ||
       EVP_DecryptUpdate(ctx.get(), nullptr, &n, U(associated),
                         static_cast<int>(associated.size())) != 1 ||
-      EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(pt.data()), &n,
-                        U(ct), static_cast<int>(ct.size())) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, 16, tag.data()) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(pt.data()),
+                        &n, U(ct), static_cast<int>(ct.size())) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, 16, tag.data()) !=
+          1 ||
       EVP_DecryptFinal_ex(ctx.get(), nullptr, &n) != 1) {
     return Corrupt();
   }

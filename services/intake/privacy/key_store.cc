@@ -7,12 +7,14 @@ namespace {
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat("key store ", what, ": ", s.ToString()));
+  return absl::UnavailableError(
+      absl::StrCat("key store ", what, ": ", s.ToString()));
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<KeyStore>> KeyStore::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<KeyStore>> KeyStore::Open(
+    const std::string& path) {
   rocksdb::Options options;
   options.create_if_missing = true;
   // Old write-ahead logs would keep destroyed keys: delete them at once, and

@@ -19,12 +19,14 @@ namespace wangge::intake {
 
 class KeyStore {
  public:
-  static absl::StatusOr<std::unique_ptr<KeyStore>> Open(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<KeyStore>> Open(
+      const std::string& path);
   ~KeyStore();
 
   // Durable (fsync'd) before it returns.
   absl::Status Put(const std::string& key_id, const std::string& key);
-  absl::StatusOr<std::optional<std::string>> Get(const std::string& key_id) const;
+  absl::StatusOr<std::optional<std::string>> Get(
+      const std::string& key_id) const;
   // Deletes the key and rewrites the store without it: memtable flushed,
   // every level compacted, obsolete files and old logs removed.
   absl::Status Destroy(const std::string& key_id);

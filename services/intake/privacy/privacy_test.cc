@@ -15,28 +15,33 @@ class ContactCryptoTest : public ::testing::TestWithParam<CipherSuite> {};
 
 TEST_P(ContactCryptoTest, RoundTripsAndRefusesAnyChange) {
   const std::string key = NewContactKey(GetParam());
-  auto ct = EncryptContact(GetParam(), key, "张三 13800000000", "C20240719-AAAA");
+  auto ct =
+      EncryptContact(GetParam(), key, "张三 13800000000", "C20240719-AAAA");
   ASSERT_TRUE(ct.ok()) << ct.status();
   EXPECT_EQ(ct->find("13800000000"), std::string::npos);
   EXPECT_EQ(*DecryptContact(GetParam(), key, *ct, "C20240719-AAAA"),
             "张三 13800000000");
   // Another case's ciphertext, a flipped bit, another key: all refused.
-  EXPECT_EQ(DecryptContact(GetParam(), key, *ct, "C20240719-BBBB").status().code(),
-            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(
+      DecryptContact(GetParam(), key, *ct, "C20240719-BBBB").status().code(),
+      absl::StatusCode::kDataLoss);
   for (size_t i = 0; i < ct->size(); i += 7) {
     std::string bad = *ct;
     bad[i] ^= 0x01;
-    EXPECT_FALSE(DecryptContact(GetParam(), key, bad, "C20240719-AAAA").ok()) << i;
+    EXPECT_FALSE(DecryptContact(GetParam(), key, bad, "C20240719-AAAA").ok())
+        << i;
   }
   EXPECT_FALSE(DecryptContact(GetParam(), NewContactKey(GetParam()), *ct,
-                              "C20240719-AAAA").ok());
+                              "C20240719-AAAA")
+                   .ok());
   // Two encryptions of the same contact differ (random nonce/IV).
   EXPECT_NE(*EncryptContact(GetParam(), key, "x", "a"),
             *EncryptContact(GetParam(), key, "x", "a"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Suites, ContactCryptoTest,
-                         ::testing::Values(CipherSuite::kStandard, CipherSuite::kGuomi));
+                         ::testing::Values(CipherSuite::kStandard,
+                                           CipherSuite::kGuomi));
 
 bool AnyFileContains(const std::string& dir, const std::string& needle) {
   DIR* d = opendir(dir.c_str());
@@ -64,7 +69,9 @@ TEST(KeyStoreTest, DestroyedKeyIsPhysicallyGone) {
   ASSERT_TRUE((*store)->Put("C1", doomed).ok());
   ASSERT_TRUE((*store)->Put("C2", kept).ok());
   for (int i = 0; i < 200; ++i) {
-    ASSERT_TRUE((*store)->Put("filler-" + std::to_string(i), std::string(64, 'f')).ok());
+    ASSERT_TRUE((*store)
+                    ->Put("filler-" + std::to_string(i), std::string(64, 'f'))
+                    .ok());
   }
   EXPECT_TRUE(AnyFileContains(dir, doomed));
   ASSERT_TRUE((*store)->Destroy("C1").ok());

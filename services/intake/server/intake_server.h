@@ -57,11 +57,12 @@ class IntakeServer final
       ::wangge::intake::v1::ListReportsResponse* response) override {
     // The guard checked area_code against the caller's scope.
     return chassis_->Unary(
-        context, "wangge.intake.v1.IntakeService.ListReports", request, response,
-        [=](const server::Caller&) -> absl::Status {
+        context, "wangge.intake.v1.IntakeService.ListReports", request,
+        response, [=](const server::Caller&) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
-          auto page = app_->ListReports(request->area_code(), request->page_size(),
-                                        request->page_token());
+          auto page =
+              app_->ListReports(request->area_code(), request->page_size(),
+                                request->page_token());
           if (!page.ok()) return page.status();
           *response = std::move(*page);
           return absl::OkStatus();
@@ -73,11 +74,11 @@ class IntakeServer final
       const ::wangge::intake::v1::RevealReporterContactRequest* request,
       ::wangge::intake::v1::ReporterContact* response) override {
     return chassis_->Unary(
-        context, "wangge.intake.v1.IntakeService.RevealReporterContact", request,
-        response, [=](const server::Caller& caller) -> absl::Status {
+        context, "wangge.intake.v1.IntakeService.RevealReporterContact",
+        request, response, [=](const server::Caller& caller) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
-          auto contact = app_->RevealReporterContact(caller.actor, request->case_id(),
-                                                     request->purpose());
+          auto contact = app_->RevealReporterContact(
+              caller.actor, request->case_id(), request->purpose());
           if (!contact.ok()) return contact.status();
           *response = std::move(*contact);
           return absl::OkStatus();
@@ -89,11 +90,11 @@ class IntakeServer final
       const ::wangge::intake::v1::ForgetReporterRequest* request,
       ::wangge::intake::v1::ForgetReporterResponse* response) override {
     return chassis_->Unary(
-        context, "wangge.intake.v1.IntakeService.ForgetReporter", request, response,
-        [=](const server::Caller& caller) -> absl::Status {
+        context, "wangge.intake.v1.IntakeService.ForgetReporter", request,
+        response, [=](const server::Caller& caller) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
-          auto positions =
-              app_->ForgetReporter(caller.actor, request->case_id(), request->reason());
+          auto positions = app_->ForgetReporter(
+              caller.actor, request->case_id(), request->reason());
           if (!positions.ok()) return positions.status();
           for (const auto& p : *positions) *response->add_positions() = p;
           return absl::OkStatus();

@@ -18,7 +18,8 @@ absl::StatusOr<std::string> String(const json& j, const char* key,
     if (required) return InvalidField(field + "." + key, "required");
     return std::string();
   }
-  if (!j[key].is_string()) return InvalidField(field + "." + key, "must be a string");
+  if (!j[key].is_string())
+    return InvalidField(field + "." + key, "must be a string");
   return j[key].get<std::string>();
 }
 
@@ -74,7 +75,8 @@ absl::StatusOr<Deployment> ParseDeploymentJson(const std::string& text) {
     }
   }
   if (j.contains("areas")) {
-    if (!j["areas"].is_array()) return InvalidField("areas", "must be an array");
+    if (!j["areas"].is_array())
+      return InvalidField("areas", "must be an array");
     for (size_t i = 0; i < j["areas"].size(); ++i) {
       const json& a = j["areas"][i];
       const std::string field = absl::StrCat("areas[", i, "]");
@@ -102,7 +104,8 @@ absl::StatusOr<Deployment> ParseDeploymentJson(const std::string& text) {
       auto when = String(a, "effective_time", field, true);
       if (!when.ok()) return when.status();
       std::string err;
-      if (!absl::ParseTime(absl::RFC3339_full, *when, &c.effective_time, &err)) {
+      if (!absl::ParseTime(absl::RFC3339_full, *when, &c.effective_time,
+                           &err)) {
         return InvalidField(field + ".effective_time",
                             absl::StrCat("not an RFC 3339 time: ", err));
       }
@@ -114,13 +117,15 @@ absl::StatusOr<Deployment> ParseDeploymentJson(const std::string& text) {
   google::protobuf::util::JsonParseOptions options;
   if (j.contains("policy")) {
     v1::PolicyPublished policy;
-    auto s = google::protobuf::util::JsonStringToMessage(j["policy"].dump(), &policy, options);
+    auto s = google::protobuf::util::JsonStringToMessage(j["policy"].dump(),
+                                                         &policy, options);
     if (!s.ok()) return InvalidField("policy", std::string(s.message()));
     d.policy = std::move(policy);
   }
   for (const char* section : {"components", "staff"}) {
     if (!j.contains(section)) continue;
-    if (!j[section].is_array()) return InvalidField(section, "must be an array");
+    if (!j[section].is_array())
+      return InvalidField(section, "must be an array");
     for (size_t i = 0; i < j[section].size(); ++i) {
       const std::string text = j[section][i].dump();
       google::protobuf::util::Status s;
@@ -134,7 +139,8 @@ absl::StatusOr<Deployment> ParseDeploymentJson(const std::string& text) {
         d.staff.push_back(std::move(a));
       }
       if (!s.ok()) {
-        return InvalidField(absl::StrCat(section, "[", i, "]"), std::string(s.message()));
+        return InvalidField(absl::StrCat(section, "[", i, "]"),
+                            std::string(s.message()));
       }
     }
   }

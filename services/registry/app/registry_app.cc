@@ -9,12 +9,12 @@ namespace {
 // The row the "areas" projection keeps per area (its digest is compared by
 // auditors): level, parent, period and boundary versions.
 std::string AreaRow(const Area& a) {
-  std::string row = absl::StrCat(a.level, "|", a.parent_code, "|",
-                                 absl::ToUnixSeconds(a.created), "|",
-                                 a.retired == absl::InfiniteFuture()
-                                     ? std::string("-")
-                                     : absl::StrCat(absl::ToUnixSeconds(a.retired)),
-                                 "|", a.versions.size());
+  std::string row = absl::StrCat(
+      a.level, "|", a.parent_code, "|", absl::ToUnixSeconds(a.created), "|",
+      a.retired == absl::InfiniteFuture()
+          ? std::string("-")
+          : absl::StrCat(absl::ToUnixSeconds(a.retired)),
+      "|", a.versions.size());
   return row;
 }
 
@@ -70,7 +70,8 @@ absl::StatusOr<ImportResult> RegistryApp::Import(
     const std::string& request_id, const Deployment& deployment,
     const wangge::common::v1::Actor& actor) {
   absl::MutexLock lock(&command_mu_);
-  const std::string command_id = request_id.empty() ? "" : "import/" + request_id;
+  const std::string command_id =
+      request_id.empty() ? "" : "import/" + request_id;
   if (!command_id.empty()) {
     // A retry returns the first result: nothing is decided or written again.
     ASSIGN_OR_RETURN(auto first, store_->CommandResult(command_id));

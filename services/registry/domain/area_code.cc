@@ -26,9 +26,9 @@ absl::StatusOr<std::string> NormalizeAreaCode(absl::string_view code,
         "area code ", code, " is 12 digits but not a padded form of a ",
         expected_length, "-digit code"));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "area code ", code, " has ", code.size(), " digits; this level has ",
-      expected_length));
+  return absl::InvalidArgumentError(
+      absl::StrCat("area code ", code, " has ", code.size(),
+                   " digits; this level has ", expected_length));
 }
 
 absl::Status CheckChildCode(absl::string_view child, absl::string_view parent) {

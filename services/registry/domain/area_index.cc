@@ -54,14 +54,16 @@ AreaIndex::AreaIndex(const RegistryState& state) {
   }
   tree_ = GEOSSTRtree_create_r(IndexCtx(), 10);
   for (size_t i = 0; i < entries_.size(); ++i) {
-    GEOSSTRtree_insert_r(IndexCtx(), tree_,
-                         const_cast<GEOSGeometry*>(entries_[i].boundary->geos()),
-                         reinterpret_cast<void*>(i));
+    GEOSSTRtree_insert_r(
+        IndexCtx(), tree_,
+        const_cast<GEOSGeometry*>(entries_[i].boundary->geos()),
+        reinterpret_cast<void*>(i));
   }
   // The tree builds itself on the first query; do it now, on this thread,
   // so that concurrent lookups only read.
   GEOSGeometry* p = MakePoint(0, 0);
-  GEOSSTRtree_query_r(IndexCtx(), tree_, p, [](void*, void*) {}, nullptr);
+  GEOSSTRtree_query_r(
+      IndexCtx(), tree_, p, [](void*, void*) {}, nullptr);
   DestroyGeometry(p);
 }
 

@@ -39,7 +39,8 @@ class AreaIndex {
   AreaIndex& operator=(const AreaIndex&) = delete;
 
   // NOT_FOUND when no area covers the point at that time.
-  absl::StatusOr<Located> Locate(double lon, double lat, absl::Time as_of) const;
+  absl::StatusOr<Located> Locate(double lon, double lat,
+                                 absl::Time as_of) const;
   size_t entries() const { return entries_.size(); }
 
  private:

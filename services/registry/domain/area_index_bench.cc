@@ -2,7 +2,8 @@
 // every validation) time and memory, then locate lookups per second on one
 // core with random points, for a Dongcheng-sized and a Chengdu-sized city.
 //
-//   bazel run -c opt //services/registry/domain:area_index_bench -- [dongcheng|chengdu]
+//   bazel run -c opt //services/registry/domain:area_index_bench --
+//   [dongcheng|chengdu]
 
 #include <sys/resource.h>
 
@@ -52,9 +53,11 @@ void Run(const char* name, const CitySpec& spec) {
   for (const auto& [code, area] : state.areas) {
     leaves += state.children.count(code) == 0;
   }
-  std::printf("| %s | %zu areas (%zu leaves) | generate %.1f s | import %.1f s | index %.2f s | RSS %ld MiB (state+index ~%ld MiB) |\n",
-              name, state.areas.size(), leaves, gen, import, build, RssMiB(),
-              RssMiB() - rss_before);
+  std::printf(
+      "| %s | %zu areas (%zu leaves) | generate %.1f s | import %.1f s | index "
+      "%.2f s | RSS %ld MiB (state+index ~%ld MiB) |\n",
+      name, state.areas.size(), leaves, gen, import, build, RssMiB(),
+      RssMiB() - rss_before);
   // Random points over the city's envelope (some fall outside: misses).
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> ux(spec.center_lon - spec.radius_deg,
@@ -67,8 +70,10 @@ void Run(const char* name, const CitySpec& spec) {
   start = absl::Now();
   for (const auto& [x, y] : points) hits += index.Locate(x, y, t0).ok();
   const double secs = absl::ToDoubleSeconds(absl::Now() - start);
-  std::printf("| %s | locate, 1 thread, %zu random points | %.0f lookups/s | %d hits |\n",
-              name, points.size(), points.size() / secs, hits);
+  std::printf(
+      "| %s | locate, 1 thread, %zu random points | %.0f lookups/s | %d hits "
+      "|\n",
+      name, points.size(), points.size() / secs, hits);
 }
 
 }  // namespace

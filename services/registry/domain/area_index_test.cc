@@ -1,8 +1,8 @@
 #include "services/registry/domain/area_index.h"
 
-#include <random>
-
 #include <geos_c.h>
+
+#include <random>
 
 #include "gtest/gtest.h"
 #include "services/registry/generator/city_generator.h"
@@ -10,7 +10,8 @@
 namespace wangge::registry {
 namespace {
 
-const absl::Time kT0 = absl::FromCivil(absl::CivilDay(2024, 1, 1), absl::UTCTimeZone());
+const absl::Time kT0 =
+    absl::FromCivil(absl::CivilDay(2024, 1, 1), absl::UTCTimeZone());
 
 RegistryState Import(const CitySpec& spec, uint64_t seed) {
   auto d = GenerateCity(spec, seed, kT0);
@@ -95,7 +96,8 @@ TEST(AreaIndexTest, ChengduModelWithDedicatedGrids) {
 TEST(AreaIndexTest, DongchengSizedDistrict) {
   RegistryState state = Import(DongchengSpec(), 11);
   int grids = 0;
-  for (const auto& [code, area] : state.areas) grids += area.level == "unit_grid";
+  for (const auto& [code, area] : state.areas)
+    grids += area.level == "unit_grid";
   EXPECT_GT(grids, 1500);
   EXPECT_EQ(state.Find("110101")->level, "district");
   AreaIndex index(state);
@@ -124,7 +126,8 @@ TEST(AreaIndexTest, AsOfBeforeAndAfterARedraw) {
   GEOSContextHandle_t ctx = GEOS_init_r();
   GEOSGeometry* left = GEOSGeom_createRectangle_r(
       ctx, e.min_x, e.min_y, (e.min_x + e.max_x) / 2, e.max_y);
-  GEOSGeometry* shrunk = GEOSIntersection_r(ctx, area.versions[0].boundary->geos(), left);
+  GEOSGeometry* shrunk =
+      GEOSIntersection_r(ctx, area.versions[0].boundary->geos(), left);
   GEOSGeoJSONWriter* w = GEOSGeoJSONWriter_create_r(ctx);
   char* text = GEOSGeoJSONWriter_writeGeometry_r(ctx, w, shrunk, -1);
   const std::string geojson = text;

@@ -81,7 +81,8 @@ absl::StatusOr<std::shared_ptr<const Boundary>> Boundary::FromGeoJson(
     absl::string_view geojson) {
   GEOSGeoJSONReader* reader = GEOSGeoJSONReader_create_r(Ctx());
   const std::string text(geojson);
-  GEOSGeometry* g = GEOSGeoJSONReader_readGeometry_r(Ctx(), reader, text.c_str());
+  GEOSGeometry* g =
+      GEOSGeoJSONReader_readGeometry_r(Ctx(), reader, text.c_str());
   GEOSGeoJSONReader_destroy_r(Ctx(), reader);
   if (g == nullptr) {
     return absl::InvalidArgumentError(
@@ -135,7 +136,8 @@ double Boundary::OverlapArea(const Boundary& other) const {
       o.min_y > envelope_.max_y || o.max_y < envelope_.min_y) {
     return 0;
   }
-  if (GEOSPreparedIntersects_r(Ctx(), prepared_, other.geometry_) != 1) return 0;
+  if (GEOSPreparedIntersects_r(Ctx(), prepared_, other.geometry_) != 1)
+    return 0;
   GEOSGeometry* i = GEOSIntersection_r(Ctx(), geometry_, other.geometry_);
   if (i == nullptr) return std::min(area_, other.area_);
   double a = 0;

@@ -19,7 +19,8 @@ using status::InvalidField;
 bool IsCategory(const std::string& code) {
   static const std::regex kCategory(R"((event|component)/(\d{2})/(\d{4,5}))");
   std::smatch m;
-  return std::regex_match(code, m, kCategory) && m[3].str().substr(0, 2) == m[2].str();
+  return std::regex_match(code, m, kCategory) &&
+         m[3].str().substr(0, 2) == m[2].str();
 }
 
 absl::TimeZone LoadZone(const std::string& name) {
@@ -66,7 +67,8 @@ const v1::CategoryClass* ClassOf(const v1::PolicyPublished& p,
 }
 
 absl::StatusOr<std::string> ComponentCategory(const std::string& id) {
-  if (id.size() != 16 || id.find_first_not_of("0123456789") != std::string::npos) {
+  if (id.size() != 16 ||
+      id.find_first_not_of("0123456789") != std::string::npos) {
     return absl::InvalidArgumentError("a component id is 16 digits");
   }
   const std::string major = id.substr(6, 2);
@@ -81,12 +83,13 @@ absl::StatusOr<std::string> ComponentCategory(const std::string& id) {
   return absl::StrCat("component/", major, "/", major, id.substr(8, 2));
 }
 
-absl::StatusOr<RegistryEvent> DecidePublishPolicy(const RegistryState& state,
-                                                  const v1::PolicyPublished& p) {
+absl::StatusOr<RegistryEvent> DecidePublishPolicy(
+    const RegistryState& state, const v1::PolicyPublished& p) {
   if (p.version().empty()) return InvalidField("version", "required");
   for (const auto& existing : state.policies) {
     if (existing.version() == p.version()) {
-      return absl::AlreadyExistsError(absl::StrCat("policy ", p.version(), " exists"));
+      return absl::AlreadyExistsError(
+          absl::StrCat("policy ", p.version(), " exists"));
     }
   }
   if (FromProto(p.effective_time()) == absl::InfinitePast()) {
@@ -97,19 +100,25 @@ absl::StatusOr<RegistryEvent> DecidePublishPolicy(const RegistryState& state,
     const auto& c = p.classes(i);
     const std::string f = absl::StrCat("classes[", i, "]");
     if (!IsCategory(c.code())) {
-      return InvalidField(f + ".code", "event|component/<major>/<minor>, e.g. event/05/0505");
+      return InvalidField(
+          f + ".code", "event|component/<major>/<minor>, e.g. event/05/0505");
     }
-    if (!classes.insert(c.code()).second) return InvalidField(f + ".code", "appears twice");
+    if (!classes.insert(c.code()).second)
+      return InvalidField(f + ".code", "appears twice");
     if (c.name().empty()) return InvalidField(f + ".name", "required");
-    if (c.department_type().empty()) return InvalidField(f + ".department_type", "required");
-    if (c.limits().empty()) return InvalidField(f + ".limits", "at least one time limit");
+    if (c.department_type().empty())
+      return InvalidField(f + ".department_type", "required");
+    if (c.limits().empty())
+      return InvalidField(f + ".limits", "at least one time limit");
     for (int j = 0; j < c.limits_size(); ++j) {
       const auto& l = c.limits(j);
       const std::string lf = absl::StrCat(f, ".limits[", j, "]");
-      if (l.urgency() != "ordinary" && l.urgency() != "urgent" && l.urgency() != "emergency") {
+      if (l.urgency() != "ordinary" && l.urgency() != "urgent" &&
+          l.urgency() != "emergency") {
         return InvalidField(lf + ".urgency", "ordinary, urgent or emergency");
       }
-      if (l.minutes() == 0) return InvalidField(lf + ".minutes", "must be positive");
+      if (l.minutes() == 0)
+        return InvalidField(lf + ".minutes", "must be positive");
     }
   }
   const auto& cal = p.calendar();
@@ -118,8 +127,10 @@ absl::StatusOr<RegistryEvent> DecidePublishPolicy(const RegistryState& state,
     int start, end;
     const std::string f = absl::StrCat("calendar.periods[", i, "]");
     if (!ParseClock(cal.periods(i).start(), &start) ||
-        !ParseClock(cal.periods(i).end(), &end) || start >= end || start < previous_end) {
-      return InvalidField(f, "HH:MM periods, in order, each ending after it starts");
+        !ParseClock(cal.periods(i).end(), &end) || start >= end ||
+        start < previous_end) {
+      return InvalidField(
+          f, "HH:MM periods, in order, each ending after it starts");
     }
     previous_end = end;
   }
@@ -129,23 +140,27 @@ absl::StatusOr<RegistryEvent> DecidePublishPolicy(const RegistryState& state,
   for (int i = 0; i < cal.holidays_size(); ++i) {
     absl::CivilDay d;
     if (!ParseDay(cal.holidays(i), &d)) {
-      return InvalidField(absl::StrCat("calendar.holidays[", i, "]"), "YYYY-MM-DD");
+      return InvalidField(absl::StrCat("calendar.holidays[", i, "]"),
+                          "YYYY-MM-DD");
     }
   }
   for (int i = 0; i < cal.make_up_days_size(); ++i) {
     absl::CivilDay d;
     if (!ParseDay(cal.make_up_days(i), &d)) {
-      return InvalidField(absl::StrCat("calendar.make_up_days[", i, "]"), "YYYY-MM-DD");
+      return InvalidField(absl::StrCat("calendar.make_up_days[", i, "]"),
+                          "YYYY-MM-DD");
     }
   }
   for (int i = 0; i < p.departments_size(); ++i) {
     const auto& d = p.departments(i);
     const std::string f = absl::StrCat("departments[", i, "]");
     if (d.id().empty()) return InvalidField(f + ".id", "required");
-    if (!departments.insert(d.id()).second) return InvalidField(f + ".id", "appears twice");
+    if (!departments.insert(d.id()).second)
+      return InvalidField(f + ".id", "appears twice");
     if (d.type().empty()) return InvalidField(f + ".type", "required");
     if (state.Find(d.area_code()) == nullptr) {
-      return InvalidField(f + ".area_code", absl::StrCat("no area ", d.area_code()));
+      return InvalidField(f + ".area_code",
+                          absl::StrCat("no area ", d.area_code()));
     }
     types.insert(d.type());
   }
@@ -156,7 +171,8 @@ absl::StatusOr<RegistryEvent> DecidePublishPolicy(const RegistryState& state,
       return InvalidField(f + ".category_code", "not in the catalogue");
     }
     if (!r.area_code().empty() && state.Find(r.area_code()) == nullptr) {
-      return InvalidField(f + ".area_code", absl::StrCat("no area ", r.area_code()));
+      return InvalidField(f + ".area_code",
+                          absl::StrCat("no area ", r.area_code()));
     }
     if (!types.contains(r.department_type())) {
       return InvalidField(f + ".department_type", "no department of this type");
@@ -166,7 +182,8 @@ absl::StatusOr<RegistryEvent> DecidePublishPolicy(const RegistryState& state,
     const auto& fb = p.fallbacks(i);
     const std::string f = absl::StrCat("fallbacks[", i, "]");
     if (state.Find(fb.area_code()) == nullptr) {
-      return InvalidField(f + ".area_code", absl::StrCat("no area ", fb.area_code()));
+      return InvalidField(f + ".area_code",
+                          absl::StrCat("no area ", fb.area_code()));
     }
     if (!departments.contains(fb.department_id())) {
       return InvalidField(f + ".department_id", "no such department");
@@ -178,20 +195,24 @@ absl::StatusOr<RegistryEvent> DecidePublishPolicy(const RegistryState& state,
 absl::StatusOr<RegistryEvent> DecideRegisterComponent(
     const RegistryState& state, const v1::ComponentRegistered& c) {
   auto category = ComponentCategory(c.component_id());
-  if (!category.ok()) return InvalidField("component_id", category.status().message());
+  if (!category.ok())
+    return InvalidField("component_id", category.status().message());
   if (state.components.contains(c.component_id())) {
-    return absl::AlreadyExistsError(absl::StrCat("component ", c.component_id(), " exists"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("component ", c.component_id(), " exists"));
   }
   if (!c.category_code().empty() && c.category_code() != *category) {
     return InvalidField("category_code",
                         absl::StrCat("the id says ", *category));
   }
   if (state.Find(c.component_id().substr(0, 6)) == nullptr) {
-    return InvalidField("component_id",
-                        absl::StrCat("no district ", c.component_id().substr(0, 6)));
+    return InvalidField(
+        "component_id",
+        absl::StrCat("no district ", c.component_id().substr(0, 6)));
   }
   const absl::Time t = FromProto(c.effective_time());
-  if (t == absl::InfinitePast()) return InvalidField("effective_time", "required");
+  if (t == absl::InfinitePast())
+    return InvalidField("effective_time", "required");
   if (c.longitude() < -180 || c.longitude() > 180 || c.latitude() < -90 ||
       c.latitude() > 90) {
     return InvalidField("longitude", "outside longitude/latitude range");
@@ -205,10 +226,13 @@ absl::StatusOr<RegistryEvent> DecideRegisterComponent(
     return false;
   };
   if (!has_department(c.owner_department())) {
-    return InvalidField("owner_department", "no such department in the policy in force");
+    return InvalidField("owner_department",
+                        "no such department in the policy in force");
   }
-  if (!c.maintainer_department().empty() && !has_department(c.maintainer_department())) {
-    return InvalidField("maintainer_department", "no such department in the policy in force");
+  if (!c.maintainer_department().empty() &&
+      !has_department(c.maintainer_department())) {
+    return InvalidField("maintainer_department",
+                        "no such department in the policy in force");
   }
   v1::ComponentRegistered out = c;
   out.set_category_code(*category);
@@ -218,13 +242,15 @@ absl::StatusOr<RegistryEvent> DecideRegisterComponent(
 absl::StatusOr<RegistryEvent> DecideAssignStaff(const RegistryState& state,
                                                 const v1::StaffAssigned& s) {
   static const absl::flat_hash_set<std::string> kRoles = {
-      "grid_worker", "micro_grid_worker", "supervisor", "receptionist",
-      "shift_leader", "dispatcher", "department_handler", "follow_up_agent",
-      "party_member"};
+      "grid_worker",        "micro_grid_worker", "supervisor",
+      "receptionist",       "shift_leader",      "dispatcher",
+      "department_handler", "follow_up_agent",   "party_member"};
   if (s.staff_id().empty()) return InvalidField("staff_id", "required");
   if (s.name().empty()) return InvalidField("name", "required");
-  if (!kRoles.contains(s.role())) return InvalidField("role", "not a staff role");
-  if (s.area_codes().empty()) return InvalidField("area_codes", "at least one area");
+  if (!kRoles.contains(s.role()))
+    return InvalidField("role", "not a staff role");
+  if (s.area_codes().empty())
+    return InvalidField("area_codes", "at least one area");
   for (int i = 0; i < s.area_codes_size(); ++i) {
     if (state.Find(s.area_codes(i)) == nullptr) {
       return InvalidField(absl::StrCat("area_codes[", i, "]"),
@@ -232,18 +258,22 @@ absl::StatusOr<RegistryEvent> DecideAssignStaff(const RegistryState& state,
     }
   }
   const absl::Time start = FromProto(s.start_time());
-  if (start == absl::InfinitePast()) return InvalidField("start_time", "required");
+  if (start == absl::InfinitePast())
+    return InvalidField("start_time", "required");
   if (s.has_end_time() && FromProto(s.end_time()) <= start) {
     return InvalidField("end_time", "must be after start_time");
   }
   if (s.role() == "department_handler") {
     const v1::PolicyPublished* policy = PolicyAt(state, start);
     bool found = false;
-    for (const auto& d : policy ? policy->departments()
-                                : google::protobuf::RepeatedPtrField<v1::Department>()) {
+    for (const auto& d :
+         policy ? policy->departments()
+                : google::protobuf::RepeatedPtrField<v1::Department>()) {
       found = found || d.id() == s.department();
     }
-    if (!found) return InvalidField("department", "a handler needs an existing department");
+    if (!found)
+      return InvalidField("department",
+                          "a handler needs an existing department");
   }
   return RegistryEvent(s);
 }
@@ -269,7 +299,8 @@ absl::StatusOr<Responsible> ResolveDepartment(const RegistryState& state,
   }
   const v1::CategoryClass* cls = ClassOf(*policy, category);
   if (cls == nullptr || !cls->active()) {
-    return status::InvalidField("category_code", "not an active class of the catalogue");
+    return status::InvalidField("category_code",
+                                "not an active class of the catalogue");
   }
   // The most specific rule; the class's own department type applies
   // everywhere else.
@@ -277,7 +308,8 @@ absl::StatusOr<Responsible> ResolveDepartment(const RegistryState& state,
   size_t best_rule = 0;
   bool ruled = false;
   for (const auto& rule : policy->routing()) {
-    if (rule.category_code() == category && absl::StartsWith(area_code, rule.area_code()) &&
+    if (rule.category_code() == category &&
+        absl::StartsWith(area_code, rule.area_code()) &&
         (!ruled || rule.area_code().size() > best_rule)) {
       type = rule.department_type();
       best_rule = rule.area_code().size();
@@ -298,13 +330,15 @@ absl::StatusOr<Responsible> ResolveDepartment(const RegistryState& state,
   const v1::LocalityFallback* fallback = nullptr;
   for (const auto& f : policy->fallbacks()) {
     if (absl::StartsWith(area_code, f.area_code()) &&
-        (fallback == nullptr || f.area_code().size() > fallback->area_code().size())) {
+        (fallback == nullptr ||
+         f.area_code().size() > fallback->area_code().size())) {
       fallback = &f;
     }
   }
   if (fallback == nullptr) {
     return absl::NotFoundError(absl::StrCat(
-        "no ", type, " department and no locality fallback for area ", area_code));
+        "no ", type, " department and no locality fallback for area ",
+        area_code));
   }
   r.department_id = fallback->department_id();
   r.locality_fallback = true;
@@ -323,7 +357,8 @@ std::vector<v1::StaffAssigned> StaffOf(const RegistryState& state,
           a.has_end_time() ? FromProto(a.end_time()) : absl::InfiniteFuture();
       if (start <= t && t < end) current = &a;
     }
-    if (current == nullptr || (!role.empty() && current->role() != role)) continue;
+    if (current == nullptr || (!role.empty() && current->role() != role))
+      continue;
     for (const auto& a : current->area_codes()) {
       if (absl::StartsWith(area_code, a)) {
         out.push_back(*current);
@@ -331,8 +366,9 @@ std::vector<v1::StaffAssigned> StaffOf(const RegistryState& state,
       }
     }
   }
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return a.staff_id() < b.staff_id(); });
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.staff_id() < b.staff_id();
+  });
   return out;
 }
 
@@ -361,8 +397,10 @@ absl::StatusOr<absl::Time> Deadline(const v1::BusinessCalendar& calendar,
   for (int guard = 0; guard < 3700; ++guard, day += 1) {
     const std::string key = DayString(day);
     const absl::Weekday wd = absl::GetWeekday(day);
-    const bool weekend = wd == absl::Weekday::saturday || wd == absl::Weekday::sunday;
-    const bool working = make_up.contains(key) || (!weekend && !holidays.contains(key));
+    const bool weekend =
+        wd == absl::Weekday::saturday || wd == absl::Weekday::sunday;
+    const bool working =
+        make_up.contains(key) || (!weekend && !holidays.contains(key));
     if (!working) continue;
     for (const auto& [s, e] : periods) {
       const absl::Time ps = absl::FromCivil(absl::CivilMinute(day) + s, tz);

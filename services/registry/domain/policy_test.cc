@@ -33,20 +33,27 @@ v1::BusinessCalendar Calendar() {
 TEST(DeadlineTest, WorkingHoursWeekendsHolidaysAndMakeUpDays) {
   const auto cal = Calendar();
   // Within one day, across lunch.
-  EXPECT_EQ(*Deadline(cal, Local(2024, 9, 23, 10, 0), 240, true), Local(2024, 9, 23, 15, 30));
+  EXPECT_EQ(*Deadline(cal, Local(2024, 9, 23, 10, 0), 240, true),
+            Local(2024, 9, 23, 15, 30));
   // Starting during lunch counts from 13:30.
-  EXPECT_EQ(*Deadline(cal, Local(2024, 9, 23, 12, 30), 30, true), Local(2024, 9, 23, 14, 0));
+  EXPECT_EQ(*Deadline(cal, Local(2024, 9, 23, 12, 30), 30, true),
+            Local(2024, 9, 23, 14, 0));
   // Friday evening over the weekend.
-  EXPECT_EQ(*Deadline(cal, Local(2024, 9, 20, 16, 30), 120, true), Local(2024, 9, 23, 10, 0));
+  EXPECT_EQ(*Deadline(cal, Local(2024, 9, 20, 16, 30), 120, true),
+            Local(2024, 9, 23, 10, 0));
   // Into a make-up Sunday.
-  EXPECT_EQ(*Deadline(cal, Local(2024, 9, 27, 17, 0), 60, true), Local(2024, 9, 29, 9, 30));
+  EXPECT_EQ(*Deadline(cal, Local(2024, 9, 27, 17, 0), 60, true),
+            Local(2024, 9, 29, 9, 30));
   // Over the National Day holiday week.
-  EXPECT_EQ(*Deadline(cal, Local(2024, 9, 30, 17, 0), 60, true), Local(2024, 10, 8, 9, 30));
+  EXPECT_EQ(*Deadline(cal, Local(2024, 9, 30, 17, 0), 60, true),
+            Local(2024, 10, 8, 9, 30));
   // Started on a holiday, five working days (35 h) later.
-  EXPECT_EQ(*Deadline(cal, Local(2024, 10, 3, 10, 0), 5 * 7 * 60, true),
-            Local(2024, 10, 12, 17, 30));  // Tue 8 .. Fri 11, then make-up Sat 12
+  EXPECT_EQ(
+      *Deadline(cal, Local(2024, 10, 3, 10, 0), 5 * 7 * 60, true),
+      Local(2024, 10, 12, 17, 30));  // Tue 8 .. Fri 11, then make-up Sat 12
   // Emergencies count the wall clock.
-  EXPECT_EQ(*Deadline(cal, Local(2024, 10, 1, 23, 0), 120, false), Local(2024, 10, 2, 1, 0));
+  EXPECT_EQ(*Deadline(cal, Local(2024, 10, 1, 23, 0), 120, false),
+            Local(2024, 10, 2, 1, 0));
 }
 
 class PolicyTest : public ::testing::Test {
@@ -63,12 +70,15 @@ class PolicyTest : public ::testing::Test {
     l2->set_parent_level("district");
     Apply(*DecideConfigureDeployment(state_, d));
     auto box = [](int x0, int x1) {
-      return absl::StrCat(R"({"type":"Polygon","coordinates":[[[)", x0, ",0],[", x1,
-                          ",0],[", x1, ",1],[", x0, ",1],[", x0, ",0]]]}");
+      return absl::StrCat(R"({"type":"Polygon","coordinates":[[[)", x0, ",0],[",
+                          x1, ",0],[", x1, ",1],[", x0, ",1],[", x0, ",0]]]}");
     };
-    Apply(*DecideCreateArea(state_, {"320508", "", "district", "Gusu", box(0, 4), 0, 0, t0_}));
-    Apply(*DecideCreateArea(state_, {"320508001", "320508", "street", "A", box(0, 2), 0, 0, t0_}));
-    Apply(*DecideCreateArea(state_, {"320508002", "320508", "street", "B", box(2, 4), 0, 0, t0_}));
+    Apply(*DecideCreateArea(
+        state_, {"320508", "", "district", "Gusu", box(0, 4), 0, 0, t0_}));
+    Apply(*DecideCreateArea(
+        state_, {"320508001", "320508", "street", "A", box(0, 2), 0, 0, t0_}));
+    Apply(*DecideCreateArea(
+        state_, {"320508002", "320508", "street", "B", box(2, 4), 0, 0, t0_}));
     policy_.set_version("2024-1");
     *policy_.mutable_effective_time() = ToProto(t0_);
     auto add_class = [&](const char* code, const char* type) {
@@ -121,23 +131,30 @@ class PolicyTest : public ::testing::Test {
 TEST_F(PolicyTest, RoutesByMostSpecificRuleThenTypeThenFallback) {
   Apply(*DecidePublishPolicy(state_, policy_));
   const absl::Time t = t0_ + absl::Hours(1);
-  EXPECT_EQ(ResolveDepartment(state_, "event/05/0505", "320508001", "", t)->department_id,
+  EXPECT_EQ(ResolveDepartment(state_, "event/05/0505", "320508001", "", t)
+                ->department_id,
             "urban-street-a");  // the class's type, most specific department
   auto b = ResolveDepartment(state_, "event/05/0505", "320508002", "", t);
   EXPECT_EQ(b->department_id, "traffic-police");  // the street's rule
   EXPECT_FALSE(b->locality_fallback);
   EXPECT_EQ(b->policy_version, "2024-1");
   // No sanitation department anywhere: street B's locality fallback, flagged.
-  auto fallback = ResolveDepartment(state_, "event/01/0102", "320508002", "", t);
+  auto fallback =
+      ResolveDepartment(state_, "event/01/0102", "320508002", "", t);
   EXPECT_EQ(fallback->department_id, "street-b-office");
   EXPECT_TRUE(fallback->locality_fallback);
   // ...and street A has none.
-  EXPECT_EQ(ResolveDepartment(state_, "event/01/0102", "320508001", "", t).status().code(),
+  EXPECT_EQ(ResolveDepartment(state_, "event/01/0102", "320508001", "", t)
+                .status()
+                .code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(Field(ResolveDepartment(state_, "event/09/0901", "320508001", "", t).status()),
+  EXPECT_EQ(Field(ResolveDepartment(state_, "event/09/0901", "320508001", "", t)
+                      .status()),
             "category_code");
-  EXPECT_EQ(ResolveDepartment(state_, "event/05/0505", "320508001", "", t0_ - absl::Hours(1))
-                .status().code(),
+  EXPECT_EQ(ResolveDepartment(state_, "event/05/0505", "320508001", "",
+                              t0_ - absl::Hours(1))
+                .status()
+                .code(),
             absl::StatusCode::kFailedPrecondition);
   // A component routes to its owner.
   v1::ComponentRegistered cover;
@@ -151,7 +168,8 @@ TEST_F(PolicyTest, RoutesByMostSpecificRuleThenTypeThenFallback) {
   EXPECT_EQ(std::get<v1::ComponentRegistered>(*registered).category_code(),
             "component/01/0101");
   Apply(*registered);
-  EXPECT_EQ(ResolveDepartment(state_, "", "320508001", "3205080101000001", t)->department_id,
+  EXPECT_EQ(ResolveDepartment(state_, "", "320508001", "3205080101000001", t)
+                ->department_id,
             "water-co");
 }
 
@@ -161,16 +179,20 @@ TEST_F(PolicyTest, InvalidPoliciesComponentsAndStaffNameTheField) {
   EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()), "classes[0].code");
   p = policy_;
   p.mutable_classes(1)->mutable_limits(0)->set_urgency("soon");
-  EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()), "classes[1].limits[0].urgency");
+  EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()),
+            "classes[1].limits[0].urgency");
   p = policy_;
   p.mutable_calendar()->mutable_periods(1)->set_start("11:00");
-  EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()), "calendar.periods[1]");
+  EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()),
+            "calendar.periods[1]");
   p = policy_;
   p.mutable_departments(0)->set_area_code("999999");
-  EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()), "departments[0].area_code");
+  EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()),
+            "departments[0].area_code");
   p = policy_;
   p.mutable_routing(0)->set_department_type("navy");
-  EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()), "routing[0].department_type");
+  EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()),
+            "routing[0].department_type");
   Apply(*DecidePublishPolicy(state_, policy_));
   EXPECT_EQ(DecidePublishPolicy(state_, policy_).status().code(),
             absl::StatusCode::kAlreadyExists);
@@ -180,10 +202,12 @@ TEST_F(PolicyTest, InvalidPoliciesComponentsAndStaffNameTheField) {
   EXPECT_EQ(Field(DecideRegisterComponent(state_, c).status()), "component_id");
   c.set_component_id("1101010101000001");  // a district that does not exist
   EXPECT_EQ(Field(DecideRegisterComponent(state_, c).status()), "component_id");
-  c.set_component_id("3205080108500001");  // 6+2+3+5: minor 085, a local extension
+  c.set_component_id(
+      "3205080108500001");  // 6+2+3+5: minor 085, a local extension
   *c.mutable_effective_time() = ToProto(t0_ + absl::Hours(1));
   c.set_owner_department("nobody");
-  EXPECT_EQ(Field(DecideRegisterComponent(state_, c).status()), "owner_department");
+  EXPECT_EQ(Field(DecideRegisterComponent(state_, c).status()),
+            "owner_department");
   EXPECT_EQ(*ComponentCategory("3205080108500001"), "component/01/01085");
 
   v1::StaffAssigned s;
@@ -200,10 +224,15 @@ TEST_F(PolicyTest, InvalidPoliciesComponentsAndStaffNameTheField) {
   next.clear_end_time();
   Apply(*DecideAssignStaff(state_, next));
   // The grid keeps its record when its worker changes.
-  EXPECT_EQ(StaffOf(state_, "320508001", "grid_worker", t0_ + absl::Hours(1))[0].staff_id(), "w1");
-  EXPECT_EQ(StaffOf(state_, "320508001", "grid_worker", t0_ + absl::Hours(24 * 31))[0].staff_id(),
-            "w2");
-  EXPECT_TRUE(StaffOf(state_, "320508002", "grid_worker", t0_ + absl::Hours(1)).empty());
+  EXPECT_EQ(StaffOf(state_, "320508001", "grid_worker", t0_ + absl::Hours(1))[0]
+                .staff_id(),
+            "w1");
+  EXPECT_EQ(
+      StaffOf(state_, "320508001", "grid_worker", t0_ + absl::Hours(24 * 31))[0]
+          .staff_id(),
+      "w2");
+  EXPECT_TRUE(StaffOf(state_, "320508002", "grid_worker", t0_ + absl::Hours(1))
+                  .empty());
   v1::StaffAssigned bad = s;
   bad.set_role("emperor");
   EXPECT_EQ(Field(DecideAssignStaff(state_, bad).status()), "role");

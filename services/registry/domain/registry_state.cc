@@ -42,10 +42,10 @@ absl::Status CheckPlacement(const RegistryState& state, const Area* parent,
     }
     const double outside = boundary.AreaOutside(*pv->boundary);
     if (outside > kRelativeAreaTolerance * boundary.Area()) {
-      return InvalidField("boundary",
-                          absl::StrCat(Percent(outside, boundary.Area()),
-                                       " of it lies outside parent ",
-                                       parent->code));
+      return InvalidField(
+          "boundary",
+          absl::StrCat(Percent(outside, boundary.Area()),
+                       " of it lies outside parent ", parent->code));
     }
   }
   auto it = state.children.find(parent ? parent->code : std::string());
@@ -59,9 +59,9 @@ absl::Status CheckPlacement(const RegistryState& state, const Area* parent,
     const double overlap = boundary.OverlapArea(*sv->boundary);
     if (overlap > kRelativeAreaTolerance *
                       std::min(boundary.Area(), sv->boundary->Area())) {
-      return InvalidField(
-          "boundary", absl::StrCat("overlaps sibling ", sibling_code, " (",
-                                   Percent(overlap, boundary.Area()), ")"));
+      return InvalidField("boundary",
+                          absl::StrCat("overlaps sibling ", sibling_code, " (",
+                                       Percent(overlap, boundary.Area()), ")"));
     }
   }
   return absl::OkStatus();
@@ -83,22 +83,33 @@ const Area* RegistryState::Find(const std::string& code) const {
 
 std::string StreamOf(const RegistryEvent& event) {
   struct {
-    std::string operator()(const v1::DeploymentConfigured&) { return "deployment"; }
-    std::string operator()(const v1::AreaCreated& e) { return "area/" + e.code(); }
-    std::string operator()(const v1::AreaRedrawn& e) { return "area/" + e.code(); }
-    std::string operator()(const v1::AreaRetired& e) { return "area/" + e.code(); }
+    std::string operator()(const v1::DeploymentConfigured&) {
+      return "deployment";
+    }
+    std::string operator()(const v1::AreaCreated& e) {
+      return "area/" + e.code();
+    }
+    std::string operator()(const v1::AreaRedrawn& e) {
+      return "area/" + e.code();
+    }
+    std::string operator()(const v1::AreaRetired& e) {
+      return "area/" + e.code();
+    }
     std::string operator()(const v1::PolicyPublished&) { return "policy"; }
     std::string operator()(const v1::ComponentRegistered& e) {
       return "component/" + e.component_id();
     }
-    std::string operator()(const v1::StaffAssigned& e) { return "staff/" + e.staff_id(); }
+    std::string operator()(const v1::StaffAssigned& e) {
+      return "staff/" + e.staff_id();
+    }
   } visitor;
   return std::visit(visitor, event);
 }
 
 const google::protobuf::Message& PayloadOf(const RegistryEvent& event) {
   return std::visit(
-      [](const auto& e) -> const google::protobuf::Message& { return e; }, event);
+      [](const auto& e) -> const google::protobuf::Message& { return e; },
+      event);
 }
 
 absl::Status Evolve(RegistryState& state, const RegistryEvent& event) {
@@ -107,7 +118,8 @@ absl::Status Evolve(RegistryState& state, const RegistryEvent& event) {
     state.levels.clear();
     for (const auto& level : e->levels()) state.levels[level.name()] = level;
   } else if (const auto* e = std::get_if<v1::AreaCreated>(&event)) {
-    ASSIGN_OR_RETURN(auto boundary, Boundary::FromGeoJson(e->boundary_geojson()));
+    ASSIGN_OR_RETURN(auto boundary,
+                     Boundary::FromGeoJson(e->boundary_geojson()));
     Area area;
     area.code = e->code();
     area.parent_code = e->parent_code();
@@ -130,24 +142,28 @@ absl::Status Evolve(RegistryState& state, const RegistryEvent& event) {
     state.areas[area.code] = std::move(area);
   } else if (const auto* e = std::get_if<v1::AreaRedrawn>(&event)) {
     auto it = state.areas.find(e->code());
-    if (it == state.areas.end()) return absl::DataLossError("redraw of unknown area");
-    ASSIGN_OR_RETURN(auto boundary, Boundary::FromGeoJson(e->boundary_geojson()));
+    if (it == state.areas.end())
+      return absl::DataLossError("redraw of unknown area");
+    ASSIGN_OR_RETURN(auto boundary,
+                     Boundary::FromGeoJson(e->boundary_geojson()));
     const absl::Time t = FromProto(e->effective_time());
     it->second.versions.back().to = t;
     it->second.versions.push_back({t, it->second.retired, boundary});
   } else if (const auto* e = std::get_if<v1::PolicyPublished>(&event)) {
     state.policies.push_back(*e);
-    std::stable_sort(state.policies.begin(), state.policies.end(),
-                     [](const v1::PolicyPublished& a, const v1::PolicyPublished& b) {
-                       return FromProto(a.effective_time()) < FromProto(b.effective_time());
-                     });
+    std::stable_sort(
+        state.policies.begin(), state.policies.end(),
+        [](const v1::PolicyPublished& a, const v1::PolicyPublished& b) {
+          return FromProto(a.effective_time()) < FromProto(b.effective_time());
+        });
   } else if (const auto* e = std::get_if<v1::ComponentRegistered>(&event)) {
     state.components[e->component_id()] = *e;
   } else if (const auto* e = std::get_if<v1::StaffAssigned>(&event)) {
     state.staff[e->staff_id()].push_back(*e);
   } else if (const auto* e = std::get_if<v1::AreaRetired>(&event)) {
     auto it = state.areas.find(e->code());
-    if (it == state.areas.end()) return absl::DataLossError("retire of unknown area");
+    if (it == state.areas.end())
+      return absl::DataLossError("retire of unknown area");
     const absl::Time t = FromProto(e->effective_time());
     it->second.retired = t;
     it->second.versions.back().to = t;
@@ -172,11 +188,13 @@ absl::Status Evolve(RegistryState& state,
   if (type == "wangge.registry.v1.AreaCreated") return parse(v1::AreaCreated());
   if (type == "wangge.registry.v1.AreaRedrawn") return parse(v1::AreaRedrawn());
   if (type == "wangge.registry.v1.AreaRetired") return parse(v1::AreaRetired());
-  if (type == "wangge.registry.v1.PolicyPublished") return parse(v1::PolicyPublished());
+  if (type == "wangge.registry.v1.PolicyPublished")
+    return parse(v1::PolicyPublished());
   if (type == "wangge.registry.v1.ComponentRegistered") {
     return parse(v1::ComponentRegistered());
   }
-  if (type == "wangge.registry.v1.StaffAssigned") return parse(v1::StaffAssigned());
+  if (type == "wangge.registry.v1.StaffAssigned")
+    return parse(v1::StaffAssigned());
   if (type == "wangge.common.v1.Checkpoint") return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrCat("the registry has no event ", type));
@@ -227,8 +245,8 @@ absl::StatusOr<RegistryEvent> DecideCreateArea(const RegistryState& state,
   }
   auto level_it = state.levels.find(c.level);
   if (level_it == state.levels.end()) {
-    return InvalidField("level", absl::StrCat("no level ", c.level,
-                                              " in this deployment"));
+    return InvalidField(
+        "level", absl::StrCat("no level ", c.level, " in this deployment"));
   }
   const v1::AreaLevel& level = level_it->second;
   if (c.effective_time == absl::InfinitePast()) {
@@ -268,7 +286,8 @@ absl::StatusOr<RegistryEvent> DecideCreateArea(const RegistryState& state,
     if (!prefix.ok()) return InvalidField("code", prefix.message());
   }
   auto boundary = Boundary::FromGeoJson(c.boundary_geojson);
-  if (!boundary.ok()) return InvalidField("boundary", boundary.status().message());
+  if (!boundary.ok())
+    return InvalidField("boundary", boundary.status().message());
   RETURN_IF_ERROR(CheckPlacement(state, parent, level.dedicated(), *code,
                                  **boundary, c.effective_time));
   v1::AreaCreated e;
@@ -290,7 +309,8 @@ absl::StatusOr<RegistryEvent> DecideRedrawArea(const RegistryState& state,
                                                const std::string& geojson,
                                                absl::Time t) {
   const Area* area = state.Find(code);
-  if (area == nullptr) return absl::NotFoundError(absl::StrCat("no area ", code));
+  if (area == nullptr)
+    return absl::NotFoundError(absl::StrCat("no area ", code));
   if (!area->ActiveAt(t)) {
     return absl::FailedPreconditionError(
         absl::StrCat("area ", code, " is not in force at the effective time"));
@@ -300,7 +320,8 @@ absl::StatusOr<RegistryEvent> DecideRedrawArea(const RegistryState& state,
                         "must be after the current boundary's start");
   }
   auto boundary = Boundary::FromGeoJson(geojson);
-  if (!boundary.ok()) return InvalidField("boundary", boundary.status().message());
+  if (!boundary.ok())
+    return InvalidField("boundary", boundary.status().message());
   RETURN_IF_ERROR(CheckPlacement(state, state.Find(area->parent_code),
                                  area->dedicated, code, **boundary, t));
   // Children in force must stay inside.
@@ -329,10 +350,11 @@ absl::StatusOr<RegistryEvent> DecideRetireArea(const RegistryState& state,
                                                const std::string& code,
                                                absl::Time t) {
   const Area* area = state.Find(code);
-  if (area == nullptr) return absl::NotFoundError(absl::StrCat("no area ", code));
+  if (area == nullptr)
+    return absl::NotFoundError(absl::StrCat("no area ", code));
   if (!area->ActiveAt(t) || t <= area->created) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "area ", code, " is not in force at the effective time"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("area ", code, " is not in force at the effective time"));
   }
   auto kids = state.children.find(code);
   if (kids != state.children.end()) {
@@ -341,9 +363,8 @@ absl::StatusOr<RegistryEvent> DecideRetireArea(const RegistryState& state,
       if (state.areas.at(child).ActiveAt(t)) active.push_back(child);
     }
     if (!active.empty()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("retire or move its children first: ",
-                       absl::StrJoin(active, ", ")));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "retire or move its children first: ", absl::StrJoin(active, ", ")));
     }
   }
   v1::AreaRetired e;
@@ -355,9 +376,11 @@ absl::StatusOr<RegistryEvent> DecideRetireArea(const RegistryState& state,
 absl::StatusOr<std::vector<RegistryEvent>> DecideSplitArea(
     const RegistryState& state, const std::string& code,
     const std::vector<CreateArea>& parts, absl::Time t) {
-  if (parts.size() < 2) return InvalidField("parts", "a split needs two or more");
+  if (parts.size() < 2)
+    return InvalidField("parts", "a split needs two or more");
   const Area* area = state.Find(code);
-  if (area == nullptr) return absl::NotFoundError(absl::StrCat("no area ", code));
+  if (area == nullptr)
+    return absl::NotFoundError(absl::StrCat("no area ", code));
   ASSIGN_OR_RETURN(RegistryEvent retired, DecideRetireArea(state, code, t));
   RegistryState scratch = state;
   RETURN_IF_ERROR(Evolve(scratch, retired));
@@ -383,7 +406,8 @@ absl::StatusOr<std::vector<RegistryEvent>> DecideSplitArea(
 absl::StatusOr<std::vector<RegistryEvent>> DecideMergeAreas(
     const RegistryState& state, const std::vector<std::string>& codes,
     const CreateArea& merged, absl::Time t) {
-  if (codes.size() < 2) return InvalidField("codes", "a merge needs two or more");
+  if (codes.size() < 2)
+    return InvalidField("codes", "a merge needs two or more");
   RegistryState scratch = state;
   std::vector<RegistryEvent> events;
   std::string parent, level;
@@ -399,7 +423,8 @@ absl::StatusOr<std::vector<RegistryEvent>> DecideMergeAreas(
       return InvalidField(absl::StrCat("codes[", i, "]"),
                           "merged areas must share parent and level");
     }
-    ASSIGN_OR_RETURN(RegistryEvent retired, DecideRetireArea(scratch, codes[i], t));
+    ASSIGN_OR_RETURN(RegistryEvent retired,
+                     DecideRetireArea(scratch, codes[i], t));
     RETURN_IF_ERROR(Evolve(scratch, retired));
     events.push_back(std::move(retired));
   }
@@ -415,6 +440,47 @@ absl::StatusOr<std::vector<RegistryEvent>> DecideMergeAreas(
   }
   events.push_back(std::move(*created));
   return events;
+}
+
+Deployment ExportDeployment(const RegistryState& state, absl::Time t) {
+  Deployment d;
+  if (state.deployment) d.config = *state.deployment;
+  std::vector<const Area*> areas;
+  for (const auto& [code, area] : state.areas) {
+    if (area.ActiveAt(t) && area.VersionAt(t) != nullptr)
+      areas.push_back(&area);
+  }
+  // Parents first: shorter codes first, then by code.
+  std::sort(areas.begin(), areas.end(), [](const Area* a, const Area* b) {
+    return a->code.size() != b->code.size() ? a->code.size() < b->code.size()
+                                            : a->code < b->code;
+  });
+  for (const Area* a : areas) {
+    const AreaVersion* v = a->VersionAt(t);
+    d.areas.push_back({a->code, a->parent_code, a->level, a->name,
+                       v->boundary->ToGeoJson(), a->households, a->population,
+                       v->from});
+  }
+  if (const v1::PolicyPublished* p = PolicyAt(state, t)) d.policy = *p;
+  std::vector<std::string> component_ids;
+  for (const auto& [id, c] : state.components) {
+    if (FromProto(c.effective_time()) <= t) component_ids.push_back(id);
+  }
+  std::sort(component_ids.begin(), component_ids.end());
+  for (const auto& id : component_ids)
+    d.components.push_back(state.components.at(id));
+  std::vector<std::string> staff_ids;
+  for (const auto& [id, history] : state.staff) staff_ids.push_back(id);
+  std::sort(staff_ids.begin(), staff_ids.end());
+  for (const auto& id : staff_ids) {
+    for (const auto& a : state.staff.at(id)) {
+      const absl::Time start = FromProto(a.start_time());
+      const absl::Time end =
+          a.has_end_time() ? FromProto(a.end_time()) : absl::InfiniteFuture();
+      if (start <= t && t < end) d.staff.push_back(a);
+    }
+  }
+  return d;
 }
 
 absl::StatusOr<std::vector<RegistryEvent>> DecideImport(
@@ -442,7 +508,8 @@ absl::StatusOr<std::vector<RegistryEvent>> DecideImport(
     events.push_back(std::move(*published));
   }
   for (size_t i = 0; i < deployment.components.size(); ++i) {
-    auto registered = DecideRegisterComponent(scratch, deployment.components[i]);
+    auto registered =
+        DecideRegisterComponent(scratch, deployment.components[i]);
     if (!registered.ok()) {
       return Within(absl::StrCat("components[", i, "]"), registered.status());
     }

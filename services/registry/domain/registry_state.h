@@ -121,6 +121,10 @@ struct Deployment {
   std::vector<v1::ComponentRegistered> components;
   std::vector<v1::StaffAssigned> staff;
 };
+// The deployment as it stood at `t`: areas in force (parents first, with
+// their boundary then), the policy in force, components and staff in post.
+Deployment ExportDeployment(const RegistryState& state, absl::Time t);
+
 // All the events of an import, or the first error, its field prefixed with
 // the area's position ("areas[12].boundary"). Nothing is decided partially.
 absl::StatusOr<std::vector<RegistryEvent>> DecideImport(

@@ -8,18 +8,20 @@
 namespace wangge::registry {
 namespace {
 
-const absl::Time kT0 = absl::FromCivil(absl::CivilDay(2024, 1, 1), absl::UTCTimeZone());
+const absl::Time kT0 =
+    absl::FromCivil(absl::CivilDay(2024, 1, 1), absl::UTCTimeZone());
 
 std::string Box(double x0, double y0, double x1, double y1) {
-  return absl::StrCat(R"({"type":"Polygon","coordinates":[[[)", x0, ",", y0, "],[",
-                      x1, ",", y0, "],[", x1, ",", y1, "],[", x0, ",", y1, "],[",
-                      x0, ",", y0, "]]]}");
+  return absl::StrCat(R"({"type":"Polygon","coordinates":[[[)", x0, ",", y0,
+                      "],[", x1, ",", y0, "],[", x1, ",", y1, "],[", x0, ",",
+                      y1, "],[", x0, ",", y0, "]]]}");
 }
 
 v1::DeploymentConfigured Dongcheng() {
   v1::DeploymentConfigured d;
   d.set_name("dongcheng");
-  auto add = [&](const char* name, int len, const char* parent, bool dedicated = false) {
+  auto add = [&](const char* name, int len, const char* parent,
+                 bool dedicated = false) {
     auto* l = d.add_levels();
     l->set_name(name);
     l->set_code_length(len);
@@ -43,9 +45,12 @@ class RegistryStateTest : public ::testing::Test {
  protected:
   void SetUp() override {
     Apply(*DecideConfigureDeployment(state_, Dongcheng()));
-    Apply(*DecideCreateArea(state_, Make("110101", "", "district", Box(0, 0, 10, 10))));
-    Apply(*DecideCreateArea(state_, Make("110101001", "110101", "street", Box(0, 0, 10, 5))));
-    Apply(*DecideCreateArea(state_, Make("110101001001", "110101001", "community", Box(0, 0, 5, 5))));
+    Apply(*DecideCreateArea(state_,
+                            Make("110101", "", "district", Box(0, 0, 10, 10))));
+    Apply(*DecideCreateArea(
+        state_, Make("110101001", "110101", "street", Box(0, 0, 10, 5))));
+    Apply(*DecideCreateArea(state_, Make("110101001001", "110101001",
+                                         "community", Box(0, 0, 5, 5))));
   }
   void Apply(const RegistryEvent& e) { ASSERT_TRUE(Evolve(state_, e).ok()); }
   std::string Field(const absl::Status& s) {
@@ -70,14 +75,15 @@ TEST(AreaCodeTest, SignificantAndPaddedForms) {
 }
 
 TEST_F(RegistryStateTest, CreatesWithHistoryAndPaddedParentCodes) {
-  auto e = DecideCreateArea(state_, Make("110101001001001", "110101001001000000"
-                                                            "",
+  auto e = DecideCreateArea(state_, Make("110101001001001",
+                                         "110101001001000000"
+                                         "",
                                          "unit_grid", Box(0, 0, 2, 2)));
   // A 18-digit parent is no form of a community code.
   EXPECT_EQ(Field(e.status()), "parent_code");
   // The padded 12-digit statistical form of the street is accepted.
-  auto c = DecideCreateArea(state_, Make("110101001002", "110101001000", "community",
-                                         Box(5, 0, 10, 5)));
+  auto c = DecideCreateArea(state_, Make("110101001002", "110101001000",
+                                         "community", Box(5, 0, 10, 5)));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(std::get<v1::AreaCreated>(*c).parent_code(), "110101001");
   Apply(*c);
@@ -86,58 +92,73 @@ TEST_F(RegistryStateTest, CreatesWithHistoryAndPaddedParentCodes) {
 
 TEST_F(RegistryStateTest, EveryInvalidInputHasItsOwnError) {
   // Unknown level.
-  EXPECT_EQ(Field(DecideCreateArea(state_, Make("110101001002", "110101001", "hamlet",
-                                                Box(5, 0, 10, 5))).status()),
+  EXPECT_EQ(Field(DecideCreateArea(state_, Make("110101001002", "110101001",
+                                                "hamlet", Box(5, 0, 10, 5)))
+                      .status()),
             "level");
   // Code of the wrong length; not extending the parent's.
-  EXPECT_EQ(Field(DecideCreateArea(state_, Make("1101010012", "110101001", "community",
-                                                Box(5, 0, 10, 5))).status()),
+  EXPECT_EQ(Field(DecideCreateArea(state_, Make("1101010012", "110101001",
+                                                "community", Box(5, 0, 10, 5)))
+                      .status()),
             "code");
-  EXPECT_EQ(Field(DecideCreateArea(state_, Make("110102001002", "110101001", "community",
-                                                Box(5, 0, 10, 5))).status()),
+  EXPECT_EQ(Field(DecideCreateArea(state_, Make("110102001002", "110101001",
+                                                "community", Box(5, 0, 10, 5)))
+                      .status()),
             "code");
   // Parent missing; parent of the wrong level.
-  EXPECT_EQ(Field(DecideCreateArea(state_, Make("110101009002", "110101009", "community",
-                                                Box(5, 0, 10, 5))).status()),
+  EXPECT_EQ(Field(DecideCreateArea(state_, Make("110101009002", "110101009",
+                                                "community", Box(5, 0, 10, 5)))
+                      .status()),
             "parent_code");
   // Already exists.
-  EXPECT_EQ(DecideCreateArea(state_, Make("110101001001", "110101001", "community",
-                                          Box(5, 0, 10, 5))).status().code(),
+  EXPECT_EQ(DecideCreateArea(state_, Make("110101001001", "110101001",
+                                          "community", Box(5, 0, 10, 5)))
+                .status()
+                .code(),
             absl::StatusCode::kAlreadyExists);
   // Unclosed ring, self-intersection, not a polygon, out of range.
-  const char* unclosed = R"({"type":"Polygon","coordinates":[[[5,0],[10,0],[10,5],[5,5]]]})";
-  const char* bowtie = R"({"type":"Polygon","coordinates":[[[5,0],[10,5],[10,0],[5,5],[5,0]]]})";
+  const char* unclosed =
+      R"({"type":"Polygon","coordinates":[[[5,0],[10,0],[10,5],[5,5]]]})";
+  const char* bowtie =
+      R"({"type":"Polygon","coordinates":[[[5,0],[10,5],[10,0],[5,5],[5,0]]]})";
   const char* line = R"({"type":"LineString","coordinates":[[5,0],[10,5]]})";
   for (const char* bad : {unclosed, bowtie, line, "{not json", ""}) {
-    auto s = DecideCreateArea(state_, Make("110101001002", "110101001", "community", bad));
+    auto s = DecideCreateArea(
+        state_, Make("110101001002", "110101001", "community", bad));
     EXPECT_EQ(Field(s.status()), "boundary") << bad << " -> " << s.status();
   }
   auto bowtie_error = DecideCreateArea(
       state_, Make("110101001002", "110101001", "community", bowtie));
-  EXPECT_NE(bowtie_error.status().message().find("Self-intersection"), std::string::npos)
+  EXPECT_NE(bowtie_error.status().message().find("Self-intersection"),
+            std::string::npos)
       << bowtie_error.status();
   // Outside the parent; overlapping a sibling.
-  auto outside = DecideCreateArea(state_, Make("110101001002", "110101001", "community",
-                                               Box(5, 0, 11, 5)));
+  auto outside = DecideCreateArea(
+      state_, Make("110101001002", "110101001", "community", Box(5, 0, 11, 5)));
   EXPECT_EQ(Field(outside.status()), "boundary");
-  EXPECT_NE(outside.status().message().find("outside parent"), std::string::npos);
-  auto overlap = DecideCreateArea(state_, Make("110101001002", "110101001", "community",
-                                               Box(4, 0, 10, 5)));
+  EXPECT_NE(outside.status().message().find("outside parent"),
+            std::string::npos);
+  auto overlap = DecideCreateArea(
+      state_, Make("110101001002", "110101001", "community", Box(4, 0, 10, 5)));
   EXPECT_EQ(Field(overlap.status()), "boundary");
   EXPECT_NE(overlap.status().message().find("overlaps sibling 110101001001"),
             std::string::npos);
   // Before the parent existed.
-  EXPECT_EQ(DecideCreateArea(state_, Make("110101001002", "110101001", "community",
-                                          Box(5, 0, 10, 5), kT0 - absl::Hours(1)))
-                .status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      DecideCreateArea(state_, Make("110101001002", "110101001", "community",
+                                    Box(5, 0, 10, 5), kT0 - absl::Hours(1)))
+          .status()
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(RegistryStateTest, RedrawRetireSplitMergeKeepHistory) {
   const absl::Time t1 = kT0 + absl::Hours(24 * 30);
   // A redraw that would leave the community outside is refused.
-  EXPECT_EQ(Field(DecideRedrawArea(state_, "110101001", Box(0, 0, 4, 5), t1).status()),
-            "boundary");
+  EXPECT_EQ(
+      Field(
+          DecideRedrawArea(state_, "110101001", Box(0, 0, 4, 5), t1).status()),
+      "boundary");
   Apply(*DecideRedrawArea(state_, "110101001001", Box(0, 0, 4, 5), t1));
   const Area* c = state_.Find("110101001001");
   EXPECT_EQ(c->VersionAt(kT0)->boundary->Area(), 25);
@@ -147,11 +168,10 @@ TEST_F(RegistryStateTest, RedrawRetireSplitMergeKeepHistory) {
             absl::StatusCode::kFailedPrecondition);
   // Split the community in two, then merge them back under a new code.
   const absl::Time t2 = t1 + absl::Hours(24);
-  auto split = DecideSplitArea(
-      state_, "110101001001",
-      {Make("110101001003", "", "", Box(0, 0, 2, 5)),
-       Make("110101001004", "", "", Box(2, 0, 4, 5))},
-      t2);
+  auto split = DecideSplitArea(state_, "110101001001",
+                               {Make("110101001003", "", "", Box(0, 0, 2, 5)),
+                                Make("110101001004", "", "", Box(2, 0, 4, 5))},
+                               t2);
   ASSERT_TRUE(split.ok()) << split.status();
   ASSERT_EQ(split->size(), 3u);
   EXPECT_EQ(std::get<v1::AreaRetired>((*split)[0]).replaced_by_size(), 2);
@@ -159,8 +179,9 @@ TEST_F(RegistryStateTest, RedrawRetireSplitMergeKeepHistory) {
   EXPECT_FALSE(state_.Find("110101001001")->ActiveAt(t2));
   EXPECT_TRUE(state_.Find("110101001001")->ActiveAt(t1));
   const absl::Time t3 = t2 + absl::Hours(24);
-  auto merge = DecideMergeAreas(state_, {"110101001003", "110101001004"},
-                                Make("110101001005", "", "", Box(0, 0, 4, 5)), t3);
+  auto merge =
+      DecideMergeAreas(state_, {"110101001003", "110101001004"},
+                       Make("110101001005", "", "", Box(0, 0, 4, 5)), t3);
   ASSERT_TRUE(merge.ok()) << merge.status();
   for (const auto& e : *merge) Apply(e);
   EXPECT_TRUE(state_.Find("110101001005")->ActiveAt(t3));
@@ -199,7 +220,9 @@ TEST(DeploymentTest, LevelsAreChecked) {
   d = Dongcheng();
   d.mutable_levels(3)->set_code_length(11);
   EXPECT_FALSE(DecideConfigureDeployment(s, d).ok());
-  EXPECT_FALSE(DecideCreateArea(s, Make("110101", "", "district", Box(0, 0, 1, 1))).ok());
+  EXPECT_FALSE(
+      DecideCreateArea(s, Make("110101", "", "district", Box(0, 0, 1, 1)))
+          .ok());
 }
 
 }  // namespace

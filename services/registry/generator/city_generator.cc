@@ -5,8 +5,8 @@
 #include <cmath>
 #include <random>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/common/clock/proto_time.h"
 
@@ -81,13 +81,14 @@ Geom Polygonal(Geom g) {
   }
   if (parts.empty()) return Geom();
   if (parts.size() == 1) return Geom(parts[0]);
-  return Geom(GEOSGeom_createCollection_r(Ctx(), GEOS_MULTIPOLYGON, parts.data(),
-                                          parts.size()));
+  return Geom(GEOSGeom_createCollection_r(Ctx(), GEOS_MULTIPOLYGON,
+                                          parts.data(), parts.size()));
 }
 
 // `n` random points inside `parent`.
 std::vector<std::pair<double, double>> PointsInside(const GEOSGeometry* parent,
-                                                    int n, std::mt19937_64& rng) {
+                                                    int n,
+                                                    std::mt19937_64& rng) {
   double minx, miny, maxx, maxy;
   GEOSGeom_getXMin_r(Ctx(), parent, &minx);
   GEOSGeom_getYMin_r(Ctx(), parent, &miny);
@@ -96,10 +97,12 @@ std::vector<std::pair<double, double>> PointsInside(const GEOSGeometry* parent,
   const GEOSPreparedGeometry* prepared = GEOSPrepare_r(Ctx(), parent);
   std::uniform_real_distribution<double> ux(minx, maxx), uy(miny, maxy);
   std::vector<std::pair<double, double>> out;
-  for (int tries = 0; static_cast<int>(out.size()) < n && tries < n * 200; ++tries) {
+  for (int tries = 0; static_cast<int>(out.size()) < n && tries < n * 200;
+       ++tries) {
     const double x = ux(rng), y = uy(rng);
     Geom p(GEOSGeom_createPointFromXY_r(Ctx(), x, y));
-    if (GEOSPreparedContains_r(Ctx(), prepared, p.g) == 1) out.emplace_back(x, y);
+    if (GEOSPreparedContains_r(Ctx(), prepared, p.g) == 1)
+      out.emplace_back(x, y);
   }
   GEOSPreparedGeom_destroy_r(Ctx(), prepared);
   return out;
@@ -121,7 +124,8 @@ std::vector<Geom> Subdivide(const GEOSGeometry* parent, int n,
   Geom multipoint(GEOSGeom_createCollection_r(Ctx(), GEOS_MULTIPOINT,
                                               geoms.data(), geoms.size()));
   Geom diagram(GEOSVoronoiDiagram_r(Ctx(), multipoint.g, parent, 0.0, 0));
-  for (int i = 0; diagram.g && i < GEOSGetNumGeometries_r(Ctx(), diagram.g); ++i) {
+  for (int i = 0; diagram.g && i < GEOSGetNumGeometries_r(Ctx(), diagram.g);
+       ++i) {
     const GEOSGeometry* cell = GEOSGetGeometryN_r(Ctx(), diagram.g, i);
     Geom clipped = Polygonal(Geom(GEOSIntersection_r(Ctx(), cell, parent)));
     if (clipped.g == nullptr) continue;
@@ -181,10 +185,12 @@ absl::StatusOr<Deployment> GenerateCity(const CitySpec& spec, uint64_t seed,
                                   spec.radius_deg, 48, rng);
       auto cells = Subdivide(region.g, plan.fanout, rng);
       const uint32_t serial_digits =
-          plan.code_length - static_cast<uint32_t>(spec.root_code_prefix.size());
+          plan.code_length -
+          static_cast<uint32_t>(spec.root_code_prefix.size());
       for (size_t i = 0; i < cells.size(); ++i) {
         add(absl::StrCat(spec.root_code_prefix,
-                         absl::StrFormat("%0*d", serial_digits, static_cast<int>(i + 1))),
+                         absl::StrFormat("%0*d", serial_digits,
+                                         static_cast<int>(i + 1))),
             "", plan, std::move(cells[i]));
       }
       continue;
@@ -208,7 +214,8 @@ absl::StatusOr<Deployment> GenerateCity(const CitySpec& spec, uint64_t seed,
           Geom blob = WobblyPolygon(x, y, r, 12, rng);
           Geom inside = Polygonal(
               Geom(GEOSIntersection_r(Ctx(), blob.g, made[pi].geometry.g)));
-          if (inside.g == nullptr || GEOSisValid_r(Ctx(), inside.g) != 1) continue;
+          if (inside.g == nullptr || GEOSisValid_r(Ctx(), inside.g) != 1)
+            continue;
           bool apart = true;
           for (const Geom& other : children) {
             if (GEOSIntersects_r(Ctx(), other.g, inside.g) == 1) apart = false;
@@ -219,8 +226,8 @@ absl::StatusOr<Deployment> GenerateCity(const CitySpec& spec, uint64_t seed,
         children = Subdivide(made[pi].geometry.g, plan.fanout, rng);
       }
       for (size_t i = 0; i < children.size(); ++i) {
-        add(absl::StrCat(parent_code,
-                         absl::StrFormat("%0*d", digits, static_cast<int>(i + 1))),
+        add(absl::StrCat(parent_code, absl::StrFormat("%0*d", digits,
+                                                      static_cast<int>(i + 1))),
             parent_code, plan, std::move(children[i]));
       }
     }
@@ -289,24 +296,34 @@ void AddDemoPolicy(Deployment* d, uint64_t seed, absl::Time as_of) {
   auto* cal = p.mutable_calendar();
   cal->set_time_zone("Asia/Shanghai");
   cal->set_example(true);  // an example calendar, not an official one
-  for (auto [start, end] : {std::pair{"09:00", "12:00"}, std::pair{"13:30", "17:30"}}) {
+  for (auto [start, end] :
+       {std::pair{"09:00", "12:00"}, std::pair{"13:30", "17:30"}}) {
     auto* period = cal->add_periods();
     period->set_start(start);
     period->set_end(end);
   }
-  for (const char* day : {"2024-01-01", "2024-05-01", "2024-05-02", "2024-05-03",
-                          "2024-10-01", "2024-10-02", "2024-10-03", "2024-10-04",
-                          "2024-10-07"}) {
+  for (const char* day :
+       {"2024-01-01", "2024-05-01", "2024-05-02", "2024-05-03", "2024-10-01",
+        "2024-10-02", "2024-10-03", "2024-10-04", "2024-10-07"}) {
     cal->add_holidays(day);
   }
-  for (const char* day : {"2024-04-28", "2024-05-11", "2024-09-29", "2024-10-12"}) {
+  for (const char* day :
+       {"2024-04-28", "2024-05-11", "2024-09-29", "2024-10-12"}) {
     cal->add_make_up_days(day);
   }
   // Departments per district, a street office per street (the locality
   // fallback, 属地兜底), staff for every post.
-  const char* kTypes[] = {"water", "drainage", "street_lighting", "traffic_police",
-                          "sanitation", "parks", "urban_management", "construction",
-                          "roads", "gas", "fire"};
+  const char* kTypes[] = {"water",
+                          "drainage",
+                          "street_lighting",
+                          "traffic_police",
+                          "sanitation",
+                          "parks",
+                          "urban_management",
+                          "construction",
+                          "roads",
+                          "gas",
+                          "fire"};
   auto staff = [&](const std::string& id, const std::string& role,
                    const std::string& area, const std::string& department) {
     v1::StaffAssigned& a = d->staff.emplace_back();
@@ -327,10 +344,11 @@ void AddDemoPolicy(Deployment* d, uint64_t seed, absl::Time as_of) {
         dept->set_name(absl::StrCat(type, " ", area.code));
         dept->set_type(type);
         dept->set_area_code(area.code);
-        staff(absl::StrCat("handler-", type, "-", area.code), "department_handler",
-              area.code, dept->id());
+        staff(absl::StrCat("handler-", type, "-", area.code),
+              "department_handler", area.code, dept->id());
       }
-      for (const char* role : {"shift_leader", "dispatcher", "receptionist", "follow_up_agent"}) {
+      for (const char* role :
+           {"shift_leader", "dispatcher", "receptionist", "follow_up_agent"}) {
         staff(absl::StrCat(role, "-", area.code), role, area.code, "");
       }
       // Illegal parking goes to urban management in the Dongcheng-style
@@ -351,7 +369,8 @@ void AddDemoPolicy(Deployment* d, uint64_t seed, absl::Time as_of) {
           lat = e.min_y + unit(rng) * (e.max_y - e.min_y);
         } while (!(*boundary)->Covers(lon, lat));
         v1::ComponentRegistered& c = d->components.emplace_back();
-        c.set_component_id(absl::StrCat(area.code, "0101", absl::StrFormat("%06d", i)));
+        c.set_component_id(
+            absl::StrCat(area.code, "0101", absl::StrFormat("%06d", i)));
         c.set_owner_department(absl::StrCat("water-", area.code));
         c.set_maintainer_department(absl::StrCat("water-", area.code));
         c.set_longitude(lon);
@@ -368,12 +387,16 @@ void AddDemoPolicy(Deployment* d, uint64_t seed, absl::Time as_of) {
       auto* fallback = p.add_fallbacks();
       fallback->set_area_code(area.code);
       fallback->set_department_id(office->id());
-    } else if (area.level == "community" || area.level == "community_general_grid") {
-      staff(absl::StrCat("supervisor-", area.code), "supervisor", area.code, "");
+    } else if (area.level == "community" ||
+               area.level == "community_general_grid") {
+      staff(absl::StrCat("supervisor-", area.code), "supervisor", area.code,
+            "");
     } else if (area.level == "unit_grid" || area.level == "grid") {
-      staff(absl::StrCat("grid-worker-", area.code), "grid_worker", area.code, "");
+      staff(absl::StrCat("grid-worker-", area.code), "grid_worker", area.code,
+            "");
     } else if (area.level == "micro_grid") {
-      staff(absl::StrCat("micro-grid-worker-", area.code), "micro_grid_worker", area.code, "");
+      staff(absl::StrCat("micro-grid-worker-", area.code), "micro_grid_worker",
+            area.code, "");
     }
   }
 }

@@ -35,11 +35,11 @@ struct CitySpec {
 };
 
 // Presets.
-CitySpec DemoChengduSpec();     // a small Chengdu-style district ("3+1")
-CitySpec DemoDongchengSpec();   // a small Dongcheng-style district
-CitySpec DongchengSpec();       // 17 streets, ~1,650 unit grids
-CitySpec YichangSpec();         // city → district → street → community → grid
-CitySpec ChengduSpec();         // >= 100,000 micro-grids (benchmarks)
+CitySpec DemoChengduSpec();    // a small Chengdu-style district ("3+1")
+CitySpec DemoDongchengSpec();  // a small Dongcheng-style district
+CitySpec DongchengSpec();      // 17 streets, ~1,650 unit grids
+CitySpec YichangSpec();  // city → district → street → community → grid
+CitySpec ChengduSpec();  // >= 100,000 micro-grids (benchmarks)
 
 // The demo deployment: a Chengdu-style district (510104: micro-grids and
 // dedicated grids) and a Dongcheng-style district (110101: unit grids), one

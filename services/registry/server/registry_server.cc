@@ -1,8 +1,12 @@
 #include "services/registry/server/registry_server.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "google/protobuf/util/json_util.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/status/errors.h"
 #include "services/registry/app/deployment_json.h"
@@ -48,7 +52,8 @@ grpc::ServerUnaryReactor* RegistryServer::GetArea(
       context, absl::StrCat(kService, "GetArea"), request, response,
       [=](const server::Caller&) -> absl::Status {
         if (app_ == nullptr) return NoApp();
-        if (request->code().empty()) return status::InvalidField("code", "required");
+        if (request->code().empty())
+          return status::InvalidField("code", "required");
         auto snap = app_->snapshot();
         const Area* a = snap->state.Find(request->code());
         if (a == nullptr) {
@@ -80,16 +85,19 @@ grpc::ServerUnaryReactor* RegistryServer::ListAreas(
           for (const std::string& code : kids->second) {
             const Area& a = snap->state.areas.at(code);
             if (!a.ActiveAt(t)) continue;
-            if (!request->level().empty() && a.level != request->level()) continue;
+            if (!request->level().empty() && a.level != request->level())
+              continue;
             if (!caller.InScope(code)) continue;
-            if (!request->page_token().empty() && code <= request->page_token()) {
+            if (!request->page_token().empty() &&
+                code <= request->page_token()) {
               continue;
             }
             matches.push_back(&a);
           }
         }
-        std::sort(matches.begin(), matches.end(),
-                  [](const Area* x, const Area* y) { return x->code < y->code; });
+        std::sort(
+            matches.begin(), matches.end(),
+            [](const Area* x, const Area* y) { return x->code < y->code; });
         for (int i = 0; i < static_cast<int>(matches.size()) && i < page; ++i) {
           ToProto(*matches[i], matches[i]->VersionAt(t), response->add_areas());
         }
@@ -119,7 +127,8 @@ grpc::ServerUnaryReactor* RegistryServer::LocatePoint(
         using common::v1::CoordinateSystem;
         if (p.coordinate_system() != common::v1::COORDINATE_SYSTEM_WGS84 &&
             p.coordinate_system() != common::v1::COORDINATE_SYSTEM_CGCS2000 &&
-            p.coordinate_system() != common::v1::COORDINATE_SYSTEM_UNSPECIFIED) {
+            p.coordinate_system() !=
+                common::v1::COORDINATE_SYSTEM_UNSPECIFIED) {
           bad.push_back({"point.coordinate_system",
                          "the registry takes WGS84/CGCS2000 (intake converts "
                          "GCJ-02 and BD-09)"});
@@ -151,7 +160,8 @@ grpc::ServerUnaryReactor* RegistryServer::ResolveDepartment(
             auto located = snap->index->Locate(request->point().longitude(),
                                                request->point().latitude(), t);
             if (!located.ok()) {
-              return status::InvalidField("point", "outside every area at that time");
+              return status::InvalidField("point",
+                                          "outside every area at that time");
             }
             area_code = located->code;
             break;
@@ -166,10 +176,11 @@ grpc::ServerUnaryReactor* RegistryServer::ResolveDepartment(
             component_id = request->component_id();
             break;
           default:
-            return status::InvalidField("target", "a point, an area code or a component id");
+            return status::InvalidField(
+                "target", "a point, an area code or a component id");
         }
-        auto resolved = registry::ResolveDepartment(snap->state, request->category_code(),
-                                                    area_code, component_id, t);
+        auto resolved = registry::ResolveDepartment(
+            snap->state, request->category_code(), area_code, component_id, t);
         if (!resolved.ok()) return resolved.status();
         response->set_department(resolved->department_id);
         response->set_locality_fallback(resolved->locality_fallback);
@@ -185,10 +196,11 @@ grpc::ServerUnaryReactor* RegistryServer::ListStaff(
       context, absl::StrCat(kService, "ListStaff"), request, response,
       [=](const server::Caller&) -> absl::Status {
         if (app_ == nullptr) return NoApp();
-        if (request->area_code().empty()) return status::InvalidField("area_code", "required");
+        if (request->area_code().empty())
+          return status::InvalidField("area_code", "required");
         auto snap = app_->snapshot();
-        for (const auto& a : StaffOf(snap->state, request->area_code(), request->role(),
-                                     AsOf(request->as_of()))) {
+        for (const auto& a : StaffOf(snap->state, request->area_code(),
+                                     request->role(), AsOf(request->as_of()))) {
           auto* m = response->add_staff();
           m->set_staff_id(a.staff_id());
           m->set_name(a.name());
@@ -203,6 +215,130 @@ grpc::ServerUnaryReactor* RegistryServer::ListStaff(
       });
 }
 
+grpc::ServerUnaryReactor* RegistryServer::ExportDeployment(
+    grpc::CallbackServerContext* context,
+    const v1::ExportDeploymentRequest* request,
+    v1::ExportDeploymentResponse* response) {
+  return chassis_->Unary(
+      context, absl::StrCat(kService, "ExportDeployment"), request, response,
+      [=](const server::Caller&) -> absl::Status {
+        if (app_ == nullptr) return NoApp();
+        auto snap = app_->snapshot();
+        Deployment d =
+            registry::ExportDeployment(snap->state, AsOf(request->as_of()));
+        response->set_areas(static_cast<uint32_t>(d.areas.size()));
+        response->set_deployment_json(DeploymentToJson(d));
+        return absl::OkStatus();
+      });
+}
+
+namespace {
+
+// Follows every partition of the registry's log on a thread of its own and
+// sends each new event as a RegistryChange.
+class WatchReactor final : public grpc::ServerWriteReactor<v1::RegistryChange> {
+ public:
+  WatchReactor(eventstore::EventStore* store, std::vector<uint64_t> after)
+      : store_(store), next_(std::move(after)) {
+    for (auto& n : next_) ++n;
+    thread_ = std::thread([this] { Run(); });
+  }
+  void OnWriteDone(bool ok) override {
+    write_ok_ = ok;
+    written_->Notify();
+  }
+  void OnCancel() override { cancelled_ = true; }
+  void OnDone() override {
+    thread_.join();
+    delete this;
+  }
+
+ private:
+  void Run() {
+    google::protobuf::util::JsonPrintOptions json;
+    json.preserve_proto_field_names = true;
+    while (!cancelled_) {
+      bool sent = false;
+      for (uint32_t p = 0; p < next_.size() && !cancelled_; ++p) {
+        auto events = store_->ReadPartition(p, next_[p], 256);
+        if (!events.ok()) break;
+        for (const auto& stored : *events) {
+          ++next_[p];
+          auto env = store_->Decode(stored);
+          if (!env.ok() || env->event_type() == eventstore::kCheckpointType)
+            continue;
+          v1::RegistryChange change;
+          change.mutable_position()->set_service(store_->service());
+          change.mutable_position()->set_partition(p);
+          change.mutable_position()->set_sequence(env->sequence());
+          change.set_event_type(env->event_type());
+          change.set_stream_id(env->stream_id());
+          // The payload as JSON through its own descriptor.
+          const auto* desc = google::protobuf::DescriptorPool::generated_pool()
+                                 ->FindMessageTypeByName(env->event_type());
+          if (desc != nullptr) {
+            std::unique_ptr<google::protobuf::Message> m(
+                google::protobuf::MessageFactory::generated_factory()
+                    ->GetPrototype(desc)
+                    ->New());
+            if (m->ParseFromString(env->payload().value())) {
+              (void)google::protobuf::util::MessageToJsonString(
+                  *m, change.mutable_event_json(), json);
+            }
+          }
+          written_ = std::make_unique<absl::Notification>();
+          StartWrite(&change);
+          written_->WaitForNotification();
+          if (!write_ok_) {
+            Finish(grpc::Status::CANCELLED);
+            return;
+          }
+          sent = true;
+        }
+      }
+      if (!sent) {
+        std::vector<uint64_t> seen;
+        for (uint64_t n : next_) seen.push_back(n - 1);
+        store_->WaitForAnyAppend(seen, absl::Now() + absl::Milliseconds(200));
+      }
+    }
+    Finish(grpc::Status::CANCELLED);
+  }
+
+  eventstore::EventStore* const store_;
+  std::vector<uint64_t> next_;
+  std::atomic<bool> cancelled_{false};
+  std::atomic<bool> write_ok_{false};
+  std::unique_ptr<absl::Notification> written_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::RegistryChange>* RegistryServer::WatchChanges(
+    grpc::CallbackServerContext* context,
+    const v1::WatchChangesRequest* request) {
+  return chassis_->Stream<v1::RegistryChange>(
+      context, absl::StrCat(kService, "WatchChanges"), *request,
+      [=](const server::Caller&)
+          -> grpc::ServerWriteReactor<v1::RegistryChange>* {
+        if (store_ == nullptr) {
+          return new server::RejectedStream<v1::RegistryChange>(
+              grpc::Status(grpc::StatusCode::UNAVAILABLE, "no store"));
+        }
+        std::vector<uint64_t> after = store_->Heads();
+        for (const auto& pos : request->after()) {
+          if (pos.partition() >= after.size()) {
+            return new server::RejectedStream<v1::RegistryChange>(
+                grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                             "after: no such partition"));
+          }
+          after[pos.partition()] = pos.sequence();
+        }
+        return new WatchReactor(store_, std::move(after));
+      });
+}
+
 grpc::ServerUnaryReactor* RegistryServer::ImportDeployment(
     grpc::CallbackServerContext* context,
     const v1::ImportDeploymentRequest* request,
@@ -212,11 +348,13 @@ grpc::ServerUnaryReactor* RegistryServer::ImportDeployment(
       [=](const server::Caller& caller) -> absl::Status {
         if (app_ == nullptr) return NoApp();
         if (request->request_id().empty()) {
-          return status::InvalidField("request_id", "required (idempotency key)");
+          return status::InvalidField("request_id",
+                                      "required (idempotency key)");
         }
         auto deployment = ParseDeploymentJson(request->deployment_json());
         if (!deployment.ok()) return deployment.status();
-        auto result = app_->Import(request->request_id(), *deployment, caller.actor);
+        auto result =
+            app_->Import(request->request_id(), *deployment, caller.actor);
         if (!result.ok()) return result.status();
         response->set_areas(result->areas);
         response->set_policy_version(absl::StrCat(result->policy_version));

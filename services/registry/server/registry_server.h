@@ -15,8 +15,9 @@ class RegistryServer final : public v1::RegistryService::CallbackService {
  public:
   // `app` may be null (permission tests): every body then answers
   // UNAVAILABLE after the guard.
-  RegistryServer(server::Chassis* chassis, RegistryApp* app = nullptr)
-      : chassis_(chassis), app_(app) {}
+  RegistryServer(server::Chassis* chassis, RegistryApp* app = nullptr,
+                 eventstore::EventStore* store = nullptr)
+      : chassis_(chassis), app_(app), store_(store) {}
 
   grpc::ServerUnaryReactor* GetArea(grpc::CallbackServerContext* context,
                                     const v1::GetAreaRequest* request,
@@ -34,6 +35,13 @@ class RegistryServer final : public v1::RegistryService::CallbackService {
   grpc::ServerUnaryReactor* ListStaff(grpc::CallbackServerContext* context,
                                       const v1::ListStaffRequest* request,
                                       v1::ListStaffResponse* response) override;
+  grpc::ServerUnaryReactor* ExportDeployment(
+      grpc::CallbackServerContext* context,
+      const v1::ExportDeploymentRequest* request,
+      v1::ExportDeploymentResponse* response) override;
+  grpc::ServerWriteReactor<v1::RegistryChange>* WatchChanges(
+      grpc::CallbackServerContext* context,
+      const v1::WatchChangesRequest* request) override;
   grpc::ServerUnaryReactor* ImportDeployment(
       grpc::CallbackServerContext* context,
       const v1::ImportDeploymentRequest* request,
@@ -44,6 +52,7 @@ class RegistryServer final : public v1::RegistryService::CallbackService {
 
   server::Chassis* const chassis_;
   RegistryApp* const app_;
+  eventstore::EventStore* const store_;  // for WatchChanges
 };
 
 }  // namespace wangge::registry

@@ -18,7 +18,8 @@ namespace {
 using wangge::common::v1::ROLE_ADMINISTRATOR;
 using wangge::common::v1::ROLE_SERVICE_INTAKE;
 
-const absl::Time kT0 = absl::FromCivil(absl::CivilDay(2024, 1, 1), absl::UTCTimeZone());
+const absl::Time kT0 =
+    absl::FromCivil(absl::CivilDay(2024, 1, 1), absl::UTCTimeZone());
 
 class RegistryServerTest : public ::testing::Test {
  protected:
@@ -36,7 +37,8 @@ class RegistryServerTest : public ::testing::Test {
     ASSERT_TRUE(app_->Load().ok());
     chassis_ = std::make_unique<server::Chassis>(
         testing::LoopbackConfig("registry", dir_), Clock::Real());
-    server_ = std::make_unique<RegistryServer>(chassis_.get(), app_.get());
+    server_ = std::make_unique<RegistryServer>(chassis_.get(), app_.get(),
+                                               store_.get());
     ASSERT_TRUE(chassis_->Init().ok());
     ASSERT_TRUE(chassis_->Register<v1::RegistryService>(server_.get()).ok());
     ASSERT_TRUE(chassis_->Start().ok());
@@ -115,15 +117,18 @@ TEST_F(RegistryServerTest, ImportLocateListAndReload) {
     v1::LocatePointRequest r;
     r.mutable_point()->set_longitude(ux(rng));
     r.mutable_point()->set_latitude(uy(rng));
-    r.mutable_point()->set_coordinate_system(common::v1::COORDINATE_SYSTEM_WGS84);
+    r.mutable_point()->set_coordinate_system(
+        common::v1::COORDINATE_SYSTEM_WGS84);
     v1::Area area;
-    grpc::Status s = stub_->LocatePoint(Ctx(ROLE_SERVICE_INTAKE).get(), r, &area);
+    grpc::Status s =
+        stub_->LocatePoint(Ctx(ROLE_SERVICE_INTAKE).get(), r, &area);
     auto scan = LocateByScan(snap->state, r.point().longitude(),
                              r.point().latitude(), absl::Now());
     ASSERT_EQ(s.ok(), scan.ok());
     if (s.ok()) {
       EXPECT_EQ(area.code(), scan->code);
-      answers.emplace_back(r.point().longitude(), r.point().latitude(), area.code());
+      answers.emplace_back(r.point().longitude(), r.point().latitude(),
+                           area.code());
       ++found;
     }
   }
@@ -136,7 +141,8 @@ TEST_F(RegistryServerTest, ImportLocateListAndReload) {
   v1::Area area;
   EXPECT_EQ(stub_->LocatePoint(Ctx().get(), past, &area).error_code(),
             grpc::StatusCode::NOT_FOUND);
-  past.mutable_point()->set_coordinate_system(common::v1::COORDINATE_SYSTEM_GCJ02);
+  past.mutable_point()->set_coordinate_system(
+      common::v1::COORDINATE_SYSTEM_GCJ02);
   EXPECT_EQ(stub_->LocatePoint(Ctx().get(), past, &area).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
 
@@ -174,21 +180,82 @@ TEST_F(RegistryServerTest, ImportLocateListAndReload) {
   }
 }
 
+TEST_F(RegistryServerTest, WatchSeesChangesAndExportReimportsTheSame) {
+  // A watcher from the start.
+  grpc::ClientContext watch_ctx;
+  watch_ctx.AddMetadata(
+      "authorization",
+      "Bearer " + testing::DevToken(common::v1::ROLE_SERVICE_DISPATCH));
+  v1::WatchChangesRequest from_start;
+  for (int p = 0; p < 4; ++p) {
+    auto* pos = from_start.add_after();
+    pos->set_partition(p);
+    pos->set_sequence(0);
+  }
+  auto watch = stub_->WatchChanges(&watch_ctx, from_start);
+
+  auto demo = GenerateDemo(5, kT0);
+  ASSERT_TRUE(demo.ok());
+  v1::ImportDeploymentResponse imported;
+  ASSERT_TRUE(Import("demo", DeploymentToJson(*demo), &imported).ok());
+  const size_t expected =
+      1 + demo->areas.size() + 1 + demo->components.size() + demo->staff.size();
+  std::map<std::string, int> by_type;
+  v1::RegistryChange change;
+  for (size_t i = 0; i < expected && watch->Read(&change); ++i) {
+    ++by_type[change.event_type()];
+    EXPECT_FALSE(change.event_json().empty());
+  }
+  EXPECT_EQ(by_type["wangge.registry.v1.AreaCreated"],
+            static_cast<int>(demo->areas.size()));
+  EXPECT_EQ(by_type["wangge.registry.v1.PolicyPublished"], 1);
+  EXPECT_EQ(by_type["wangge.registry.v1.StaffAssigned"],
+            static_cast<int>(demo->staff.size()));
+  watch_ctx.TryCancel();
+  watch->Finish();
+
+  // Export as of now, import into a fresh registry: the same answers.
+  v1::ExportDeploymentRequest req;
+  v1::ExportDeploymentResponse exported;
+  ASSERT_TRUE(stub_->ExportDeployment(Ctx().get(), req, &exported).ok());
+  EXPECT_EQ(exported.areas(), demo->areas.size());
+  const auto before = app_->snapshot();
+  Stop();
+  dir_ = testing::MakeTempDir("registry-copy");
+  Start();
+  ASSERT_TRUE(Import("copy", exported.deployment_json(), &imported).ok());
+  const auto after = app_->snapshot();
+  ASSERT_EQ(after->state.areas.size(), before->state.areas.size());
+  for (double x = 104.04; x < 104.08; x += 0.004) {
+    for (double y = 30.64; y < 30.68; y += 0.004) {
+      auto a = before->index->Locate(x, y, absl::Now());
+      auto b = after->index->Locate(x, y, absl::Now());
+      ASSERT_EQ(a.ok(), b.ok());
+      if (a.ok()) {
+        EXPECT_EQ(a->code, b->code);
+      }
+    }
+  }
+  EXPECT_EQ(after->state.policies.size(), 1u);
+  EXPECT_EQ(after->state.components.size(), demo->components.size());
+}
+
 TEST_F(RegistryServerTest, ResolvesDepartmentsAndListsStaff) {
   auto demo = GenerateDemo(3, kT0);
   ASSERT_TRUE(demo.ok());
   v1::ImportDeploymentResponse imported;
   grpc::Status s = Import("demo", DeploymentToJson(*demo), &imported);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_EQ(imported.policy_version(), std::to_string(1 + demo->areas.size() + 1 +
-                                                      demo->components.size() +
-                                                      demo->staff.size()));
+  EXPECT_EQ(imported.policy_version(),
+            std::to_string(1 + demo->areas.size() + 1 +
+                           demo->components.size() + demo->staff.size()));
   auto resolve = [&](const std::string& category, const std::string& area,
                      v1::ResolveDepartmentResponse* r) {
     v1::ResolveDepartmentRequest req;
     req.set_category_code(category);
     req.set_area_code(area);
-    return stub_->ResolveDepartment(Ctx(common::v1::ROLE_SERVICE_DISPATCH).get(), req, r);
+    return stub_->ResolveDepartment(
+        Ctx(common::v1::ROLE_SERVICE_DISPATCH).get(), req, r);
   };
   // A unit grid of the Dongcheng-style district.
   std::string unit_grid;
@@ -222,7 +289,8 @@ TEST_F(RegistryServerTest, ResolvesDepartmentsAndListsStaff) {
   staff.set_role("supervisor");
   ASSERT_TRUE(stub_->ListStaff(Ctx().get(), staff, &workers).ok());
   ASSERT_EQ(workers.staff_size(), 1);  // the community's supervisor covers it
-  EXPECT_EQ(workers.staff(0).staff_id(), "supervisor-" + unit_grid.substr(0, 12));
+  EXPECT_EQ(workers.staff(0).staff_id(),
+            "supervisor-" + unit_grid.substr(0, 12));
 }
 
 }  // namespace

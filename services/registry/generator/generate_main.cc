@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", d.status().ToString().c_str());
     return 1;
   }
+  // Every city gets the catalogue, departments, staff and components.
+  if (!d->policy) AddDemoPolicy(&*d, seed, t);
   const std::string json = DeploymentToJson(*d);
   if (absl::GetFlag(FLAGS_out).empty()) {
     std::fwrite(json.data(), 1, json.size(), stdout);

@@ -251,6 +251,20 @@ int Registry(const std::vector<char*>& args) {
       "resolve CATEGORY AREA|COMPONENT | staff AREA [--role=...]");
 }
 
+// A client context with a bearer token; reports default to a development
+// token of the 12345 hotline channel.
+absl::StatusOr<std::unique_ptr<grpc::ClientContext>> ChannelContext() {
+  if (absl::GetFlag(FLAGS_role) == "administrator")
+    absl::SetFlag(&FLAGS_role, "channel");
+  if (absl::GetFlag(FLAGS_channel).empty())
+    absl::SetFlag(&FLAGS_channel, "12345");
+  auto token = Token(absl::GetFlag(FLAGS_role));
+  if (!token.ok()) return token.status();
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->AddMetadata("authorization", "Bearer " + *token);
+  return ctx;
+}
+
 int Report(const std::vector<char*>& args) {
   double lon, lat;
   if (args.size() != 4 || !absl::SimpleAtod(args[2], &lon) ||
@@ -281,10 +295,8 @@ int Report(const std::vector<char*>& args) {
                                ? common::v1::COORDINATE_SYSTEM_CGCS2000
                                : common::v1::COORDINATE_SYSTEM_WGS84);
   auto stub = intake::v1::IntakeService::NewStub(Channel("intake"));
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", "Bearer " + *token);
   intake::v1::ReportCaseResponse resp;
-  grpc::Status s = stub->ReportCase(&ctx, r, &resp);
+  grpc::Status s = stub->ReportCase(ctx->get(), r, &resp);
   if (!s.ok()) return ReportError(s);
   if (absl::GetFlag(FLAGS_json)) {
     Print(resp);

@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
+#include "services/common/server/threaded_stream.h"
 #include "services/common/status/errors.h"
 
 namespace wangge::eventlog {
@@ -17,37 +17,24 @@ constexpr char kService[] = "wangge.common.v1.EventLog.";
 constexpr size_t kBatchEvents = 512;
 constexpr size_t kBatchBytes = 1 << 20;
 
-// Streams a partition on its own thread: read a batch, write it, wait for
-// the write; when caught up, either finish or (follow) wait for appends.
-class ReadLogReactor final : public grpc::ServerWriteReactor<ReadLogResponse> {
+// Streams a partition: read a batch, write it; when caught up, either
+// finish or (follow) wait for appends.
+class ReadLogReactor final : public server::ThreadedStream<ReadLogResponse> {
  public:
   ReadLogReactor(eventstore::EventStore* store, ReadLogRequest request)
-      : store_(store), request_(std::move(request)) {
-    thread_ = std::thread([this] { Run(); });
-  }
-
-  void OnWriteDone(bool ok) override {
-    write_ok_ = ok;
-    written_->Notify();
-  }
-  void OnCancel() override { cancelled_ = true; }
-  void OnDone() override {
-    thread_.join();
-    delete this;
-  }
+      : store_(store), request_(std::move(request)) {}
 
  private:
-  void Run() {
+  grpc::Status Produce() override {
     uint64_t next = std::max<uint64_t>(request_.from_sequence(), 1);
     const uint64_t last = request_.to_sequence();
-    while (!cancelled_) {
+    while (!cancelled()) {
       if (last != 0 && next > last) break;
       auto events =
           store_->ReadPartition(request_.partition(), next, kBatchEvents);
       if (!events.ok()) {
-        Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                            std::string(events.status().message())));
-        return;
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            std::string(events.status().message()));
       }
       if (events->empty()) {
         if (!request_.follow()) break;
@@ -64,23 +51,15 @@ class ReadLogReactor final : public grpc::ServerWriteReactor<ReadLogResponse> {
         ++next;
         if (bytes > kBatchBytes) break;
       }
-      written_ = std::make_unique<absl::Notification>();
-      StartWrite(&response);
-      written_->WaitForNotification();
-      if (!write_ok_) {
-        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
-        return;
+      if (!Send(response)) {
+        return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
       }
     }
-    Finish(cancelled_ ? grpc::Status::CANCELLED : grpc::Status::OK);
+    return cancelled() ? grpc::Status::CANCELLED : grpc::Status::OK;
   }
 
   eventstore::EventStore* const store_;
   const ReadLogRequest request_;
-  std::atomic<bool> cancelled_{false};
-  std::atomic<bool> write_ok_{false};
-  std::unique_ptr<absl::Notification> written_;
-  std::thread thread_;
 };
 
 }  // namespace
@@ -108,7 +87,9 @@ grpc::ServerWriteReactor<ReadLogResponse>* EventLogService::ReadLog(
           return new server::RejectedStream<ReadLogResponse>(
               status::ToGrpcStatus(s));
         }
-        return new ReadLogReactor(store_, *request);
+        auto* reactor = new ReadLogReactor(store_, *request);
+        reactor->Begin();
+        return reactor;
       });
 }
 

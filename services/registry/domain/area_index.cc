@@ -10,14 +10,7 @@
 namespace wangge::registry {
 namespace {
 
-GEOSContextHandle_t IndexCtx() {
-  struct Handle {
-    GEOSContextHandle_t h = GEOS_init_r();
-    ~Handle() { GEOS_finish_r(h); }
-  };
-  thread_local Handle handle;
-  return handle.h;
-}
+GEOSContextHandle_t IndexCtx() { return GeosContext(); }
 
 // True when candidate `a` is a better answer than `b`. Depth is the code's
 // length: codes are hierarchical, so among areas covering one point a longer

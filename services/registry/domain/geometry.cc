@@ -12,9 +12,11 @@ namespace {
 
 void Ignore(const char*, void*) {}
 
-// One GEOS context per thread: contexts keep error state and are not meant
-// to be shared between threads; geometries may be.
-GEOSContextHandle_t Ctx() {
+GEOSContextHandle_t Ctx() { return GeosContext(); }
+
+}  // namespace
+
+GEOSContextHandle_t GeosContext() {
   struct Handle {
     GEOSContextHandle_t h;
     Handle() : h(GEOS_init_r()) {
@@ -26,8 +28,6 @@ GEOSContextHandle_t Ctx() {
   thread_local Handle handle;
   return handle.h;
 }
-
-}  // namespace
 
 Boundary::Boundary(GEOSGeometry* geometry)
     : geometry_(geometry), prepared_(GEOSPrepare_r(Ctx(), geometry)) {

@@ -16,10 +16,15 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
+typedef struct GEOSContextHandle_HS* GEOSContextHandle_t;
 typedef struct GEOSGeom_t GEOSGeometry;
 typedef struct GEOSPrepGeom_t GEOSPreparedGeometry;
 
 namespace wangge::registry {
+
+// This thread's GEOS context: contexts keep error state and are not shared
+// between threads; geometries may be.
+GEOSContextHandle_t GeosContext();
 
 struct Envelope {
   double min_x, min_y, max_x, max_y;

@@ -13,14 +13,7 @@
 namespace wangge::registry {
 namespace {
 
-GEOSContextHandle_t Ctx() {
-  struct Handle {
-    GEOSContextHandle_t h = GEOS_init_r();
-    ~Handle() { GEOS_finish_r(h); }
-  };
-  thread_local Handle handle;
-  return handle.h;
-}
+GEOSContextHandle_t Ctx() { return GeosContext(); }
 
 struct Geom {
   GEOSGeometry* g = nullptr;

@@ -8,6 +8,7 @@
 #include "absl/synchronization/notification.h"
 #include "google/protobuf/util/json_util.h"
 #include "services/common/clock/proto_time.h"
+#include "services/common/server/threaded_stream.h"
 #include "services/common/status/errors.h"
 #include "services/registry/app/deployment_json.h"
 #include "services/registry/domain/policy.h"
@@ -234,32 +235,22 @@ grpc::ServerUnaryReactor* RegistryServer::ExportDeployment(
 
 namespace {
 
-// Follows every partition of the registry's log on a thread of its own and
-// sends each new event as a RegistryChange.
-class WatchReactor final : public grpc::ServerWriteReactor<v1::RegistryChange> {
+// Follows every partition of the registry's log and sends each new event as
+// a RegistryChange.
+class WatchReactor final : public server::ThreadedStream<v1::RegistryChange> {
  public:
   WatchReactor(eventstore::EventStore* store, std::vector<uint64_t> after)
       : store_(store), next_(std::move(after)) {
     for (auto& n : next_) ++n;
-    thread_ = std::thread([this] { Run(); });
-  }
-  void OnWriteDone(bool ok) override {
-    write_ok_ = ok;
-    written_->Notify();
-  }
-  void OnCancel() override { cancelled_ = true; }
-  void OnDone() override {
-    thread_.join();
-    delete this;
   }
 
  private:
-  void Run() {
+  grpc::Status Produce() override {
     google::protobuf::util::JsonPrintOptions json;
     json.preserve_proto_field_names = true;
-    while (!cancelled_) {
+    while (!cancelled()) {
       bool sent = false;
-      for (uint32_t p = 0; p < next_.size() && !cancelled_; ++p) {
+      for (uint32_t p = 0; p < next_.size() && !cancelled(); ++p) {
         auto events = store_->ReadPartition(p, next_[p], 256);
         if (!events.ok()) break;
         for (const auto& stored : *events) {
@@ -286,13 +277,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::RegistryChange> {
                   *m, change.mutable_event_json(), json);
             }
           }
-          written_ = std::make_unique<absl::Notification>();
-          StartWrite(&change);
-          written_->WaitForNotification();
-          if (!write_ok_) {
-            Finish(grpc::Status::CANCELLED);
-            return;
-          }
+          if (!Send(change)) return grpc::Status::CANCELLED;
           sent = true;
         }
       }
@@ -302,15 +287,11 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::RegistryChange> {
         store_->WaitForAnyAppend(seen, absl::Now() + absl::Milliseconds(200));
       }
     }
-    Finish(grpc::Status::CANCELLED);
+    return grpc::Status::CANCELLED;
   }
 
   eventstore::EventStore* const store_;
   std::vector<uint64_t> next_;
-  std::atomic<bool> cancelled_{false};
-  std::atomic<bool> write_ok_{false};
-  std::unique_ptr<absl::Notification> written_;
-  std::thread thread_;
 };
 
 }  // namespace
@@ -335,7 +316,9 @@ grpc::ServerWriteReactor<v1::RegistryChange>* RegistryServer::WatchChanges(
           }
           after[pos.partition()] = pos.sequence();
         }
-        return new WatchReactor(store_, std::move(after));
+        auto* reactor = new WatchReactor(store_, std::move(after));
+        reactor->Begin();
+        return reactor;
       });
 }
 

@@ -271,14 +271,9 @@ int Report(const std::vector<char*>& args) {
       !absl::SimpleAtod(args[3], &lat)) {
     return Fail("report LON LAT --description=... [--category=event/05/0505]");
   }
-  // Reports come from channels (or supervisors, grid workers): by default a
-  // development token for the 12345 hotline.
-  if (absl::GetFlag(FLAGS_role) == "administrator")
-    absl::SetFlag(&FLAGS_role, "channel");
-  if (absl::GetFlag(FLAGS_channel).empty())
-    absl::SetFlag(&FLAGS_channel, "12345");
-  auto token = Token(absl::GetFlag(FLAGS_role));
-  if (!token.ok()) return Fail(std::string(token.status().message()));
+  // Reports come from channels (or supervisors, grid workers).
+  auto ctx = ChannelContext();
+  if (!ctx.ok()) return Fail(std::string(ctx.status().message()));
   intake::v1::ReportCaseRequest r;
   r.set_request_id(absl::GetFlag(FLAGS_request_id).empty()
                        ? absl::StrCat("cli-", absl::ToUnixNanos(absl::Now()))

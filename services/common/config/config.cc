@@ -18,6 +18,10 @@ ABSL_FLAG(std::string, data_dir, "", "Directory of the service's RocksDB");
 ABSL_FLAG(std::string, kafka_bootstrap, "", "Kafka bootstrap servers");
 ABSL_FLAG(std::string, kafka_bootstrap_file, "",
           "File holding the bootstrap servers; re-read when Kafka fails");
+ABSL_FLAG(std::string, kafka_ca_file, "",
+          "CA of the Kafka cluster (PEM); set: Kafka over TLS");
+ABSL_FLAG(std::string, kafka_cert_file, "", "Kafka client certificate (PEM)");
+ABSL_FLAG(std::string, kafka_key_file, "", "Kafka client key (PEM)");
 ABSL_FLAG(std::string, intake_addr, "", "intake's gRPC address (ReadLog)");
 ABSL_FLAG(std::string, supervision_addr, "", "supervision's gRPC address");
 ABSL_FLAG(std::string, dispatch_addr, "", "dispatch's gRPC address");
@@ -93,6 +97,7 @@ std::string Describe(const ServiceConfig& c) {
       absl::StrCat("data_dir=", c.data_dir),
       absl::StrCat("kafka_bootstrap=", c.kafka_bootstrap),
       absl::StrCat("kafka_bootstrap_file=", c.kafka_bootstrap_file),
+      absl::StrCat("kafka_tls=", c.kafka_ca_file.empty() ? "off" : "on"),
       absl::StrCat("plaintext=", c.tls.plaintext ? "true" : "false"),
       absl::StrCat("tls_cert_file=", c.tls.cert_file),
       absl::StrCat("tls_ca_file=", c.tls.ca_file),
@@ -121,6 +126,9 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   c.data_dir = absl::GetFlag(FLAGS_data_dir);
   c.kafka_bootstrap = absl::GetFlag(FLAGS_kafka_bootstrap);
   c.kafka_bootstrap_file = absl::GetFlag(FLAGS_kafka_bootstrap_file);
+  c.kafka_ca_file = absl::GetFlag(FLAGS_kafka_ca_file);
+  c.kafka_cert_file = absl::GetFlag(FLAGS_kafka_cert_file);
+  c.kafka_key_file = absl::GetFlag(FLAGS_kafka_key_file);
   for (const auto& [peer, value] : std::map<std::string, std::string>{
            {"intake", absl::GetFlag(FLAGS_intake_addr)},
            {"supervision", absl::GetFlag(FLAGS_supervision_addr)},
@@ -152,6 +160,12 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
     bad.push_back({"tls_cert_file",
                    "TLS needs --tls_cert_file and --tls_key_file "
                    "(or --plaintext on loopback)"});
+  }
+  if (c.kafka_cert_file.empty() != c.kafka_key_file.empty()) {
+    bad.push_back({"kafka_cert_file", "a Kafka client certificate needs its key"});
+  }
+  if (!c.kafka_cert_file.empty() && c.kafka_ca_file.empty()) {
+    bad.push_back({"kafka_ca_file", "required with a Kafka client certificate"});
   }
   if (c.auth.algorithm != "HS256" && c.auth.algorithm != "RS256" &&
       c.auth.algorithm != "ES256") {

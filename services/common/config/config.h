@@ -23,6 +23,9 @@ ABSL_DECLARE_FLAG(std::string, metrics_listen);
 ABSL_DECLARE_FLAG(std::string, data_dir);
 ABSL_DECLARE_FLAG(std::string, kafka_bootstrap);
 ABSL_DECLARE_FLAG(std::string, kafka_bootstrap_file);
+ABSL_DECLARE_FLAG(std::string, kafka_ca_file);
+ABSL_DECLARE_FLAG(std::string, kafka_cert_file);
+ABSL_DECLARE_FLAG(std::string, kafka_key_file);
 ABSL_DECLARE_FLAG(std::string, intake_addr);
 ABSL_DECLARE_FLAG(std::string, supervision_addr);
 ABSL_DECLARE_FLAG(std::string, dispatch_addr);
@@ -69,6 +72,11 @@ struct ServiceConfig {
   std::string data_dir;
   std::string kafka_bootstrap;
   std::string kafka_bootstrap_file;
+  // Kafka over TLS with a client certificate (Strimzi KafkaUser); empty:
+  // plaintext.
+  std::string kafka_ca_file;
+  std::string kafka_cert_file;
+  std::string kafka_key_file;
   std::map<std::string, std::string> peers;  // service -> address
   TlsConfig tls;
   AuthConfig auth;

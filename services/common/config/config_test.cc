@@ -63,6 +63,21 @@ TEST_F(ConfigTest, TlsRequiredUnlessPlaintext) {
   EXPECT_EQ(ok->durability, "sync");
 }
 
+TEST_F(ConfigTest, KafkaTlsNeedsCertificateKeyAndCa) {
+  absl::SetFlag(&FLAGS_plaintext, true);
+  absl::SetFlag(&FLAGS_jwt_key_file, "/k");
+  absl::SetFlag(&FLAGS_kafka_cert_file, "/user.crt");
+  auto c = LoadServiceConfig("intake");
+  ASSERT_FALSE(c.ok());
+  auto v = status::FieldViolations(c.status());
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].field, "kafka_cert_file");
+  EXPECT_EQ(v[1].field, "kafka_ca_file");
+  absl::SetFlag(&FLAGS_kafka_key_file, "/user.key");
+  absl::SetFlag(&FLAGS_kafka_ca_file, "/ca.crt");
+  EXPECT_TRUE(LoadServiceConfig("intake").ok());
+}
+
 TEST_F(ConfigTest, ResolvedFlagsListsOnlyOurs) {
   auto flags = ResolvedFlags();
   EXPECT_TRUE(flags.count("listen"));

@@ -186,7 +186,7 @@ void Consumer::OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
 absl::Status Consumer::Connect() {
   auto bootstrap = options_.kafka.Resolve();
   if (!bootstrap.ok()) return bootstrap.status();
-  auto made = MakeKafkaConf({
+  std::vector<std::pair<std::string, std::string>> settings = {
       {"bootstrap.servers", *bootstrap},
       {"group.id", options_.group_id},
       {"client.id", absl::StrCat("wangge-", options_.group_id)},
@@ -196,7 +196,9 @@ absl::Status Consumer::Connect() {
       // The mock broker holds an empty fetch for the whole wait.
       {"fetch.wait.max.ms", "5"},
       {"log_level", "3"},
-  });
+  };
+  for (auto& s : options_.kafka.SecuritySettings()) settings.push_back(std::move(s));
+  auto made = MakeKafkaConf(settings);
   if (!made.ok()) return made.status();
   rd_kafka_conf_t* conf = *made;
   char err[512];

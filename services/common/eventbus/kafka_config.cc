@@ -23,6 +23,18 @@ absl::StatusOr<std::string> KafkaEndpoint::Resolve() const {
   return trimmed;
 }
 
+std::vector<std::pair<std::string, std::string>> KafkaEndpoint::SecuritySettings()
+    const {
+  if (ca_file.empty()) return {};
+  std::vector<std::pair<std::string, std::string>> out = {
+      {"security.protocol", "ssl"}, {"ssl.ca.location", ca_file}};
+  if (!cert_file.empty()) {
+    out.push_back({"ssl.certificate.location", cert_file});
+    out.push_back({"ssl.key.location", key_file});
+  }
+  return out;
+}
+
 absl::StatusOr<rd_kafka_conf_t*> MakeKafkaConf(
     const std::vector<std::pair<std::string, std::string>>& settings) {
   char err[512];

@@ -18,6 +18,13 @@ namespace wangge::eventbus {
 struct KafkaEndpoint {
   std::string bootstrap;       // used when set
   std::string bootstrap_file;  // else read from here
+  // TLS with a client certificate when set (Strimzi's cluster CA and the
+  // KafkaUser's certificate).
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  // librdkafka settings for the above.
+  std::vector<std::pair<std::string, std::string>> SecuritySettings() const;
   // Current bootstrap servers (trimmed), or an error naming the file.
   absl::StatusOr<std::string> Resolve() const;
 };

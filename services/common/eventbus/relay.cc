@@ -135,7 +135,7 @@ void Relay::OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* msg,
 absl::Status Relay::Connect() {
   auto bootstrap = options_.kafka.Resolve();
   if (!bootstrap.ok()) return bootstrap.status();
-  auto made = MakeKafkaConf({
+  std::vector<std::pair<std::string, std::string>> settings = {
       {"bootstrap.servers", *bootstrap},
       {"client.id", absl::StrCat("wangge-", store_->service(), "-relay")},
       {"enable.idempotence", "true"},
@@ -144,7 +144,9 @@ absl::Status Relay::Connect() {
       // Wait out outages: never expire a message.
       {"message.timeout.ms", "0"},
       {"log_level", "3"},
-  });
+  };
+  for (auto& s : options_.kafka.SecuritySettings()) settings.push_back(std::move(s));
+  auto made = MakeKafkaConf(settings);
   if (!made.ok()) return made.status();
   rd_kafka_conf_t* conf = *made;
   char err[512];

@@ -124,6 +124,9 @@ int ServiceMain(int argc, char** argv, const std::string& service,
     eventbus::RelayOptions ro;
     ro.kafka.bootstrap = config->kafka_bootstrap;
     ro.kafka.bootstrap_file = config->kafka_bootstrap_file;
+    ro.kafka.ca_file = config->kafka_ca_file;
+    ro.kafka.cert_file = config->kafka_cert_file;
+    ro.kafka.key_file = config->kafka_key_file;
     relay = std::make_unique<eventbus::Relay>(store->get(), ro);
   } else {
     log::Warning(

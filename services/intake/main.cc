@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
           options.partitions = config.partitions;
           options.read_log = eventbus::MakeReadLogFn(*channel, *token);
           options.read_heads = eventbus::MakeReadHeadsFn(*channel, *token);
+          options.metrics = &context.chassis->metrics().registry();
           options.after_apply = [app](const common::v1::EventEnvelope& env) {
             app->OnRegistryApplied(env);
           };

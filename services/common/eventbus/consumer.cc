@@ -2,6 +2,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <map>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -29,6 +31,30 @@ Consumer::Consumer(eventstore::EventStore* store, ConsumerOptions options,
   if (options_.group_id.empty()) {
     options_.group_id = absl::StrCat(store_->service(), ".", options_.source);
   }
+  if (options_.metrics != nullptr) {
+    const std::map<std::string, std::string> labels = {
+        {"service", store_->service()}, {"source", options_.source}};
+    applied_metric_ = &prometheus::BuildCounter()
+                           .Name("wangge_consumer_applied_total")
+                           .Help("Events of another service applied")
+                           .Register(*options_.metrics)
+                           .Add(labels);
+    dead_letter_metric_ = &prometheus::BuildCounter()
+                               .Name("wangge_dead_letters_total")
+                               .Help("Events set aside: bad records, foreign types")
+                               .Register(*options_.metrics)
+                               .Add(labels);
+    repaired_metric_ = &prometheus::BuildCounter()
+                            .Name("wangge_consumer_repaired_total")
+                            .Help("Events fetched from the source's ReadLog")
+                            .Register(*options_.metrics)
+                            .Add(labels);
+    lag_metric_ = &prometheus::BuildGauge()
+                       .Name("wangge_consumer_lag_events")
+                       .Help("Events of the source not applied yet (last check)")
+                       .Register(*options_.metrics)
+                       .Add(labels);
+  }
 }
 
 Consumer::~Consumer() { Stop(); }
@@ -43,6 +69,7 @@ absl::Status Consumer::DeadLetter(const std::string& key,
                                   const std::string& reason,
                                   const eventstore::Consumed* consumed) {
   ++dead_letters_;
+  if (dead_letter_metric_) dead_letter_metric_->Increment();
   log::Warning("dead letter",
                {{"source", options_.source}, {"key", key}, {"reason", reason}});
   eventstore::AppendRequest r;
@@ -110,6 +137,7 @@ absl::Status Consumer::Apply(const EventEnvelope& env) {
   if (!result.ok()) return result.status();
   if (!result->duplicate) {
     ++applied_;
+    if (applied_metric_) applied_metric_->Increment();
     if (options_.after_apply &&
         env.event_type() != eventstore::kCheckpointType) {
       options_.after_apply(env);
@@ -144,6 +172,7 @@ absl::Status Consumer::Repair(uint32_t partition, uint64_t from, uint64_t to) {
       status = Ingest(partition, e);
       if (!status.ok()) break;
       ++repaired_;
+      if (repaired_metric_) repaired_metric_->Increment();
     }
     next = store_->ConsumedPosition(options_.source, partition) + 1;
   }
@@ -163,6 +192,14 @@ absl::Status Consumer::CatchUp() {
   auto heads = options_.read_heads();
   if (!heads.ok()) return heads.status();
   bool behind = false;
+  if (lag_metric_) {
+    double lag = 0;
+    for (uint32_t p = 0; p < heads->size(); ++p) {
+      const uint64_t consumed = store_->ConsumedPosition(options_.source, p);
+      if ((*heads)[p] > consumed) lag += static_cast<double>((*heads)[p] - consumed);
+    }
+    lag_metric_->Set(lag);
+  }
   for (uint32_t p = 0; p < heads->size(); ++p) {
     const uint64_t consumed = store_->ConsumedPosition(options_.source, p);
     if ((*heads)[p] > consumed) {
@@ -172,6 +209,7 @@ absl::Status Consumer::CatchUp() {
     }
   }
   caught_up_ = true;
+  if (lag_metric_) lag_metric_->Set(0);
   (void)behind;
   return absl::OkStatus();
 }

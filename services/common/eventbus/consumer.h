@@ -27,6 +27,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
 #include "services/common/eventbus/kafka_config.h"
 #include "services/common/eventstore/event_store.h"
 
@@ -61,6 +64,9 @@ struct ConsumerOptions {
   // Called after an event's effects are durable (not for duplicates or dead
   // letters): in-memory state follows the store, never runs ahead of it.
   std::function<void(const wangge::common::v1::EventEnvelope&)> after_apply;
+  // Where to export wangge_consumer_* and wangge_dead_letters_total
+  // (labels service, source); null: none.
+  prometheus::Registry* metrics = nullptr;
 };
 
 class Consumer {
@@ -109,6 +115,10 @@ class Consumer {
       dead_letters_{0};
   std::atomic<bool> caught_up_{false};
   int repair_depth_ = 0;
+  prometheus::Counter* applied_metric_ = nullptr;
+  prometheus::Counter* dead_letter_metric_ = nullptr;
+  prometheus::Counter* repaired_metric_ = nullptr;
+  prometheus::Gauge* lag_metric_ = nullptr;
 };
 
 }  // namespace wangge::eventbus

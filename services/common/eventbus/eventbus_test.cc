@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "prometheus/registry.h"
 #include "services/common/eventbus/consumer.h"
 #include "services/common/eventbus/readlog_client.h"
 #include "services/common/eventbus/relay.h"
@@ -63,6 +64,7 @@ class EventBusTest : public ::testing::Test {
   void StartRelay() {
     RelayOptions ro;
     ro.kafka.bootstrap_file = BootstrapFile();
+    ro.metrics = &relay_metrics_;
     relay_ = std::make_unique<Relay>(source_.get(), ro);
     ASSERT_TRUE(relay_->Start().ok());
   }
@@ -87,6 +89,7 @@ class EventBusTest : public ::testing::Test {
     co.read_log = MakeReadLogFn(channel, token);
     if (with_heads) co.read_heads = MakeReadHeadsFn(channel, token);
     co.idle_check = with_heads ? absl::Seconds(1) : absl::Hours(1);
+    co.metrics = &metrics_;
     consumer_ = std::make_unique<Consumer>(
         sink_.get(), co,
         [](const EventEnvelope& env)
@@ -132,6 +135,18 @@ class EventBusTest : public ::testing::Test {
     return true;
   }
 
+  // The value of a metric in a registry (summed over its series).
+  static double Metric(prometheus::Registry& registry, const std::string& name) {
+    double total = 0;
+    for (const auto& family : registry.Collect()) {
+      if (family.name != name) continue;
+      for (const auto& m : family.metric) total += m.counter.value + m.gauge.value;
+    }
+    return total;
+  }
+
+  prometheus::Registry metrics_;
+  prometheus::Registry relay_metrics_;
   int partitions_ = 4;
   int next_ = 0;
   uint64_t written_ = 0;
@@ -189,6 +204,7 @@ TEST_F(EventBusTest, BrokerDownThenUpLosesNothing) {
   uint64_t delivered = 0;
   for (uint64_t d : relay_->Delivered()) delivered += d;
   EXPECT_EQ(delivered, 100u);
+  EXPECT_EQ(Metric(relay_metrics_, "wangge_relay_backlog_events"), 300);
   broker_->SetUp();
   ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
   EXPECT_EQ(consumer_->applied(), 400u);
@@ -268,6 +284,8 @@ TEST_F(EventBusTest, PoisonAndForeignEventsGoToDeadLetterAndConsumptionGoesOn) {
   ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
   EXPECT_EQ(consumer_->dead_letters(), 2u);
   EXPECT_EQ(consumer_->applied(), 20u);
+  EXPECT_EQ(Metric(metrics_, "wangge_dead_letters_total"), 2);
+  EXPECT_EQ(Metric(metrics_, "wangge_consumer_applied_total"), 20);
   EXPECT_EQ(sink_->ProjectionDigest(kDeadLetterProjection)->second, 2u);
 }
 
@@ -318,6 +336,8 @@ TEST_F(EventBusTest, IdleConsumerCatchesUpFromHeadsWithoutKafka) {
   ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
   EXPECT_EQ(consumer_->repaired(), 30u);
   EXPECT_TRUE(consumer_->caught_up());
+  EXPECT_EQ(Metric(metrics_, "wangge_consumer_repaired_total"), 30);
+  EXPECT_EQ(Metric(metrics_, "wangge_consumer_lag_events"), 0);
 }
 
 }  // namespace

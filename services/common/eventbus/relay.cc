@@ -37,6 +37,15 @@ void Decode(const std::string& s, uint64_t* seq, int64_t* offset) {
 Relay::Relay(eventstore::EventStore* store, RelayOptions options)
     : store_(store), options_(std::move(options)) {
   if (options_.topic.empty()) options_.topic = TopicOf(store_->service());
+  if (options_.metrics != nullptr) SetMetrics(options_.metrics);
+}
+
+void Relay::SetMetrics(prometheus::Registry* registry) {
+  backlog_metric_ = &prometheus::BuildGauge()
+                         .Name("wangge_relay_backlog_events")
+                         .Help("Events stored but not yet confirmed by Kafka")
+                         .Register(*registry)
+                         .Add({{"service", store_->service()}});
 }
 
 Relay::~Relay() { Stop(); }
@@ -280,6 +289,15 @@ void Relay::Loop() {
     if (absl::Now() - last_persist > absl::Milliseconds(50)) {
       Persist();
       last_persist = absl::Now();
+      if (backlog_metric_) {
+        const auto heads = store_->Heads();
+        const auto delivered = Delivered();
+        double backlog = 0;
+        for (size_t p = 0; p < heads.size() && p < delivered.size(); ++p) {
+          if (heads[p] > delivered[p]) backlog += static_cast<double>(heads[p] - delivered[p]);
+        }
+        backlog_metric_->Set(backlog);
+      }
     }
     if (!produced) {
       if (in_flight_ > 0 || need_watermark_check_) {

@@ -24,6 +24,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "services/common/eventbus/kafka_config.h"
@@ -40,6 +42,8 @@ struct RelayOptions {
   std::string topic;
   // Most messages waiting for delivery reports.
   size_t max_in_flight = 20000;
+  // Where to export wangge_relay_backlog_events; null: none.
+  prometheus::Registry* metrics = nullptr;
 };
 
 class Relay {
@@ -47,6 +51,8 @@ class Relay {
   Relay(eventstore::EventStore* store, RelayOptions options);
   ~Relay();
 
+  // Exports the backlog gauge to `registry` (before Start).
+  void SetMetrics(prometheus::Registry* registry);
   absl::Status Start();
   // Flushes what is in flight (up to `timeout`) and stops.
   void Stop(absl::Duration timeout = absl::Seconds(5));
@@ -97,6 +103,7 @@ class Relay {
 
   std::atomic<uint64_t> republished_{0};
   std::atomic<uint64_t> rebuilds_{0};
+  prometheus::Gauge* backlog_metric_ = nullptr;
 };
 
 }  // namespace wangge::eventbus

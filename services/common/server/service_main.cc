@@ -135,6 +135,7 @@ int ServiceMain(int argc, char** argv, const std::string& service,
   std::vector<std::string> projections;
   {
     Chassis chassis(*config, Clock::Real());
+    if (relay) relay->SetMetrics(&chassis.metrics().registry());
     ServiceContext context{
         &chassis, store->get(), relay.get(), &projections, {}};
     absl::Status s = chassis.Init();

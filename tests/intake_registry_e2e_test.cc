@@ -201,6 +201,38 @@ TEST_F(IntakeRegistryE2eTest,
   EXPECT_NE(reported.find("case C"), std::string::npos) << reported;
   EXPECT_NE(reported.find(first.area_code()), std::string::npos) << reported;
 
+  // The auditor verifies both services' complete history from their
+  // ReadLog, against the checkpoint keys they published, then an export.
+  auto audit = [&](std::vector<std::string> args, std::string* out) {
+    testing::Subprocess tool;
+    args.insert(args.begin(), "services/audit/audit");
+    args.push_back("--key_file=" + dir_ + "/jwt.key");
+    EXPECT_TRUE(tool.Start(args).ok());
+    while (true) {
+      auto line = tool.ReadLine(absl::Seconds(30));
+      if (!line.ok()) break;
+      *out += *line + "\n";
+    }
+    auto code = tool.Wait(absl::Seconds(30));
+    return code.ok() ? *code : -1;
+  };
+  const std::string sources = absl::StrCat("--addr=intake=", intake_addr2,
+                                           ",registry=", registry_addr);
+  const std::string keys = absl::StrCat(
+      "--public_keys=intake=", dir_, "/intake/signing-key.pub.pem,registry=", dir_,
+      "/registry/signing-key.pub.pem");
+  std::string report;
+  EXPECT_EQ(audit({"verify", sources, keys}, &report), 0) << report;
+  EXPECT_NE(report.find("\"ok\": true"), std::string::npos) << report;
+  std::string exported;
+  EXPECT_EQ(audit({"export", sources}, &exported), 0);
+  EXPECT_NE(exported.find("wangge.intake.v1.ReportReceived"), std::string::npos);
+  testing::WriteFile(dir_ + "/history.jsonl", exported);
+  std::string from_export;
+  EXPECT_EQ(audit({"verify", "--export_file=" + dir_ + "/history.jsonl", keys}, &from_export),
+            0)
+      << from_export;
+
   for (auto* p : {&restarted, &registry_process, &broker}) {
     p->Signal(SIGTERM);
     auto code = p->Wait(absl::Seconds(30));

@@ -128,6 +128,19 @@ def check_overlay(name, docs):
                      f"the store {config.get('PARTITIONS')}")
             if topic["spec"]["config"].get("retention.ms") != -1:
                 fail(f"{name}: topic of {s} must keep everything (retention.ms -1)")
+    # The periodic audit job: locked down like the services, and keeping its
+    # state so consecutive runs check consistency.
+    cron = by_kind.get("CronJob", {}).get("audit-verify")
+    if cron is None:
+        fail(f"{name}: no audit-verify CronJob")
+    else:
+        pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        c = pod["containers"][0]
+        if "--state=/var/lib/audit/state.json" not in c.get("args", []):
+            fail(f"{name}: the audit job must keep its last checkpoints (--state)")
+        if not pod.get("securityContext", {}).get("runAsNonRoot") or \
+                not c.get("securityContext", {}).get("readOnlyRootFilesystem"):
+            fail(f"{name}: the audit job is not locked down")
     deny = by_kind.get("NetworkPolicy", {}).get("default-deny")
     if not deny or deny["spec"]["podSelector"] != {} or \
             sorted(deny["spec"]["policyTypes"]) != ["Egress", "Ingress"]:

@@ -35,7 +35,8 @@ class IntakeRegistryE2eTest : public ::testing::Test {
             {"JWT_KEY_FILE", dir_ + "/jwt.key"},
             {"PARTITIONS", "4"},
             {"LOG_LEVEL", "warning"},
-            {"KAFKA_BOOTSTRAP_FILE", dir_ + "/kafka.bootstrap"}};
+            {"KAFKA_BOOTSTRAP_FILE", dir_ + "/kafka.bootstrap"},
+            {"CHECKPOINT_EVERY", "200ms"}};
   }
   std::string Start(testing::Subprocess* p, const std::string& service,
                     std::map<std::string, std::string> extra = {}) {
@@ -232,6 +233,45 @@ TEST_F(IntakeRegistryE2eTest,
   EXPECT_EQ(audit({"verify", "--export_file=" + dir_ + "/history.jsonl", keys}, &from_export),
             0)
       << from_export;
+
+  // A receipt for the first report, checked offline; then consistency of a
+  // newer checkpoint with one saved earlier.
+  std::string receipt;
+  EXPECT_EQ(audit({"receipt", "--addr=intake=" + intake_addr2, "--case_id=" + first.case_id()},
+                  &receipt),
+            0)
+      << receipt;
+  testing::WriteFile(dir_ + "/receipt.json", receipt);
+  std::string checked;
+  EXPECT_EQ(audit({"check-receipt", "--receipt=" + dir_ + "/receipt.json", keys}, &checked), 0)
+      << checked;
+  EXPECT_NE(checked.find("receipt verifies"), std::string::npos);
+  testing::WriteFile(dir_ + "/receipt.json", receipt.replace(receipt.find("\"record\": \"") + 12, 1, "A"));
+  std::string tampered;
+  EXPECT_EQ(audit({"check-receipt", "--receipt=" + dir_ + "/receipt.json", keys}, &tampered), 1)
+      << tampered;
+  const uint32_t partition = [&] {
+    auto at = receipt.find("\"partition\": ");
+    return static_cast<uint32_t>(std::stoul(receipt.substr(at + 13)));
+  }();
+  const std::string consistency_args = absl::StrCat("--partition=", partition);
+  std::string first_run, second_run;
+  EXPECT_EQ(audit({"consistency", "--addr=intake=" + intake_addr2, consistency_args,
+                   "--saved=" + dir_ + "/saved.pb", keys},
+                  &first_run),
+            0)
+      << first_run;
+  for (int i = 0; i < 20; ++i) {
+    intake::v1::ReportCaseResponse more;
+    ASSERT_TRUE(Report(intake_addr2, absl::StrCat("more-", i), &more).ok());
+  }
+  absl::SleepFor(absl::Milliseconds(600));  // a newer checkpoint
+  EXPECT_EQ(audit({"consistency", "--addr=intake=" + intake_addr2, consistency_args,
+                   "--saved=" + dir_ + "/saved.pb", keys},
+                  &second_run),
+            0)
+      << second_run;
+  EXPECT_NE(second_run.find("consistent"), std::string::npos) << second_run;
 
   for (auto* p : {&restarted, &registry_process, &broker}) {
     p->Signal(SIGTERM);

@@ -1,11 +1,15 @@
 // audit: verifies, exports and compares Wangge's event history without
 // trusting the services (issue #7; first commands).
 //
-//   audit verify --addr=intake=127.0.0.1:7101,registry=127.0.0.1:7105 \
-//       --public_keys=intake=intake.pub,registry=registry.pub \
+//   audit verify --addr=intake=127.0.0.1:7101,registry=127.0.0.1:7105
+//       --public_keys=intake=intake.pub,registry=registry.pub
 //       [--state=state.json] [--report=report.json]
 //   audit verify --export_file=history.jsonl --public_keys=...
 //   audit export --addr=intake=127.0.0.1:7101 > history.jsonl
+//   audit receipt --addr=intake=... --case=C20240719-ABCDEFGH > receipt.json
+//   audit check-receipt --receipt=receipt.json --public_keys=intake=intake.pub
+//   audit consistency --addr=intake=... --partition=3 --saved=checkpoint.pb
+//       --public_keys=intake=intake.pub  (saves the newer one over it)
 //
 // verify exits 0 when every partition verifies, 1 on any violation, 2 on
 // bad usage or an unreachable source. --state keeps the last checkpoint of
@@ -15,6 +19,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include <grpcpp/grpcpp.h>
 
@@ -26,6 +31,8 @@
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
 #include "services/audit/export_format.h"
+#include "services/audit/receipt.h"
+#include "services/common/merkle/merkle.h"
 #include "services/audit/verifier.h"
 #include "services/common/auth/token.h"
 #include "services/common/files/files.h"
@@ -39,6 +46,10 @@ ABSL_FLAG(std::string, state, "", "File keeping the last checkpoints seen");
 ABSL_FLAG(std::string, report, "", "Write the JSON report here (default: stdout)");
 ABSL_FLAG(std::string, token, "", "Auditor bearer token");
 ABSL_FLAG(std::string, key_file, "", "HS256 development secret to mint one");
+ABSL_FLAG(std::string, case_id, "", "receipt: the case (report) to prove");
+ABSL_FLAG(std::string, receipt, "", "check-receipt: the receipt file");
+ABSL_FLAG(int, partition, 0, "consistency: the partition");
+ABSL_FLAG(std::string, saved, "", "consistency: a checkpoint saved earlier");
 
 namespace {
 
@@ -203,12 +214,147 @@ int Export() {
   return 0;
 }
 
+std::unique_ptr<crypto::Verifier> KeyOf(const std::string& service) {
+  auto keys = Pairs(absl::GetFlag(FLAGS_public_keys));
+  auto pem = files::ReadFileToString(keys[service]);
+  if (!pem.ok()) return nullptr;
+  auto v = crypto::Verifier::FromPem(*pem);
+  return v.ok() ? std::move(*v) : nullptr;
+}
+
+// Finds the case's ReportReceived in intake's log and proves it against the
+// latest signed checkpoint of its partition.
+int MakeReceipt() {
+  auto sources = Pairs(absl::GetFlag(FLAGS_addr));
+  const std::string address = sources["intake"];
+  const std::string stream = "case/" + absl::GetFlag(FLAGS_case_id);
+  std::optional<audit::Receipt> receipt;
+  if (!ReadService("intake", address, [&](uint32_t p, const common::v1::StoredEvent& e) {
+        common::v1::EventEnvelope env;
+        if (!receipt && env.ParseFromString(e.record()) && env.stream_id() == stream &&
+            env.stream_version() == 1) {
+          receipt = audit::Receipt{"intake", p, env.sequence() - 1, e.record(),
+                                   e.leaf_hash(), {}, {}};
+        }
+      })) {
+    return 2;
+  }
+  if (!receipt) {
+    std::fprintf(stderr, "audit: no report %s\n", absl::GetFlag(FLAGS_case_id).c_str());
+    return 1;
+  }
+  auto stub = common::v1::EventLog::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext cctx;
+  cctx.AddMetadata("authorization", "Bearer " + Token());
+  common::v1::GetCheckpointRequest creq;
+  creq.set_partition(receipt->partition);
+  grpc::Status s = stub->GetCheckpoint(&cctx, creq, &receipt->checkpoint);
+  if (!s.ok() || receipt->checkpoint.tree_size() <= receipt->leaf_index) {
+    std::fprintf(stderr, "audit: no checkpoint covers the report yet (%s)\n",
+                 s.error_message().c_str());
+    return 1;
+  }
+  grpc::ClientContext pctx;
+  pctx.AddMetadata("authorization", "Bearer " + Token());
+  common::v1::GetInclusionProofRequest preq;
+  preq.set_partition(receipt->partition);
+  preq.set_leaf_index(receipt->leaf_index);
+  preq.set_tree_size(receipt->checkpoint.tree_size());
+  common::v1::InclusionProof proof;
+  s = stub->GetInclusionProof(&pctx, preq, &proof);
+  if (!s.ok()) return 2;
+  receipt->proof.assign(proof.hashes().begin(), proof.hashes().end());
+  std::printf("%s\n", audit::ReceiptToJson(*receipt).c_str());
+  return 0;
+}
+
+int CheckReceiptCommand() {
+  auto text = files::ReadFileToString(absl::GetFlag(FLAGS_receipt));
+  if (!text.ok()) return 2;
+  auto receipt = audit::ReceiptFromJson(*text);
+  if (!receipt.ok()) {
+    std::fprintf(stderr, "audit: %s\n", std::string(receipt.status().message()).c_str());
+    return 1;
+  }
+  auto key = KeyOf(receipt->service);
+  if (!key) return 2;
+  absl::Status s = audit::CheckReceipt(*receipt, *key);
+  std::printf("%s\n", s.ok() ? "receipt verifies" : std::string(s.message()).c_str());
+  return s.ok() ? 0 : 1;
+}
+
+// A newer checkpoint extends a saved one: checked by proof (no history
+// needed), both signatures checked; the newer one is saved in its place.
+int Consistency() {
+  auto sources = Pairs(absl::GetFlag(FLAGS_addr));
+  if (sources.size() != 1) return 2;
+  const auto& [service, address] = *sources.begin();
+  auto key = KeyOf(service);
+  if (!key) return 2;
+  common::v1::Checkpoint saved;
+  auto text = files::ReadFileToString(absl::GetFlag(FLAGS_saved));
+  const bool have_saved = text.ok() && saved.ParseFromString(*text);
+  auto stub = common::v1::EventLog::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext cctx;
+  cctx.AddMetadata("authorization", "Bearer " + Token());
+  common::v1::GetCheckpointRequest creq;
+  creq.set_partition(absl::GetFlag(FLAGS_partition));
+  common::v1::Checkpoint latest;
+  if (!stub->GetCheckpoint(&cctx, creq, &latest).ok()) return 2;
+  if (!crypto::VerifyCheckpoint(*key, latest).ok()) {
+    std::printf("the latest checkpoint's signature does not verify\n");
+    return 1;
+  }
+  if (have_saved) {
+    if (!crypto::VerifyCheckpoint(*key, saved).ok()) {
+      std::printf("the saved checkpoint's signature does not verify\n");
+      return 1;
+    }
+    grpc::ClientContext pctx;
+    pctx.AddMetadata("authorization", "Bearer " + Token());
+    common::v1::GetConsistencyProofRequest preq;
+    preq.set_partition(latest.partition());
+    preq.set_first_size(saved.tree_size());
+    preq.set_second_size(latest.tree_size());
+    common::v1::ConsistencyProof proof;
+    if (!stub->GetConsistencyProof(&pctx, preq, &proof).ok()) return 2;
+    const crypto::Hasher h(latest.hash_algorithm() == common::v1::HASH_ALGORITHM_SM3
+                               ? common::v1::HASH_ALGORITHM_SM3
+                               : common::v1::HASH_ALGORITHM_SHA256);
+    absl::Status s = merkle::VerifyConsistency(
+        h, saved.tree_size(), latest.tree_size(), saved.merkle_root(),
+        latest.merkle_root(),
+        std::vector<std::string>(proof.hashes().begin(), proof.hashes().end()));
+    if (!s.ok()) {
+      std::printf("NOT consistent: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+    std::printf("consistent: tree %llu extends the saved tree %llu\n",
+                static_cast<unsigned long long>(latest.tree_size()),
+                static_cast<unsigned long long>(saved.tree_size()));
+  } else {
+    std::printf("no saved checkpoint: saving tree %llu\n",
+                static_cast<unsigned long long>(latest.tree_size()));
+  }
+  return files::WriteFileAtomically(absl::GetFlag(FLAGS_saved), latest.SerializeAsString()).ok()
+             ? 0
+             : 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() == 2 && std::string(args[1]) == "verify") return Verify();
   if (args.size() == 2 && std::string(args[1]) == "export") return Export();
-  std::fprintf(stderr, "usage: audit verify|export (see --help)\n");
+  if (args.size() == 2 && std::string(args[1]) == "receipt") return MakeReceipt();
+  if (args.size() == 2 && std::string(args[1]) == "check-receipt") {
+    return CheckReceiptCommand();
+  }
+  if (args.size() == 2 && std::string(args[1]) == "consistency") return Consistency();
+  std::fprintf(stderr,
+               "usage: audit verify|export|receipt|check-receipt|consistency (see --help)\n");
   return 2;
 }

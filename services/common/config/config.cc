@@ -50,6 +50,10 @@ ABSL_FLAG(int, partitions, 8, "Store and topic partitions");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(20),
           "How long shutdown waits for in-flight calls");
+ABSL_FLAG(absl::Duration, checkpoint_every, absl::Seconds(10),
+          "Write a signed checkpoint this long after new events");
+ABSL_FLAG(int, checkpoint_every_events, 1000,
+          "Write a signed checkpoint after this many events");
 ABSL_FLAG(int, handler_threads, 64,
           "Threads running handler bodies (waiting on group commits)");
 
@@ -153,6 +157,8 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   c.log_level = absl::GetFlag(FLAGS_log_level);
   c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   c.handler_threads = absl::GetFlag(FLAGS_handler_threads);
+  c.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
+  c.checkpoint_every_events = absl::GetFlag(FLAGS_checkpoint_every_events);
 
   std::vector<status::FieldViolation> bad;
   if (c.listen.empty()) bad.push_back({"listen", "required"});
@@ -178,6 +184,9 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   if (c.durability != "sync" && c.durability != "async" &&
       c.durability != "ack_after_kafka") {
     bad.push_back({"durability", "must be sync, async or ack_after_kafka"});
+  }
+  if (c.checkpoint_every <= absl::ZeroDuration() || c.checkpoint_every_events < 1) {
+    bad.push_back({"checkpoint_every", "must be positive"});
   }
   if (c.handler_threads < 1 || c.handler_threads > 4096) {
     bad.push_back({"handler_threads", "must be 1..4096"});

@@ -47,6 +47,8 @@ ABSL_DECLARE_FLAG(int, partitions);
 ABSL_DECLARE_FLAG(std::string, log_level);
 ABSL_DECLARE_FLAG(absl::Duration, drain_timeout);
 ABSL_DECLARE_FLAG(int, handler_threads);
+ABSL_DECLARE_FLAG(absl::Duration, checkpoint_every);
+ABSL_DECLARE_FLAG(int, checkpoint_every_events);
 
 namespace wangge::config {
 
@@ -90,6 +92,9 @@ struct ServiceConfig {
   absl::Duration drain_timeout;
   // Threads running handler bodies (they may wait on a group commit).
   int handler_threads = 64;
+  // Signed checkpoints: after this many events or this long with new ones.
+  absl::Duration checkpoint_every = absl::Seconds(10);
+  int checkpoint_every_events = 1000;
 };
 
 // Sets Wangge's flags from the environment, then parses the command line.

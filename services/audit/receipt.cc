@@ -1,0 +1,82 @@
+#include "services/audit/receipt.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "services/common/merkle/merkle.h"
+#include "wangge/common/v1/envelope.pb.h"
+
+namespace wangge::audit {
+
+std::string ReceiptToJson(const Receipt& r) {
+  nlohmann::ordered_json j;
+  j["service"] = r.service;
+  j["partition"] = r.partition;
+  j["leaf_index"] = r.leaf_index;
+  j["record"] = absl::Base64Escape(r.record);
+  j["leaf_hash"] = absl::BytesToHexString(r.leaf_hash);
+  j["proof"] = nlohmann::json::array();
+  for (const auto& h : r.proof) j["proof"].push_back(absl::BytesToHexString(h));
+  j["checkpoint"] = absl::Base64Escape(r.checkpoint.SerializeAsString());
+  std::string readable;
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(r.checkpoint, &readable, o);
+  j["checkpoint_readable"] = nlohmann::json::parse(readable, nullptr, false);
+  return j.dump(2);
+}
+
+absl::StatusOr<Receipt> ReceiptFromJson(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InvalidArgumentError("not a receipt");
+  }
+  Receipt r;
+  try {
+    r.service = j.at("service").get<std::string>();
+    r.partition = j.at("partition").get<uint32_t>();
+    r.leaf_index = j.at("leaf_index").get<uint64_t>();
+    if (!absl::Base64Unescape(j.at("record").get<std::string>(), &r.record)) {
+      return absl::InvalidArgumentError("record is not base64");
+    }
+    r.leaf_hash = absl::HexStringToBytes(j.at("leaf_hash").get<std::string>());
+    for (const auto& h : j.at("proof")) {
+      r.proof.push_back(absl::HexStringToBytes(h.get<std::string>()));
+    }
+    std::string checkpoint;
+    if (!absl::Base64Unescape(j.at("checkpoint").get<std::string>(), &checkpoint) ||
+        !r.checkpoint.ParseFromString(checkpoint)) {
+      return absl::InvalidArgumentError("checkpoint does not parse");
+    }
+  } catch (const std::exception& e) {
+    // nlohmann reports type errors by exception; keep them inside.
+    return absl::InvalidArgumentError(absl::StrCat("receipt: ", e.what()));
+  }
+  return r;
+}
+
+absl::Status CheckReceipt(const Receipt& r, const crypto::Verifier& key) {
+  const crypto::Hasher h(r.checkpoint.hash_algorithm() == common::v1::HASH_ALGORITHM_SM3
+                             ? common::v1::HASH_ALGORITHM_SM3
+                             : common::v1::HASH_ALGORITHM_SHA256);
+  if (merkle::LeafHash(h, r.record) != r.leaf_hash) {
+    return absl::DataLossError("the record does not match the leaf hash");
+  }
+  wangge::common::v1::EventEnvelope env;
+  if (!env.ParseFromString(r.record) || env.partition() != r.partition ||
+      env.sequence() != r.leaf_index + 1 || env.source_service() != r.service) {
+    return absl::DataLossError("the record is not at the receipt's position");
+  }
+  if (r.checkpoint.service() != r.service || r.checkpoint.partition() != r.partition) {
+    return absl::DataLossError("the checkpoint is for another log");
+  }
+  absl::Status s = merkle::VerifyInclusion(h, r.leaf_index, r.checkpoint.tree_size(),
+                                           r.leaf_hash, r.proof,
+                                           r.checkpoint.merkle_root());
+  if (!s.ok()) return s;
+  return crypto::VerifyCheckpoint(key, r.checkpoint);
+}
+
+}  // namespace wangge::audit

@@ -132,6 +132,19 @@ absl::Status ValidateStreamId(const std::string& id) {
 
 }  // namespace
 
+std::pair<std::string, uint64_t> DigestRows(
+    const std::map<std::string, std::string>& rows,
+    wangge::common::v1::HashAlgorithm algorithm) {
+  crypto::StreamingHash digest(algorithm);
+  for (const auto& [key, value] : rows) {
+    digest.Update(U64(key.size()));
+    digest.Update(key);
+    digest.Update(U64(value.size()));
+    digest.Update(value);
+  }
+  return {digest.Final(), rows.size()};
+}
+
 std::string EventKey(uint32_t partition, uint64_t sequence) {
   std::string k;
   PutU32(&k, partition);
@@ -1133,19 +1146,14 @@ absl::Status EventStore::ScanProjection(
 
 absl::StatusOr<std::pair<std::string, uint64_t>> EventStore::ProjectionDigest(
     const std::string& projection) const {
-  crypto::StreamingHash digest(options_.hash_algorithm);
-  uint64_t rows = 0;
+  std::map<std::string, std::string> rows;
   absl::Status s = ScanProjection(
       projection, "", [&](const std::string& key, const std::string& value) {
-        digest.Update(U64(key.size()));
-        digest.Update(key);
-        digest.Update(U64(value.size()));
-        digest.Update(value);
-        ++rows;
+        rows.emplace(key, value);
         return true;
       });
   if (!s.ok()) return s;
-  return std::make_pair(digest.Final(), rows);
+  return DigestRows(rows, options_.hash_algorithm);
 }
 
 absl::StatusOr<std::optional<std::string>> EventStore::GetMeta(

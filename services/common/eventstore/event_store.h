@@ -340,6 +340,13 @@ class EventStore {
   std::atomic<uint64_t> group_commits_{0};
 };
 
+// The digest of a projection's rows (key order): SHA-256 or SM3 over
+// len(key) key len(value) value, 8-byte big-endian lengths. The store's
+// ProjectionDigest and the audit tool's replay compute the same.
+std::pair<std::string, uint64_t> DigestRows(
+    const std::map<std::string, std::string>& rows,
+    wangge::common::v1::HashAlgorithm algorithm);
+
 // Key helpers, shared with tests and tools.
 std::string EventKey(uint32_t partition, uint64_t sequence);
 std::string ConsumedKey(const std::string& service, uint32_t partition);

@@ -23,17 +23,6 @@ std::string RegistryRowKey(uint32_t partition, uint64_t sequence) {
   return k;
 }
 
-v1::Report ReportOf(const v1::ReportReceived& e, absl::Time received) {
-  v1::Report r;
-  r.set_case_id(e.case_id());
-  r.set_category_code(e.category_code());
-  r.set_area_code(e.area_code());
-  *r.mutable_point() = e.point();
-  r.set_description(e.description());
-  r.set_source(v1::ReportSource_Name(e.source()));
-  *r.mutable_received_time() = ToProto(received);
-  return r;
-}
 
 }  // namespace
 
@@ -240,7 +229,7 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
     append.streams.push_back(std::move(sa));
     append.projection_writes.push_back(
         {kReportsProjection, event->case_id(),
-         ReportOf(*event, now).SerializeAsString()});
+         ReportView(*event).SerializeAsString()});
     auto result = store_->Append(std::move(append));
     if (!result.ok() && result.status().code() == absl::StatusCode::kAborted) {
       continue;  // the minted id exists: mint another

@@ -62,6 +62,18 @@ absl::StatusOr<v1::ReportSource> SourceOf(const common::v1::Actor& actor) {
   }
 }
 
+v1::Report ReportView(const v1::ReportReceived& e) {
+  v1::Report r;
+  r.set_case_id(e.case_id());
+  r.set_category_code(e.category_code());
+  r.set_area_code(e.area_code());
+  *r.mutable_point() = e.point();
+  r.set_description(e.description());
+  r.set_source(v1::ReportSource_Name(e.source()));
+  *r.mutable_received_time() = e.received_time();
+  return r;
+}
+
 absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
   const v1::ReportCaseRequest& r = *in.request;
   auto source = SourceOf(in.actor);
@@ -149,6 +161,7 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
   *e.mutable_observed_time() = ToProto(observed);
   e.set_request_id(r.request_id());
   e.set_reporter_subject(in.actor.subject());
+  *e.mutable_received_time() = ToProto(in.now);
   for (const auto& id : in.possible_duplicates) e.add_possible_duplicates(id);
 
   const auto& loc = r.location();

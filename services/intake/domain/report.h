@@ -39,6 +39,11 @@ struct ReportInput {
 // and randomness are not the domain's).
 absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& input);
 
+// The row of intake's "reports" projection for a report (what GetReport
+// answers and GetStateDigest hashes; the audit tool's replay computes the
+// same).
+v1::Report ReportView(const v1::ReportReceived& e);
+
 }  // namespace wangge::intake
 
 #endif  // WANGGE_SERVICES_INTAKE_DOMAIN_REPORT_H_

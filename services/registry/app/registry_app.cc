@@ -4,21 +4,6 @@
 #include "services/common/status/status_macros.h"
 
 namespace wangge::registry {
-namespace {
-
-// The row the "areas" projection keeps per area (its digest is compared by
-// auditors): level, parent, period and boundary versions.
-std::string AreaRow(const Area& a) {
-  std::string row = absl::StrCat(
-      a.level, "|", a.parent_code, "|", absl::ToUnixSeconds(a.created), "|",
-      a.retired == absl::InfiniteFuture()
-          ? std::string("-")
-          : absl::StrCat(absl::ToUnixSeconds(a.retired)),
-      "|", a.versions.size());
-  return row;
-}
-
-}  // namespace
 
 RegistryApp::RegistryApp(eventstore::EventStore* store) : store_(store) {
   auto empty = std::make_shared<Snapshot>();
@@ -108,7 +93,7 @@ absl::StatusOr<ImportResult> RegistryApp::Import(
     if (const auto* created = std::get_if<v1::AreaCreated>(&e)) {
       request.projection_writes.push_back(
           {kAreasProjection, created->code(),
-           AreaRow(*state.Find(created->code()))});
+           AreaProjectionRow(*state.Find(created->code()))});
     }
   }
   ImportResult result;

@@ -69,6 +69,15 @@ absl::Status CheckPlacement(const RegistryState& state, const Area* parent,
 
 }  // namespace
 
+std::string AreaProjectionRow(const Area& a) {
+  return absl::StrCat(a.level, "|", a.parent_code, "|", absl::ToUnixSeconds(a.created),
+                      "|",
+                      a.retired == absl::InfiniteFuture()
+                          ? std::string("-")
+                          : absl::StrCat(absl::ToUnixSeconds(a.retired)),
+                      "|", a.versions.size());
+}
+
 const AreaVersion* Area::VersionAt(absl::Time t) const {
   for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
     if (it->from <= t && t < it->to) return &*it;

@@ -69,6 +69,10 @@ using RegistryEvent =
                  v1::AreaRetired, v1::PolicyPublished, v1::ComponentRegistered,
                  v1::StaffAssigned>;
 
+// The row of the registry's "areas" projection for an area (what
+// GetStateDigest hashes; the audit tool's replay computes the same).
+std::string AreaProjectionRow(const Area& area);
+
 // The stream an event belongs to: "deployment" or "area/<code>".
 std::string StreamOf(const RegistryEvent& event);
 const google::protobuf::Message& PayloadOf(const RegistryEvent& event);

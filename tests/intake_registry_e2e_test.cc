@@ -190,7 +190,8 @@ TEST_F(IntakeRegistryE2eTest,
     EXPECT_TRUE(code.ok() && *code == 0) << out;
     return out;
   };
-  EXPECT_NE(wangge({"registry", "locate", "116.41", "39.93", "--addr=" + registry_addr})
+  EXPECT_NE(wangge({"registry", "locate", "116.41", "39.93",
+                    "--addr=" + registry_addr})
                 .find(first.area_code()),
             std::string::npos);
   EXPECT_NE(wangge({"registry", "resolve", "event/05/0505", first.area_code(),
@@ -198,7 +199,8 @@ TEST_F(IntakeRegistryE2eTest,
                 .find("urban_management-110101"),
             std::string::npos);
   const std::string reported =
-      wangge({"report", "116.41", "39.93", "--description=井盖缺失", "--addr=" + intake_addr2});
+      wangge({"report", "116.41", "39.93", "--description=井盖缺失",
+              "--addr=" + intake_addr2});
   EXPECT_NE(reported.find("case C"), std::string::npos) << reported;
   EXPECT_NE(reported.find(first.area_code()), std::string::npos) << reported;
 
@@ -217,38 +219,50 @@ TEST_F(IntakeRegistryE2eTest,
     auto code = tool.Wait(absl::Seconds(30));
     return code.ok() ? *code : -1;
   };
-  const std::string sources = absl::StrCat("--addr=intake=", intake_addr2,
-                                           ",registry=", registry_addr);
-  const std::string keys = absl::StrCat(
-      "--public_keys=intake=", dir_, "/intake/signing-key.pub.pem,registry=", dir_,
-      "/registry/signing-key.pub.pem");
+  const std::string sources =
+      absl::StrCat("--addr=intake=", intake_addr2, ",registry=", registry_addr);
+  const std::string keys =
+      absl::StrCat("--public_keys=intake=", dir_,
+                   "/intake/signing-key.pub.pem,registry=", dir_,
+                   "/registry/signing-key.pub.pem");
   std::string report;
   EXPECT_EQ(audit({"verify", sources, keys}, &report), 0) << report;
   EXPECT_NE(report.find("\"ok\": true"), std::string::npos) << report;
   std::string exported;
   EXPECT_EQ(audit({"export", sources}, &exported), 0);
-  EXPECT_NE(exported.find("wangge.intake.v1.ReportReceived"), std::string::npos);
+  EXPECT_NE(exported.find("wangge.intake.v1.ReportReceived"),
+            std::string::npos);
   testing::WriteFile(dir_ + "/history.jsonl", exported);
   std::string from_export;
-  EXPECT_EQ(audit({"verify", "--export_file=" + dir_ + "/history.jsonl", keys}, &from_export),
+  EXPECT_EQ(audit({"verify", "--export_file=" + dir_ + "/history.jsonl", keys},
+                  &from_export),
             0)
       << from_export;
 
   // A receipt for the first report, checked offline; then consistency of a
   // newer checkpoint with one saved earlier.
   std::string receipt;
-  EXPECT_EQ(audit({"receipt", "--addr=intake=" + intake_addr2, "--case_id=" + first.case_id()},
+  EXPECT_EQ(audit({"receipt", "--addr=intake=" + intake_addr2,
+                   "--case_id=" + first.case_id()},
                   &receipt),
             0)
       << receipt;
   testing::WriteFile(dir_ + "/receipt.json", receipt);
   std::string checked;
-  EXPECT_EQ(audit({"check-receipt", "--receipt=" + dir_ + "/receipt.json", keys}, &checked), 0)
+  EXPECT_EQ(
+      audit({"check-receipt", "--receipt=" + dir_ + "/receipt.json", keys},
+            &checked),
+      0)
       << checked;
   EXPECT_NE(checked.find("receipt verifies"), std::string::npos);
-  testing::WriteFile(dir_ + "/receipt.json", receipt.replace(receipt.find("\"record\": \"") + 12, 1, "A"));
+  testing::WriteFile(
+      dir_ + "/receipt.json",
+      receipt.replace(receipt.find("\"record\": \"") + 12, 1, "A"));
   std::string tampered;
-  EXPECT_EQ(audit({"check-receipt", "--receipt=" + dir_ + "/receipt.json", keys}, &tampered), 1)
+  EXPECT_EQ(
+      audit({"check-receipt", "--receipt=" + dir_ + "/receipt.json", keys},
+            &tampered),
+      1)
       << tampered;
   const uint32_t partition = [&] {
     auto at = receipt.find("\"partition\": ");
@@ -256,8 +270,8 @@ TEST_F(IntakeRegistryE2eTest,
   }();
   const std::string consistency_args = absl::StrCat("--partition=", partition);
   std::string first_run, second_run;
-  EXPECT_EQ(audit({"consistency", "--addr=intake=" + intake_addr2, consistency_args,
-                   "--saved=" + dir_ + "/saved.pb", keys},
+  EXPECT_EQ(audit({"consistency", "--addr=intake=" + intake_addr2,
+                   consistency_args, "--saved=" + dir_ + "/saved.pb", keys},
                   &first_run),
             0)
       << first_run;
@@ -266,12 +280,22 @@ TEST_F(IntakeRegistryE2eTest,
     ASSERT_TRUE(Report(intake_addr2, absl::StrCat("more-", i), &more).ok());
   }
   absl::SleepFor(absl::Milliseconds(600));  // a newer checkpoint
-  EXPECT_EQ(audit({"consistency", "--addr=intake=" + intake_addr2, consistency_args,
-                   "--saved=" + dir_ + "/saved.pb", keys},
+  EXPECT_EQ(audit({"consistency", "--addr=intake=" + intake_addr2,
+                   consistency_args, "--saved=" + dir_ + "/saved.pb", keys},
                   &second_run),
             0)
       << second_run;
   EXPECT_NE(second_run.find("consistent"), std::string::npos) << second_run;
+
+  // Replaying both histories through the services' own domain functions
+  // rebuilds exactly the state they report.
+  std::string replayed;
+  EXPECT_EQ(audit({"replay", sources}, &replayed), 0) << replayed;
+  EXPECT_NE(replayed.find("\"projection\": \"reports\""), std::string::npos)
+      << replayed;
+  EXPECT_NE(replayed.find("\"projection\": \"areas\""), std::string::npos)
+      << replayed;
+  EXPECT_EQ(replayed.find("\"match\": false"), std::string::npos) << replayed;
 
   for (auto* p : {&restarted, &registry_process, &broker}) {
     p->Signal(SIGTERM);

@@ -24,22 +24,25 @@ std::string ExportLine(const std::string& service, uint32_t partition,
   if (parsed) {
     line["event_type"] = env.event_type();
     line["stream_id"] = env.stream_id();
-    line["occurred_time"] = absl::FormatTime(
-        absl::RFC3339_full,
-        absl::FromUnixSeconds(env.occurred_time().seconds()) +
-            absl::Nanoseconds(env.occurred_time().nanos()),
-        absl::UTCTimeZone());
+    line["occurred_time"] =
+        absl::FormatTime(absl::RFC3339_full,
+                         absl::FromUnixSeconds(env.occurred_time().seconds()) +
+                             absl::Nanoseconds(env.occurred_time().nanos()),
+                         absl::UTCTimeZone());
     // The payload, decoded for reading (never used by the checks).
     const auto* desc = google::protobuf::DescriptorPool::generated_pool()
                            ->FindMessageTypeByName(env.event_type());
     if (desc != nullptr) {
       std::unique_ptr<google::protobuf::Message> m(
-          google::protobuf::MessageFactory::generated_factory()->GetPrototype(desc)->New());
+          google::protobuf::MessageFactory::generated_factory()
+              ->GetPrototype(desc)
+              ->New());
       std::string json;
       google::protobuf::util::JsonPrintOptions options;
       options.preserve_proto_field_names = true;
       if (m->ParseFromString(env.payload().value()) &&
-          google::protobuf::util::MessageToJsonString(*m, &json, options).ok()) {
+          google::protobuf::util::MessageToJsonString(*m, &json, options)
+              .ok()) {
         line["payload"] = nlohmann::json::parse(json, nullptr, false);
       }
     }

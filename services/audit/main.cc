@@ -10,18 +10,21 @@
 //   audit check-receipt --receipt=receipt.json --public_keys=intake=intake.pub
 //   audit consistency --addr=intake=... --partition=3 --saved=checkpoint.pb
 //       --public_keys=intake=intake.pub  (saves the newer one over it)
+//   audit replay --addr=intake=...,registry=...  (rebuilds projections from
+//       history and compares them with GetStateDigest; exit 1 on mismatch)
 //
 // verify exits 0 when every partition verifies, 1 on any violation, 2 on
 // bad usage or an unreachable source. --state keeps the last checkpoint of
 // every partition; the next run checks the log still extends it.
 
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -32,18 +35,23 @@
 #include "nlohmann/json.hpp"
 #include "services/audit/export_format.h"
 #include "services/audit/receipt.h"
-#include "services/common/merkle/merkle.h"
+#include "services/audit/replay.h"
 #include "services/audit/verifier.h"
 #include "services/common/auth/token.h"
 #include "services/common/files/files.h"
+#include "services/common/merkle/merkle.h"
 #include "wangge/common/v1/eventlog.grpc.pb.h"
 
 ABSL_FLAG(std::string, addr, "", "service=host:port,... (EventLog sources)");
-ABSL_FLAG(std::string, export_file, "", "An export (JSON Lines) instead of --addr");
-ABSL_FLAG(std::string, public_keys, "", "service=public.pem,... (checkpoint keys)");
-ABSL_FLAG(std::string, crypto_suite, "standard", "standard (SHA-256) or guomi (SM3)");
+ABSL_FLAG(std::string, export_file, "",
+          "An export (JSON Lines) instead of --addr");
+ABSL_FLAG(std::string, public_keys, "",
+          "service=public.pem,... (checkpoint keys)");
+ABSL_FLAG(std::string, crypto_suite, "standard",
+          "standard (SHA-256) or guomi (SM3)");
 ABSL_FLAG(std::string, state, "", "File keeping the last checkpoints seen");
-ABSL_FLAG(std::string, report, "", "Write the JSON report here (default: stdout)");
+ABSL_FLAG(std::string, report, "",
+          "Write the JSON report here (default: stdout)");
 ABSL_FLAG(std::string, token, "", "Auditor bearer token");
 ABSL_FLAG(std::string, key_file, "", "HS256 development secret to mint one");
 ABSL_FLAG(std::string, case_id, "", "receipt: the case (report) to prove");
@@ -58,7 +66,8 @@ using namespace wangge;
 std::map<std::string, std::string> Pairs(const std::string& text) {
   std::map<std::string, std::string> out;
   for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(item, absl::MaxSplits('=', 1));
+    std::pair<std::string, std::string> kv =
+        absl::StrSplit(item, absl::MaxSplits('=', 1));
     out[kv.first] = kv.second;
   }
   return out;
@@ -79,8 +88,12 @@ std::string Token() {
 }
 
 // Streams every event of every partition of one service to `fn`.
-bool ReadService(const std::string& service, const std::string& address,
-                 const std::function<void(uint32_t, const common::v1::StoredEvent&)>& fn) {
+// Reads every partition up to its head, or up to `upto` (partition ->
+// sequence) when given.
+bool ReadService(
+    const std::string& service, const std::string& address,
+    const std::function<void(uint32_t, const common::v1::StoredEvent&)>& fn,
+    const std::map<uint32_t, uint64_t>* upto = nullptr) {
   auto stub = common::v1::EventLog::NewStub(
       grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   const std::string token = Token();
@@ -89,8 +102,8 @@ bool ReadService(const std::string& service, const std::string& address,
   common::v1::GetLogHeadsResponse heads;
   grpc::Status s = stub->GetLogHeads(&hctx, {}, &heads);
   if (!s.ok()) {
-    std::fprintf(stderr, "audit: %s at %s: %s\n", service.c_str(), address.c_str(),
-                 s.error_message().c_str());
+    std::fprintf(stderr, "audit: %s at %s: %s\n", service.c_str(),
+                 address.c_str(), s.error_message().c_str());
     return false;
   }
   for (int p = 0; p < heads.heads_size(); ++p) {
@@ -98,8 +111,13 @@ bool ReadService(const std::string& service, const std::string& address,
     ctx.AddMetadata("authorization", "Bearer " + token);
     common::v1::ReadLogRequest request;
     request.set_partition(p);
-    request.set_to_sequence(heads.heads(p));
-    if (heads.heads(p) == 0) continue;
+    uint64_t last = heads.heads(p);
+    if (upto != nullptr) {
+      auto it = upto->find(p);
+      last = it == upto->end() ? 0 : std::min(last, it->second);
+    }
+    request.set_to_sequence(last);
+    if (last == 0) continue;
     auto reader = stub->ReadLog(&ctx, request);
     common::v1::ReadLogResponse batch;
     while (reader->Read(&batch)) {
@@ -132,8 +150,11 @@ int Verify() {
     if (text.ok()) state = nlohmann::json::parse(*text, nullptr, false);
     if (state.is_discarded()) state = nlohmann::json::object();
   }
-  std::map<std::pair<std::string, uint32_t>, std::unique_ptr<audit::PartitionVerifier>> verifiers;
-  auto feed = [&](const std::string& service, uint32_t p, const common::v1::StoredEvent& e) {
+  std::map<std::pair<std::string, uint32_t>,
+           std::unique_ptr<audit::PartitionVerifier>>
+      verifiers;
+  auto feed = [&](const std::string& service, uint32_t p,
+                  const common::v1::StoredEvent& e) {
     auto& v = verifiers[{service, p}];
     if (!v) {
       auto key = keys.find(service);
@@ -143,8 +164,8 @@ int Verify() {
       if (state.contains(id)) {
         common::v1::Checkpoint saved;
         saved.set_tree_size(state[id]["tree_size"].get<uint64_t>());
-        saved.set_merkle_root(
-            absl::HexStringToBytes(state[id]["merkle_root"].get<std::string>()));
+        saved.set_merkle_root(absl::HexStringToBytes(
+            state[id]["merkle_root"].get<std::string>()));
         v->ExpectPrefix(saved);
       }
     }
@@ -159,7 +180,8 @@ int Verify() {
       ++n;
       auto e = audit::ParseExportLine(line);
       if (!e.ok()) {
-        std::fprintf(stderr, "audit: line %llu: %s\n", static_cast<unsigned long long>(n),
+        std::fprintf(stderr, "audit: line %llu: %s\n",
+                     static_cast<unsigned long long>(n),
                      std::string(e.status().message()).c_str());
         return 2;
       }
@@ -167,9 +189,10 @@ int Verify() {
     }
   } else {
     for (const auto& [service, address] : Pairs(absl::GetFlag(FLAGS_addr))) {
-      if (!ReadService(service, address, [&](uint32_t p, const common::v1::StoredEvent& e) {
-            feed(service, p, e);
-          })) {
+      if (!ReadService(service, address,
+                       [&](uint32_t p, const common::v1::StoredEvent& e) {
+                         feed(service, p, e);
+                       })) {
         return 2;
       }
     }
@@ -189,25 +212,31 @@ int Verify() {
   uint64_t events = 0;
   for (const auto& r : reports) events += r.events;
   std::fprintf(stderr, "audit: %zu partitions, %llu events, %zu violations\n",
-               reports.size(), static_cast<unsigned long long>(events), violations);
+               reports.size(), static_cast<unsigned long long>(events),
+               violations);
   // A clean run saves the newest checkpoints for the next one.
   if (violations == 0 && !absl::GetFlag(FLAGS_state).empty()) {
     for (const auto& r : reports) {
       if (!r.last_checkpoint) continue;
       state[absl::StrCat(r.service, "/", r.partition)] = {
           {"tree_size", r.last_checkpoint->tree_size()},
-          {"merkle_root", absl::BytesToHexString(r.last_checkpoint->merkle_root())}};
+          {"merkle_root",
+           absl::BytesToHexString(r.last_checkpoint->merkle_root())}};
     }
-    if (!files::WriteFileAtomically(absl::GetFlag(FLAGS_state), state.dump(2)).ok()) return 2;
+    if (!files::WriteFileAtomically(absl::GetFlag(FLAGS_state), state.dump(2))
+             .ok())
+      return 2;
   }
   return violations == 0 ? 0 : 1;
 }
 
 int Export() {
   for (const auto& [service, address] : Pairs(absl::GetFlag(FLAGS_addr))) {
-    if (!ReadService(service, address, [&](uint32_t p, const common::v1::StoredEvent& e) {
-          std::printf("%s\n", audit::ExportLine(service, p, e).c_str());
-        })) {
+    if (!ReadService(service, address,
+                     [&](uint32_t p, const common::v1::StoredEvent& e) {
+                       std::printf("%s\n",
+                                   audit::ExportLine(service, p, e).c_str());
+                     })) {
       return 2;
     }
   }
@@ -229,18 +258,21 @@ int MakeReceipt() {
   const std::string address = sources["intake"];
   const std::string stream = "case/" + absl::GetFlag(FLAGS_case_id);
   std::optional<audit::Receipt> receipt;
-  if (!ReadService("intake", address, [&](uint32_t p, const common::v1::StoredEvent& e) {
-        common::v1::EventEnvelope env;
-        if (!receipt && env.ParseFromString(e.record()) && env.stream_id() == stream &&
-            env.stream_version() == 1) {
-          receipt = audit::Receipt{"intake", p, env.sequence() - 1, e.record(),
-                                   e.leaf_hash(), {}, {}};
-        }
-      })) {
+  if (!ReadService(
+          "intake", address, [&](uint32_t p, const common::v1::StoredEvent& e) {
+            common::v1::EventEnvelope env;
+            if (!receipt && env.ParseFromString(e.record()) &&
+                env.stream_id() == stream && env.stream_version() == 1) {
+              receipt = audit::Receipt{
+                  "intake", p, env.sequence() - 1, e.record(), e.leaf_hash(),
+                  {},       {}};
+            }
+          })) {
     return 2;
   }
   if (!receipt) {
-    std::fprintf(stderr, "audit: no report %s\n", absl::GetFlag(FLAGS_case_id).c_str());
+    std::fprintf(stderr, "audit: no report %s\n",
+                 absl::GetFlag(FLAGS_case_id).c_str());
     return 1;
   }
   auto stub = common::v1::EventLog::NewStub(
@@ -274,13 +306,15 @@ int CheckReceiptCommand() {
   if (!text.ok()) return 2;
   auto receipt = audit::ReceiptFromJson(*text);
   if (!receipt.ok()) {
-    std::fprintf(stderr, "audit: %s\n", std::string(receipt.status().message()).c_str());
+    std::fprintf(stderr, "audit: %s\n",
+                 std::string(receipt.status().message()).c_str());
     return 1;
   }
   auto key = KeyOf(receipt->service);
   if (!key) return 2;
   absl::Status s = audit::CheckReceipt(*receipt, *key);
-  std::printf("%s\n", s.ok() ? "receipt verifies" : std::string(s.message()).c_str());
+  std::printf("%s\n",
+              s.ok() ? "receipt verifies" : std::string(s.message()).c_str());
   return s.ok() ? 0 : 1;
 }
 
@@ -320,7 +354,8 @@ int Consistency() {
     preq.set_second_size(latest.tree_size());
     common::v1::ConsistencyProof proof;
     if (!stub->GetConsistencyProof(&pctx, preq, &proof).ok()) return 2;
-    const crypto::Hasher h(latest.hash_algorithm() == common::v1::HASH_ALGORITHM_SM3
+    const crypto::Hasher h(latest.hash_algorithm() ==
+                                   common::v1::HASH_ALGORITHM_SM3
                                ? common::v1::HASH_ALGORITHM_SM3
                                : common::v1::HASH_ALGORITHM_SHA256);
     absl::Status s = merkle::VerifyConsistency(
@@ -338,9 +373,93 @@ int Consistency() {
     std::printf("no saved checkpoint: saving tree %llu\n",
                 static_cast<unsigned long long>(latest.tree_size()));
   }
-  return files::WriteFileAtomically(absl::GetFlag(FLAGS_saved), latest.SerializeAsString()).ok()
+  return files::WriteFileAtomically(absl::GetFlag(FLAGS_saved),
+                                    latest.SerializeAsString())
+                 .ok()
              ? 0
              : 2;
+}
+
+// Rebuilds each service's projections from its history with the services'
+// own domain functions and compares their digests with GetStateDigest. The
+// history is read up to the heads the digest was taken at; a service that
+// moved meanwhile is asked again.
+int Replay() {
+  const auto algorithm = absl::GetFlag(FLAGS_crypto_suite) == "guomi"
+                             ? common::v1::HASH_ALGORITHM_SM3
+                             : common::v1::HASH_ALGORITHM_SHA256;
+  nlohmann::json report = nlohmann::json::array();
+  bool all_match = true;
+  for (const auto& [service, address] : Pairs(absl::GetFlag(FLAGS_addr))) {
+    auto stub = common::v1::EventLog::NewStub(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    std::vector<audit::ProjectionComparison> result;
+    uint64_t events = 0;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("authorization", "Bearer " + Token());
+      common::v1::StateDigest reported;
+      grpc::Status s = stub->GetStateDigest(&ctx, {}, &reported);
+      if (!s.ok()) {
+        std::fprintf(stderr, "audit: %s: %s\n", service.c_str(),
+                     s.error_message().c_str());
+        return 2;
+      }
+      std::map<uint32_t, uint64_t> upto;
+      for (const auto& d : reported.projections()) {
+        for (const auto& pos : d.applied()) {
+          if (pos.service() == service) upto[pos.partition()] = pos.sequence();
+        }
+      }
+      audit::Replayer replayer(service);
+      absl::Status added = absl::OkStatus();
+      if (!ReadService(
+              service, address,
+              [&](uint32_t p, const common::v1::StoredEvent& e) {
+                if (added.ok()) added = replayer.Add(p, e);
+              },
+              &upto)) {
+        return 2;
+      }
+      auto replayed = added.ok() ? replayer.Finish() : added;
+      if (!replayed.ok()) {
+        std::fprintf(stderr, "audit: %s: %s\n", service.c_str(),
+                     std::string(replayed.status().message()).c_str());
+        return replayed.status().code() == absl::StatusCode::kUnimplemented ? 2
+                                                                            : 1;
+      }
+      events = replayer.events();
+      result = audit::Compare(*replayed, reported, algorithm);
+      bool match = true;
+      for (const auto& c : result) match = match && c.match;
+      if (match) break;
+      // Only a service that moved since the digest deserves another look.
+      grpc::ClientContext hctx;
+      hctx.AddMetadata("authorization", "Bearer " + Token());
+      common::v1::GetLogHeadsResponse heads;
+      if (!stub->GetLogHeads(&hctx, {}, &heads).ok()) return 2;
+      bool moved = false;
+      for (int p = 0; p < heads.heads_size(); ++p) {
+        auto it = upto.find(p);
+        moved = moved || heads.heads(p) != (it == upto.end() ? 0 : it->second);
+      }
+      if (!moved) break;
+    }
+    for (const auto& c : result) {
+      all_match = all_match && c.match;
+      report.push_back(
+          {{"service", service},
+           {"projection", c.name},
+           {"events", events},
+           {"replayed_rows", c.replayed_rows},
+           {"replayed_digest", absl::BytesToHexString(c.replayed_digest)},
+           {"reported_rows", c.reported_rows},
+           {"reported_digest", absl::BytesToHexString(c.reported_digest)},
+           {"match", c.match}});
+    }
+  }
+  std::printf("%s\n", report.dump(2).c_str());
+  return all_match ? 0 : 1;
 }
 
 }  // namespace
@@ -349,12 +468,17 @@ int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() == 2 && std::string(args[1]) == "verify") return Verify();
   if (args.size() == 2 && std::string(args[1]) == "export") return Export();
-  if (args.size() == 2 && std::string(args[1]) == "receipt") return MakeReceipt();
+  if (args.size() == 2 && std::string(args[1]) == "receipt")
+    return MakeReceipt();
   if (args.size() == 2 && std::string(args[1]) == "check-receipt") {
     return CheckReceiptCommand();
   }
-  if (args.size() == 2 && std::string(args[1]) == "consistency") return Consistency();
-  std::fprintf(stderr,
-               "usage: audit verify|export|receipt|check-receipt|consistency (see --help)\n");
+  if (args.size() == 2 && std::string(args[1]) == "consistency")
+    return Consistency();
+  if (args.size() == 2 && std::string(args[1]) == "replay") return Replay();
+  std::fprintf(
+      stderr,
+      "usage: audit verify|export|receipt|check-receipt|consistency|replay "
+      "(see --help)\n");
   return 2;
 }

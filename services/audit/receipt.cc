@@ -46,7 +46,8 @@ absl::StatusOr<Receipt> ReceiptFromJson(const std::string& text) {
       r.proof.push_back(absl::HexStringToBytes(h.get<std::string>()));
     }
     std::string checkpoint;
-    if (!absl::Base64Unescape(j.at("checkpoint").get<std::string>(), &checkpoint) ||
+    if (!absl::Base64Unescape(j.at("checkpoint").get<std::string>(),
+                              &checkpoint) ||
         !r.checkpoint.ParseFromString(checkpoint)) {
       return absl::InvalidArgumentError("checkpoint does not parse");
     }
@@ -58,7 +59,8 @@ absl::StatusOr<Receipt> ReceiptFromJson(const std::string& text) {
 }
 
 absl::Status CheckReceipt(const Receipt& r, const crypto::Verifier& key) {
-  const crypto::Hasher h(r.checkpoint.hash_algorithm() == common::v1::HASH_ALGORITHM_SM3
+  const crypto::Hasher h(r.checkpoint.hash_algorithm() ==
+                                 common::v1::HASH_ALGORITHM_SM3
                              ? common::v1::HASH_ALGORITHM_SM3
                              : common::v1::HASH_ALGORITHM_SHA256);
   if (merkle::LeafHash(h, r.record) != r.leaf_hash) {
@@ -69,12 +71,13 @@ absl::Status CheckReceipt(const Receipt& r, const crypto::Verifier& key) {
       env.sequence() != r.leaf_index + 1 || env.source_service() != r.service) {
     return absl::DataLossError("the record is not at the receipt's position");
   }
-  if (r.checkpoint.service() != r.service || r.checkpoint.partition() != r.partition) {
+  if (r.checkpoint.service() != r.service ||
+      r.checkpoint.partition() != r.partition) {
     return absl::DataLossError("the checkpoint is for another log");
   }
-  absl::Status s = merkle::VerifyInclusion(h, r.leaf_index, r.checkpoint.tree_size(),
-                                           r.leaf_hash, r.proof,
-                                           r.checkpoint.merkle_root());
+  absl::Status s =
+      merkle::VerifyInclusion(h, r.leaf_index, r.checkpoint.tree_size(),
+                              r.leaf_hash, r.proof, r.checkpoint.merkle_root());
   if (!s.ok()) return s;
   return crypto::VerifyCheckpoint(key, r.checkpoint);
 }

@@ -9,7 +9,8 @@ namespace wangge::audit {
 namespace {
 
 TEST(ReceiptTest, VerifiesOfflineAndFailsWhenAnyByteChanges) {
-  auto signer = *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_SM2, "intake-1");
+  auto signer = *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_SM2,
+                                          "intake-1");
   auto key = *crypto::Verifier::FromPem(signer->PublicKeyPem());
   eventstore::Options o;
   o.service = "intake";
@@ -52,16 +53,20 @@ TEST(ReceiptTest, VerifiesOfflineAndFailsWhenAnyByteChanges) {
     return CheckReceipt(m, *key).ok();
   };
   for (size_t i = 0; i < r.record.size(); i += 5) {
-    EXPECT_FALSE(mutate([&](Receipt& m) { m.record[i] ^= 1; })) << "record byte " << i;
+    EXPECT_FALSE(mutate([&](Receipt& m) { m.record[i] ^= 1; }))
+        << "record byte " << i;
   }
   for (size_t p = 0; p < r.proof.size(); ++p) {
     for (size_t i = 0; i < 32; i += 7) {
-      EXPECT_FALSE(mutate([&](Receipt& m) { m.proof[p][i] ^= 1; })) << p << "/" << i;
+      EXPECT_FALSE(mutate([&](Receipt& m) { m.proof[p][i] ^= 1; }))
+          << p << "/" << i;
     }
   }
   EXPECT_FALSE(mutate([](Receipt& m) { m.leaf_hash[0] ^= 1; }));
   EXPECT_FALSE(mutate([](Receipt& m) { m.leaf_index += 1; }));
-  EXPECT_FALSE(mutate([](Receipt& m) { m.checkpoint.set_tree_size(m.checkpoint.tree_size() + 1); }));
+  EXPECT_FALSE(mutate([](Receipt& m) {
+    m.checkpoint.set_tree_size(m.checkpoint.tree_size() + 1);
+  }));
   EXPECT_FALSE(mutate([](Receipt& m) {
     std::string root = m.checkpoint.merkle_root();
     root[3] ^= 1;
@@ -85,8 +90,11 @@ TEST(ReceiptTest, VerifiesOfflineAndFailsWhenAnyByteChanges) {
     }
   }
   // Another key does not verify it.
-  auto other = *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_SM2, "x");
-  EXPECT_FALSE(CheckReceipt(*parsed, **crypto::Verifier::FromPem(other->PublicKeyPem())).ok());
+  auto other =
+      *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_SM2, "x");
+  EXPECT_FALSE(
+      CheckReceipt(*parsed, **crypto::Verifier::FromPem(other->PublicKeyPem()))
+          .ok());
 }
 
 }  // namespace

@@ -8,7 +8,8 @@
 namespace wangge::audit {
 
 bool OwnedBy(const std::string& event_type, const std::string& service) {
-  return absl::StartsWith(event_type, absl::StrCat("wangge.", service, ".v1.")) ||
+  return absl::StartsWith(event_type,
+                          absl::StrCat("wangge.", service, ".v1.")) ||
          absl::StartsWith(event_type, "wangge.common.v1.");
 }
 
@@ -26,10 +27,12 @@ PartitionVerifier::PartitionVerifier(std::string service, uint32_t partition,
 
 void PartitionVerifier::Flag(uint64_t sequence, const std::string& check,
                              const std::string& message) {
-  report_.violations.push_back({service_, partition_, sequence, check, message});
+  report_.violations.push_back(
+      {service_, partition_, sequence, check, message});
 }
 
-void PartitionVerifier::ExpectPrefix(const wangge::common::v1::Checkpoint& saved) {
+void PartitionVerifier::ExpectPrefix(
+    const wangge::common::v1::Checkpoint& saved) {
   saved_ = saved;
   if (saved.tree_size() == 0) saved_checked_ = true;
 }
@@ -44,7 +47,8 @@ void PartitionVerifier::Add(const wangge::common::v1::StoredEvent& event) {
     return;
   }
   if (hasher_->Hash2(chain_, event.leaf_hash()) != event.chain_hash()) {
-    Flag(seq, "chain", "the chain hash does not follow from the previous event");
+    Flag(seq, "chain",
+         "the chain hash does not follow from the previous event");
     broken_ = true;
     return;
   }
@@ -129,7 +133,8 @@ std::string ReportJson(const std::vector<PartitionReport>& reports) {
     if (r.last_checkpoint) {
       p["last_checkpoint"] = {
           {"tree_size", r.last_checkpoint->tree_size()},
-          {"merkle_root", absl::BytesToHexString(r.last_checkpoint->merkle_root())},
+          {"merkle_root",
+           absl::BytesToHexString(r.last_checkpoint->merkle_root())},
           {"key_id", r.last_checkpoint->key_id()}};
     }
     out["partitions"].push_back(p);

@@ -46,7 +46,8 @@ class PartitionVerifier {
  public:
   // `verifier` may be null: signatures are then not checked (reported).
   PartitionVerifier(std::string service, uint32_t partition,
-                    const crypto::Hasher* hasher, const crypto::Verifier* verifier);
+                    const crypto::Hasher* hasher,
+                    const crypto::Verifier* verifier);
 
   // Feeds the next stored event (in the order received). Stops recording
   // after the first violation of the chain (later ones follow from it), but
@@ -57,7 +58,8 @@ class PartitionVerifier {
   PartitionReport Finish();
 
  private:
-  void Flag(uint64_t sequence, const std::string& check, const std::string& message);
+  void Flag(uint64_t sequence, const std::string& check,
+            const std::string& message);
 
   const std::string service_;
   const uint32_t partition_;

@@ -16,7 +16,8 @@ using wangge::common::v1::StoredEvent;
 class VerifierTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    signer_ = *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_ED25519, "intake-1");
+    signer_ = *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_ED25519,
+                                        "intake-1");
     verifier_ = *crypto::Verifier::FromPem(signer_->PublicKeyPem());
     eventstore::Options o;
     o.service = "intake";
@@ -138,7 +139,8 @@ TEST_F(VerifierTest, RewrittenHistoryIsCaughtBySignedCheckpoints) {
   PartitionReport genuine = Verify(log_);
   PartitionReport forked = Verify(log, &*genuine.last_checkpoint);
   bool consistency = false;
-  for (const auto& v : forked.violations) consistency |= v.check == "consistency";
+  for (const auto& v : forked.violations)
+    consistency |= v.check == "consistency";
   EXPECT_TRUE(consistency);
   EXPECT_TRUE(Verify(log_, &*genuine.last_checkpoint).violations.empty());
 }

@@ -1,5 +1,7 @@
 #include "services/registry/app/registry_app.h"
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "services/common/status/status_macros.h"
 
@@ -89,11 +91,21 @@ absl::StatusOr<ImportResult> RegistryApp::Import(
     request.streams[it->second].events.push_back(std::move(event));
     RETURN_IF_ERROR(Evolve(state, e));
   }
+  // Every area an event touched gets its final row (a redraw or retirement
+  // changes the row as much as a creation does).
+  std::set<std::string> touched;
   for (const RegistryEvent& e : events) {
-    if (const auto* created = std::get_if<v1::AreaCreated>(&e)) {
+    if (const auto* c = std::get_if<v1::AreaCreated>(&e))
+      touched.insert(c->code());
+    if (const auto* r = std::get_if<v1::AreaRedrawn>(&e))
+      touched.insert(r->code());
+    if (const auto* r = std::get_if<v1::AreaRetired>(&e))
+      touched.insert(r->code());
+  }
+  for (const std::string& code : touched) {
+    if (const Area* area = state.Find(code)) {
       request.projection_writes.push_back(
-          {kAreasProjection, created->code(),
-           AreaProjectionRow(*state.Find(created->code()))});
+          {kAreasProjection, code, AreaProjectionRow(*area)});
     }
   }
   ImportResult result;

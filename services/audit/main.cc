@@ -12,6 +12,8 @@
 //       --public_keys=intake=intake.pub  (saves the newer one over it)
 //   audit replay --addr=intake=...,registry=...  (rebuilds projections from
 //       history and compares them with GetStateDigest; exit 1 on mismatch)
+//   audit replay --addr=... --as_of=2026-11-22T08:00:00Z [--state_out=f.json]
+//       (the state at that moment, from history alone)
 //
 // verify exits 0 when every partition verifies, 1 on any violation, 2 on
 // bad usage or an unreachable source. --state keeps the last checkpoint of
@@ -58,6 +60,9 @@ ABSL_FLAG(std::string, case_id, "", "receipt: the case (report) to prove");
 ABSL_FLAG(std::string, receipt, "", "check-receipt: the receipt file");
 ABSL_FLAG(int, partition, 0, "consistency: the partition");
 ABSL_FLAG(std::string, saved, "", "consistency: a checkpoint saved earlier");
+ABSL_FLAG(std::string, as_of, "",
+          "replay: rebuild the state at this moment (RFC 3339) instead of comparing with now");
+ABSL_FLAG(std::string, state_out, "", "replay: write the rebuilt state (JSON) here");
 
 namespace {
 
@@ -384,7 +389,41 @@ int Consistency() {
 // own domain functions and compares their digests with GetStateDigest. The
 // history is read up to the heads the digest was taken at; a service that
 // moved meanwhile is asked again.
+// replay --as_of: the state at a past moment, from history alone.
+int ReplayAsOf() {
+  absl::Time as_of;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, absl::GetFlag(FLAGS_as_of), &as_of, &error)) {
+    std::fprintf(stderr, "audit: --as_of: %s\n", error.c_str());
+    return 2;
+  }
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [service, address] : Pairs(absl::GetFlag(FLAGS_addr))) {
+    audit::Replayer replayer(service, as_of);
+    absl::Status added = absl::OkStatus();
+    if (!ReadService(service, address, [&](uint32_t p, const common::v1::StoredEvent& e) {
+          if (added.ok()) added = replayer.Add(p, e);
+        })) {
+      return 2;
+    }
+    auto replayed = added.ok() ? replayer.Finish() : added;
+    if (!replayed.ok()) {
+      std::fprintf(stderr, "audit: %s: %s\n", service.c_str(),
+                   std::string(replayed.status().message()).c_str());
+      return 2;
+    }
+    out[service] = nlohmann::json::parse(audit::StateJson(*replayed));
+  }
+  const std::string text = out.dump(2);
+  if (absl::GetFlag(FLAGS_state_out).empty()) {
+    std::printf("%s\n", text.c_str());
+    return 0;
+  }
+  return files::WriteFileAtomically(absl::GetFlag(FLAGS_state_out), text).ok() ? 0 : 2;
+}
+
 int Replay() {
+  if (!absl::GetFlag(FLAGS_as_of).empty()) return ReplayAsOf();
   const auto algorithm = absl::GetFlag(FLAGS_crypto_suite) == "guomi"
                              ? common::v1::HASH_ALGORITHM_SM3
                              : common::v1::HASH_ALGORITHM_SHA256;

@@ -1,6 +1,9 @@
 #include "services/audit/replay.h"
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
+#include "services/common/clock/proto_time.h"
 #include "services/common/eventstore/event_store.h"
 #include "services/common/status/status_macros.h"
 #include "services/intake/domain/report.h"
@@ -70,6 +73,7 @@ absl::Status Replayer::Add(uint32_t partition,
     return absl::DataLossError(
         absl::StrCat(service_, "/", partition, ": a record does not parse"));
   }
+  if (FromProto(env.recorded_time()) > as_of_) return absl::OkStatus();
   partitions_[partition].push_back(std::move(env));
   ++events_;
   return absl::OkStatus();
@@ -102,6 +106,24 @@ std::vector<ProjectionComparison> Compare(
     out.push_back(std::move(c));
   }
   return out;
+}
+
+std::string StateJson(const ReplayedState& state) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, rows] : state) {
+    nlohmann::json& projection = out[name] = nlohmann::json::object();
+    for (const auto& [key, row] : rows) {
+      intake::v1::Report report;
+      std::string json;
+      if (name == "reports" && report.ParseFromString(row) &&
+          google::protobuf::util::MessageToJsonString(report, &json).ok()) {
+        projection[key] = nlohmann::json::parse(json, nullptr, false);
+      } else {
+        projection[key] = row;
+      }
+    }
+  }
+  return out.dump(2);
 }
 
 }  // namespace wangge::audit

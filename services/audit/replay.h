@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "wangge/common/v1/envelope.pb.h"
 #include "wangge/common/v1/eventlog.pb.h"
 
@@ -27,7 +28,9 @@ using ReplayedState = std::map<std::string, ProjectionRows>;
 // projections.
 class Replayer {
  public:
-  explicit Replayer(std::string service) : service_(std::move(service)) {}
+  // Events recorded after `as_of` are left out: the state at that moment.
+  explicit Replayer(std::string service, absl::Time as_of = absl::InfiniteFuture())
+      : service_(std::move(service)), as_of_(as_of) {}
 
   // Takes one stored event of `partition`; events of a partition arrive in
   // sequence order.
@@ -41,6 +44,7 @@ class Replayer {
 
  private:
   std::string service_;
+  absl::Time as_of_;
   std::map<uint32_t, std::vector<common::v1::EventEnvelope>> partitions_;
   uint64_t events_ = 0;
 };
@@ -58,6 +62,10 @@ struct ProjectionComparison {
 std::vector<ProjectionComparison> Compare(
     const ReplayedState& replayed, const common::v1::StateDigest& reported,
     common::v1::HashAlgorithm algorithm);
+
+// The replayed state for reading: {projection: {key: row}}, rows decoded
+// (intake reports as their JSON form, registry areas as their text row).
+std::string StateJson(const ReplayedState& state);
 
 }  // namespace wangge::audit
 

@@ -2,6 +2,7 @@
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "services/common/clock/clock.h"
 #include "services/common/eventstore/event_store.h"
 #include "services/common/testing/test_support.h"
 #include "services/intake/domain/report.h"
@@ -14,8 +15,10 @@ namespace {
 
 using common::v1::StoredEvent;
 
-std::unique_ptr<eventstore::EventStore> OpenStore(const std::string& service) {
+std::unique_ptr<eventstore::EventStore> OpenStore(const std::string& service,
+                                                  const Clock* clock = Clock::Real()) {
   eventstore::Options o;
+  o.clock = clock;
   o.service = service;
   o.path = testing::MakeTempDir("replay") + "/store";
   o.partitions = 4;
@@ -47,8 +50,9 @@ std::map<uint32_t, std::vector<StoredEvent>> History(
 
 absl::StatusOr<ReplayedState> Replay(
     const std::string& service,
-    const std::map<uint32_t, std::vector<StoredEvent>>& h) {
-  Replayer r(service);
+    const std::map<uint32_t, std::vector<StoredEvent>>& h,
+    absl::Time as_of = absl::InfiniteFuture()) {
+  Replayer r(service, as_of);
   for (const auto& [p, events] : h) {
     for (const auto& e : events) {
       absl::Status s = r.Add(p, e);
@@ -145,6 +149,52 @@ TEST(ReplayTest, IntakeReportsAreRenderedByReportView) {
   auto after = Compare(*replayed, Reported(*store, "reports"),
                        common::v1::HASH_ALGORITHM_SHA256);
   EXPECT_FALSE(after[0].match);
+}
+
+void AppendReports(eventstore::EventStore& store, int from, int n) {
+  for (int i = from; i < from + n; ++i) {
+    intake::v1::ReportReceived e;
+    e.set_case_id(absl::StrCat("C20261122-", 1000 + i));
+    e.set_description(absl::StrCat("illegal parking ", i));
+    eventstore::AppendRequest r;
+    eventstore::StreamAppend sa;
+    sa.stream_id = "case/" + e.case_id();
+    sa.events.push_back(eventstore::MakeEvent(e));
+    r.streams.push_back(sa);
+    r.projection_writes.push_back(
+        {"reports", e.case_id(), intake::ReportView(e).SerializeAsString()});
+    ASSERT_TRUE(store.Append(r).ok());
+  }
+}
+
+TEST(ReplayTest, ReplayToAPastMomentMatchesTheStateCapturedThen) {
+  FakeClock clock(absl::FromUnixSeconds(1763798400));  // 2025-11-22T08:00Z
+  auto store = OpenStore("intake", &clock);
+  AppendReports(*store, 0, 12);
+  const common::v1::StateDigest morning = Reported(*store, "reports");
+  const absl::Time captured = clock.Now();
+  clock.Advance(absl::Hours(3));
+  AppendReports(*store, 12, 9);
+  const common::v1::StateDigest noon = Reported(*store, "reports");
+
+  auto then = Replay("intake", History(*store), captured + absl::Minutes(30));
+  ASSERT_TRUE(then.ok()) << then.status();
+  auto at_morning = Compare(*then, morning, common::v1::HASH_ALGORITHM_SHA256);
+  EXPECT_TRUE(at_morning[0].match);
+  EXPECT_EQ(at_morning[0].replayed_rows, 12u);
+  EXPECT_FALSE(Compare(*then, noon, common::v1::HASH_ALGORITHM_SHA256)[0].match);
+
+  auto now = Replay("intake", History(*store));
+  ASSERT_TRUE(now.ok());
+  EXPECT_TRUE(Compare(*now, noon, common::v1::HASH_ALGORITHM_SHA256)[0].match);
+
+  // Before anything was recorded: empty, and the export says so.
+  auto before = Replay("intake", History(*store), captured - absl::Hours(1));
+  ASSERT_TRUE(before.ok());
+  EXPECT_TRUE(before->at("reports").empty());
+  const std::string json = StateJson(*then);
+  EXPECT_NE(json.find("illegal parking 11"), std::string::npos) << json;
+  EXPECT_EQ(json.find("illegal parking 12"), std::string::npos) << json;
 }
 
 TEST(ReplayTest, UnknownServiceAndBadRecordsAreErrors) {

@@ -296,6 +296,30 @@ TEST_F(IntakeRegistryE2eTest,
   EXPECT_NE(replayed.find("\"projection\": \"areas\""), std::string::npos)
       << replayed;
   EXPECT_EQ(replayed.find("\"match\": false"), std::string::npos) << replayed;
+  // The state at a moment before any report holds no reports; now holds the
+  // first one. The first case's timeline shows its report and who made it.
+  std::string past, present, timeline;
+  EXPECT_EQ(audit({"replay", "--addr=intake=" + intake_addr2,
+                   "--as_of=2000-01-01T00:00:00Z"},
+                  &past),
+            0)
+      << past;
+  EXPECT_NE(past.find("\"reports\": {}"), std::string::npos) << past;
+  EXPECT_EQ(audit({"replay", "--addr=intake=" + intake_addr2,
+                   "--as_of=2100-01-01T00:00:00Z"},
+                  &present),
+            0);
+  EXPECT_NE(present.find(first.case_id()), std::string::npos) << present;
+  EXPECT_EQ(
+      audit({"timeline", sources, "--case_id=" + first.case_id()}, &timeline),
+      0)
+      << timeline;
+  EXPECT_NE(timeline.find("wangge.intake.v1.ReportReceived  by "),
+            std::string::npos)
+      << timeline;
+  EXPECT_EQ(
+      audit({"timeline", sources, "--case_id=C20000101-0-000000"}, &timeline),
+      1);
 
   for (auto* p : {&restarted, &registry_process, &broker}) {
     p->Signal(SIGTERM);

@@ -10,6 +10,25 @@
 
 namespace wangge::audit {
 
+std::string PayloadJson(const wangge::common::v1::EventEnvelope& env) {
+  const auto* desc =
+      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
+          env.event_type());
+  if (desc == nullptr) return "";
+  std::unique_ptr<google::protobuf::Message> m(
+      google::protobuf::MessageFactory::generated_factory()
+          ->GetPrototype(desc)
+          ->New());
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  if (!m->ParseFromString(env.payload().value()) ||
+      !google::protobuf::util::MessageToJsonString(*m, &json, options).ok()) {
+    return "";
+  }
+  return json;
+}
+
 std::string ExportLine(const std::string& service, uint32_t partition,
                        const wangge::common::v1::StoredEvent& event) {
   nlohmann::ordered_json line;
@@ -30,22 +49,9 @@ std::string ExportLine(const std::string& service, uint32_t partition,
                              absl::Nanoseconds(env.occurred_time().nanos()),
                          absl::UTCTimeZone());
     // The payload, decoded for reading (never used by the checks).
-    const auto* desc = google::protobuf::DescriptorPool::generated_pool()
-                           ->FindMessageTypeByName(env.event_type());
-    if (desc != nullptr) {
-      std::unique_ptr<google::protobuf::Message> m(
-          google::protobuf::MessageFactory::generated_factory()
-              ->GetPrototype(desc)
-              ->New());
-      std::string json;
-      google::protobuf::util::JsonPrintOptions options;
-      options.preserve_proto_field_names = true;
-      if (m->ParseFromString(env.payload().value()) &&
-          google::protobuf::util::MessageToJsonString(*m, &json, options)
-              .ok()) {
-        line["payload"] = nlohmann::json::parse(json, nullptr, false);
-      }
-    }
+    const std::string payload = PayloadJson(env);
+    if (!payload.empty())
+      line["payload"] = nlohmann::json::parse(payload, nullptr, false);
   }
   return line.dump();
 }

@@ -22,6 +22,10 @@ struct ExportedEvent {
   wangge::common::v1::StoredEvent event;
 };
 
+// The payload as JSON (proto field names), or "" for a type this build
+// does not know or bytes that do not parse.
+std::string PayloadJson(const wangge::common::v1::EventEnvelope& envelope);
+
 std::string ExportLine(const std::string& service, uint32_t partition,
                        const wangge::common::v1::StoredEvent& event);
 absl::StatusOr<ExportedEvent> ParseExportLine(const std::string& line);

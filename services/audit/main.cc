@@ -14,6 +14,8 @@
 //       history and compares them with GetStateDigest; exit 1 on mismatch)
 //   audit replay --addr=... --as_of=2026-11-22T08:00:00Z [--state_out=f.json]
 //       (the state at that moment, from history alone)
+//   audit timeline --addr=...|--export_file=... --case_id=C...
+//   [--report=t.json]
 //
 // verify exits 0 when every partition verifies, 1 on any violation, 2 on
 // bad usage or an unreachable source. --state keeps the last checkpoint of
@@ -38,6 +40,7 @@
 #include "services/audit/export_format.h"
 #include "services/audit/receipt.h"
 #include "services/audit/replay.h"
+#include "services/audit/timeline.h"
 #include "services/audit/verifier.h"
 #include "services/common/auth/token.h"
 #include "services/common/files/files.h"
@@ -56,13 +59,15 @@ ABSL_FLAG(std::string, report, "",
           "Write the JSON report here (default: stdout)");
 ABSL_FLAG(std::string, token, "", "Auditor bearer token");
 ABSL_FLAG(std::string, key_file, "", "HS256 development secret to mint one");
-ABSL_FLAG(std::string, case_id, "", "receipt: the case (report) to prove");
+ABSL_FLAG(std::string, case_id, "", "receipt, timeline: the case (report)");
 ABSL_FLAG(std::string, receipt, "", "check-receipt: the receipt file");
 ABSL_FLAG(int, partition, 0, "consistency: the partition");
 ABSL_FLAG(std::string, saved, "", "consistency: a checkpoint saved earlier");
 ABSL_FLAG(std::string, as_of, "",
-          "replay: rebuild the state at this moment (RFC 3339) instead of comparing with now");
-ABSL_FLAG(std::string, state_out, "", "replay: write the rebuilt state (JSON) here");
+          "replay: rebuild the state at this moment (RFC 3339) instead of "
+          "comparing with now");
+ABSL_FLAG(std::string, state_out, "",
+          "replay: write the rebuilt state (JSON) here");
 
 namespace {
 
@@ -133,6 +138,70 @@ bool ReadService(
   return true;
 }
 
+// Every event of the sources: --export_file, or each --addr's ReadLog.
+bool ForEachSourceEvent(
+    const std::function<void(const std::string&, uint32_t,
+                             const common::v1::StoredEvent&)>& fn) {
+  if (!absl::GetFlag(FLAGS_export_file).empty()) {
+    std::ifstream in(absl::GetFlag(FLAGS_export_file));
+    if (!in) return false;
+    std::string line;
+    uint64_t n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      auto e = audit::ParseExportLine(line);
+      if (!e.ok()) {
+        std::fprintf(stderr, "audit: line %llu: %s\n",
+                     static_cast<unsigned long long>(n),
+                     std::string(e.status().message()).c_str());
+        return false;
+      }
+      fn(e->service, e->partition, e->event);
+    }
+    return true;
+  }
+  for (const auto& [service, address] : Pairs(absl::GetFlag(FLAGS_addr))) {
+    if (!ReadService(
+            service, address,
+            [&, s = service](uint32_t p, const common::v1::StoredEvent& e) {
+              fn(s, p, e);
+            })) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The whole life of one case across every source, with actors and times.
+int Timeline() {
+  if (absl::GetFlag(FLAGS_case_id).empty()) {
+    std::fprintf(stderr, "audit: timeline needs --case_id\n");
+    return 2;
+  }
+  audit::CaseTimeline timeline(absl::GetFlag(FLAGS_case_id));
+  if (!ForEachSourceEvent([&](const std::string& service, uint32_t p,
+                              const common::v1::StoredEvent& e) {
+        timeline.Add(service, p, e);
+      })) {
+    return 2;
+  }
+  const auto entries = timeline.Finish();
+  if (entries.empty()) {
+    std::fprintf(stderr, "audit: no events for case %s\n",
+                 absl::GetFlag(FLAGS_case_id).c_str());
+    return 1;
+  }
+  std::printf("%s", audit::TimelineText(entries).c_str());
+  if (!absl::GetFlag(FLAGS_report).empty()) {
+    return files::WriteFileAtomically(absl::GetFlag(FLAGS_report),
+                                      audit::TimelineJson(entries))
+                   .ok()
+               ? 0
+               : 2;
+  }
+  return 0;
+}
+
 int Verify() {
   const crypto::Hasher hasher(absl::GetFlag(FLAGS_crypto_suite) == "guomi"
                                   ? common::v1::HASH_ALGORITHM_SM3
@@ -176,32 +245,7 @@ int Verify() {
     }
     v->Add(e);
   };
-  if (!absl::GetFlag(FLAGS_export_file).empty()) {
-    std::ifstream in(absl::GetFlag(FLAGS_export_file));
-    if (!in) return 2;
-    std::string line;
-    uint64_t n = 0;
-    while (std::getline(in, line)) {
-      ++n;
-      auto e = audit::ParseExportLine(line);
-      if (!e.ok()) {
-        std::fprintf(stderr, "audit: line %llu: %s\n",
-                     static_cast<unsigned long long>(n),
-                     std::string(e.status().message()).c_str());
-        return 2;
-      }
-      feed(e->service, e->partition, e->event);
-    }
-  } else {
-    for (const auto& [service, address] : Pairs(absl::GetFlag(FLAGS_addr))) {
-      if (!ReadService(service, address,
-                       [&](uint32_t p, const common::v1::StoredEvent& e) {
-                         feed(service, p, e);
-                       })) {
-        return 2;
-      }
-    }
-  }
+  if (!ForEachSourceEvent(feed)) return 2;
   std::vector<audit::PartitionReport> reports;
   size_t violations = 0;
   for (auto& [id, v] : verifiers) {
@@ -393,7 +437,8 @@ int Consistency() {
 int ReplayAsOf() {
   absl::Time as_of;
   std::string error;
-  if (!absl::ParseTime(absl::RFC3339_full, absl::GetFlag(FLAGS_as_of), &as_of, &error)) {
+  if (!absl::ParseTime(absl::RFC3339_full, absl::GetFlag(FLAGS_as_of), &as_of,
+                       &error)) {
     std::fprintf(stderr, "audit: --as_of: %s\n", error.c_str());
     return 2;
   }
@@ -401,9 +446,10 @@ int ReplayAsOf() {
   for (const auto& [service, address] : Pairs(absl::GetFlag(FLAGS_addr))) {
     audit::Replayer replayer(service, as_of);
     absl::Status added = absl::OkStatus();
-    if (!ReadService(service, address, [&](uint32_t p, const common::v1::StoredEvent& e) {
-          if (added.ok()) added = replayer.Add(p, e);
-        })) {
+    if (!ReadService(service, address,
+                     [&](uint32_t p, const common::v1::StoredEvent& e) {
+                       if (added.ok()) added = replayer.Add(p, e);
+                     })) {
       return 2;
     }
     auto replayed = added.ok() ? replayer.Finish() : added;
@@ -419,7 +465,9 @@ int ReplayAsOf() {
     std::printf("%s\n", text.c_str());
     return 0;
   }
-  return files::WriteFileAtomically(absl::GetFlag(FLAGS_state_out), text).ok() ? 0 : 2;
+  return files::WriteFileAtomically(absl::GetFlag(FLAGS_state_out), text).ok()
+             ? 0
+             : 2;
 }
 
 int Replay() {
@@ -515,6 +563,7 @@ int main(int argc, char** argv) {
   if (args.size() == 2 && std::string(args[1]) == "consistency")
     return Consistency();
   if (args.size() == 2 && std::string(args[1]) == "replay") return Replay();
+  if (args.size() == 2 && std::string(args[1]) == "timeline") return Timeline();
   std::fprintf(
       stderr,
       "usage: audit verify|export|receipt|check-receipt|consistency|replay "

@@ -29,7 +29,8 @@ using ReplayedState = std::map<std::string, ProjectionRows>;
 class Replayer {
  public:
   // Events recorded after `as_of` are left out: the state at that moment.
-  explicit Replayer(std::string service, absl::Time as_of = absl::InfiniteFuture())
+  explicit Replayer(std::string service,
+                    absl::Time as_of = absl::InfiniteFuture())
       : service_(std::move(service)), as_of_(as_of) {}
 
   // Takes one stored event of `partition`; events of a partition arrive in

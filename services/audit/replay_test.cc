@@ -15,8 +15,8 @@ namespace {
 
 using common::v1::StoredEvent;
 
-std::unique_ptr<eventstore::EventStore> OpenStore(const std::string& service,
-                                                  const Clock* clock = Clock::Real()) {
+std::unique_ptr<eventstore::EventStore> OpenStore(
+    const std::string& service, const Clock* clock = Clock::Real()) {
   eventstore::Options o;
   o.clock = clock;
   o.service = service;
@@ -182,7 +182,8 @@ TEST(ReplayTest, ReplayToAPastMomentMatchesTheStateCapturedThen) {
   auto at_morning = Compare(*then, morning, common::v1::HASH_ALGORITHM_SHA256);
   EXPECT_TRUE(at_morning[0].match);
   EXPECT_EQ(at_morning[0].replayed_rows, 12u);
-  EXPECT_FALSE(Compare(*then, noon, common::v1::HASH_ALGORITHM_SHA256)[0].match);
+  EXPECT_FALSE(
+      Compare(*then, noon, common::v1::HASH_ALGORITHM_SHA256)[0].match);
 
   auto now = Replay("intake", History(*store));
   ASSERT_TRUE(now.ok());

@@ -18,7 +18,7 @@ mkdir -p "$VAR/dev" "$VAR/log"
 echo "building (log: $VAR/log/build.log)..."
 if ! bazel build -c opt //services/devbroker //services/intake //services/supervision \
   //services/dispatch //services/oversight //services/registry //services/cli:wangge \
-  //services/registry/generator:registry_generate >"$VAR/log/build.log" 2>&1; then
+  //services/registry/generator:registry_generate //services/audit >"$VAR/log/build.log" 2>&1; then
   tail -30 "$VAR/log/build.log"
   exit 1
 fi

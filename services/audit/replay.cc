@@ -44,24 +44,19 @@ absl::StatusOr<ReplayedState> ReplayRegistry(
 }
 
 // Intake's "reports": one row per ReportReceived, as ReportView renders it.
-absl::StatusOr<ReplayedState> ReplayIntake(
-    const std::map<uint32_t, std::vector<common::v1::EventEnvelope>>& parts) {
-  ReplayedState out;
-  ProjectionRows& rows = out["reports"];
-  for (const auto& [p, events] : parts) {
-    for (const auto& env : events) {
-      if (env.event_type() != "wangge.intake.v1.ReportReceived") continue;
-      intake::v1::ReportReceived received;
-      if (!received.ParseFromString(env.payload().value())) {
-        return absl::DataLossError(
-            absl::StrCat("intake/", p, "/", env.sequence(),
-                         ": ReportReceived does not parse"));
-      }
-      rows[received.case_id()] =
-          intake::ReportView(received).SerializeAsString();
-    }
+// Streamed: a row depends on its own event only.
+absl::Status ReplayIntakeEvent(uint32_t p, const common::v1::EventEnvelope& env,
+                               ReplayedState& out) {
+  if (env.event_type() != "wangge.intake.v1.ReportReceived")
+    return absl::OkStatus();
+  intake::v1::ReportReceived received;
+  if (!received.ParseFromString(env.payload().value())) {
+    return absl::DataLossError(absl::StrCat("intake/", p, "/", env.sequence(),
+                                            ": ReportReceived does not parse"));
   }
-  return out;
+  out["reports"][received.case_id()] =
+      intake::ReportView(received).SerializeAsString();
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -74,14 +69,20 @@ absl::Status Replayer::Add(uint32_t partition,
         absl::StrCat(service_, "/", partition, ": a record does not parse"));
   }
   if (FromProto(env.recorded_time()) > as_of_) return absl::OkStatus();
-  partitions_[partition].push_back(std::move(env));
   ++events_;
+  if (service_ == "intake") return ReplayIntakeEvent(partition, env, streamed_);
+  partitions_[partition].push_back(std::move(env));
   return absl::OkStatus();
 }
 
-absl::StatusOr<ReplayedState> Replayer::Finish() const {
+absl::StatusOr<ReplayedState> Replayer::Finish() {
   if (service_ == "registry") return ReplayRegistry(partitions_);
-  if (service_ == "intake") return ReplayIntake(partitions_);
+  if (service_ == "intake") {
+    ReplayedState out = std::move(streamed_);
+    streamed_.clear();
+    out["reports"];  // present even when empty
+    return out;
+  }
   return absl::UnimplementedError(
       absl::StrCat("no replay for service ", service_));
 }

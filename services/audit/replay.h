@@ -37,9 +37,9 @@ class Replayer {
   // sequence order.
   absl::Status Add(uint32_t partition, const common::v1::StoredEvent& event);
 
-  // The projections as the service keeps them. UNIMPLEMENTED for a service
-  // the replayer does not know.
-  absl::StatusOr<ReplayedState> Finish() const;
+  // The projections as the service keeps them (once: the rows move out).
+  // UNIMPLEMENTED for a service the replayer does not know.
+  absl::StatusOr<ReplayedState> Finish();
 
   uint64_t events() const { return events_; }
 
@@ -47,6 +47,7 @@ class Replayer {
   std::string service_;
   absl::Time as_of_;
   std::map<uint32_t, std::vector<common::v1::EventEnvelope>> partitions_;
+  ReplayedState streamed_;  // services whose rows need no ordering
   uint64_t events_ = 0;
 };
 

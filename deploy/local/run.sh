@@ -41,7 +41,7 @@ stop() {
     wait "${pids[0]}" 2>/dev/null || true
   fi
   echo "stopped; data kept in $VAR"
-  exit 0
+  exit "${1:-0}"
 }
 trap stop INT TERM
 
@@ -52,7 +52,7 @@ setsid "$BIN/devbroker/devbroker" --bootstrap_file="$VAR/kafka.bootstrap" \
   --partitions="$PARTITIONS" >"$VAR/log/devbroker.out" 2>"$VAR/log/devbroker.log" &
 pids+=($!)
 for _ in $(seq 100); do [[ -s "$VAR/kafka.bootstrap" ]] && break; sleep 0.1; done
-[[ -s "$VAR/kafka.bootstrap" ]] || { echo "dev broker did not start (see $VAR/log/devbroker.log)"; stop; }
+[[ -s "$VAR/kafka.bootstrap" ]] || { echo "dev broker did not start (see $VAR/log/devbroker.log)"; stop 1; }
 
 declare -A PORT=([intake]=7101 [supervision]=7102 [dispatch]=7103 [oversight]=7104 [registry]=7105)
 peers=""
@@ -71,15 +71,20 @@ for s in registry intake supervision dispatch oversight; do
 done
 for s in registry intake supervision dispatch oversight; do
   for _ in $(seq 100); do grep -q listening "$VAR/log/$s.out" 2>/dev/null && break; sleep 0.1; done
-  grep -q listening "$VAR/log/$s.out" || { echo "$s did not start (see $VAR/log/$s.log)"; stop; }
+  grep -q listening "$VAR/log/$s.out" || { echo "$s did not start (see $VAR/log/$s.log)"; stop 1; }
 done
 
 # The demo deployment: a Chengdu-style district (micro-grids, dedicated grids)
-# and a Dongcheng-style one. Generated once; the import is idempotent.
+# and a Dongcheng-style one. Generated (deterministically) at every start and
+# imported under an id derived from its content: the same demo is not imported
+# twice, and a registry holding an older demo is reported, not silently kept.
 WANGGE="$BIN/cli/wangge --key_file=$VAR/dev/jwt.key"
-[[ -s "$VAR/demo.json" ]] || "$BIN/registry/generator/registry_generate" \
-  --city=demo --seed=1 --out="$VAR/demo.json" 2>/dev/null
-$WANGGE registry import "$VAR/demo.json" --request_id=demo-v1 || { echo "demo import failed"; stop; }
+"$BIN/registry/generator/registry_generate" --city=demo --seed=1 --out="$VAR/demo.json" 2>/dev/null
+DEMO_ID="demo-$(sha256sum "$VAR/demo.json" | cut -c1-16)"
+if ! $WANGGE registry import "$VAR/demo.json" --request_id="$DEMO_ID"; then
+  echo "demo import failed; if $VAR holds a registry from an older demo, remove $VAR and start again"
+  stop 1
+fi
 
 cat <<TXT
 

@@ -168,10 +168,12 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
                    "(or --plaintext on loopback)"});
   }
   if (c.kafka_cert_file.empty() != c.kafka_key_file.empty()) {
-    bad.push_back({"kafka_cert_file", "a Kafka client certificate needs its key"});
+    bad.push_back(
+        {"kafka_cert_file", "a Kafka client certificate needs its key"});
   }
   if (!c.kafka_cert_file.empty() && c.kafka_ca_file.empty()) {
-    bad.push_back({"kafka_ca_file", "required with a Kafka client certificate"});
+    bad.push_back(
+        {"kafka_ca_file", "required with a Kafka client certificate"});
   }
   if (c.auth.algorithm != "HS256" && c.auth.algorithm != "RS256" &&
       c.auth.algorithm != "ES256") {
@@ -185,7 +187,8 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
       c.durability != "ack_after_kafka") {
     bad.push_back({"durability", "must be sync, async or ack_after_kafka"});
   }
-  if (c.checkpoint_every <= absl::ZeroDuration() || c.checkpoint_every_events < 1) {
+  if (c.checkpoint_every <= absl::ZeroDuration() ||
+      c.checkpoint_every_events < 1) {
     bad.push_back({"checkpoint_every", "must be positive"});
   }
   if (c.handler_threads < 1 || c.handler_threads > 4096) {

@@ -39,21 +39,23 @@ Consumer::Consumer(eventstore::EventStore* store, ConsumerOptions options,
                            .Help("Events of another service applied")
                            .Register(*options_.metrics)
                            .Add(labels);
-    dead_letter_metric_ = &prometheus::BuildCounter()
-                               .Name("wangge_dead_letters_total")
-                               .Help("Events set aside: bad records, foreign types")
-                               .Register(*options_.metrics)
-                               .Add(labels);
+    dead_letter_metric_ =
+        &prometheus::BuildCounter()
+             .Name("wangge_dead_letters_total")
+             .Help("Events set aside: bad records, foreign types")
+             .Register(*options_.metrics)
+             .Add(labels);
     repaired_metric_ = &prometheus::BuildCounter()
                             .Name("wangge_consumer_repaired_total")
                             .Help("Events fetched from the source's ReadLog")
                             .Register(*options_.metrics)
                             .Add(labels);
-    lag_metric_ = &prometheus::BuildGauge()
-                       .Name("wangge_consumer_lag_events")
-                       .Help("Events of the source not applied yet (last check)")
-                       .Register(*options_.metrics)
-                       .Add(labels);
+    lag_metric_ =
+        &prometheus::BuildGauge()
+             .Name("wangge_consumer_lag_events")
+             .Help("Events of the source not applied yet (last check)")
+             .Register(*options_.metrics)
+             .Add(labels);
   }
 }
 
@@ -196,7 +198,8 @@ absl::Status Consumer::CatchUp() {
     double lag = 0;
     for (uint32_t p = 0; p < heads->size(); ++p) {
       const uint64_t consumed = store_->ConsumedPosition(options_.source, p);
-      if ((*heads)[p] > consumed) lag += static_cast<double>((*heads)[p] - consumed);
+      if ((*heads)[p] > consumed)
+        lag += static_cast<double>((*heads)[p] - consumed);
     }
     lag_metric_->Set(lag);
   }
@@ -235,7 +238,8 @@ absl::Status Consumer::Connect() {
       {"fetch.wait.max.ms", "5"},
       {"log_level", "3"},
   };
-  for (auto& s : options_.kafka.SecuritySettings()) settings.push_back(std::move(s));
+  for (auto& s : options_.kafka.SecuritySettings())
+    settings.push_back(std::move(s));
   auto made = MakeKafkaConf(settings);
   if (!made.ok()) return made.status();
   rd_kafka_conf_t* conf = *made;

@@ -136,11 +136,13 @@ class EventBusTest : public ::testing::Test {
   }
 
   // The value of a metric in a registry (summed over its series).
-  static double Metric(prometheus::Registry& registry, const std::string& name) {
+  static double Metric(prometheus::Registry& registry,
+                       const std::string& name) {
     double total = 0;
     for (const auto& family : registry.Collect()) {
       if (family.name != name) continue;
-      for (const auto& m : family.metric) total += m.counter.value + m.gauge.value;
+      for (const auto& m : family.metric)
+        total += m.counter.value + m.gauge.value;
     }
     return total;
   }

@@ -23,8 +23,8 @@ absl::StatusOr<std::string> KafkaEndpoint::Resolve() const {
   return trimmed;
 }
 
-std::vector<std::pair<std::string, std::string>> KafkaEndpoint::SecuritySettings()
-    const {
+std::vector<std::pair<std::string, std::string>>
+KafkaEndpoint::SecuritySettings() const {
   if (ca_file.empty()) return {};
   std::vector<std::pair<std::string, std::string>> out = {
       {"security.protocol", "ssl"}, {"ssl.ca.location", ca_file}};

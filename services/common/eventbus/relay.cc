@@ -154,7 +154,8 @@ absl::Status Relay::Connect() {
       {"message.timeout.ms", "0"},
       {"log_level", "3"},
   };
-  for (auto& s : options_.kafka.SecuritySettings()) settings.push_back(std::move(s));
+  for (auto& s : options_.kafka.SecuritySettings())
+    settings.push_back(std::move(s));
   auto made = MakeKafkaConf(settings);
   if (!made.ok()) return made.status();
   rd_kafka_conf_t* conf = *made;
@@ -294,7 +295,8 @@ void Relay::Loop() {
         const auto delivered = Delivered();
         double backlog = 0;
         for (size_t p = 0; p < heads.size() && p < delivered.size(); ++p) {
-          if (heads[p] > delivered[p]) backlog += static_cast<double>(heads[p] - delivered[p]);
+          if (heads[p] > delivered[p])
+            backlog += static_cast<double>(heads[p] - delivered[p]);
         }
         backlog_metric_->Set(backlog);
       }

@@ -24,10 +24,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "prometheus/gauge.h"
-#include "prometheus/registry.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
 #include "services/common/eventbus/kafka_config.h"
 #include "services/common/eventstore/event_store.h"
 

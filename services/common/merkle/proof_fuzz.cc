@@ -30,19 +30,22 @@ struct Fixture {
     CompactRange range(&hasher);
     for (int i = 0; i < 64; ++i) {
       for (auto& node : range.Append(LeafHash(hasher, std::to_string(i)))) {
-        if (levels.size() <= static_cast<size_t>(node.level)) levels.resize(node.level + 1);
+        if (levels.size() <= static_cast<size_t>(node.level))
+          levels.resize(node.level + 1);
         levels[node.level].push_back(node.hash);
       }
       roots.push_back(range.Root());
     }
   }
   Tree tree() const {
-    return Tree(&hasher, [this](int l, uint64_t i) -> absl::StatusOr<std::string> {
-      if (static_cast<size_t>(l) >= levels.size() || i >= levels[l].size()) {
-        return absl::NotFoundError("node");
-      }
-      return levels[l][i];
-    });
+    return Tree(&hasher,
+                [this](int l, uint64_t i) -> absl::StatusOr<std::string> {
+                  if (static_cast<size_t>(l) >= levels.size() ||
+                      i >= levels[l].size()) {
+                    return absl::NotFoundError("node");
+                  }
+                  return levels[l][i];
+                });
   }
 };
 
@@ -73,7 +76,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint8_t arg = data[i + 1];
     switch (op % 5) {
       case 0:
-        if (!target.empty()) target[arg % target.size()][arg % 32] ^= 1 + (op & 7);
+        if (!target.empty())
+          target[arg % target.size()][arg % 32] ^= 1 + (op & 7);
         break;
       case 1:
         if (!target.empty()) target.erase(target.begin() + arg % target.size());
@@ -82,20 +86,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         target.push_back(std::string(32, static_cast<char>(arg)));
         break;
       case 3:
-        if (target.size() > 1) std::swap(target[0], target[arg % target.size()]);
+        if (target.size() > 1)
+          std::swap(target[0], target[arg % target.size()]);
         break;
       case 4:
         target.insert(target.begin(), f.levels[0][arg % 64]);
         break;
     }
   }
-  const bool ok = wangge::merkle::VerifyInclusion(f.hasher, index, n, leaf, proof,
-                                                  f.roots[n - 1]).ok();
+  const bool ok = wangge::merkle::VerifyInclusion(f.hasher, index, n, leaf,
+                                                  proof, f.roots[n - 1])
+                      .ok();
   // Accepting anything but the genuine proof would be a forgery.
   if (ok && proof != genuine) std::abort();
   if (!ok && proof == genuine) std::abort();
-  const bool cok = wangge::merkle::VerifyConsistency(f.hasher, m, n, f.roots[m - 1],
-                                                     f.roots[n - 1], cproof).ok();
+  const bool cok = wangge::merkle::VerifyConsistency(
+                       f.hasher, m, n, f.roots[m - 1], f.roots[n - 1], cproof)
+                       .ok();
   if (cok && cproof != genuine_c) std::abort();
   if (!cok && cproof == genuine_c) std::abort();
   return 0;

@@ -28,7 +28,8 @@ absl::StatusOr<eventstore::Options> StoreOptions(
   o.path = config.data_dir + "/store";
   o.partitions = config.partitions;
   o.checkpoint_every = config.checkpoint_every;
-  o.checkpoint_every_events = static_cast<uint64_t>(config.checkpoint_every_events);
+  o.checkpoint_every_events =
+      static_cast<uint64_t>(config.checkpoint_every_events);
   o.durability = config.durability == "async" ? eventstore::Durability::kAsync
                                               : eventstore::Durability::kSync;
   const bool guomi = config.crypto_suite == "guomi";

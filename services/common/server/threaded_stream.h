@@ -9,11 +9,11 @@
 // thread and returns the final status; the object deletes itself when gRPC
 // is done with it.
 
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <memory>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/synchronization/notification.h"
 

@@ -23,7 +23,6 @@ std::string RegistryRowKey(uint32_t partition, uint64_t sequence) {
   return k;
 }
 
-
 }  // namespace
 
 IntakeApp::IntakeApp(eventstore::EventStore* store, KeyStore* keys,

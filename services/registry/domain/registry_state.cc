@@ -70,8 +70,8 @@ absl::Status CheckPlacement(const RegistryState& state, const Area* parent,
 }  // namespace
 
 std::string AreaProjectionRow(const Area& a) {
-  return absl::StrCat(a.level, "|", a.parent_code, "|", absl::ToUnixSeconds(a.created),
-                      "|",
+  return absl::StrCat(a.level, "|", a.parent_code, "|",
+                      absl::ToUnixSeconds(a.created), "|",
                       a.retired == absl::InfiniteFuture()
                           ? std::string("-")
                           : absl::StrCat(absl::ToUnixSeconds(a.retired)),

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "services/audit/export_format.h"
 #include "services/common/testing/subprocess.h"
 #include "services/common/testing/test_support.h"
 #include "services/registry/app/deployment_json.h"
@@ -320,6 +321,45 @@ TEST_F(IntakeRegistryE2eTest,
   EXPECT_EQ(
       audit({"timeline", sources, "--case_id=C20000101-0-000000"}, &timeline),
       1);
+
+  // A fresh export matches the live services event by event; one altered
+  // record in it is found at its position.
+  std::string fresh, same, differs;
+  EXPECT_EQ(audit({"export", sources}, &fresh), 0);
+  testing::WriteFile(dir_ + "/fresh.jsonl", fresh);
+  EXPECT_EQ(
+      audit({"compare", sources, "--export_file=" + dir_ + "/fresh.jsonl"},
+            &same),
+      0)
+      << same;
+  EXPECT_NE(same.find("\"differences\": []"), std::string::npos) << same;
+  const size_t cut = fresh.find('\n');
+  ASSERT_NE(cut, std::string::npos);
+  auto first_event = audit::ParseExportLine(fresh.substr(0, cut));
+  ASSERT_TRUE(first_event.ok());
+  std::string record = first_event->event.record();
+  record[record.size() / 2] ^= 0x01;
+  first_event->event.set_record(record);
+  testing::WriteFile(
+      dir_ + "/altered.jsonl",
+      audit::ExportLine(first_event->service, first_event->partition,
+                        first_event->event) +
+          fresh.substr(cut));
+  EXPECT_EQ(
+      audit({"compare", sources, "--export_file=" + dir_ + "/altered.jsonl"},
+            &differs),
+      1)
+      << differs;
+  EXPECT_NE(differs.find("\"what\": \"record differs\""), std::string::npos)
+      << differs;
+  // The export taken before the last 20 reports is a prefix of the live log.
+  std::string older;
+  EXPECT_EQ(
+      audit({"compare", sources, "--export_file=" + dir_ + "/history.jsonl"},
+            &older),
+      0)
+      << older;
+  EXPECT_NE(older.find("\"newer_live_events\": 2"), std::string::npos) << older;
 
   for (auto* p : {&restarted, &registry_process, &broker}) {
     p->Signal(SIGTERM);

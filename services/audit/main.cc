@@ -99,6 +99,23 @@ std::string Token() {
   return t.ok() ? *t : "";
 }
 
+common::v1::HashAlgorithm HashAlgorithmFlag() {
+  return absl::GetFlag(FLAGS_crypto_suite) == "guomi"
+             ? common::v1::HASH_ALGORITHM_SM3
+             : common::v1::HASH_ALGORITHM_SHA256;
+}
+
+std::unique_ptr<common::v1::EventLog::Stub> EventLogStub(
+    const std::string& address) {
+  return common::v1::EventLog::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+}
+
+// Every call carries the auditor's bearer token.
+void Authorize(grpc::ClientContext& ctx, const std::string& token = Token()) {
+  ctx.AddMetadata("authorization", "Bearer " + token);
+}
+
 // Streams every event of every partition of one service to `fn`.
 // Reads every partition up to its head, or up to `upto` (partition ->
 // sequence) when given.
@@ -106,11 +123,10 @@ bool ReadService(
     const std::string& service, const std::string& address,
     const std::function<void(uint32_t, const common::v1::StoredEvent&)>& fn,
     const std::map<uint32_t, uint64_t>* upto = nullptr) {
-  auto stub = common::v1::EventLog::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto stub = EventLogStub(address);
   const std::string token = Token();
   grpc::ClientContext hctx;
-  hctx.AddMetadata("authorization", "Bearer " + token);
+  Authorize(hctx, token);
   common::v1::GetLogHeadsResponse heads;
   grpc::Status s = stub->GetLogHeads(&hctx, {}, &heads);
   if (!s.ok()) {
@@ -120,7 +136,7 @@ bool ReadService(
   }
   for (int p = 0; p < heads.heads_size(); ++p) {
     grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + token);
+    Authorize(ctx, token);
     common::v1::ReadLogRequest request;
     request.set_partition(p);
     uint64_t last = heads.heads(p);
@@ -140,27 +156,33 @@ bool ReadService(
   return true;
 }
 
-// Every event of the sources: --export_file, or each --addr's ReadLog.
-bool ForEachSourceEvent(
-    const std::function<void(const std::string&, uint32_t,
-                             const common::v1::StoredEvent&)>& fn) {
-  if (!absl::GetFlag(FLAGS_export_file).empty()) {
-    std::ifstream in(absl::GetFlag(FLAGS_export_file));
-    if (!in) return false;
-    std::string line;
-    uint64_t n = 0;
-    while (std::getline(in, line)) {
-      ++n;
-      auto e = audit::ParseExportLine(line);
-      if (!e.ok()) {
-        std::fprintf(stderr, "audit: line %llu: %s\n",
-                     static_cast<unsigned long long>(n),
-                     std::string(e.status().message()).c_str());
-        return false;
-      }
-      fn(e->service, e->partition, e->event);
+using SourceFn = std::function<void(const std::string&, uint32_t,
+                                    const common::v1::StoredEvent&)>;
+
+// Every event of an export file, in file order.
+bool ReadExportFile(const std::string& path, const SourceFn& fn) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::string line;
+  uint64_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    auto e = audit::ParseExportLine(line);
+    if (!e.ok()) {
+      std::fprintf(stderr, "audit: line %llu: %s\n",
+                   static_cast<unsigned long long>(n),
+                   std::string(e.status().message()).c_str());
+      return false;
     }
-    return true;
+    fn(e->service, e->partition, e->event);
+  }
+  return true;
+}
+
+// Every event of the sources: --export_file, or each --addr's ReadLog.
+bool ForEachSourceEvent(const SourceFn& fn) {
+  if (!absl::GetFlag(FLAGS_export_file).empty()) {
+    return ReadExportFile(absl::GetFlag(FLAGS_export_file), fn);
   }
   for (const auto& [service, address] : Pairs(absl::GetFlag(FLAGS_addr))) {
     if (!ReadService(
@@ -192,17 +214,12 @@ int CompareSources() {
       return 2;
     }
   }
-  std::ifstream in(absl::GetFlag(FLAGS_export_file));
-  if (!in) return 2;
-  std::string line;
-  while (std::getline(in, line)) {
-    auto e = audit::ParseExportLine(line);
-    if (!e.ok()) {
-      std::fprintf(stderr, "audit: %s\n",
-                   std::string(e.status().message()).c_str());
-      return 2;
-    }
-    comparer.AddRight(e->service, e->partition, e->event);
+  if (!ReadExportFile(absl::GetFlag(FLAGS_export_file),
+                      [&](const std::string& service, uint32_t p,
+                          const common::v1::StoredEvent& e) {
+                        comparer.AddRight(service, p, e);
+                      })) {
+    return 2;
   }
   // The export may be older than the live read: what the services wrote
   // since is counted, not listed (a missing tail is verify's job, against a
@@ -255,9 +272,7 @@ int Timeline() {
 }
 
 int Verify() {
-  const crypto::Hasher hasher(absl::GetFlag(FLAGS_crypto_suite) == "guomi"
-                                  ? common::v1::HASH_ALGORITHM_SM3
-                                  : common::v1::HASH_ALGORITHM_SHA256);
+  const crypto::Hasher hasher(HashAlgorithmFlag());
   std::map<std::string, std::unique_ptr<crypto::Verifier>> keys;
   for (const auto& [service, file] : Pairs(absl::GetFlag(FLAGS_public_keys))) {
     auto pem = files::ReadFileToString(file);
@@ -376,10 +391,9 @@ int MakeReceipt() {
                  absl::GetFlag(FLAGS_case_id).c_str());
     return 1;
   }
-  auto stub = common::v1::EventLog::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto stub = EventLogStub(address);
   grpc::ClientContext cctx;
-  cctx.AddMetadata("authorization", "Bearer " + Token());
+  Authorize(cctx);
   common::v1::GetCheckpointRequest creq;
   creq.set_partition(receipt->partition);
   grpc::Status s = stub->GetCheckpoint(&cctx, creq, &receipt->checkpoint);
@@ -389,7 +403,7 @@ int MakeReceipt() {
     return 1;
   }
   grpc::ClientContext pctx;
-  pctx.AddMetadata("authorization", "Bearer " + Token());
+  Authorize(pctx);
   common::v1::GetInclusionProofRequest preq;
   preq.set_partition(receipt->partition);
   preq.set_leaf_index(receipt->leaf_index);
@@ -430,10 +444,9 @@ int Consistency() {
   common::v1::Checkpoint saved;
   auto text = files::ReadFileToString(absl::GetFlag(FLAGS_saved));
   const bool have_saved = text.ok() && saved.ParseFromString(*text);
-  auto stub = common::v1::EventLog::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto stub = EventLogStub(address);
   grpc::ClientContext cctx;
-  cctx.AddMetadata("authorization", "Bearer " + Token());
+  Authorize(cctx);
   common::v1::GetCheckpointRequest creq;
   creq.set_partition(absl::GetFlag(FLAGS_partition));
   common::v1::Checkpoint latest;
@@ -448,7 +461,7 @@ int Consistency() {
       return 1;
     }
     grpc::ClientContext pctx;
-    pctx.AddMetadata("authorization", "Bearer " + Token());
+    Authorize(pctx);
     common::v1::GetConsistencyProofRequest preq;
     preq.set_partition(latest.partition());
     preq.set_first_size(saved.tree_size());
@@ -481,10 +494,26 @@ int Consistency() {
              : 2;
 }
 
-// Rebuilds each service's projections from its history with the services'
-// own domain functions and compares their digests with GetStateDigest. The
-// history is read up to the heads the digest was taken at; a service that
-// moved meanwhile is asked again.
+// One service's history, up to `as_of` and (when given) up to `upto`'s
+// sequences, through the replayer. UNAVAILABLE when the log cannot be read.
+absl::StatusOr<audit::ReplayedState> ReplayService(
+    const std::string& service, const std::string& address, absl::Time as_of,
+    const std::map<uint32_t, uint64_t>* upto, uint64_t* events) {
+  audit::Replayer replayer(service, as_of);
+  absl::Status added = absl::OkStatus();
+  if (!ReadService(
+          service, address,
+          [&](uint32_t p, const common::v1::StoredEvent& e) {
+            if (added.ok()) added = replayer.Add(p, e);
+          },
+          upto)) {
+    return absl::UnavailableError(absl::StrCat(service, ": log not read"));
+  }
+  if (!added.ok()) return added;
+  if (events != nullptr) *events = replayer.events();
+  return replayer.Finish();
+}
+
 // replay --as_of: the state at a past moment, from history alone.
 int ReplayAsOf() {
   absl::Time as_of;
@@ -496,15 +525,7 @@ int ReplayAsOf() {
   }
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [service, address] : Pairs(absl::GetFlag(FLAGS_addr))) {
-    audit::Replayer replayer(service, as_of);
-    absl::Status added = absl::OkStatus();
-    if (!ReadService(service, address,
-                     [&](uint32_t p, const common::v1::StoredEvent& e) {
-                       if (added.ok()) added = replayer.Add(p, e);
-                     })) {
-      return 2;
-    }
-    auto replayed = added.ok() ? replayer.Finish() : added;
+    auto replayed = ReplayService(service, address, as_of, nullptr, nullptr);
     if (!replayed.ok()) {
       std::fprintf(stderr, "audit: %s: %s\n", service.c_str(),
                    std::string(replayed.status().message()).c_str());
@@ -522,21 +543,22 @@ int ReplayAsOf() {
              : 2;
 }
 
+// Rebuilds each service's projections from its history with the services'
+// own domain functions and compares their digests with GetStateDigest. The
+// history is read up to the heads the digest was taken at; a service that
+// moved meanwhile is asked again.
 int Replay() {
   if (!absl::GetFlag(FLAGS_as_of).empty()) return ReplayAsOf();
-  const auto algorithm = absl::GetFlag(FLAGS_crypto_suite) == "guomi"
-                             ? common::v1::HASH_ALGORITHM_SM3
-                             : common::v1::HASH_ALGORITHM_SHA256;
+  const auto algorithm = HashAlgorithmFlag();
   nlohmann::json report = nlohmann::json::array();
   bool all_match = true;
   for (const auto& [service, address] : Pairs(absl::GetFlag(FLAGS_addr))) {
-    auto stub = common::v1::EventLog::NewStub(
-        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    auto stub = EventLogStub(address);
     std::vector<audit::ProjectionComparison> result;
     uint64_t events = 0;
     for (int attempt = 0; attempt < 3; ++attempt) {
       grpc::ClientContext ctx;
-      ctx.AddMetadata("authorization", "Bearer " + Token());
+      Authorize(ctx);
       common::v1::StateDigest reported;
       grpc::Status s = stub->GetStateDigest(&ctx, {}, &reported);
       if (!s.ok()) {
@@ -550,31 +572,24 @@ int Replay() {
           if (pos.service() == service) upto[pos.partition()] = pos.sequence();
         }
       }
-      audit::Replayer replayer(service);
-      absl::Status added = absl::OkStatus();
-      if (!ReadService(
-              service, address,
-              [&](uint32_t p, const common::v1::StoredEvent& e) {
-                if (added.ok()) added = replayer.Add(p, e);
-              },
-              &upto)) {
-        return 2;
-      }
-      auto replayed = added.ok() ? replayer.Finish() : added;
+      auto replayed = ReplayService(service, address, absl::InfiniteFuture(),
+                                    &upto, &events);
       if (!replayed.ok()) {
         std::fprintf(stderr, "audit: %s: %s\n", service.c_str(),
                      std::string(replayed.status().message()).c_str());
-        return replayed.status().code() == absl::StatusCode::kUnimplemented ? 2
-                                                                            : 1;
+        const absl::StatusCode code = replayed.status().code();
+        return code == absl::StatusCode::kUnimplemented ||
+                       code == absl::StatusCode::kUnavailable
+                   ? 2
+                   : 1;
       }
-      events = replayer.events();
       result = audit::Compare(*replayed, reported, algorithm);
       bool match = true;
       for (const auto& c : result) match = match && c.match;
       if (match) break;
       // Only a service that moved since the digest deserves another look.
       grpc::ClientContext hctx;
-      hctx.AddMetadata("authorization", "Bearer " + Token());
+      Authorize(hctx);
       common::v1::GetLogHeadsResponse heads;
       if (!stub->GetLogHeads(&hctx, {}, &heads).ok()) return 2;
       bool moved = false;
@@ -620,7 +635,8 @@ int main(int argc, char** argv) {
     return CompareSources();
   std::fprintf(
       stderr,
-      "usage: audit verify|export|receipt|check-receipt|consistency|replay "
+      "usage: audit "
+      "verify|export|receipt|check-receipt|consistency|replay|timeline|compare "
       "(see --help)\n");
   return 2;
 }

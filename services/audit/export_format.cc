@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
+#include "services/common/clock/proto_time.h"
 
 namespace wangge::audit {
 
@@ -44,9 +45,7 @@ std::string ExportLine(const std::string& service, uint32_t partition,
     line["event_type"] = env.event_type();
     line["stream_id"] = env.stream_id();
     line["occurred_time"] =
-        absl::FormatTime(absl::RFC3339_full,
-                         absl::FromUnixSeconds(env.occurred_time().seconds()) +
-                             absl::Nanoseconds(env.occurred_time().nanos()),
+        absl::FormatTime(absl::RFC3339_full, FromProto(env.occurred_time()),
                          absl::UTCTimeZone());
     // The payload, decoded for reading (never used by the checks).
     const std::string payload = PayloadJson(env);

@@ -20,13 +20,13 @@ absl::StatusOr<ReplayedState> ReplayRegistry(
   registry::RegistryState state;
   for (const auto& [p, events] : parts) {
     for (const auto& env : events) {
-      if (env.stream_id() == "deployment")
+      if (env.stream_id() == registry::kDeploymentStream)
         RETURN_IF_ERROR(registry::Evolve(state, env));
     }
   }
   for (const auto& [p, events] : parts) {
     for (const auto& env : events) {
-      if (env.stream_id() == "deployment") continue;
+      if (env.stream_id() == registry::kDeploymentStream) continue;
       absl::Status s = registry::Evolve(state, env);
       if (!s.ok()) {
         return absl::DataLossError(

@@ -30,7 +30,7 @@ absl::Status RegistryApp::Publish(RegistryState state) {
 absl::Status RegistryApp::Load() {
   absl::MutexLock lock(&command_mu_);
   RegistryState state;
-  ASSIGN_OR_RETURN(auto deployment, store_->ReadStream("deployment"));
+  ASSIGN_OR_RETURN(auto deployment, store_->ReadStream(kDeploymentStream));
   for (const auto& e : deployment) {
     ASSIGN_OR_RETURN(auto env, store_->Decode(e));
     RETURN_IF_ERROR(Evolve(state, env));
@@ -44,7 +44,7 @@ absl::Status RegistryApp::Load() {
             inner = absl::DataLossError("record does not parse");
             return false;
           }
-          if (env.stream_id() == "deployment") return true;
+          if (env.stream_id() == kDeploymentStream) return true;
           inner = Evolve(state, env);
           return inner.ok();
         }));

@@ -93,7 +93,7 @@ const Area* RegistryState::Find(const std::string& code) const {
 std::string StreamOf(const RegistryEvent& event) {
   struct {
     std::string operator()(const v1::DeploymentConfigured&) {
-      return "deployment";
+      return kDeploymentStream;
     }
     std::string operator()(const v1::AreaCreated& e) {
       return "area/" + e.code();

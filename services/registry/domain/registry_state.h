@@ -73,7 +73,11 @@ using RegistryEvent =
 // GetStateDigest hashes; the audit tool's replay computes the same).
 std::string AreaProjectionRow(const Area& area);
 
-// The stream an event belongs to: "deployment" or "area/<code>".
+// The deployment's stream. Its events (the level tables) are applied before
+// any other when history is replayed: areas need their levels.
+inline constexpr char kDeploymentStream[] = "deployment";
+
+// The stream an event belongs to: kDeploymentStream or "area/<code>".
 std::string StreamOf(const RegistryEvent& event);
 const google::protobuf::Message& PayloadOf(const RegistryEvent& event);
 

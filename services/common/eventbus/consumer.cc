@@ -193,27 +193,23 @@ absl::Status Consumer::CatchUp() {
   if (!options_.read_heads) return absl::OkStatus();
   auto heads = options_.read_heads();
   if (!heads.ok()) return heads.status();
-  bool behind = false;
-  if (lag_metric_) {
-    double lag = 0;
-    for (uint32_t p = 0; p < heads->size(); ++p) {
-      const uint64_t consumed = store_->ConsumedPosition(options_.source, p);
-      if ((*heads)[p] > consumed)
-        lag += static_cast<double>((*heads)[p] - consumed);
-    }
-    lag_metric_->Set(lag);
-  }
+  std::vector<uint64_t> consumed(heads->size());
+  double lag = 0;
   for (uint32_t p = 0; p < heads->size(); ++p) {
-    const uint64_t consumed = store_->ConsumedPosition(options_.source, p);
-    if ((*heads)[p] > consumed) {
-      behind = true;
-      absl::Status s = Repair(p, consumed + 1, (*heads)[p]);
+    consumed[p] = store_->ConsumedPosition(options_.source, p);
+    if ((*heads)[p] > consumed[p]) {
+      lag += static_cast<double>((*heads)[p] - consumed[p]);
+    }
+  }
+  if (lag_metric_) lag_metric_->Set(lag);
+  for (uint32_t p = 0; p < heads->size(); ++p) {
+    if ((*heads)[p] > consumed[p]) {
+      absl::Status s = Repair(p, consumed[p] + 1, (*heads)[p]);
       if (!s.ok()) return s;
     }
   }
   caught_up_ = true;
   if (lag_metric_) lag_metric_->Set(0);
-  (void)behind;
   return absl::OkStatus();
 }
 

@@ -398,7 +398,6 @@ class EventStore::Group {
   absl::flat_hash_map<std::string, uint64_t> versions;
   absl::flat_hash_map<std::string, CommandRecord> commands;
   absl::flat_hash_map<std::string, uint64_t> consumed;
-  absl::BitGen* rng;
 };
 
 // The expensive part of building records, done by the caller's thread so
@@ -488,9 +487,7 @@ void EventStore::WriterLoop() {
 }
 
 void EventStore::ProcessGroup(std::vector<Job*>& jobs) {
-  static thread_local absl::BitGen rng;
   Group group;
-  group.rng = &rng;
   const std::vector<PartitionState> saved = states_;
   const absl::Time now = options_.clock->Now();
   bool force_checkpoint = false;

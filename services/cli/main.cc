@@ -304,19 +304,13 @@ int Report(const std::vector<char*>& args) {
 
 int ReportGet(const std::vector<char*>& args) {
   if (args.size() != 3) return Fail("report-get CASE_ID");
-  if (absl::GetFlag(FLAGS_role) == "administrator")
-    absl::SetFlag(&FLAGS_role, "channel");
-  if (absl::GetFlag(FLAGS_channel).empty())
-    absl::SetFlag(&FLAGS_channel, "12345");
-  auto token = Token(absl::GetFlag(FLAGS_role));
-  if (!token.ok()) return Fail(std::string(token.status().message()));
+  auto ctx = ChannelContext();
+  if (!ctx.ok()) return Fail(std::string(ctx.status().message()));
   auto stub = intake::v1::IntakeService::NewStub(Channel("intake"));
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", "Bearer " + *token);
   intake::v1::GetReportRequest r;
   r.set_case_id(args[2]);
   intake::v1::Report report;
-  grpc::Status s = stub->GetReport(&ctx, r, &report);
+  grpc::Status s = stub->GetReport(ctx->get(), r, &report);
   if (!s.ok()) return ReportError(s);
   Print(report);
   return 0;

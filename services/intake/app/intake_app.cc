@@ -12,18 +12,6 @@
 #include "services/intake/domain/report.h"
 
 namespace wangge::intake {
-namespace {
-
-std::string RegistryRowKey(uint32_t partition, uint64_t sequence) {
-  std::string k;
-  for (int i = 3; i >= 0; --i)
-    k.push_back(static_cast<char>(partition >> (8 * i)));
-  for (int i = 7; i >= 0; --i)
-    k.push_back(static_cast<char>(sequence >> (8 * i)));
-  return k;
-}
-
-}  // namespace
 
 IntakeApp::IntakeApp(eventstore::EventStore* store, KeyStore* keys,
                      IntakeOptions options, const Clock* clock)
@@ -119,7 +107,8 @@ absl::StatusOr<eventstore::AppendRequest> IntakeApp::RegistryEffects(
     const common::v1::EventEnvelope& env) const {
   eventstore::AppendRequest r;
   r.projection_writes.push_back(
-      {kRegistryProjection, RegistryRowKey(env.partition(), env.sequence()),
+      {kRegistryProjection,
+       eventstore::EventKey(env.partition(), env.sequence()),
        env.SerializeAsString()});
   return r;
 }

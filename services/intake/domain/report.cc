@@ -87,8 +87,6 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
   // major class and a minor class that starts with it (5 digits for the
   // 6+2+3+5 local extensions). Whether the class is active comes with the
   // registry's catalogue.
-  static const std::regex kCategory(R"((event|component)/(\d{2})/(\d{4,5}))");
-  std::smatch m;
   std::string category = r.category_code();
   // A component's id says its class.
   if (category.empty() &&
@@ -96,8 +94,7 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
     auto from_id = registry::ComponentCategory(r.location().component_id());
     if (from_id.ok()) category = *from_id;
   }
-  if (!std::regex_match(category, m, kCategory) ||
-      m[3].str().substr(0, 2) != m[2].str()) {
+  if (!registry::IsCategory(category)) {
     bad.push_back({"category_code",
                    "must be event|component/<major 2 digits>/<minor starting "
                    "with the major>, e.g. event/05/0505"});

@@ -12,16 +12,16 @@
 #include "services/common/status/errors.h"
 
 namespace wangge::registry {
-namespace {
-
-using status::InvalidField;
-
 bool IsCategory(const std::string& code) {
   static const std::regex kCategory(R"((event|component)/(\d{2})/(\d{4,5}))");
   std::smatch m;
   return std::regex_match(code, m, kCategory) &&
          m[3].str().substr(0, 2) == m[2].str();
 }
+
+namespace {
+
+using status::InvalidField;
 
 absl::TimeZone LoadZone(const std::string& name) {
   absl::TimeZone tz;

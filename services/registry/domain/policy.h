@@ -29,6 +29,11 @@ const v1::CategoryClass* ClassOf(const v1::PolicyPublished& p,
 
 // The category of a 16-character component id ("3205080101000001" ->
 // "component/01/0101"; the 6+2+3+5 layout -> "component/01/01080").
+// A catalogue class code: "event/05/0505" or "component/01/0101" (a major
+// class and a minor class starting with it; 5-digit minors for local
+// extensions).
+bool IsCategory(const std::string& code);
+
 absl::StatusOr<std::string> ComponentCategory(const std::string& component_id);
 
 struct Responsible {

@@ -85,11 +85,23 @@ std::string MerkleKey(uint32_t partition, int level, uint64_t index) {
   return k;
 }
 
-std::string CheckpointKey(uint32_t partition, uint64_t size) {
+// Every checkpoint key of a partition starts with this.
+std::string CheckpointPrefix(uint32_t partition) {
   std::string k = kCheckpointPrefix;
   PutU32(&k, partition);
+  return k;
+}
+
+std::string CheckpointKey(uint32_t partition, uint64_t size) {
+  std::string k = CheckpointPrefix(partition);
   PutU64(&k, size);
   return k;
+}
+
+// Positions `it` on the partition's newest checkpoint; false if it has none.
+bool SeekLatestCheckpoint(rocksdb::Iterator* it, uint32_t partition) {
+  it->SeekForPrev(CheckpointKey(partition, UINT64_MAX));
+  return it->Valid() && it->key().starts_with(CheckpointPrefix(partition));
 }
 
 std::string ProjectionKey(const std::string& projection,
@@ -297,9 +309,7 @@ absl::Status EventStore::Load() {
     state.range = std::move(*range);
     std::unique_ptr<rocksdb::Iterator> ck(
         db_->NewIterator(rocksdb::ReadOptions(), meta_cf_));
-    ck->SeekForPrev(CheckpointKey(p, UINT64_MAX));
-    if (ck->Valid() &&
-        ck->key().starts_with(CheckpointKey(p, 0).substr(0, 15))) {
+    if (SeekLatestCheckpoint(ck.get(), p)) {
       state.last_checkpoint_seq =
           GetU64(ck->key().data() + ck->key().size() - 8) + 1;
     }
@@ -1003,9 +1013,7 @@ absl::StatusOr<wangge::common::v1::Checkpoint> EventStore::GetCheckpoint(
   } else {
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), meta_cf_));
-    it->SeekForPrev(CheckpointKey(partition, UINT64_MAX));
-    const std::string prefix = CheckpointKey(partition, 0).substr(0, 15);
-    if (!it->Valid() || !it->key().starts_with(prefix)) {
+    if (!SeekLatestCheckpoint(it.get(), partition)) {
       return absl::NotFoundError(
           absl::StrCat("no checkpoint yet in partition ", partition));
     }

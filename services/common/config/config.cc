@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/common/log/log.h"
 #include "services/common/status/errors.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "gRPC listen address");
@@ -197,8 +198,7 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   if (c.partitions < 1 || c.partitions > 1024) {
     bad.push_back({"partitions", "must be 1..1024"});
   }
-  if (c.log_level != "debug" && c.log_level != "info" &&
-      c.log_level != "warning" && c.log_level != "error") {
+  if (!log::ParseLevel(c.log_level)) {
     bad.push_back({"log_level", "must be debug, info, warning or error"});
   }
   if (!bad.empty()) return status::InvalidArgument(std::move(bad));

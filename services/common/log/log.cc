@@ -31,6 +31,14 @@ const char* LevelName(Level level) {
 
 }  // namespace
 
+std::optional<Level> ParseLevel(absl::string_view name) {
+  for (Level l :
+       {Level::kDebug, Level::kInfo, Level::kWarning, Level::kError}) {
+    if (name == LevelName(l)) return l;
+  }
+  return std::nullopt;
+}
+
 void SetService(absl::string_view service) {
   absl::MutexLock lock(&g_mu);
   *g_service = std::string(service);

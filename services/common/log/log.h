@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -18,6 +19,10 @@
 namespace wangge::log {
 
 enum class Level { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+
+// "debug", "info", "warning" or "error" (the names in log lines and in
+// --log_level); nullopt for anything else.
+std::optional<Level> ParseLevel(absl::string_view name);
 
 using Field = std::pair<absl::string_view, std::string>;
 

@@ -36,13 +36,6 @@ void OnSignal(int) {
   (void)n;
 }
 
-log::Level ParseLevel(const std::string& name) {
-  if (name == "debug") return log::Level::kDebug;
-  if (name == "warning") return log::Level::kWarning;
-  if (name == "error") return log::Level::kError;
-  return log::Level::kInfo;
-}
-
 // Reads a string field by dotted path ("area.code"); empty when unset.
 absl::StatusOr<std::string> StringAtPath(const Message& message,
                                          absl::string_view path) {
@@ -119,7 +112,8 @@ Chassis::~Chassis() { Shutdown(); }
 
 absl::Status Chassis::Init() {
   log::SetService(config_.service);
-  log::SetMinLevel(ParseLevel(config_.log_level));
+  log::SetMinLevel(
+      log::ParseLevel(config_.log_level).value_or(log::Level::kInfo));
   // The resolved configuration, once, as one line.
   log::Info("configuration", {{"config", config::Describe(config_)}});
 

@@ -139,7 +139,6 @@ absl::Status Chassis::RegisterService(
       continue;
     }
     MethodEntry entry;
-    entry.full_name = m->full_name();
     entry.short_name = m->name();
     entry.policy = policy;
     methods_[m->full_name()] = std::move(entry);
@@ -312,12 +311,8 @@ absl::StatusOr<Caller> Chassis::Authorize(grpc::CallbackServerContext* context,
   caller.actor.set_department(claims->department);
   caller.actor.set_channel(claims->channel);
   caller.scopes = std::move(claims->scopes);
+  entry->second.entered->fetch_add(1);  // the body runs next
   return caller;
-}
-
-void Chassis::Entered(absl::string_view method) {
-  auto it = methods_.find(method);
-  if (it != methods_.end()) it->second.entered->fetch_add(1);
 }
 
 uint64_t Chassis::handler_entries(absl::string_view method) const {

@@ -115,7 +115,8 @@ class Chassis {
   // Readiness off, drain, hooks. Idempotent.
   void Shutdown();
 
-  // The guard. Returns the caller, or the status to answer with.
+  // The guard. Returns the caller (and counts the call as entering its
+  // handler), or the status to answer with.
   absl::StatusOr<Caller> Authorize(grpc::CallbackServerContext* context,
                                    absl::string_view method,
                                    const google::protobuf::Message& request);
@@ -145,15 +146,12 @@ class Chassis {
 
  private:
   struct MethodEntry {
-    std::string full_name;  // "pkg.Service.Method"
     std::string short_name;
     wangge::common::v1::MethodPolicy policy;
     // Calls that passed the guard; a shared_ptr so entries stay copyable.
     std::shared_ptr<std::atomic<uint64_t>> entered =
         std::make_shared<std::atomic<uint64_t>>(0);
   };
-
-  void Entered(absl::string_view method);
 
   void Record(absl::string_view method, grpc::StatusCode code, absl::Time start,
               const google::protobuf::Message* request = nullptr);
@@ -195,7 +193,6 @@ grpc::ServerUnaryReactor* Chassis::Unary(
     reactor->Finish(g);
     return reactor;
   }
-  Entered(method);
   // The body runs on the handler pool; request, response and context stay
   // valid until Finish.
   pool_->Run([this, reactor, request, start, body, method = std::string(method),
@@ -221,7 +218,6 @@ grpc::ServerWriteReactor<Response>* Chassis::Stream(
     return new RejectedStream<Response>(g);
   }
   Record(method, grpc::StatusCode::OK, start);
-  Entered(method);
   return make(*caller);
 }
 

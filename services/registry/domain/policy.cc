@@ -1,6 +1,8 @@
 #include "services/registry/domain/policy.h"
 
 #include <algorithm>
+#include <functional>
+#include <optional>
 #include <regex>
 
 #include "absl/container/flat_hash_set.h"
@@ -10,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/status/errors.h"
+#include "services/common/status/status_macros.h"
 
 namespace wangge::registry {
 bool IsCategory(const std::string& code) {
@@ -372,10 +375,13 @@ std::vector<v1::StaffAssigned> StaffOf(const RegistryState& state,
   return out;
 }
 
-absl::StatusOr<absl::Time> Deadline(const v1::BusinessCalendar& calendar,
-                                    absl::Time start, int64_t minutes,
-                                    bool working_time) {
-  if (!working_time) return start + absl::Minutes(minutes);
+namespace {
+
+// Calls fn(from, to) for each stretch of working time at or after `start`,
+// in order, until fn returns false. Ten years of days at most.
+absl::Status ForEachWorkingInterval(
+    const v1::BusinessCalendar& calendar, absl::Time start,
+    const std::function<bool(absl::Time, absl::Time)>& fn) {
   if (calendar.periods().empty()) {
     return absl::FailedPreconditionError("the calendar has no working periods");
   }
@@ -391,8 +397,6 @@ absl::StatusOr<absl::Time> Deadline(const v1::BusinessCalendar& calendar,
     ParseClock(p.end(), &e);
     periods.emplace_back(s, e);
   }
-  absl::Duration remaining = absl::Minutes(minutes);
-  absl::Time cursor = start;
   absl::CivilDay day = absl::CivilDay(absl::ToCivilSecond(start, tz));
   for (int guard = 0; guard < 3700; ++guard, day += 1) {
     const std::string key = DayString(day);
@@ -405,15 +409,55 @@ absl::StatusOr<absl::Time> Deadline(const v1::BusinessCalendar& calendar,
     for (const auto& [s, e] : periods) {
       const absl::Time ps = absl::FromCivil(absl::CivilMinute(day) + s, tz);
       const absl::Time pe = absl::FromCivil(absl::CivilMinute(day) + e, tz);
-      if (pe <= cursor) continue;
-      const absl::Time from = std::max(ps, cursor);
-      const absl::Duration available = pe - from;
-      if (remaining <= available) return from + remaining;
-      remaining -= available;
-      cursor = pe;
+      if (pe <= start) continue;
+      if (!fn(std::max(ps, start), pe)) return absl::OkStatus();
     }
   }
-  return absl::OutOfRangeError("no deadline within ten years of working time");
+  return absl::OutOfRangeError("beyond ten years of working time");
+}
+
+}  // namespace
+
+absl::StatusOr<absl::Time> Deadline(const v1::BusinessCalendar& calendar,
+                                    absl::Time start, int64_t minutes,
+                                    bool working_time) {
+  return DeadlineAfter(calendar, start, absl::Minutes(minutes), working_time);
+}
+
+absl::StatusOr<absl::Time> DeadlineAfter(const v1::BusinessCalendar& calendar,
+                                         absl::Time start,
+                                         absl::Duration amount,
+                                         bool working_time) {
+  if (!working_time) return start + amount;
+  absl::Duration remaining = amount;
+  std::optional<absl::Time> due;
+  if (remaining <= absl::ZeroDuration()) return start;
+  RETURN_IF_ERROR(ForEachWorkingInterval(
+      calendar, start, [&](absl::Time from, absl::Time to) {
+        if (remaining <= to - from) {
+          due = from + remaining;
+          return false;
+        }
+        remaining -= to - from;
+        return true;
+      }));
+  if (!due) return absl::OutOfRangeError("no deadline within ten years");
+  return *due;
+}
+
+absl::StatusOr<absl::Duration> TimeBetween(const v1::BusinessCalendar& calendar,
+                                           absl::Time from, absl::Time to,
+                                           bool working_time) {
+  if (to <= from) return absl::ZeroDuration();
+  if (!working_time) return to - from;
+  absl::Duration total;
+  RETURN_IF_ERROR(ForEachWorkingInterval(
+      calendar, from, [&](absl::Time a, absl::Time b) {
+        if (a >= to) return false;
+        total += std::min(b, to) - a;
+        return b < to;
+      }));
+  return total;
 }
 
 }  // namespace wangge::registry

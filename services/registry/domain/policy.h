@@ -64,6 +64,16 @@ std::vector<v1::StaffAssigned> StaffOf(const RegistryState& state,
 absl::StatusOr<absl::Time> Deadline(const v1::BusinessCalendar& calendar,
                                     absl::Time start, int64_t minutes,
                                     bool working_time);
+// The same for a duration (a shelved task's remaining time).
+absl::StatusOr<absl::Time> DeadlineAfter(const v1::BusinessCalendar& calendar,
+                                         absl::Time start,
+                                         absl::Duration amount,
+                                         bool working_time);
+// The time counted between `from` and `to` (zero if `to` is not later): the
+// inverse of DeadlineAfter, used to stop a clock (挂账) and start it again.
+absl::StatusOr<absl::Duration> TimeBetween(const v1::BusinessCalendar& calendar,
+                                           absl::Time from, absl::Time to,
+                                           bool working_time);
 
 }  // namespace wangge::registry
 

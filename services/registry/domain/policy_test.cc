@@ -56,6 +56,34 @@ TEST(DeadlineTest, WorkingHoursWeekendsHolidaysAndMakeUpDays) {
             Local(2024, 10, 2, 1, 0));
 }
 
+TEST(DeadlineTest, TimeBetweenIsTheInverseOfDeadline) {
+  const auto cal = Calendar();
+  // Friday 16:30 to Monday 10:00: one hour on Friday, one on Monday.
+  EXPECT_EQ(*TimeBetween(cal, Local(2024, 9, 20, 16, 30),
+                         Local(2024, 9, 23, 10, 0), true),
+            absl::Hours(2));
+  // Lunch and nights do not count; a holiday week does not either.
+  EXPECT_EQ(*TimeBetween(cal, Local(2024, 9, 30, 17, 0),
+                         Local(2024, 10, 8, 9, 30), true),
+            absl::Hours(1));
+  // Wall clock for emergencies; a reversed interval is zero.
+  EXPECT_EQ(*TimeBetween(cal, Local(2024, 10, 1, 23, 0),
+                         Local(2024, 10, 2, 1, 0), false),
+            absl::Hours(2));
+  EXPECT_EQ(*TimeBetween(cal, Local(2024, 10, 2, 1, 0),
+                         Local(2024, 10, 1, 23, 0), true),
+            absl::ZeroDuration());
+  // Round trip from awkward starts.
+  for (absl::Time start : {Local(2024, 9, 23, 12, 45), Local(2024, 9, 28, 8, 0),
+                           Local(2024, 10, 3, 10, 0)}) {
+    for (absl::Duration d : {absl::Minutes(1), absl::Minutes(95),
+                             absl::Hours(30)}) {
+      absl::Time due = *DeadlineAfter(cal, start, d, true);
+      EXPECT_EQ(*TimeBetween(cal, start, due, true), d);
+    }
+  }
+}
+
 class PolicyTest : public ::testing::Test {
  protected:
   void SetUp() override {

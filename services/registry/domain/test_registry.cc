@@ -1,0 +1,81 @@
+#include "services/registry/domain/test_registry.h"
+
+#include "absl/strings/str_cat.h"
+#include "services/common/clock/proto_time.h"
+
+namespace wangge::registry::testing {
+
+absl::Time Local(int y, int mo, int d, int h, int mi) {
+  return absl::FromCivil(absl::CivilMinute(y, mo, d, h, mi),
+                         absl::FixedTimeZone(8 * 3600));
+}
+
+RegistryState TestRegistry() {
+  RegistryState state;
+  v1::PolicyPublished p;
+  p.set_version("policy-2024");
+  *p.mutable_effective_time() = ToProto(Local(2024, 1, 1, 0, 0));
+  auto* cal = p.mutable_calendar();
+  cal->set_time_zone("Asia/Shanghai");
+  auto* am = cal->add_periods();
+  am->set_start("09:00");
+  am->set_end("12:00");
+  auto* pm = cal->add_periods();
+  pm->set_start("13:30");
+  pm->set_end("17:30");
+  for (int d = 1; d <= 7; ++d) cal->add_holidays(absl::StrCat("2024-10-0", d));
+  cal->add_make_up_days("2024-09-29");
+  cal->add_make_up_days("2024-10-12");
+  auto add_class = [&](const char* code, const char* type, bool extension,
+                       std::vector<std::tuple<const char*, int, bool>> limits) {
+    auto* c = p.add_classes();
+    c->set_code(code);
+    c->set_name(code);
+    c->set_department_type(type);
+    c->set_extension_allowed(extension);
+    c->set_active(true);
+    c->add_filing_criteria("visible");
+    for (const auto& [urgency, minutes, working] : limits) {
+      auto* l = c->add_limits();
+      l->set_urgency(urgency);
+      l->set_minutes(minutes);
+      l->set_working_time(working);
+    }
+  };
+  add_class(kRubbish, "sanitation", false, {{"ordinary", 240, true}});
+  add_class(kGreeneryCare, "greenery", true, {{"ordinary", 5 * 7 * 60, true}});
+  add_class(kManhole, "municipal", false,
+            {{"ordinary", 240, true}, {"emergency", 120, false}});
+  auto add_department = [&](const char* id, const char* type) {
+    auto* d = p.add_departments();
+    d->set_id(id);
+    d->set_name(id);
+    d->set_type(type);
+    d->set_area_code("110101");
+  };
+  add_department(kSanitation, "sanitation");
+  add_department(kGreenery, "greenery");
+  add_department(kStreetOffice, "street_office");
+  auto* fallback = p.add_fallbacks();
+  fallback->set_area_code("110101");
+  fallback->set_department_id(kStreetOffice);
+  state.policies.push_back(p);
+  auto add_staff = [&](const char* id, const char* role, const char* dept) {
+    v1::StaffAssigned s;
+    s.set_staff_id(id);
+    s.set_name(id);
+    s.set_role(role);
+    s.set_full_time(true);
+    s.add_area_codes(kCommunity);
+    s.set_department(dept);
+    *s.mutable_start_time() = ToProto(Local(2024, 1, 1, 0, 0));
+    state.staff[id].push_back(s);
+  };
+  add_staff("sup-1", "supervisor", "");
+  add_staff("sup-2", "supervisor", "");
+  add_staff("lead-1", "shift_leader", "");
+  add_staff("han-1", "department_handler", kSanitation);
+  return state;
+}
+
+}  // namespace wangge::registry::testing

@@ -1,5 +1,8 @@
 #include "services/common/domain/emitted.h"
 
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+
 namespace wangge::domain {
 
 std::vector<eventstore::StreamAppend> ToStreams(
@@ -30,6 +33,26 @@ std::vector<eventstore::StreamAppend> ToStreams(
     it->events.push_back(std::move(ne));
   }
   return out;
+}
+
+absl::StatusOr<std::unique_ptr<google::protobuf::Message>> Unpack(
+    const wangge::common::v1::EventEnvelope& envelope) {
+  const auto* descriptor =
+      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
+          envelope.event_type());
+  if (descriptor == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("unknown event type ", envelope.event_type()));
+  }
+  std::unique_ptr<google::protobuf::Message> event(
+      google::protobuf::MessageFactory::generated_factory()
+          ->GetPrototype(descriptor)
+          ->New());
+  if (!event->ParseFromString(envelope.payload().value())) {
+    return absl::DataLossError(
+        absl::StrCat(envelope.event_type(), " does not parse"));
+  }
+  return event;
 }
 
 }  // namespace wangge::domain

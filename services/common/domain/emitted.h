@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "google/protobuf/message.h"
 #include "services/common/eventstore/event_store.h"
 
@@ -37,6 +38,11 @@ std::vector<eventstore::StreamAppend> ToStreams(
     const std::function<int64_t(const std::string& stream_id)>& expected,
     const std::string& correlation_id, const std::string& causation_id,
     absl::Time occurred);
+
+// Parses an envelope's payload into its generated message type (linked into
+// this binary); NOT_FOUND for a type it does not know.
+absl::StatusOr<std::unique_ptr<google::protobuf::Message>> Unpack(
+    const wangge::common::v1::EventEnvelope& envelope);
 
 }  // namespace wangge::domain
 

@@ -63,6 +63,11 @@ std::vector<FieldViolation> FieldViolations(const absl::Status& status) {
   return out;
 }
 
+std::string ViolatedField(const absl::Status& status) {
+  auto violations = FieldViolations(status);
+  return violations.empty() ? "" : violations[0].field;
+}
+
 std::string DeniedRule(const absl::Status& status) {
   auto payload = status.GetPayload(kErrorInfoUrl);
   if (!payload) return "";

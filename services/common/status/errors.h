@@ -43,6 +43,8 @@ absl::Status ResourceExhausted(absl::string_view message,
 
 // Reads the details back (empty when absent).
 std::vector<FieldViolation> FieldViolations(const absl::Status& status);
+// The first violated field's name, or "" (tests and the CLI).
+std::string ViolatedField(const absl::Status& status);
 std::string DeniedRule(const absl::Status& status);
 absl::Duration RetryAfter(const absl::Status& status);
 

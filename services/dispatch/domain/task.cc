@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/status/errors.h"
@@ -217,8 +218,8 @@ absl::StatusOr<std::vector<Emitted>> DecideReportHandled(
     const v1::TaskRecord& task, const Actor& actor, const std::string& result,
     const std::vector<std::string>& evidence, absl::Time now) {
   RETURN_IF_ERROR(OwnDepartment(task, actor));
-  if (task.status() != v1::TASK_STATUS_DISPATCHED &&
-      task.status() != v1::TASK_STATUS_ACCEPTED) {
+  // Accepted (签收) first: the response rate counts acceptances.
+  if (task.status() != v1::TASK_STATUS_ACCEPTED) {
     return WrongState(task, "report handled");
   }
   if (result.empty()) return InvalidField("note", "the result is required");
@@ -475,22 +476,11 @@ absl::Status Evolve(v1::TaskRecord& task,
 
 absl::Status Evolve(v1::TaskRecord& task,
                     const common::v1::EventEnvelope& envelope) {
-  const std::string& type = envelope.event_type();
-  const auto* descriptor =
-      v1::TaskDispatched::descriptor()->file()->pool()->FindMessageTypeByName(
-          type);
-  if (descriptor == nullptr ||
-      descriptor->file() != v1::TaskDispatched::descriptor()->file()) {
+  if (!absl::StartsWith(envelope.event_type(), "wangge.dispatch.v1.")) {
     return absl::InvalidArgumentError(
-        absl::StrCat("a task has no event ", type));
+        absl::StrCat("a task has no event ", envelope.event_type()));
   }
-  std::unique_ptr<google::protobuf::Message> event(
-      google::protobuf::MessageFactory::generated_factory()
-          ->GetPrototype(descriptor)
-          ->New());
-  if (!event->ParseFromString(envelope.payload().value())) {
-    return absl::DataLossError(absl::StrCat(type, " does not parse"));
-  }
+  ASSIGN_OR_RETURN(auto event, domain::Unpack(envelope));
   return Evolve(task, *event, FromProto(envelope.occurred_time()));
 }
 

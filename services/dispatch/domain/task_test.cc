@@ -118,7 +118,7 @@ TEST_F(TaskTest, SendBackNeedsAReasonAndTheDispatcherRedispatches) {
   Dispatch(reg::kRubbish, t0);
   auto no_reason = DecideRequest(task_, Handler(reg::kSanitation),
                                  RequestKind::kSendBack, "", 0, t0);
-  EXPECT_EQ(status::FieldViolations(no_reason.status())[0].field, "reason");
+  EXPECT_EQ(status::ViolatedField(no_reason.status()), "reason");
   auto asked = DecideRequest(task_, Handler(reg::kSanitation),
                              RequestKind::kSendBack, "greenery's", 0, t0);
   ASSERT_TRUE(asked.ok());
@@ -129,15 +129,13 @@ TEST_F(TaskTest, SendBackNeedsAReasonAndTheDispatcherRedispatches) {
                                             true, "", "x", registry_, t0)
                                    .status()),
             "command_centre_only");
-  EXPECT_EQ(status::FieldViolations(
+  EXPECT_EQ(status::ViolatedField(
                 DecideRuling(task_, Dispatcher(), true, "", "", registry_, t0)
-                    .status())[0]
-                .field,
+                    .status()),
             "redispatch_department");
-  EXPECT_EQ(status::FieldViolations(
+  EXPECT_EQ(status::ViolatedField(
                 DecideRuling(task_, Dispatcher(), false, "", "", registry_, t0)
-                    .status())[0]
-                .field,
+                    .status()),
             "reason");
   const absl::Time t1 = Local(2024, 9, 23, 11, 0);
   auto approved = DecideRuling(task_, Dispatcher(), true, "", reg::kGreenery,
@@ -188,8 +186,7 @@ TEST_F(TaskTest, ExtensionForbiddenByClassAllowedOtherwise) {
   EXPECT_EQ(FromProto(task_.due_time()), Local(2024, 9, 29, 10, 0));
   auto no_minutes = DecideRequest(task_, Handler(reg::kGreenery),
                                   RequestKind::kExtension, "rain", 0, t0);
-  EXPECT_EQ(status::FieldViolations(no_minutes.status())[0].field,
-            "extension_minutes");
+  EXPECT_EQ(status::ViolatedField(no_minutes.status()), "extension_minutes");
   Apply(*DecideRequest(task_, Handler(reg::kGreenery), RequestKind::kExtension,
                        "rain", 420, t0),
         t0);
@@ -253,6 +250,7 @@ TEST_F(TaskTest, TimersFireOncePerSchedule) {
   EXPECT_EQ(TaskView(task_, Local(2024, 9, 23, 16, 0)).colour(),
             v1::STAGE_COLOUR_RED);
   // Late handling is recorded as not on time.
+  Apply(*DecideAccept(task_, Handler(reg::kSanitation), t0), t0);
   auto handled = DecideReportHandled(task_, Handler(reg::kSanitation), "swept",
                                      {}, Local(2024, 9, 23, 16, 0));
   ASSERT_TRUE(handled.ok());
@@ -270,17 +268,22 @@ TEST_F(TaskTest, BothTimersAtOnceAfterALongOutage) {
 TEST_F(TaskTest, ReportHandledNeedsAResultAndValidEvidence) {
   const absl::Time t0 = Local(2024, 9, 23, 10, 0);
   Dispatch(reg::kRubbish, t0);
+  // Accepted (签收) first.
   EXPECT_EQ(
-      status::FieldViolations(
+      DecideReportHandled(task_, Handler(reg::kSanitation), "done", {}, t0)
+          .status()
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
+  Apply(*DecideAccept(task_, Handler(reg::kSanitation), t0), t0);
+  EXPECT_EQ(
+      status::ViolatedField(
           DecideReportHandled(task_, Handler(reg::kSanitation), "", {}, t0)
-              .status())[0]
-          .field,
+              .status()),
       "note");
-  EXPECT_EQ(status::FieldViolations(
-                DecideReportHandled(task_, Handler(reg::kSanitation), "done",
-                                    {"abc"}, t0)
-                    .status())[0]
-                .field,
+  EXPECT_EQ(status::ViolatedField(DecideReportHandled(task_,
+                                                      Handler(reg::kSanitation),
+                                                      "done", {"abc"}, t0)
+                                      .status()),
             "evidence_sha256[0]");
   EXPECT_EQ(
       status::DeniedRule(

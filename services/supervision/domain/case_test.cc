@@ -1,0 +1,378 @@
+#include "services/supervision/domain/case.h"
+
+#include "gtest/gtest.h"
+#include "services/common/clock/proto_time.h"
+#include "services/common/status/errors.h"
+#include "services/registry/domain/test_registry.h"
+
+namespace wangge::supervision {
+namespace {
+
+namespace reg = registry::testing;
+using reg::Local;
+
+common::v1::Actor Person(common::v1::Role role, const std::string& subject,
+                         const std::string& department = "") {
+  common::v1::Actor a;
+  a.set_subject(subject);
+  a.set_role(role);
+  a.set_department(department);
+  return a;
+}
+const auto kSup1 = Person(common::v1::ROLE_SUPERVISOR, "sup-1");
+const auto kSup2 = Person(common::v1::ROLE_SUPERVISOR, "sup-2");
+const auto kLead = Person(common::v1::ROLE_SHIFT_LEADER, "lead-1");
+const auto kAgent = Person(common::v1::ROLE_FOLLOW_UP_AGENT, "agent-1");
+
+class CaseTest : public ::testing::Test {
+ protected:
+  void Open(intake::v1::ReportSource source,
+            const std::string& reporter = "citizen-app") {
+    intake::v1::ReportReceived r;
+    r.set_case_id("C1");
+    r.set_source(source);
+    r.set_category_code(reg::kRubbish);
+    r.set_area_code(reg::kGrid);
+    r.set_reporter_subject(reporter);
+    r.set_reporter_contact_ciphertext("x");
+    *r.mutable_received_time() = ToProto(t0_);
+    auto e = DecideOpen(registry_, policy_, r, t0_);
+    ASSERT_TRUE(e.ok()) << e.status();
+    ASSERT_TRUE(*Evolve(case_, *e->event, t0_));
+  }
+  void Apply(const absl::StatusOr<std::vector<Emitted>>& events) {
+    ASSERT_TRUE(events.ok()) << events.status();
+    for (const auto& e : *events) {
+      if (e.stream_id != CaseStream("C1")) continue;
+      ASSERT_TRUE(Evolve(case_, *e.event, t0_).ok());
+    }
+  }
+  void Dispatched(const std::string& task_id) {
+    dispatch::v1::TaskDispatched d;
+    d.set_task_id(task_id);
+    d.set_case_id("C1");
+    d.set_department(reg::kSanitation);
+    *d.mutable_due_time() = ToProto(t0_ + absl::Hours(4));
+    ASSERT_TRUE(*Evolve(case_, d, t0_));
+  }
+  void Handled(const std::string& handler = "han-1") {
+    dispatch::v1::TaskHandled h;
+    h.set_task_id(case_.task_id());
+    h.set_case_id("C1");
+    h.set_department(reg::kSanitation);
+    h.set_handler_subject(handler);
+    h.set_result("swept");
+    Apply(DecideHandlingReported(case_, h, registry_, policy_, t0_));
+    ASSERT_EQ(case_.status(), v1::CASE_STATUS_HANDLED);
+  }
+  // Opened by the public, verified, filed, dispatched, handled.
+  void ToHandled() {
+    Open(intake::v1::REPORT_SOURCE_PUBLIC_APP);
+    Apply(DecideVerify(case_, kSup1, true, {}, "", t0_));
+    Apply(DecideFile(case_, kLead, v1::URGENCY_ORDINARY, "visible", registry_,
+                     t0_));
+    Dispatched("task/C1/1");
+    Handled();
+  }
+
+  absl::Time t0_ = Local(2024, 9, 23, 10, 0);
+  registry::RegistryState registry_ = reg::TestRegistry();
+  SupervisionPolicy policy_;
+  v1::CaseRecord case_;
+};
+
+TEST_F(CaseTest, PublicReportsAreVerifiedSupervisorReportsAreNot) {
+  Open(intake::v1::REPORT_SOURCE_PUBLIC_APP);
+  EXPECT_EQ(case_.status(), v1::CASE_STATUS_VERIFYING);
+  EXPECT_EQ(FromProto(case_.opened().verification_due_time()),
+            t0_ + absl::Minutes(60));
+  ASSERT_EQ(case_.opened().verification_assignees_size(), 2);
+  EXPECT_EQ(case_.opened().verification_assignees(0), "sup-1");
+  EXPECT_TRUE(case_.opened().follow_up());
+  case_.Clear();
+  Open(intake::v1::REPORT_SOURCE_SUPERVISOR, "sup-1");
+  EXPECT_EQ(case_.status(), v1::CASE_STATUS_AWAITING_FILING);
+  EXPECT_FALSE(case_.opened().follow_up());
+}
+
+TEST_F(CaseTest, VerifyByASupervisorOfTheArea) {
+  Open(intake::v1::REPORT_SOURCE_HOTLINE_12345);
+  auto outsider = DecideVerify(
+      case_, Person(common::v1::ROLE_SUPERVISOR, "sup-9"), true, {}, "", t0_);
+  EXPECT_EQ(status::DeniedRule(outsider.status()), "supervisor_of_area");
+  EXPECT_EQ(status::DeniedRule(
+                DecideVerify(case_, kLead, true, {}, "", t0_).status()),
+            "supervisor_only");
+  EXPECT_EQ(status::ViolatedField(
+                DecideVerify(case_, kSup1, false, {}, "", t0_).status()),
+            "note");
+  EXPECT_EQ(status::ViolatedField(
+                DecideVerify(case_, kSup1, true, {"zz"}, "", t0_).status()),
+            "evidence_sha256[0]");
+  auto late = DecideVerify(case_, kSup1, true, {std::string(64, 'a')}, "",
+                           t0_ + absl::Minutes(61));
+  ASSERT_TRUE(late.ok());
+  EXPECT_FALSE(
+      static_cast<const v1::CaseVerified&>(*(*late)[0].event).on_time());
+  Apply(late);
+  EXPECT_EQ(case_.status(), v1::CASE_STATUS_AWAITING_FILING);
+  EXPECT_EQ(DecideVerify(case_, kSup1, true, {}, "", t0_).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(CaseTest, RefutedReportCannotBeFiled) {
+  Open(intake::v1::REPORT_SOURCE_PUBLIC_APP);
+  Apply(DecideVerify(case_, kSup1, false, {}, "nothing there", t0_));
+  EXPECT_EQ(
+      DecideFile(case_, kLead, v1::URGENCY_ORDINARY, "visible", registry_, t0_)
+          .status()
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
+  Apply(DecideVoid(case_, kLead, "false report", "", nullptr));
+  EXPECT_EQ(case_.status(), v1::CASE_STATUS_VOIDED);
+  EXPECT_EQ(FixMyStreetStatus(case_), "closed");
+}
+
+TEST_F(CaseTest, FileNeedsTheShiftLeaderUrgencyAndACriterionOfTheClass) {
+  Open(intake::v1::REPORT_SOURCE_SUPERVISOR, "sup-1");
+  EXPECT_EQ(status::DeniedRule(DecideFile(case_, kSup1, v1::URGENCY_ORDINARY,
+                                          "visible", registry_, t0_)
+                                   .status()),
+            "shift_leader_only");
+  EXPECT_EQ(
+      status::ViolatedField(DecideFile(case_, kLead, v1::URGENCY_UNSPECIFIED,
+                                       "visible", registry_, t0_)
+                                .status()),
+      "urgency");
+  EXPECT_EQ(status::ViolatedField(DecideFile(case_, kLead, v1::URGENCY_ORDINARY,
+                                             "smell", registry_, t0_)
+                                      .status()),
+            "filing_criterion");
+  auto filed =
+      DecideFile(case_, kLead, v1::URGENCY_URGENT, "visible", registry_, t0_);
+  ASSERT_TRUE(filed.ok());
+  EXPECT_EQ((*filed)[0].policy_version, "policy-2024");
+  const auto& e = static_cast<const v1::CaseFiled&>(*(*filed)[0].event);
+  EXPECT_EQ(e.urgency(), "urgent");
+  EXPECT_EQ(e.area_code(), reg::kGrid);
+  Apply(filed);
+  EXPECT_EQ(case_.status(), v1::CASE_STATUS_FILED);
+  EXPECT_EQ(FixMyStreetStatus(case_), "action scheduled");
+  EXPECT_EQ(
+      DecideFile(case_, kLead, v1::URGENCY_URGENT, "visible", registry_, t0_)
+          .status()
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(DecideReject(case_, kLead, "out_of_scope").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(DecideVoid(case_, kLead, "x", "", nullptr).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(CaseTest, RejectNeedsAKnownReasonCode) {
+  Open(intake::v1::REPORT_SOURCE_SUPERVISOR, "sup-1");
+  EXPECT_EQ(
+      status::ViolatedField(DecideReject(case_, kLead, "boring").status()),
+      "reason_code");
+  Apply(DecideReject(case_, kLead, "not_in_jurisdiction"));
+  EXPECT_EQ(case_.status(), v1::CASE_STATUS_NOT_ACCEPTED);
+  EXPECT_EQ(Open311Status(case_), "closed");
+  EXPECT_EQ(FixMyStreetStatus(case_), "not responsible");
+}
+
+TEST_F(CaseTest, VoidAsDuplicateLinksBothCasesInOneDecision) {
+  Open(intake::v1::REPORT_SOURCE_PUBLIC_APP);
+  v1::CaseRecord survivor;
+  survivor.mutable_opened()->set_case_id("C0");
+  survivor.set_status(v1::CASE_STATUS_FILED);
+  EXPECT_EQ(status::ViolatedField(
+                DecideVoid(case_, kLead, "dup", "C1", &case_).status()),
+            "duplicate_of");
+  EXPECT_EQ(status::ViolatedField(
+                DecideVoid(case_, kLead, "dup", "C9", nullptr).status()),
+            "duplicate_of");
+  EXPECT_EQ(
+      status::ViolatedField(DecideVoid(case_, kLead, "", "", nullptr).status()),
+      "reason");
+  auto voided = DecideVoid(case_, kLead, "same manhole", "C0", &survivor);
+  ASSERT_TRUE(voided.ok());
+  ASSERT_EQ(voided->size(), 2u);
+  EXPECT_EQ((*voided)[0].stream_id, "case/C1");
+  EXPECT_EQ((*voided)[1].stream_id, "case/C0");
+  ASSERT_TRUE(*Evolve(survivor, *(*voided)[1].event, t0_));
+  EXPECT_EQ(survivor.merged_duplicates(0), "C1");
+  Apply(voided);
+  EXPECT_EQ(case_.duplicate_of(), "C0");
+  EXPECT_EQ(FixMyStreetStatus(case_), "duplicate");
+  // A voided case cannot be a survivor.
+  v1::CaseRecord other = case_;
+  other.mutable_opened()->set_case_id("C2");
+  other.set_status(v1::CASE_STATUS_AWAITING_FILING);
+  EXPECT_EQ(status::ViolatedField(
+                DecideVoid(other, kLead, "dup", "C1", &case_).status()),
+            "duplicate_of");
+}
+
+TEST_F(CaseTest, HandlingOfASupersededTaskIsIgnored) {
+  ToHandled();
+  dispatch::v1::TaskHandled old;
+  old.set_task_id("task/C1/0");
+  auto none = DecideHandlingReported(case_, old, registry_, policy_, t0_);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(CaseTest, CheckerIsNeverHandlerDepartmentOrReporter) {
+  // The reporter is sup-2 (a supervisor of the area).
+  Open(intake::v1::REPORT_SOURCE_SUPERVISOR, "sup-2");
+  Apply(DecideFile(case_, kLead, v1::URGENCY_ORDINARY, "visible", registry_,
+                   t0_));
+  Dispatched("task/C1/1");
+  Handled("sup-1");  // absurd but possible: the same person handled it
+  EXPECT_EQ(
+      status::DeniedRule(
+          DecideCheck(case_, kSup1, true, {}, "", registry_, t0_).status()),
+      "checker_is_handler");
+  EXPECT_EQ(
+      status::DeniedRule(
+          DecideCheck(case_, kSup2, true, {}, "", registry_, t0_).status()),
+      "checker_is_reporter");
+  // A handler of the handling department, even with a supervisor's role.
+  EXPECT_EQ(status::DeniedRule(
+                DecideCheck(case_, Person(common::v1::ROLE_SUPERVISOR, "han-1"),
+                            true, {}, "", registry_, t0_)
+                    .status()),
+            "checker_of_handling_department");
+  EXPECT_EQ(status::DeniedRule(DecideCheck(case_,
+                                           Person(common::v1::ROLE_SUPERVISOR,
+                                                  "x", reg::kSanitation),
+                                           true, {}, "", registry_, t0_)
+                                   .status()),
+            "checker_of_handling_department");
+  EXPECT_EQ(status::DeniedRule(
+                DecideCheck(case_, Person(common::v1::ROLE_SUPERVISOR, "sup-9"),
+                            true, {}, "", registry_, t0_)
+                    .status()),
+            "supervisor_of_area");
+  EXPECT_EQ(case_.status(), v1::CASE_STATUS_HANDLED);
+}
+
+TEST_F(CaseTest, FailedCheckOrdersReworkForTheSameDepartment) {
+  ToHandled();
+  EXPECT_EQ(
+      status::ViolatedField(
+          DecideCheck(case_, kSup2, false, {}, "", registry_, t0_).status()),
+      "note");
+  auto failed =
+      DecideCheck(case_, kSup2, false, {}, "still dirty", registry_, t0_);
+  ASSERT_TRUE(failed.ok());
+  ASSERT_EQ(failed->size(), 2u);
+  const auto& rework =
+      static_cast<const v1::CaseReworkOrdered&>(*(*failed)[1].event);
+  EXPECT_EQ(rework.department(), reg::kSanitation);
+  EXPECT_EQ(rework.rework_count(), 1u);
+  Apply(failed);
+  EXPECT_EQ(case_.status(), v1::CASE_STATUS_FILED);
+  EXPECT_EQ(case_.rework_count(), 1u);
+  // Closing needs a passing check.
+  EXPECT_EQ(DecideClose(case_, kLead, v1::CLOSING_TYPE_NORMAL).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  Dispatched("task/C1/2");
+  Handled();
+  Apply(DecideCheck(case_, kSup2, true, {}, "", registry_, t0_));
+  EXPECT_EQ(case_.status(), v1::CASE_STATUS_CHECK_PASSED);
+}
+
+TEST_F(CaseTest, CloseTypeMustMatchTheOverdueRecord) {
+  ToHandled();
+  dispatch::v1::TaskOverdue overdue;
+  overdue.set_task_id("task/C1/1");
+  ASSERT_TRUE(*Evolve(case_, overdue, t0_));
+  Apply(DecideCheck(case_, kSup2, true, {}, "", registry_, t0_));
+  EXPECT_EQ(status::DeniedRule(
+                DecideClose(case_, kSup1, v1::CLOSING_TYPE_OVERDUE).status()),
+            "shift_leader_only");
+  EXPECT_EQ(status::ViolatedField(
+                DecideClose(case_, kLead, v1::CLOSING_TYPE_NORMAL).status()),
+            "closing_type");
+  EXPECT_EQ(
+      status::ViolatedField(
+          DecideClose(case_, kLead, v1::CLOSING_TYPE_UNSPECIFIED).status()),
+      "closing_type");
+  Apply(DecideClose(case_, kLead, v1::CLOSING_TYPE_OVERDUE));
+  EXPECT_EQ(case_.status(), v1::CASE_STATUS_CLOSED);
+  EXPECT_EQ(FixMyStreetStatus(case_), "fixed");
+  EXPECT_EQ(CaseView(case_).open311_status(), "closed");
+}
+
+TEST_F(CaseTest, FollowUpAfterTheAuditedContactReadAndReopen) {
+  ToHandled();
+  Apply(DecideCheck(case_, kSup2, true, {}, "", registry_, t0_));
+  EXPECT_EQ(DecideFollowUp(case_, kAgent, v1::SATISFACTION_SATISFIED, true, "",
+                           policy_)
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);  // not closed yet
+  Apply(DecideClose(case_, kLead, v1::CLOSING_TYPE_NORMAL));
+  // The contact was not read through intake yet.
+  EXPECT_EQ(DecideFollowUp(case_, kAgent, v1::SATISFACTION_SATISFIED, true, "",
+                           policy_)
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  common::v1::EventEnvelope revealed;
+  revealed.set_event_type("wangge.intake.v1.ReporterContactRevealed");
+  *revealed.mutable_actor() = kAgent;
+  intake::v1::ReporterContactRevealed r;
+  r.set_case_id("C1");
+  revealed.mutable_payload()->set_value(r.SerializeAsString());
+  ASSERT_TRUE(*Evolve(case_, revealed));
+  EXPECT_EQ(status::DeniedRule(DecideFollowUp(case_, kLead,
+                                              v1::SATISFACTION_SATISFIED, true,
+                                              "", policy_)
+                                   .status()),
+            "follow_up_agent_only");
+  EXPECT_EQ(status::ViolatedField(DecideFollowUp(case_, kAgent,
+                                                 v1::SATISFACTION_UNSPECIFIED,
+                                                 true, "", policy_)
+                                      .status()),
+            "satisfaction");
+  auto unhappy = DecideFollowUp(case_, kAgent, v1::SATISFACTION_UNSATISFIED,
+                                false, "still there", policy_);
+  ASSERT_TRUE(unhappy.ok());
+  ASSERT_EQ(unhappy->size(), 2u);
+  Apply(unhappy);
+  EXPECT_EQ(case_.status(), v1::CASE_STATUS_FILED);
+  EXPECT_EQ(case_.reopen_count(), 1u);
+  EXPECT_EQ(FixMyStreetStatus(case_), "reopened");
+}
+
+TEST_F(CaseTest, SatisfiedFollowUpDoesNotReopenAndHappensOnce) {
+  ToHandled();
+  Apply(DecideCheck(case_, kSup2, true, {}, "", registry_, t0_));
+  Apply(DecideClose(case_, kLead, v1::CLOSING_TYPE_NORMAL));
+  case_.add_contact_revealed_to("agent-1");
+  auto ok = DecideFollowUp(case_, kAgent, v1::SATISFACTION_UNSATISFIED, true,
+                           "", policy_);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->size(), 1u);  // solved: no reopen
+  Apply(ok);
+  EXPECT_EQ(case_.status(), v1::CASE_STATUS_CLOSED);
+  EXPECT_EQ(DecideFollowUp(case_, kAgent, v1::SATISFACTION_SATISFIED, true, "",
+                           policy_)
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(CaseTest, ForeignEventsUpdateOnlyWhatTheyState) {
+  Open(intake::v1::REPORT_SOURCE_SUPERVISOR, "sup-1");
+  dispatch::v1::TaskAccepted accepted;  // says nothing the case keeps
+  EXPECT_FALSE(*Evolve(case_, accepted, t0_));
+  common::v1::EventEnvelope unknown;
+  unknown.set_event_type("wangge.nothing.v1.Nope");
+  EXPECT_FALSE(Evolve(case_, unknown).ok());
+}
+
+}  // namespace
+}  // namespace wangge::supervision

@@ -4,11 +4,7 @@
 // copy of the areas; reports are located against that copy.
 
 #include "absl/flags/flag.h"
-#include "services/common/eventbus/consumer.h"
-#include "services/common/eventbus/readlog_client.h"
-#include "services/common/log/log.h"
 #include "services/common/ratelimit/rate_limiter.h"
-#include "services/common/server/channel.h"
 #include "services/common/server/service_main.h"
 #include "services/intake/app/intake_app.h"
 #include "services/intake/server/intake_server.h"
@@ -44,50 +40,25 @@ int main(int argc, char** argv) {
             context.store, key_store.get(), options, Clock::Real());
         absl::Status s = app->Load();
         if (!s.ok()) return s;
-        std::shared_ptr<eventbus::Consumer> registry_follower;
-        auto peer = config.peers.find("registry");
-        if (peer != config.peers.end()) {
-          auto token = server::ServiceToken(config);
-          if (!token.ok()) return token.status();
-          auto channel = server::MakeChannel(peer->second, config.tls);
-          if (!channel.ok()) return channel.status();
-          eventbus::ConsumerOptions options;
-          options.source = "registry";
-          options.kafka.bootstrap = config.kafka_bootstrap;
-          options.kafka.bootstrap_file = config.kafka_bootstrap_file;
-          options.kafka.ca_file = config.kafka_ca_file;
-          options.kafka.cert_file = config.kafka_cert_file;
-          options.kafka.key_file = config.kafka_key_file;
-          options.partitions = config.partitions;
-          options.read_log = eventbus::MakeReadLogFn(*channel, *token);
-          options.read_heads = eventbus::MakeReadHeadsFn(*channel, *token);
-          options.metrics = &context.chassis->metrics().registry();
-          options.after_apply = [app](const common::v1::EventEnvelope& env) {
-            app->OnRegistryApplied(env);
-          };
-          registry_follower = std::make_shared<eventbus::Consumer>(
-              context.store, options,
-              [app](const common::v1::EventEnvelope& env) {
-                return app->RegistryEffects(env);
-              });
-          s = registry_follower->Start();
-          if (!s.ok()) return s;
+        auto registry_follower = server::FollowSource(
+            context, "registry",
+            [app](const common::v1::EventEnvelope& env) {
+              return app->RegistryEffects(env);
+            },
+            [app](const common::v1::EventEnvelope& env) {
+              app->OnRegistryApplied(env);
+            });
+        if (!registry_follower.ok()) return registry_follower.status();
+        if (auto follower = *registry_follower) {
           // Ready once the registry copy has caught up with the registry.
-          context.ready_when = [registry_follower] {
-            return registry_follower->caught_up();
-          };
-        } else {
-          log::Warning("no --registry_addr: intake cannot follow the registry");
+          context.ready_when = [follower] { return follower->caught_up(); };
         }
         auto server =
             std::make_shared<intake::IntakeServer>(context.chassis, app.get());
         s = context.chassis->Register<intake::v1::IntakeService>(server.get());
         context.projections->push_back(intake::kReportsProjection);
         context.projections->push_back(intake::kRegistryProjection);
-        context.chassis->AddShutdownHook(
-            [app, server, registry_follower, key_store] {
-              if (registry_follower) registry_follower->Stop();
-            });
+        context.chassis->AddShutdownHook([app, server, key_store] {});
         return s;
       });
 }

@@ -123,19 +123,34 @@ absl::Status Consumer::Apply(const EventEnvelope& env) {
                                    options_.source),
                       &consumed);
   }
-  eventstore::AppendRequest request;
-  if (env.event_type() != eventstore::kCheckpointType) {
-    auto effects = handler_(env);
-    if (!effects.ok()) {
-      return DeadLetter(
-          absl::StrCat(env.partition(), "/", env.sequence()),
-          absl::StrCat("handler refused: ", effects.status().ToString()),
-          &consumed);
+  // A handler reads this service's state and its effects expect stream
+  // versions; a command that wrote meanwhile makes the append ABORTED, and
+  // the handler decides again on the new state.
+  absl::StatusOr<eventstore::AppendResult> result;
+  for (int attempt = 0;; ++attempt) {
+    eventstore::AppendRequest request;
+    if (env.event_type() != eventstore::kCheckpointType) {
+      auto effects = handler_(env);
+      // Not ready for it yet (a dependency still loading): not consumed,
+      // delivered again.
+      if (effects.status().code() == absl::StatusCode::kUnavailable) {
+        return effects.status();
+      }
+      if (!effects.ok()) {
+        return DeadLetter(
+            absl::StrCat(env.partition(), "/", env.sequence()),
+            absl::StrCat("handler refused: ", effects.status().ToString()),
+            &consumed);
+      }
+      request = std::move(*effects);
     }
-    request = std::move(*effects);
+    request.consumed.push_back(consumed);
+    result = store_->Append(std::move(request));
+    if (result.ok() || result.status().code() != absl::StatusCode::kAborted ||
+        attempt == 8) {
+      break;
+    }
   }
-  request.consumed.push_back(consumed);
-  auto result = store_->Append(std::move(request));
   if (!result.ok()) return result.status();
   if (!result->duplicate) {
     ++applied_;

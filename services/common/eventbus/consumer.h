@@ -46,7 +46,10 @@ using ReadHeadsFn = std::function<absl::StatusOr<std::vector<uint64_t>>()>;
 
 // This service's effects of one source event (events to append, projection
 // rows); the consumer adds the consumed position. An error dead-letters the
-// event (and consumes it), since retrying cannot change a pure decision.
+// event (and consumes it), since retrying cannot change a pure decision;
+// except UNAVAILABLE (a dependency not ready yet), which leaves the event
+// unconsumed, to be applied again later. An ABORTED append (a command wrote
+// the same stream meanwhile) runs the handler again.
 using Handler = std::function<absl::StatusOr<eventstore::AppendRequest>(
     const wangge::common::v1::EventEnvelope&)>;
 

@@ -10,10 +10,12 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/auth/token.h"
 #include "services/common/config/config.h"
+#include "services/common/eventbus/readlog_client.h"
 #include "services/common/eventlog/eventlog_service.h"
 #include "services/common/files/files.h"
 #include "services/common/log/log.h"
 #include "services/common/server/channel.h"
+#include "services/common/status/status_macros.h"
 
 namespace wangge::server {
 
@@ -96,6 +98,38 @@ absl::StatusOr<std::string> ServiceToken(const config::ServiceConfig& config) {
   claims.scopes = {"*"};
   log::Warning("no --service_token_file: minted a development service token");
   return auth::MintToken(claims, "HS256", *key);
+}
+
+absl::StatusOr<std::shared_ptr<eventbus::Consumer>> FollowSource(
+    ServiceContext& context, const std::string& source,
+    eventbus::Handler handler,
+    std::function<void(const wangge::common::v1::EventEnvelope&)> after_apply) {
+  const auto& config = context.chassis->config();
+  auto peer = config.peers.find(source);
+  if (peer == config.peers.end() || peer->second.empty()) {
+    log::Warning(absl::StrCat("no --", source, "_addr: ", config.service,
+                              " does not follow ", source));
+    return std::shared_ptr<eventbus::Consumer>();
+  }
+  ASSIGN_OR_RETURN(std::string token, ServiceToken(config));
+  ASSIGN_OR_RETURN(auto channel, MakeChannel(peer->second, config.tls));
+  eventbus::ConsumerOptions options;
+  options.source = source;
+  options.kafka.bootstrap = config.kafka_bootstrap;
+  options.kafka.bootstrap_file = config.kafka_bootstrap_file;
+  options.kafka.ca_file = config.kafka_ca_file;
+  options.kafka.cert_file = config.kafka_cert_file;
+  options.kafka.key_file = config.kafka_key_file;
+  options.partitions = config.partitions;
+  options.read_log = eventbus::MakeReadLogFn(channel, token);
+  options.read_heads = eventbus::MakeReadHeadsFn(channel, token);
+  options.metrics = &context.chassis->metrics().registry();
+  options.after_apply = std::move(after_apply);
+  auto consumer = std::make_shared<eventbus::Consumer>(
+      context.store, std::move(options), std::move(handler));
+  RETURN_IF_ERROR(consumer->Start());
+  context.chassis->AddShutdownHook([consumer] { consumer->Stop(); });
+  return consumer;
 }
 
 int ServiceMain(int argc, char** argv, const std::string& service,

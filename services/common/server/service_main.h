@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "services/common/eventbus/consumer.h"
 #include "services/common/eventbus/relay.h"
 #include "services/common/eventstore/event_store.h"
 #include "services/common/server/chassis.h"
@@ -42,6 +43,16 @@ absl::StatusOr<eventstore::Options> StoreOptions(
 // This service's bearer token for calls to peers: --service_token_file, or
 // in development (HS256) one minted from the token key, with a warning.
 absl::StatusOr<std::string> ServiceToken(const config::ServiceConfig& config);
+
+// Follows `source`'s topic (and its ReadLog, at --<source>_addr, for gaps
+// and catch-up) with `handler`, calling `after_apply` once each event's
+// effects are durable; started, and stopped at shutdown. Null with a
+// warning when --<source>_addr is not set.
+absl::StatusOr<std::shared_ptr<eventbus::Consumer>> FollowSource(
+    ServiceContext& context, const std::string& source,
+    eventbus::Handler handler,
+    std::function<void(const wangge::common::v1::EventEnvelope&)> after_apply =
+        nullptr);
 
 // `setup` registers the service's gRPC services and shutdown hooks.
 int ServiceMain(int argc, char** argv, const std::string& service,

@@ -22,7 +22,8 @@ IntakeApp::IntakeApp(eventstore::EventStore* store, KeyStore* keys,
       channel_limiter_(options.channel_rate, clock),
       caller_limiter_(options.caller_rate, clock),
       duplicate_radius_m_(options.duplicate_radius_m),
-      duplicate_window_(options.duplicate_window) {}
+      duplicate_window_(options.duplicate_window),
+      registry_(store) {}
 
 void IntakeApp::Remember(const std::string& category, const Recent& report) {
   absl::MutexLock lock(&recent_mu_);
@@ -56,21 +57,7 @@ std::vector<std::string> IntakeApp::NearbyOpen(
 }
 
 absl::Status IntakeApp::Load() {
-  std::vector<common::v1::EventEnvelope> deployment, areas;
-  absl::Status inner;
-  RETURN_IF_ERROR(store_->ScanProjection(
-      kRegistryProjection, "",
-      [&](const std::string&, const std::string& value) {
-        common::v1::EventEnvelope env;
-        if (!env.ParseFromString(value)) {
-          inner = absl::DataLossError("registry row does not parse");
-          return false;
-        }
-        (env.stream_id() == "deployment" ? deployment : areas)
-            .push_back(std::move(env));
-        return true;
-      }));
-  RETURN_IF_ERROR(inner);
+  RETURN_IF_ERROR(registry_.Load());
   // Recent reports, for duplicate hints.
   std::vector<v1::Report> recent;
   RETURN_IF_ERROR(
@@ -94,45 +81,34 @@ absl::Status IntakeApp::Load() {
              {FromProto(report.received_time()), report.point().longitude(),
               report.point().latitude(), report.case_id()});
   }
-  absl::MutexLock lock(&mu_);
-  for (const auto& env : deployment)
-    RETURN_IF_ERROR(registry::Evolve(registry_.state, env));
-  for (const auto& env : areas)
-    RETURN_IF_ERROR(registry::Evolve(registry_.state, env));
-  registry_.dirty = true;
   return absl::OkStatus();
 }
 
 absl::StatusOr<eventstore::AppendRequest> IntakeApp::RegistryEffects(
     const common::v1::EventEnvelope& env) const {
-  eventstore::AppendRequest r;
-  r.projection_writes.push_back(
-      {kRegistryProjection,
-       eventstore::EventKey(env.partition(), env.sequence()),
-       env.SerializeAsString()});
-  return r;
+  return registry_.Effects(env);
 }
 
 void IntakeApp::OnRegistryApplied(const common::v1::EventEnvelope& env) {
-  absl::MutexLock lock(&mu_);
-  // Registry events are its own: only these types reach here (the consumer
-  // dead-letters others); a bad one is logged by the consumer's next read.
-  if (registry::Evolve(registry_.state, env).ok()) registry_.dirty = true;
+  registry_.OnApplied(env);
 }
 
 size_t IntakeApp::known_areas() const {
-  absl::MutexLock lock(&mu_);
-  return registry_.state.areas.size();
+  return registry_.Read(
+      [](const registry::RegistryState& s) { return s.areas.size(); });
 }
 
 std::shared_ptr<const registry::AreaIndex> IntakeApp::Index() {
-  absl::MutexLock lock(&mu_);
-  if (registry_.dirty || !registry_.index) {
+  absl::MutexLock lock(&index_mu_);
+  const uint64_t generation = registry_.generation();
+  if (!index_ || index_generation_ != generation) {
     // Rebuilt once per burst of registry changes, on first use.
-    registry_.index = std::make_shared<registry::AreaIndex>(registry_.state);
-    registry_.dirty = false;
+    index_ = registry_.Read([](const registry::RegistryState& s) {
+      return std::make_shared<registry::AreaIndex>(s);
+    });
+    index_generation_ = generation;
   }
-  return registry_.index;
+  return index_;
 }
 
 std::string IntakeApp::MintCaseId(absl::Time now) const {
@@ -185,13 +161,12 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
     input.now = now;
     input.case_id = MintCaseId(now);
     input.possible_duplicates = NearbyOpen(request, now);
-    absl::StatusOr<v1::ReportReceived> event;
-    {
-      absl::MutexLock lock(&mu_);
-      input.registry = &registry_.state;
-      input.index = index.get();
-      event = DecideReport(input);
-    }
+    input.index = index.get();
+    absl::StatusOr<v1::ReportReceived> event =
+        registry_.Read([&](const registry::RegistryState& state) {
+          input.registry = &state;
+          return DecideReport(input);
+        });
     if (!event.ok()) return event.status();
     if (request.has_reporter() && (!request.reporter().name().empty() ||
                                    !request.reporter().phone().empty())) {

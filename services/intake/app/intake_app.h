@@ -22,13 +22,14 @@
 #include "services/intake/privacy/key_store.h"
 #include "services/registry/domain/area_index.h"
 #include "services/registry/domain/registry_state.h"
+#include "services/registry/replica/registry_replica.h"
 #include "wangge/intake/v1/events.pb.h"
 #include "wangge/intake/v1/intake.pb.h"
 
 namespace wangge::intake {
 
 inline constexpr char kReportsProjection[] = "reports";
-inline constexpr char kRegistryProjection[] = "registry";
+using registry::kRegistryProjection;
 
 struct IntakeOptions {
   CipherSuite suite = CipherSuite::kStandard;
@@ -78,11 +79,6 @@ class IntakeApp {
   size_t known_areas() const;
 
  private:
-  struct Registry {
-    registry::RegistryState state;
-    std::shared_ptr<const registry::AreaIndex> index;
-    bool dirty = true;
-  };
   std::shared_ptr<const registry::AreaIndex> Index();
   struct Recent {
     absl::Time time;
@@ -109,8 +105,10 @@ class IntakeApp {
   // Recent reports per class, oldest first.
   absl::flat_hash_map<std::string, std::deque<Recent>> recent_
       ABSL_GUARDED_BY(recent_mu_);
-  mutable absl::Mutex mu_;
-  Registry registry_ ABSL_GUARDED_BY(mu_);
+  registry::RegistryReplica registry_;
+  absl::Mutex index_mu_;
+  std::shared_ptr<const registry::AreaIndex> index_ ABSL_GUARDED_BY(index_mu_);
+  uint64_t index_generation_ ABSL_GUARDED_BY(index_mu_) = 0;
 };
 
 }  // namespace wangge::intake

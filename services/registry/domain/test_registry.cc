@@ -10,8 +10,8 @@ absl::Time Local(int y, int mo, int d, int h, int mi) {
                          absl::FixedTimeZone(8 * 3600));
 }
 
-RegistryState TestRegistry() {
-  RegistryState state;
+std::vector<RegistryEvent> TestRegistryEvents() {
+  std::vector<RegistryEvent> events;
   v1::PolicyPublished p;
   p.set_version("policy-2024");
   *p.mutable_effective_time() = ToProto(Local(2024, 1, 1, 0, 0));
@@ -59,7 +59,7 @@ RegistryState TestRegistry() {
   auto* fallback = p.add_fallbacks();
   fallback->set_area_code("110101");
   fallback->set_department_id(kStreetOffice);
-  state.policies.push_back(p);
+  events.push_back(p);
   auto add_staff = [&](const char* id, const char* role, const char* dept) {
     v1::StaffAssigned s;
     s.set_staff_id(id);
@@ -69,13 +69,35 @@ RegistryState TestRegistry() {
     s.add_area_codes(kCommunity);
     s.set_department(dept);
     *s.mutable_start_time() = ToProto(Local(2024, 1, 1, 0, 0));
-    state.staff[id].push_back(s);
+    events.push_back(s);
   };
   add_staff("sup-1", "supervisor", "");
   add_staff("sup-2", "supervisor", "");
   add_staff("lead-1", "shift_leader", "");
   add_staff("han-1", "department_handler", kSanitation);
+  return events;
+}
+
+RegistryState TestRegistry() {
+  RegistryState state;
+  for (const auto& e : TestRegistryEvents()) (void)Evolve(state, e);
   return state;
+}
+
+std::vector<common::v1::EventEnvelope> TestRegistryEnvelopes() {
+  std::vector<common::v1::EventEnvelope> out;
+  for (const auto& e : TestRegistryEvents()) {
+    common::v1::EventEnvelope env;
+    const auto& payload = PayloadOf(e);
+    env.set_event_type(payload.GetDescriptor()->full_name());
+    env.set_stream_id(StreamOf(e));
+    env.set_source_service("registry");
+    env.set_partition(0);
+    env.set_sequence(out.size() + 1);
+    env.mutable_payload()->set_value(payload.SerializeAsString());
+    out.push_back(std::move(env));
+  }
+  return out;
 }
 
 }  // namespace wangge::registry::testing

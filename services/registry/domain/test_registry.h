@@ -6,6 +6,8 @@
 // days), three classes, departments, a routing rule, a fallback, and staff
 // in one grid. Times are China local (UTC+8).
 
+#include <vector>
+
 #include "absl/time/time.h"
 #include "services/registry/domain/registry_state.h"
 
@@ -28,6 +30,9 @@ absl::Time Local(int y, int mo, int d, int h, int mi);
 // Supervisors sup-1 and sup-2, shift leader lead-1, a sanitation handler
 // han-1 (department kSanitation) in post from 2024-01-01.
 RegistryState TestRegistry();
+std::vector<RegistryEvent> TestRegistryEvents();
+// The same as the registry's envelopes (for a RegistryReplica).
+std::vector<common::v1::EventEnvelope> TestRegistryEnvelopes();
 
 }  // namespace wangge::registry::testing
 

@@ -442,28 +442,22 @@ absl::StatusOr<bool> Evolve(v1::CaseRecord& c,
     c.set_reopen_count(c.reopen_count() + 1);
     c.set_followed_up(false);
     *c.mutable_reopened_time() = ToProto(occurred);
-  } else if (type == dispatch::v1::TaskDispatched::descriptor()) {
-    const auto& e = as((dispatch::v1::TaskDispatched*)nullptr);
+  } else if (type == v1::CaseDispatchNoted::descriptor()) {
+    const auto& e = as((v1::CaseDispatchNoted*)nullptr);
     c.set_task_id(e.task_id());
     c.set_department(e.department());
     *c.mutable_due_time() = e.due_time();
     if (!Contains(c.departments(), e.department()))
       c.add_departments(e.department());
-    c.clear_due_fact_key();
-  } else if (type == dispatch::v1::ExtensionDecided::descriptor()) {
-    const auto& e = as((dispatch::v1::ExtensionDecided*)nullptr);
-    if (!e.approved() || e.task_id() != c.task_id()) return false;
-    *c.mutable_due_time() = e.due_time();
-  } else if (type == dispatch::v1::TaskRestored::descriptor()) {
-    const auto& e = as((dispatch::v1::TaskRestored*)nullptr);
-    if (e.task_id() != c.task_id()) return false;
-    *c.mutable_due_time() = e.due_time();
-  } else if (type == dispatch::v1::TaskOverdue::descriptor()) {
+  } else if (type == v1::CaseDeadlineNoted::descriptor()) {
+    *c.mutable_due_time() = as((v1::CaseDeadlineNoted*)nullptr).due_time();
+  } else if (type == v1::CaseOverdueNoted::descriptor()) {
     // Overdue once is overdue for the closing type, whatever came after.
     c.set_overdue(true);
-  } else if (type == intake::v1::ReporterContactRevealed::descriptor()) {
-    // Known by the actor on the envelope; the shell adds it.
-    return true;
+  } else if (type == v1::ContactAccessNoted::descriptor()) {
+    const auto& e = as((v1::ContactAccessNoted*)nullptr);
+    if (!Contains(c.contact_revealed_to(), e.subject()))
+      c.add_contact_revealed_to(e.subject());
   } else {
     return false;
   }
@@ -474,14 +468,61 @@ absl::StatusOr<bool> Evolve(v1::CaseRecord& c,
 
 absl::StatusOr<bool> Evolve(v1::CaseRecord& c,
                             const common::v1::EventEnvelope& envelope) {
-  ASSIGN_OR_RETURN(auto event, domain::Unpack(envelope));
-  if (event->GetDescriptor() ==
-      intake::v1::ReporterContactRevealed::descriptor()) {
-    if (!Contains(c.contact_revealed_to(), envelope.actor().subject()))
-      c.add_contact_revealed_to(envelope.actor().subject());
-    return true;
+  if (!absl::StartsWith(envelope.event_type(), "wangge.supervision.v1.")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a case has no event ", envelope.event_type()));
   }
+  ASSIGN_OR_RETURN(auto event, domain::Unpack(envelope));
   return Evolve(c, *event, FromProto(envelope.occurred_time()));
+}
+
+absl::StatusOr<std::vector<Emitted>> DecideNote(
+    const v1::CaseRecord& c, const google::protobuf::Message& event,
+    const common::v1::Actor& actor) {
+  std::vector<Emitted> out;
+  if (!c.has_opened()) return out;  // not a case supervision has
+  const auto* type = event.GetDescriptor();
+  const std::string stream = CaseStream(Id(c));
+  if (type == dispatch::v1::TaskDispatched::descriptor()) {
+    const auto& d = static_cast<const dispatch::v1::TaskDispatched&>(event);
+    v1::CaseDispatchNoted e;
+    e.set_case_id(Id(c));
+    e.set_task_id(d.task_id());
+    e.set_department(d.department());
+    *e.mutable_due_time() = d.due_time();
+    e.set_reason(d.reason());
+    out.push_back(domain::Emit(stream, e));
+  } else if (type == dispatch::v1::ExtensionDecided::descriptor() ||
+             type == dispatch::v1::TaskRestored::descriptor()) {
+    const bool extension = type == dispatch::v1::ExtensionDecided::descriptor();
+    const auto* x =
+        extension ? &static_cast<const dispatch::v1::ExtensionDecided&>(event)
+                  : nullptr;
+    const auto* r =
+        extension ? nullptr
+                  : &static_cast<const dispatch::v1::TaskRestored&>(event);
+    const std::string& task = extension ? x->task_id() : r->task_id();
+    if (task != c.task_id() || (extension && !x->approved())) return out;
+    v1::CaseDeadlineNoted e;
+    e.set_case_id(Id(c));
+    e.set_task_id(task);
+    *e.mutable_due_time() = extension ? x->due_time() : r->due_time();
+    out.push_back(domain::Emit(stream, e));
+  } else if (type == dispatch::v1::TaskOverdue::descriptor()) {
+    const auto& o = static_cast<const dispatch::v1::TaskOverdue&>(event);
+    if (o.task_id() != c.task_id()) return out;
+    v1::CaseOverdueNoted e;
+    e.set_case_id(Id(c));
+    e.set_task_id(o.task_id());
+    *e.mutable_due_time() = o.due_time();
+    out.push_back(domain::Emit(stream, e));
+  } else if (type == intake::v1::ReporterContactRevealed::descriptor()) {
+    v1::ContactAccessNoted e;
+    e.set_case_id(Id(c));
+    e.set_subject(actor.subject());
+    out.push_back(domain::Emit(stream, e));
+  }
+  return out;
 }
 
 std::string Open311Status(const v1::CaseRecord& c) {

@@ -103,10 +103,17 @@ absl::StatusOr<std::vector<Emitted>> DecideFollowUp(
     v1::Satisfaction satisfaction, bool solved, const std::string& note,
     const SupervisionPolicy& policy);
 
-// Folds one event into the case: supervision's own, and the facts other
-// services' events state about it (dispatch: department, deadline,
-// overdue; intake: contact revealed). Returns false for a type that says
-// nothing about a case.
+// What another service's event tells the case, as supervision's own
+// event in the case's stream: dispatch's TaskDispatched, approved
+// ExtensionDecided, TaskRestored, TaskOverdue (of the current task);
+// intake's ReporterContactRevealed (by `actor`). Empty when it says nothing
+// the case keeps. (TaskHandled goes through DecideHandlingReported.)
+absl::StatusOr<std::vector<Emitted>> DecideNote(
+    const v1::CaseRecord& c, const google::protobuf::Message& event,
+    const common::v1::Actor& actor);
+
+// Folds one of supervision's events into the case. Returns false for a
+// type that says nothing about a case.
 absl::StatusOr<bool> Evolve(v1::CaseRecord& c,
                             const google::protobuf::Message& event,
                             absl::Time occurred);

@@ -53,7 +53,8 @@ class CaseTest : public ::testing::Test {
     d.set_case_id("C1");
     d.set_department(reg::kSanitation);
     *d.mutable_due_time() = ToProto(t0_ + absl::Hours(4));
-    ASSERT_TRUE(*Evolve(case_, d, t0_));
+    Apply(DecideNote(case_, d, common::v1::Actor()));
+    ASSERT_EQ(case_.task_id(), task_id);
   }
   void Handled(const std::string& handler = "han-1") {
     dispatch::v1::TaskHandled h;
@@ -286,8 +287,11 @@ TEST_F(CaseTest, FailedCheckOrdersReworkForTheSameDepartment) {
 TEST_F(CaseTest, CloseTypeMustMatchTheOverdueRecord) {
   ToHandled();
   dispatch::v1::TaskOverdue overdue;
+  overdue.set_task_id("task/C1/0");  // an old task's: nothing to note
+  EXPECT_TRUE(DecideNote(case_, overdue, common::v1::Actor())->empty());
   overdue.set_task_id("task/C1/1");
-  ASSERT_TRUE(*Evolve(case_, overdue, t0_));
+  Apply(DecideNote(case_, overdue, common::v1::Actor()));
+  EXPECT_TRUE(case_.overdue());
   Apply(DecideCheck(case_, kSup2, true, {}, "", registry_, t0_));
   EXPECT_EQ(status::DeniedRule(
                 DecideClose(case_, kSup1, v1::CLOSING_TYPE_OVERDUE).status()),
@@ -320,13 +324,10 @@ TEST_F(CaseTest, FollowUpAfterTheAuditedContactReadAndReopen) {
                 .status()
                 .code(),
             absl::StatusCode::kFailedPrecondition);
-  common::v1::EventEnvelope revealed;
-  revealed.set_event_type("wangge.intake.v1.ReporterContactRevealed");
-  *revealed.mutable_actor() = kAgent;
   intake::v1::ReporterContactRevealed r;
   r.set_case_id("C1");
-  revealed.mutable_payload()->set_value(r.SerializeAsString());
-  ASSERT_TRUE(*Evolve(case_, revealed));
+  Apply(DecideNote(case_, r, kAgent));
+  EXPECT_EQ(case_.contact_revealed_to(0), "agent-1");
   EXPECT_EQ(status::DeniedRule(DecideFollowUp(case_, kLead,
                                               v1::SATISFACTION_SATISFIED, true,
                                               "", policy_)
@@ -365,13 +366,24 @@ TEST_F(CaseTest, SatisfiedFollowUpDoesNotReopenAndHappensOnce) {
             absl::StatusCode::kFailedPrecondition);
 }
 
-TEST_F(CaseTest, ForeignEventsUpdateOnlyWhatTheyState) {
+TEST_F(CaseTest, ForeignEventsAreNotedOnlyWhenTheyStateSomething) {
   Open(intake::v1::REPORT_SOURCE_SUPERVISOR, "sup-1");
-  dispatch::v1::TaskAccepted accepted;  // says nothing the case keeps
+  dispatch::v1::TaskAccepted accepted;
+  EXPECT_TRUE(DecideNote(case_, accepted, common::v1::Actor())->empty());
+  Dispatched("task/C1/1");
+  dispatch::v1::ExtensionDecided refused;
+  refused.set_task_id("task/C1/1");
+  EXPECT_TRUE(DecideNote(case_, refused, common::v1::Actor())->empty());
+  dispatch::v1::ExtensionDecided approved = refused;
+  approved.set_approved(true);
+  *approved.mutable_due_time() = ToProto(t0_ + absl::Hours(30));
+  Apply(DecideNote(case_, approved, common::v1::Actor()));
+  EXPECT_EQ(FromProto(case_.due_time()), t0_ + absl::Hours(30));
+  // Only supervision's own events fold into a case.
+  common::v1::EventEnvelope foreign;
+  foreign.set_event_type("wangge.dispatch.v1.TaskAccepted");
+  EXPECT_FALSE(Evolve(case_, foreign).ok());
   EXPECT_FALSE(*Evolve(case_, accepted, t0_));
-  common::v1::EventEnvelope unknown;
-  unknown.set_event_type("wangge.nothing.v1.Nope");
-  EXPECT_FALSE(Evolve(case_, unknown).ok());
 }
 
 }  // namespace

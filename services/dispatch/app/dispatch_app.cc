@@ -1,0 +1,470 @@
+#include "services/dispatch/app/dispatch_app.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "services/common/clock/proto_time.h"
+#include "services/common/status/errors.h"
+#include "services/common/status/status_macros.h"
+#include "wangge/supervision/v1/events.pb.h"
+
+namespace wangge::dispatch {
+namespace {
+
+std::string TimerKey(absl::Time due, const std::string& task_id) {
+  return absl::StrFormat("%020d/%s", absl::ToUnixMicros(due), task_id);
+}
+
+bool Open(const v1::TaskRecord& t) {
+  return t.status() != v1::TASK_STATUS_HANDLED &&
+         t.status() != v1::TASK_STATUS_SENT_BACK;
+}
+
+std::string QueueKey(const v1::TaskRecord& t) {
+  return absl::StrCat(t.dispatched().department(), "/",
+                      t.dispatched().task_id());
+}
+
+common::v1::Actor ServiceActor() {
+  common::v1::Actor a;
+  a.set_subject("dispatch");
+  a.set_role(common::v1::ROLE_SERVICE_DISPATCH);
+  return a;
+}
+
+const char* ActionName(TaskAction a) {
+  switch (a) {
+    case TaskAction::kAccept:
+      return "accept";
+    case TaskAction::kRequestSendBack:
+      return "send-back";
+    case TaskAction::kRequestExtension:
+      return "extension";
+    case TaskAction::kRequestShelving:
+      return "shelving";
+    case TaskAction::kReportHandled:
+      return "handled";
+    case TaskAction::kDecide:
+      return "decide";
+    case TaskAction::kRestore:
+      return "restore";
+  }
+  return "?";
+}
+
+}  // namespace
+
+DispatchApp::DispatchApp(eventstore::EventStore* store,
+                         registry::RegistryReplica* registry,
+                         DispatchOptions options, const Clock* clock)
+    : store_(store), registry_(registry), options_(options), clock_(clock) {}
+
+DispatchApp::~DispatchApp() { StopTimers(); }
+
+absl::StatusOr<v1::TaskRecord> DispatchApp::Load(
+    const std::string& task_id) const {
+  v1::TaskRecord record;
+  ASSIGN_OR_RETURN(auto row, store_->GetProjection(kTasksProjection, task_id));
+  if (row && !record.ParseFromString(*row)) {
+    return absl::DataLossError(absl::StrCat("task row ", task_id));
+  }
+  return record;
+}
+
+absl::StatusOr<eventstore::AppendRequest> DispatchApp::Effects(
+    const std::vector<Emitted>& emitted,
+    std::map<std::string, v1::TaskRecord> tasks, const std::string& cause,
+    absl::Time now, std::vector<v1::Task>* changed) const {
+  eventstore::AppendRequest r;
+  // Streams in first-touched order, each with its events in order.
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<Emitted>> by_stream;
+  for (const auto& e : emitted) {
+    if (!by_stream.count(e.stream_id)) order.push_back(e.stream_id);
+    by_stream[e.stream_id].push_back(e);
+  }
+  for (const std::string& id : order) {
+    const v1::TaskRecord before = tasks[id];
+    v1::TaskRecord after = before;
+    for (const auto& e : by_stream[id]) {
+      RETURN_IF_ERROR(Evolve(after, *e.event, now));
+    }
+    const std::string case_id = after.dispatched().case_id();
+    auto streams = domain::ToStreams(
+        by_stream[id],
+        [&](const std::string&) {
+          return static_cast<int64_t>(before.version());
+        },
+        case_id, cause, now);
+    for (auto& s : streams) r.streams.push_back(std::move(s));
+    r.projection_writes.push_back(
+        {kTasksProjection, id, after.SerializeAsString()});
+    if (Open(after)) {
+      r.projection_writes.push_back({kQueueProjection, QueueKey(after),
+                                     TaskView(after, now).SerializeAsString()});
+    } else if (before.version() > 0) {
+      r.projection_writes.push_back(
+          {kQueueProjection, QueueKey(before), std::nullopt});
+    }
+    const absl::Time old_timer =
+        before.version() > 0 ? NextTimer(before) : absl::InfiniteFuture();
+    const absl::Time new_timer = NextTimer(after);
+    if (old_timer != new_timer) {
+      if (old_timer != absl::InfiniteFuture()) {
+        r.projection_writes.push_back(
+            {kTimersProjection, TimerKey(old_timer, id), std::nullopt});
+      }
+      if (new_timer != absl::InfiniteFuture()) {
+        r.projection_writes.push_back(
+            {kTimersProjection, TimerKey(new_timer, id), ""});
+      }
+    }
+    if (before.version() == 0) {
+      r.projection_writes.push_back({kCaseTasksProjection, case_id, id});
+    }
+    if (changed != nullptr) changed->push_back(TaskView(after, now));
+  }
+  return r;
+}
+
+absl::StatusOr<eventstore::AppendRequest> DispatchApp::SupervisionEffects(
+    const common::v1::EventEnvelope& env) {
+  const std::string& type = env.event_type();
+  if (type != "wangge.supervision.v1.CaseFiled" &&
+      type != "wangge.supervision.v1.CaseReworkOrdered" &&
+      type != "wangge.supervision.v1.CaseReopened") {
+    return eventstore::AppendRequest{};
+  }
+  ASSIGN_OR_RETURN(auto event, domain::Unpack(env));
+  CaseToDispatch c;
+  c.case_id = env.correlation_id();
+  if (type == "wangge.supervision.v1.CaseFiled") {
+    const auto& filed = static_cast<const supervision::v1::CaseFiled&>(*event);
+    c.case_id = filed.case_id();
+    c.category_code = filed.category_code();
+    c.area_code = filed.area_code();
+    c.component_id = filed.component_id();
+    c.urgency = filed.urgency();
+    c.reason = "filed";
+  }
+  const auto* field = event->GetDescriptor()->FindFieldByName("case_id");
+  c.case_id = event->GetReflection()->GetString(*event, field);
+  ASSIGN_OR_RETURN(auto latest_id,
+                   store_->GetProjection(kCaseTasksProjection, c.case_id));
+  std::map<std::string, v1::TaskRecord> tasks;
+  if (latest_id) {
+    if (c.reason == "filed") return eventstore::AppendRequest{};  // done
+    ASSIGN_OR_RETURN(v1::TaskRecord latest, Load(*latest_id));
+    const auto& d = latest.dispatched();
+    c.category_code = d.category_code();
+    c.area_code = d.area_code();
+    c.component_id = d.component_id();
+    c.urgency = d.urgency();
+    c.attempt = d.attempt() + 1;
+    c.rework_count = d.rework_count();
+    c.department = d.department();
+    if (type == "wangge.supervision.v1.CaseReworkOrdered") {
+      const auto& rework =
+          static_cast<const supervision::v1::CaseReworkOrdered&>(*event);
+      c.reason = "rework";
+      c.rework_count = rework.rework_count();
+      c.department = rework.department();
+    } else {
+      c.reason = "reopened";
+    }
+  } else if (c.reason != "filed") {
+    return absl::FailedPreconditionError(
+        absl::StrCat(type, " for case ", c.case_id, " that has no task"));
+  }
+  const absl::Time now = clock_->Now();
+  absl::StatusOr<Emitted> dispatched = registry_->Read(
+      [&](const registry::RegistryState& state) -> absl::StatusOr<Emitted> {
+        if (state.policies.empty()) {
+          // The registry copy is still loading: try again later.
+          return absl::UnavailableError("no registry policy yet");
+        }
+        return DecideDispatch(state, c, now);
+      });
+  if (!dispatched.ok()) return dispatched.status();
+  ASSIGN_OR_RETURN(auto r,
+                   Effects({*dispatched}, tasks, env.event_id(), now, nullptr));
+  r.actor = ServiceActor();
+  return r;
+}
+
+absl::StatusOr<v1::TaskCommandResponse> DispatchApp::Commit(
+    const common::v1::Actor& actor, const std::string& command_id,
+    const std::string& task_id,
+    const std::function<absl::StatusOr<std::vector<Emitted>>(
+        const v1::TaskRecord&, const registry::RegistryState&)>& decide) {
+  if (task_id.empty()) return status::InvalidField("task_id", "required");
+  v1::TaskCommandResponse response;
+  response.set_task_id(task_id);
+  if (!command_id.empty()) {
+    ASSIGN_OR_RETURN(auto first, store_->CommandResult(command_id));
+    if (first) {
+      // A retry: the first result, nothing written.
+      ASSIGN_OR_RETURN(v1::TaskRecord task, Load(task_id));
+      response.set_status(static_cast<v1::TaskStatus>(task.status()));
+      for (const auto& p : first->positions) *response.add_positions() = p;
+      return response;
+    }
+  }
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    ASSIGN_OR_RETURN(v1::TaskRecord task, Load(task_id));
+    if (task.version() == 0) {
+      return absl::NotFoundError(absl::StrCat("no task ", task_id));
+    }
+    const absl::Time now = clock_->Now();
+    auto decided = registry_->Read([&](const registry::RegistryState& state) {
+      return decide(task, state);
+    });
+    if (!decided.ok()) return decided.status();
+    std::vector<v1::Task> changed;
+    ASSIGN_OR_RETURN(auto request, Effects(*decided, {{task_id, task}},
+                                           command_id, now, &changed));
+    request.command_id = command_id;
+    request.actor = actor;
+    auto result = store_->Append(std::move(request));
+    if (!result.ok() && result.status().code() == absl::StatusCode::kAborted) {
+      continue;  // a timer or another command wrote the task: decide again
+    }
+    if (!result.ok()) return result.status();
+    if (result->duplicate) return Commit(actor, command_id, task_id, decide);
+    Publish(changed);
+    response.set_status(changed.front().status());
+    for (const auto& p : result->positions) *response.add_positions() = p;
+    return response;
+  }
+  return absl::AbortedError(
+      absl::StrCat("task ", task_id, " kept changing; try again"));
+}
+
+absl::StatusOr<v1::TaskCommandResponse> DispatchApp::Act(
+    const common::v1::Actor& actor, TaskAction action,
+    const v1::TaskActionRequest& request) {
+  const std::string command_id =
+      request.request_id().empty()
+          ? ""
+          : absl::StrCat("task/", ActionName(action), "/", actor.subject(), "/",
+                         request.request_id());
+  const absl::Time now = clock_->Now();
+  return Commit(
+      actor, command_id, request.task_id(),
+      [&](const v1::TaskRecord& task, const registry::RegistryState& state)
+          -> absl::StatusOr<std::vector<Emitted>> {
+        switch (action) {
+          case TaskAction::kAccept:
+            return DecideAccept(task, actor, now);
+          case TaskAction::kRequestSendBack:
+            return DecideRequest(task, actor, RequestKind::kSendBack,
+                                 request.reason(), 0, now);
+          case TaskAction::kRequestExtension:
+            return DecideRequest(task, actor, RequestKind::kExtension,
+                                 request.reason(), request.extension_minutes(),
+                                 now);
+          case TaskAction::kRequestShelving:
+            return DecideRequest(task, actor, RequestKind::kShelving,
+                                 request.reason(), 0, now);
+          case TaskAction::kReportHandled:
+            return DecideReportHandled(task, actor, request.note(),
+                                       {request.evidence_sha256().begin(),
+                                        request.evidence_sha256().end()},
+                                       now);
+          case TaskAction::kRestore:
+            return DecideRestore(task, actor, state, now);
+          case TaskAction::kDecide:
+            break;
+        }
+        return absl::InvalidArgumentError("use Decide");
+      });
+}
+
+absl::StatusOr<v1::TaskCommandResponse> DispatchApp::Decide(
+    const common::v1::Actor& actor, const v1::DecideRequestRequest& request) {
+  if (request.decision() == v1::DECISION_UNSPECIFIED) {
+    return status::InvalidField("decision", "APPROVE or REFUSE");
+  }
+  const std::string command_id =
+      request.request_id().empty()
+          ? ""
+          : absl::StrCat("task/decide/", actor.subject(), "/",
+                         request.request_id());
+  const absl::Time now = clock_->Now();
+  return Commit(
+      actor, command_id, request.task_id(),
+      [&](const v1::TaskRecord& task, const registry::RegistryState& state) {
+        return DecideRuling(
+            task, actor, request.decision() == v1::DECISION_APPROVE,
+            request.reason(), request.redispatch_department(), state, now);
+      });
+}
+
+absl::StatusOr<v1::TaskRecord> DispatchApp::GetTaskRecord(
+    const std::string& task_id) const {
+  ASSIGN_OR_RETURN(v1::TaskRecord task, Load(task_id));
+  if (task.version() == 0) {
+    return absl::NotFoundError(absl::StrCat("no task ", task_id));
+  }
+  return task;
+}
+
+absl::StatusOr<v1::Task> DispatchApp::GetTask(
+    const std::string& task_id) const {
+  ASSIGN_OR_RETURN(v1::TaskRecord task, GetTaskRecord(task_id));
+  return TaskView(task, clock_->Now());
+}
+
+absl::StatusOr<v1::ListWorkQueueResponse> DispatchApp::ListWorkQueue(
+    const std::string& department, int page_size,
+    const std::string& page_token) const {
+  if (page_size < 0) {
+    return status::InvalidField("page_size", "must not be negative");
+  }
+  const size_t limit = page_size == 0 ? 100 : std::min(page_size, 1000);
+  const std::string prefix = department.empty() ? "" : department + "/";
+  v1::ListWorkQueueResponse out;
+  absl::Status inner;
+  const absl::Time now = clock_->Now();
+  std::string last_key;
+  RETURN_IF_ERROR(store_->ScanProjection(
+      kQueueProjection, prefix,
+      [&](const std::string& key, const std::string&) {
+        if (!page_token.empty() && key <= page_token) return true;
+        if (static_cast<size_t>(out.tasks_size()) == limit) {
+          out.set_next_page_token(last_key);
+          return false;
+        }
+        // The row's colour was right when written: recompute it now.
+        const std::string task_id = key.substr(key.find('/') + 1);
+        auto task = Load(task_id);
+        if (!task.ok()) {
+          inner = task.status();
+          return false;
+        }
+        *out.add_tasks() = TaskView(*task, now);
+        last_key = key;
+        return true;
+      }));
+  RETURN_IF_ERROR(inner);
+  return out;
+}
+
+absl::StatusOr<size_t> DispatchApp::FireDueTimers(size_t max) {
+  const absl::Time now = clock_->Now();
+  const std::string bound = TimerKey(now, "\xff");
+  std::vector<std::pair<std::string, std::string>> due;  // key, task id
+  RETURN_IF_ERROR(store_->ScanProjection(
+      kTimersProjection, "", [&](const std::string& key, const std::string&) {
+        if (key > bound || due.size() >= max) return false;
+        due.emplace_back(key, key.substr(21));
+        return true;
+      }));
+  size_t fired = 0;
+  for (size_t i = 0; i < due.size(); i += options_.timers_per_append) {
+    const size_t end = std::min(due.size(), i + options_.timers_per_append);
+    // One append for the chunk; if a command raced one of its tasks, each
+    // task again on its own.
+    for (int pass = 0; pass < 2; ++pass) {
+      bool aborted = false;
+      for (size_t j = i; j < end && !aborted;) {
+        const size_t stop = pass == 0 ? end : j + 1;
+        std::map<std::string, v1::TaskRecord> tasks;
+        std::vector<Emitted> emitted;
+        eventstore::AppendRequest stale;
+        for (size_t k = j; k < stop; ++k) {
+          const std::string& id = due[k].second;
+          ASSIGN_OR_RETURN(v1::TaskRecord task, Load(id));
+          auto events = DecideTimers(task, now);
+          if (events.empty()) {
+            // The row outlived its schedule (a crash between writes cannot
+            // cause this, but a hand-edited store could): drop it.
+            if (NextTimer(task) == absl::InfiniteFuture() ||
+                TimerKey(NextTimer(task), id) != due[k].first) {
+              stale.projection_writes.push_back(
+                  {kTimersProjection, due[k].first, std::nullopt});
+            }
+            continue;
+          }
+          if (on_timer_lateness) {
+            on_timer_lateness(absl::ToDoubleSeconds(now - NextTimer(task)));
+          }
+          tasks[id] = task;
+          for (auto& e : events) emitted.push_back(std::move(e));
+        }
+        std::vector<v1::Task> changed;
+        ASSIGN_OR_RETURN(auto request,
+                         Effects(emitted, tasks, "timer", now, &changed));
+        request.actor = ServiceActor();
+        for (auto& w : stale.projection_writes)
+          request.projection_writes.push_back(std::move(w));
+        if (request.streams.empty() && request.projection_writes.empty()) {
+          j = stop;
+          continue;
+        }
+        auto result = store_->Append(std::move(request));
+        if (!result.ok() &&
+            result.status().code() == absl::StatusCode::kAborted) {
+          if (pass == 0) {
+            aborted = true;
+            break;
+          }
+          j = stop;  // a command moved this task on: its next run decides
+          continue;
+        }
+        if (!result.ok()) return result.status();
+        fired += tasks.size();
+        timers_fired_ += tasks.size();
+        Publish(changed);
+        j = stop;
+      }
+      if (!aborted) break;
+    }
+  }
+  return fired;
+}
+
+void DispatchApp::StartTimers() {
+  if (timers_running_.exchange(true)) return;
+  timer_thread_ = std::thread([this] { TimerLoop(); });
+}
+
+void DispatchApp::StopTimers() {
+  if (!timers_running_.exchange(false)) return;
+  if (timer_thread_.joinable()) timer_thread_.join();
+}
+
+void DispatchApp::TimerLoop() {
+  while (timers_running_.load()) {
+    auto fired = FireDueTimers(options_.timers_per_batch);
+    // A full batch: more may be due; go on after letting commands in.
+    if (fired.ok() && *fired >= options_.timers_per_batch) {
+      std::this_thread::yield();
+      continue;
+    }
+    absl::SleepFor(options_.timer_idle);
+  }
+}
+
+int DispatchApp::Subscribe(Listener listener) {
+  absl::MutexLock lock(&listeners_mu_);
+  listeners_[next_listener_] = std::move(listener);
+  return next_listener_++;
+}
+
+void DispatchApp::Unsubscribe(int id) {
+  absl::MutexLock lock(&listeners_mu_);
+  listeners_.erase(id);
+}
+
+void DispatchApp::Publish(const std::vector<v1::Task>& changed) {
+  absl::MutexLock lock(&listeners_mu_);
+  for (const auto& task : changed)
+    for (auto& [id, listener] : listeners_) listener(task);
+}
+
+}  // namespace wangge::dispatch

@@ -1,0 +1,134 @@
+#ifndef WANGGE_SERVICES_DISPATCH_APP_DISPATCH_APP_H_
+#define WANGGE_SERVICES_DISPATCH_APP_DISPATCH_APP_H_
+
+// The command centre's shell around its domain (domain/task.h): loads a
+// task, decides, appends the events with the task's rows in one write.
+//
+// - Follows supervision's topic: CaseFiled dispatches the case's first task,
+//   CaseReworkOrdered and CaseReopened the next one to the same department.
+// - Rows: "tasks" (task id -> TaskRecord), "queue" (<department>/<task id>
+//   -> Task, the work queue), "case_tasks" (case id -> latest task id) and
+//   "timers" (<due micros>/<task id>: the durable timer index). Every row
+//   is written in the same append as the events that changed it, and each
+//   task append expects the task's stream version, so commands, timers and
+//   the follower never overwrite each other.
+// - Timers fire off the command path, in bounded batches, on a thread of
+//   their own (StartTimers); each firing is a TaskYellowWarning or
+//   TaskOverdue event, once per schedule, also after a restart across the
+//   deadline (the index is in the store).
+//
+// Thread safety: every method may be called from any thread.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "services/common/clock/clock.h"
+#include "services/common/eventstore/event_store.h"
+#include "services/dispatch/domain/task.h"
+#include "services/registry/replica/registry_replica.h"
+#include "wangge/dispatch/v1/dispatch.pb.h"
+
+namespace wangge::dispatch {
+
+inline constexpr char kTasksProjection[] = "tasks";
+inline constexpr char kQueueProjection[] = "queue";
+inline constexpr char kCaseTasksProjection[] = "case_tasks";
+inline constexpr char kTimersProjection[] = "timers";
+
+struct DispatchOptions {
+  // Tasks whose timers are fired per append, and per batch before the
+  // timer thread lets go (commands never wait behind a flood of timers).
+  size_t timers_per_append = 64;
+  size_t timers_per_batch = 1024;
+  absl::Duration timer_idle = absl::Milliseconds(200);
+};
+
+enum class TaskAction {
+  kAccept,
+  kRequestSendBack,
+  kRequestExtension,
+  kRequestShelving,
+  kReportHandled,
+  kDecide,
+  kRestore,
+};
+
+class DispatchApp {
+ public:
+  DispatchApp(eventstore::EventStore* store,
+              registry::RegistryReplica* registry, DispatchOptions options,
+              const Clock* clock);
+  ~DispatchApp();
+
+  // The supervision follower's handler.
+  absl::StatusOr<eventstore::AppendRequest> SupervisionEffects(
+      const common::v1::EventEnvelope& env);
+
+  absl::StatusOr<v1::TaskCommandResponse> Act(
+      const common::v1::Actor& actor, TaskAction action,
+      const v1::TaskActionRequest& request);
+  absl::StatusOr<v1::TaskCommandResponse> Decide(
+      const common::v1::Actor& actor, const v1::DecideRequestRequest& request);
+
+  absl::StatusOr<v1::Task> GetTask(const std::string& task_id) const;
+  absl::StatusOr<v1::TaskRecord> GetTaskRecord(
+      const std::string& task_id) const;
+  // A department's open tasks (all departments when empty), by task id.
+  absl::StatusOr<v1::ListWorkQueueResponse> ListWorkQueue(
+      const std::string& department, int page_size,
+      const std::string& page_token) const;
+
+  // Fires the timers due at the clock's now, at most `max` tasks; returns
+  // how many tasks had a timer fire.
+  absl::StatusOr<size_t> FireDueTimers(size_t max);
+  void StartTimers();
+  void StopTimers();
+  uint64_t timers_fired() const { return timers_fired_.load(); }
+  // Set to observe how late timers fire (seconds after due).
+  std::function<void(double)> on_timer_lateness;
+
+  // Every task change, after it is durable (WatchWorkQueue).
+  using Listener = std::function<void(const v1::Task&)>;
+  int Subscribe(Listener listener);
+  void Unsubscribe(int id);
+
+ private:
+  struct Loaded {
+    v1::TaskRecord record;  // version 0: no such task
+  };
+  absl::StatusOr<v1::TaskRecord> Load(const std::string& task_id) const;
+  // Appends `emitted` with every touched task's rows; `tasks` holds the
+  // known state of each touched stream (missing: a new task).
+  absl::StatusOr<eventstore::AppendRequest> Effects(
+      const std::vector<Emitted>& emitted,
+      std::map<std::string, v1::TaskRecord> tasks, const std::string& cause,
+      absl::Time now, std::vector<v1::Task>* changed) const;
+  absl::StatusOr<v1::TaskCommandResponse> Commit(
+      const common::v1::Actor& actor, const std::string& command_id,
+      const std::string& task_id,
+      const std::function<absl::StatusOr<std::vector<Emitted>>(
+          const v1::TaskRecord&, const registry::RegistryState&)>& decide);
+  void Publish(const std::vector<v1::Task>& changed);
+  void TimerLoop();
+
+  eventstore::EventStore* const store_;
+  registry::RegistryReplica* const registry_;
+  const DispatchOptions options_;
+  const Clock* const clock_;
+  std::atomic<uint64_t> timers_fired_{0};
+  std::atomic<bool> timers_running_{false};
+  std::thread timer_thread_;
+  absl::Mutex listeners_mu_;
+  std::map<int, Listener> listeners_ ABSL_GUARDED_BY(listeners_mu_);
+  int next_listener_ ABSL_GUARDED_BY(listeners_mu_) = 0;
+};
+
+}  // namespace wangge::dispatch
+
+#endif  // WANGGE_SERVICES_DISPATCH_APP_DISPATCH_APP_H_

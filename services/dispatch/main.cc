@@ -1,18 +1,67 @@
-// The dispatch service: flags, wiring, signals; nothing else.
+// The dispatch service (指挥中心): flags, wiring, signals; nothing else.
+//
+// Follows the registry (routing, calendar, class policies) and supervision
+// (filed, reworked and reopened cases); fires its timers on a thread of its
+// own.
 
 #include "services/common/server/service_main.h"
+#include "services/dispatch/app/dispatch_app.h"
 #include "services/dispatch/server/dispatch_server.h"
 
 int main(int argc, char** argv) {
-  return wangge::server::ServiceMain(
-      argc, argv, "dispatch", [](wangge::server::ServiceContext& context) {
-        wangge::server::Chassis* chassis = context.chassis;
-        auto server =
-            std::make_shared<wangge::dispatch::DispatchServer>(chassis);
-        absl::Status s =
-            chassis->Register<::wangge::dispatch::v1::DispatchService>(
-                server.get());
-        chassis->AddShutdownHook([server] {});
+  using namespace wangge;
+  return server::ServiceMain(
+      argc, argv, "dispatch",
+      [](server::ServiceContext& context) -> absl::Status {
+        auto replica =
+            std::make_shared<registry::RegistryReplica>(context.store);
+        absl::Status s = replica->Load();
+        if (!s.ok()) return s;
+        auto app = std::make_shared<dispatch::DispatchApp>(
+            context.store, replica.get(), dispatch::DispatchOptions(),
+            Clock::Real());
+        auto& lateness = prometheus::BuildHistogram()
+                             .Name("wangge_timer_lateness_seconds")
+                             .Help("How late dispatch timers fire")
+                             .Register(context.chassis->metrics().registry())
+                             .Add({}, prometheus::Histogram::BucketBoundaries{
+                                          0.01, 0.1, 0.5, 1, 5, 30, 300});
+        app->on_timer_lateness = [&lateness](double s) { lateness.Observe(s); };
+        auto registry_follower = server::FollowSource(
+            context, "registry",
+            [replica](const common::v1::EventEnvelope& env) {
+              return replica->Effects(env);
+            },
+            [replica](const common::v1::EventEnvelope& env) {
+              replica->OnApplied(env);
+            });
+        if (!registry_follower.ok()) return registry_follower.status();
+        auto supervision_follower =
+            server::FollowSource(context, "supervision",
+                                 [app](const common::v1::EventEnvelope& env) {
+                                   return app->SupervisionEffects(env);
+                                 });
+        if (!supervision_follower.ok()) return supervision_follower.status();
+        auto followers = std::vector<std::shared_ptr<eventbus::Consumer>>{
+            *registry_follower, *supervision_follower};
+        context.ready_when = [followers] {
+          for (const auto& f : followers)
+            if (f && !f->caught_up()) return false;
+          return true;
+        };
+        app->StartTimers();
+        auto server = std::make_shared<dispatch::DispatchServer>(
+            context.chassis, app.get(), context.store);
+        s = context.chassis->Register<dispatch::v1::DispatchService>(
+            server.get());
+        for (const char* p :
+             {dispatch::kTasksProjection, dispatch::kQueueProjection,
+              dispatch::kCaseTasksProjection, dispatch::kTimersProjection,
+              registry::kRegistryProjection}) {
+          context.projections->push_back(p);
+        }
+        context.chassis->AddShutdownHook(
+            [app, server, replica] { app->StopTimers(); });
         return s;
       });
 }

@@ -236,7 +236,8 @@ TEST_F(DispatchAppTest, ShelvedTaskDoesNotFireAndRestoredOneDoes) {
   EXPECT_EQ(*app_->FireDueTimers(100), 0u);
   ASSERT_TRUE(
       app_->Act(dispatcher, TaskAction::kRestore, Action("task/C1/1")).ok());
-  // 5.5 h were left (10:00-15:30 less lunch = 4 h... minus nothing spent).
+  // Shelved at 10:00 with 4 h left (to 15:30, less lunch): 1.5 h on
+  // Friday, 2.5 h on Monday.
   EXPECT_EQ(FromProto(app_->GetTask("task/C1/1")->due_time()),
             Local(2024, 11, 4, 11, 30));
   clock_.Set(Local(2024, 11, 4, 11, 30));

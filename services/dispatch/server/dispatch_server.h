@@ -1,120 +1,227 @@
 #ifndef WANGGE_SERVICES_DISPATCH_SERVER_DISPATCH_SERVER_H_
 #define WANGGE_SERVICES_DISPATCH_SERVER_DISPATCH_SERVER_H_
 
-// The dispatch service's gRPC surface. Every method enters through the chassis
-// guard (role and scope checked before the body). The bodies arrive with
-// issue #5; until then each answers UNIMPLEMENTED, after the guard.
+// The dispatch service's gRPC surface. Every method enters through the
+// chassis guard (role and scope checked before the body); department and
+// state rules are the domain's.
 
+#include <deque>
+#include <functional>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
 #include "services/common/server/chassis.h"
+#include "services/common/server/threaded_stream.h"
+#include "services/common/status/errors.h"
+#include "services/dispatch/app/dispatch_app.h"
 #include "wangge/dispatch/v1/dispatch.grpc.pb.h"
 
 namespace wangge::dispatch {
 
+// How long a query waits for its min_positions.
+inline constexpr absl::Duration kMinPositionsWait = absl::Seconds(10);
+
 class DispatchServer final
     : public ::wangge::dispatch::v1::DispatchService::CallbackService {
  public:
-  explicit DispatchServer(server::Chassis* chassis) : chassis_(chassis) {}
+  // `app` may be null (permission tests): bodies then answer UNAVAILABLE.
+  explicit DispatchServer(server::Chassis* chassis, DispatchApp* app = nullptr,
+                          eventstore::EventStore* store = nullptr)
+      : chassis_(chassis), app_(app), store_(store) {}
 
   grpc::ServerUnaryReactor* AcceptTask(
-      grpc::CallbackServerContext* context,
-      const ::wangge::dispatch::v1::TaskActionRequest* request,
-      ::wangge::dispatch::v1::TaskCommandResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.dispatch.v1.DispatchService.AcceptTask",
-                           request, response, NotYet);
+      grpc::CallbackServerContext* context, const v1::TaskActionRequest* r,
+      v1::TaskCommandResponse* response) override {
+    return Act(context, "AcceptTask", TaskAction::kAccept, r, response);
   }
-
   grpc::ServerUnaryReactor* RequestSendBack(
-      grpc::CallbackServerContext* context,
-      const ::wangge::dispatch::v1::TaskActionRequest* request,
-      ::wangge::dispatch::v1::TaskCommandResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.dispatch.v1.DispatchService.RequestSendBack",
-                           request, response, NotYet);
+      grpc::CallbackServerContext* context, const v1::TaskActionRequest* r,
+      v1::TaskCommandResponse* response) override {
+    return Act(context, "RequestSendBack", TaskAction::kRequestSendBack, r,
+               response);
   }
-
   grpc::ServerUnaryReactor* RequestExtension(
-      grpc::CallbackServerContext* context,
-      const ::wangge::dispatch::v1::TaskActionRequest* request,
-      ::wangge::dispatch::v1::TaskCommandResponse* response) override {
-    return chassis_->Unary(
-        context, "wangge.dispatch.v1.DispatchService.RequestExtension", request,
-        response, NotYet);
+      grpc::CallbackServerContext* context, const v1::TaskActionRequest* r,
+      v1::TaskCommandResponse* response) override {
+    return Act(context, "RequestExtension", TaskAction::kRequestExtension, r,
+               response);
   }
-
   grpc::ServerUnaryReactor* RequestShelving(
-      grpc::CallbackServerContext* context,
-      const ::wangge::dispatch::v1::TaskActionRequest* request,
-      ::wangge::dispatch::v1::TaskCommandResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.dispatch.v1.DispatchService.RequestShelving",
-                           request, response, NotYet);
+      grpc::CallbackServerContext* context, const v1::TaskActionRequest* r,
+      v1::TaskCommandResponse* response) override {
+    return Act(context, "RequestShelving", TaskAction::kRequestShelving, r,
+               response);
   }
-
   grpc::ServerUnaryReactor* ReportHandled(
-      grpc::CallbackServerContext* context,
-      const ::wangge::dispatch::v1::TaskActionRequest* request,
-      ::wangge::dispatch::v1::TaskCommandResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.dispatch.v1.DispatchService.ReportHandled",
-                           request, response, NotYet);
+      grpc::CallbackServerContext* context, const v1::TaskActionRequest* r,
+      v1::TaskCommandResponse* response) override {
+    return Act(context, "ReportHandled", TaskAction::kReportHandled, r,
+               response);
+  }
+  grpc::ServerUnaryReactor* RestoreTask(
+      grpc::CallbackServerContext* context, const v1::TaskActionRequest* r,
+      v1::TaskCommandResponse* response) override {
+    return Act(context, "RestoreTask", TaskAction::kRestore, r, response);
   }
 
   grpc::ServerUnaryReactor* DecideRequest(
       grpc::CallbackServerContext* context,
-      const ::wangge::dispatch::v1::DecideRequestRequest* request,
-      ::wangge::dispatch::v1::TaskCommandResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.dispatch.v1.DispatchService.DecideRequest",
-                           request, response, NotYet);
+      const v1::DecideRequestRequest* request,
+      v1::TaskCommandResponse* response) override {
+    return chassis_->Unary(
+        context, "wangge.dispatch.v1.DispatchService.DecideRequest", request,
+        response, [=](const server::Caller& caller) -> absl::Status {
+          if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          auto result = app_->Decide(caller.actor, *request);
+          if (!result.ok()) return result.status();
+          *response = std::move(*result);
+          return absl::OkStatus();
+        });
   }
 
-  grpc::ServerUnaryReactor* RestoreTask(
-      grpc::CallbackServerContext* context,
-      const ::wangge::dispatch::v1::TaskActionRequest* request,
-      ::wangge::dispatch::v1::TaskCommandResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.dispatch.v1.DispatchService.RestoreTask",
-                           request, response, NotYet);
-  }
-
-  grpc::ServerUnaryReactor* GetTask(
-      grpc::CallbackServerContext* context,
-      const ::wangge::dispatch::v1::GetTaskRequest* request,
-      ::wangge::dispatch::v1::Task* response) override {
-    return chassis_->Unary(context,
-                           "wangge.dispatch.v1.DispatchService.GetTask",
-                           request, response, NotYet);
+  grpc::ServerUnaryReactor* GetTask(grpc::CallbackServerContext* context,
+                                    const v1::GetTaskRequest* request,
+                                    v1::Task* response) override {
+    return chassis_->Unary(
+        context, "wangge.dispatch.v1.DispatchService.GetTask", request,
+        response, [=](const server::Caller& caller) -> absl::Status {
+          if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          absl::Status waited = Wait(request->min_positions());
+          if (!waited.ok()) return waited;
+          auto task = app_->GetTask(request->task_id());
+          if (!task.ok()) return task.status();
+          // A handler sees only their own department's tasks.
+          if (caller.actor.role() == common::v1::ROLE_DEPARTMENT_HANDLER &&
+              caller.actor.department() != task->department()) {
+            return absl::NotFoundError("no such task in your department");
+          }
+          *response = std::move(*task);
+          return absl::OkStatus();
+        });
   }
 
   grpc::ServerUnaryReactor* ListWorkQueue(
       grpc::CallbackServerContext* context,
-      const ::wangge::dispatch::v1::ListWorkQueueRequest* request,
-      ::wangge::dispatch::v1::ListWorkQueueResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.dispatch.v1.DispatchService.ListWorkQueue",
-                           request, response, NotYet);
+      const v1::ListWorkQueueRequest* request,
+      v1::ListWorkQueueResponse* response) override {
+    return chassis_->Unary(
+        context, "wangge.dispatch.v1.DispatchService.ListWorkQueue", request,
+        response, [=](const server::Caller& caller) -> absl::Status {
+          if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          absl::Status own = OwnQueue(caller, request->department());
+          if (!own.ok()) return own;
+          absl::Status waited = Wait(request->min_positions());
+          if (!waited.ok()) return waited;
+          auto page =
+              app_->ListWorkQueue(request->department(), request->page_size(),
+                                  request->page_token());
+          if (!page.ok()) return page.status();
+          *response = std::move(*page);
+          return absl::OkStatus();
+        });
   }
 
-  grpc::ServerWriteReactor<::wangge::dispatch::v1::Task>* WatchWorkQueue(
+  grpc::ServerWriteReactor<v1::Task>* WatchWorkQueue(
       grpc::CallbackServerContext* context,
-      const ::wangge::dispatch::v1::ListWorkQueueRequest* request) override {
-    return chassis_->Stream<::wangge::dispatch::v1::Task>(
+      const v1::ListWorkQueueRequest* request) override {
+    return chassis_->Stream<v1::Task>(
         context, "wangge.dispatch.v1.DispatchService.WatchWorkQueue", *request,
-        [](const server::Caller&)
-            -> grpc::ServerWriteReactor<::wangge::dispatch::v1::Task>* {
-          return new server::RejectedStream<::wangge::dispatch::v1::Task>(
-              grpc::Status(grpc::StatusCode::UNIMPLEMENTED, kNotYet));
+        [=](const server::Caller& caller)
+            -> grpc::ServerWriteReactor<v1::Task>* {
+          absl::Status own = OwnQueue(caller, request->department());
+          if (app_ == nullptr) own = absl::UnavailableError("not loaded");
+          if (!own.ok()) {
+            return new server::RejectedStream<v1::Task>(
+                status::ToGrpcStatus(own));
+          }
+          auto* watch = new WatchReactor(app_, request->department());
+          watch->Begin();
+          return watch;
         });
   }
 
  private:
-  static constexpr char kNotYet[] = "not implemented yet (issue #5)";
-  static absl::Status NotYet(const server::Caller&) {
-    return absl::UnimplementedError(kNotYet);
+  // The current queue, then every change to it as it happens.
+  class WatchReactor final : public server::ThreadedStream<v1::Task> {
+   public:
+    WatchReactor(DispatchApp* app, std::string department)
+        : app_(app), department_(std::move(department)) {
+      listener_ = app_->Subscribe([this](const v1::Task& task) {
+        if (!department_.empty() && task.department() != department_) return;
+        absl::MutexLock lock(&mu_);
+        pending_.push_back(task);
+      });
+    }
+    ~WatchReactor() override { app_->Unsubscribe(listener_); }
+
+   private:
+    grpc::Status Produce() override {
+      auto queue = app_->ListWorkQueue(department_, 1000, "");
+      if (!queue.ok()) return status::ToGrpcStatus(queue.status());
+      for (const auto& t : queue->tasks())
+        if (!Send(t)) return grpc::Status::OK;
+      while (!cancelled()) {
+        std::deque<v1::Task> batch;
+        {
+          absl::MutexLock lock(&mu_);
+          auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+            return !pending_.empty();
+          };
+          mu_.AwaitWithTimeout(absl::Condition(&ready),
+                               absl::Milliseconds(200));
+          batch.swap(pending_);
+        }
+        for (const auto& t : batch)
+          if (!Send(t)) return grpc::Status::OK;
+      }
+      return grpc::Status::OK;
+    }
+
+    DispatchApp* const app_;
+    const std::string department_;
+    int listener_ = 0;
+    absl::Mutex mu_;
+    std::deque<v1::Task> pending_ ABSL_GUARDED_BY(mu_);
+  };
+
+  grpc::ServerUnaryReactor* Act(grpc::CallbackServerContext* context,
+                                const char* method, TaskAction action,
+                                const v1::TaskActionRequest* request,
+                                v1::TaskCommandResponse* response) {
+    return chassis_->Unary(
+        context, absl::StrCat("wangge.dispatch.v1.DispatchService.", method),
+        request, response, [=](const server::Caller& caller) -> absl::Status {
+          if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          auto result = app_->Act(caller.actor, action, *request);
+          if (!result.ok()) return result.status();
+          *response = std::move(*result);
+          return absl::OkStatus();
+        });
+  }
+
+  // Handlers see their own department's queue only.
+  static absl::Status OwnQueue(const server::Caller& caller,
+                               const std::string& department) {
+    if (caller.actor.role() == common::v1::ROLE_DEPARTMENT_HANDLER &&
+        department != caller.actor.department()) {
+      return status::PermissionDenied(
+          "own_department_only",
+          "a department's handlers see their own queue only");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Wait(
+      const google::protobuf::RepeatedPtrField<common::v1::Position>& positions)
+      const {
+    if (positions.empty() || store_ == nullptr) return absl::OkStatus();
+    return store_->WaitForPositions({positions.begin(), positions.end()},
+                                    absl::Now() + kMinPositionsWait);
   }
 
   server::Chassis* const chassis_;
+  DispatchApp* const app_;
+  eventstore::EventStore* const store_;
 };
 
 }  // namespace wangge::dispatch

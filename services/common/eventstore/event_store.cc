@@ -1149,6 +1149,27 @@ absl::Status EventStore::ScanProjection(
   return FromRocks(it->status(), "scan projection");
 }
 
+absl::Status EventStore::ScanProjectionRange(
+    const std::string& projection, const std::string& from,
+    const std::string& to,
+    const std::function<bool(const std::string&, const std::string&)>& fn)
+    const {
+  const std::string prefix = ProjectionKey(projection, "");
+  const std::string end = ProjectionKey(projection, to);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), projections_cf_));
+  for (it->Seek(ProjectionKey(projection, from));
+       it->Valid() && it->key().starts_with(prefix) &&
+       it->key().compare(end) < 0;
+       it->Next()) {
+    if (!fn(it->key().ToString().substr(prefix.size()),
+            it->value().ToString())) {
+      break;
+    }
+  }
+  return FromRocks(it->status(), "scan projection");
+}
+
 absl::StatusOr<std::pair<std::string, uint64_t>> EventStore::ProjectionDigest(
     const std::string& projection) const {
   std::map<std::string, std::string> rows;

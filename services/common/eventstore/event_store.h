@@ -252,6 +252,12 @@ class EventStore {
       const std::function<bool(const std::string& key,
                                const std::string& value)>& fn) const;
   // Hash over the projection's rows in key order, and its row count.
+  // Rows with keys in [from, to), in key order, until `fn` returns false.
+  absl::Status ScanProjectionRange(
+      const std::string& projection, const std::string& from,
+      const std::string& to,
+      const std::function<bool(const std::string& key,
+                               const std::string& value)>& fn) const;
   absl::StatusOr<std::pair<std::string, uint64_t>> ProjectionDigest(
       const std::string& projection) const;
 

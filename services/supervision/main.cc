@@ -1,18 +1,82 @@
-// The supervision service: flags, wiring, signals; nothing else.
+// The supervision service (监督中心): flags, wiring, signals; nothing else.
+//
+// Follows the registry (staff, policies, areas), intake (reports open case
+// files) and dispatch (the command centre's task events).
 
+#include "absl/flags/flag.h"
 #include "services/common/server/service_main.h"
+#include "services/supervision/app/supervision_app.h"
 #include "services/supervision/server/supervision_server.h"
 
+ABSL_FLAG(int, verify_minutes, 60, "Time limit of a verification (核实)");
+ABSL_FLAG(int, check_minutes, 60, "Time limit of a check (核查)");
+ABSL_FLAG(bool, reopen_on_unsatisfied, true,
+          "An unsatisfied, unsolved follow-up reopens the case");
+
 int main(int argc, char** argv) {
-  return wangge::server::ServiceMain(
-      argc, argv, "supervision", [](wangge::server::ServiceContext& context) {
-        wangge::server::Chassis* chassis = context.chassis;
-        auto server =
-            std::make_shared<wangge::supervision::SupervisionServer>(chassis);
-        absl::Status s =
-            chassis->Register<::wangge::supervision::v1::SupervisionService>(
-                server.get());
-        chassis->AddShutdownHook([server] {});
+  using namespace wangge;
+  return server::ServiceMain(
+      argc, argv, "supervision",
+      [](server::ServiceContext& context) -> absl::Status {
+        auto replica =
+            std::make_shared<registry::RegistryReplica>(context.store);
+        absl::Status s = replica->Load();
+        if (!s.ok()) return s;
+        supervision::SupervisionPolicy policy;
+        policy.verify_within =
+            absl::Minutes(absl::GetFlag(FLAGS_verify_minutes));
+        policy.check_within = absl::Minutes(absl::GetFlag(FLAGS_check_minutes));
+        policy.reopen_on_unsatisfied =
+            absl::GetFlag(FLAGS_reopen_on_unsatisfied);
+        auto app = std::make_shared<supervision::SupervisionApp>(
+            context.store, replica.get(), policy,
+            supervision::EvaluationWeights(), Clock::Real());
+        std::vector<std::shared_ptr<eventbus::Consumer>> followers;
+        auto registry_follower = server::FollowSource(
+            context, "registry",
+            [replica](const common::v1::EventEnvelope& env) {
+              return replica->Effects(env);
+            },
+            [replica](const common::v1::EventEnvelope& env) {
+              replica->OnApplied(env);
+            });
+        if (!registry_follower.ok()) return registry_follower.status();
+        followers.push_back(*registry_follower);
+        auto after = [app](const common::v1::EventEnvelope& env) {
+          app->OnApplied(env);
+        };
+        auto intake_follower = server::FollowSource(
+            context, "intake",
+            [app](const common::v1::EventEnvelope& env) {
+              return app->IntakeEffects(env);
+            },
+            after);
+        if (!intake_follower.ok()) return intake_follower.status();
+        followers.push_back(*intake_follower);
+        auto dispatch_follower = server::FollowSource(
+            context, "dispatch",
+            [app](const common::v1::EventEnvelope& env) {
+              return app->DispatchEffects(env);
+            },
+            after);
+        if (!dispatch_follower.ok()) return dispatch_follower.status();
+        followers.push_back(*dispatch_follower);
+        context.ready_when = [followers] {
+          for (const auto& f : followers)
+            if (f && !f->caught_up()) return false;
+          return true;
+        };
+        auto server = std::make_shared<supervision::SupervisionServer>(
+            context.chassis, app.get(), context.store);
+        s = context.chassis->Register<supervision::v1::SupervisionService>(
+            server.get());
+        for (const char* p :
+             {supervision::kCasesProjection, supervision::kFactsProjection,
+              supervision::kTimelineProjection,
+              registry::kRegistryProjection}) {
+          context.projections->push_back(p);
+        }
+        context.chassis->AddShutdownHook([app, server, replica] {});
         return s;
       });
 }

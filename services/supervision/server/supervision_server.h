@@ -2,138 +2,254 @@
 #define WANGGE_SERVICES_SUPERVISION_SERVER_SUPERVISION_SERVER_H_
 
 // The supervision service's gRPC surface. Every method enters through the
-// chassis guard (role and scope checked before the body). The bodies arrive
-// with issue #5; until then each answers UNIMPLEMENTED, after the guard.
+// chassis guard (role and scope checked before the body); state and
+// conflict-of-interest rules are the domain's.
 
+#include <deque>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
 #include "services/common/server/chassis.h"
+#include "services/common/server/threaded_stream.h"
+#include "services/common/status/errors.h"
+#include "services/supervision/app/supervision_app.h"
 #include "wangge/supervision/v1/supervision.grpc.pb.h"
 
 namespace wangge::supervision {
 
+// How long a query waits for its min_positions.
+inline constexpr absl::Duration kMinPositionsWait = absl::Seconds(10);
+
 class SupervisionServer final
     : public ::wangge::supervision::v1::SupervisionService::CallbackService {
  public:
-  explicit SupervisionServer(server::Chassis* chassis) : chassis_(chassis) {}
+  // `app` may be null (permission tests): bodies then answer UNAVAILABLE.
+  explicit SupervisionServer(server::Chassis* chassis,
+                             SupervisionApp* app = nullptr,
+                             eventstore::EventStore* store = nullptr)
+      : chassis_(chassis), app_(app), store_(store) {}
 
   grpc::ServerUnaryReactor* VerifyCase(
-      grpc::CallbackServerContext* context,
-      const ::wangge::supervision::v1::VerifyCaseRequest* request,
-      ::wangge::supervision::v1::CaseCommandResponse* response) override {
-    return chassis_->Unary(
-        context, "wangge.supervision.v1.SupervisionService.VerifyCase", request,
-        response, NotYet);
+      grpc::CallbackServerContext* context, const v1::VerifyCaseRequest* r,
+      v1::CaseCommandResponse* response) override {
+    return Command(
+        context, "VerifyCase", r, response,
+        [=](const common::v1::Actor& a) { return app_->Verify(a, *r); });
   }
-
   grpc::ServerUnaryReactor* FileCase(
-      grpc::CallbackServerContext* context,
-      const ::wangge::supervision::v1::FileCaseRequest* request,
-      ::wangge::supervision::v1::CaseCommandResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.supervision.v1.SupervisionService.FileCase",
-                           request, response, NotYet);
+      grpc::CallbackServerContext* context, const v1::FileCaseRequest* r,
+      v1::CaseCommandResponse* response) override {
+    return Command(
+        context, "FileCase", r, response,
+        [=](const common::v1::Actor& a) { return app_->File(a, *r); });
   }
-
   grpc::ServerUnaryReactor* RejectCase(
-      grpc::CallbackServerContext* context,
-      const ::wangge::supervision::v1::RejectCaseRequest* request,
-      ::wangge::supervision::v1::CaseCommandResponse* response) override {
-    return chassis_->Unary(
-        context, "wangge.supervision.v1.SupervisionService.RejectCase", request,
-        response, NotYet);
+      grpc::CallbackServerContext* context, const v1::RejectCaseRequest* r,
+      v1::CaseCommandResponse* response) override {
+    return Command(
+        context, "RejectCase", r, response,
+        [=](const common::v1::Actor& a) { return app_->Reject(a, *r); });
   }
-
   grpc::ServerUnaryReactor* VoidCase(
-      grpc::CallbackServerContext* context,
-      const ::wangge::supervision::v1::VoidCaseRequest* request,
-      ::wangge::supervision::v1::CaseCommandResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.supervision.v1.SupervisionService.VoidCase",
-                           request, response, NotYet);
+      grpc::CallbackServerContext* context, const v1::VoidCaseRequest* r,
+      v1::CaseCommandResponse* response) override {
+    return Command(
+        context, "VoidCase", r, response,
+        [=](const common::v1::Actor& a) { return app_->Void(a, *r); });
   }
-
   grpc::ServerUnaryReactor* CheckCase(
-      grpc::CallbackServerContext* context,
-      const ::wangge::supervision::v1::CheckCaseRequest* request,
-      ::wangge::supervision::v1::CaseCommandResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.supervision.v1.SupervisionService.CheckCase",
-                           request, response, NotYet);
+      grpc::CallbackServerContext* context, const v1::CheckCaseRequest* r,
+      v1::CaseCommandResponse* response) override {
+    return Command(
+        context, "CheckCase", r, response,
+        [=](const common::v1::Actor& a) { return app_->Check(a, *r); });
   }
-
   grpc::ServerUnaryReactor* CloseCase(
-      grpc::CallbackServerContext* context,
-      const ::wangge::supervision::v1::CloseCaseRequest* request,
-      ::wangge::supervision::v1::CaseCommandResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.supervision.v1.SupervisionService.CloseCase",
-                           request, response, NotYet);
+      grpc::CallbackServerContext* context, const v1::CloseCaseRequest* r,
+      v1::CaseCommandResponse* response) override {
+    return Command(
+        context, "CloseCase", r, response,
+        [=](const common::v1::Actor& a) { return app_->Close(a, *r); });
   }
-
   grpc::ServerUnaryReactor* RecordFollowUp(
-      grpc::CallbackServerContext* context,
-      const ::wangge::supervision::v1::RecordFollowUpRequest* request,
-      ::wangge::supervision::v1::CaseCommandResponse* response) override {
-    return chassis_->Unary(
-        context, "wangge.supervision.v1.SupervisionService.RecordFollowUp",
-        request, response, NotYet);
+      grpc::CallbackServerContext* context, const v1::RecordFollowUpRequest* r,
+      v1::CaseCommandResponse* response) override {
+    return Command(
+        context, "RecordFollowUp", r, response,
+        [=](const common::v1::Actor& a) { return app_->FollowUp(a, *r); });
   }
 
-  grpc::ServerUnaryReactor* GetCase(
-      grpc::CallbackServerContext* context,
-      const ::wangge::supervision::v1::GetCaseRequest* request,
-      ::wangge::supervision::v1::Case* response) override {
-    return chassis_->Unary(context,
-                           "wangge.supervision.v1.SupervisionService.GetCase",
-                           request, response, NotYet);
+  grpc::ServerUnaryReactor* GetCase(grpc::CallbackServerContext* context,
+                                    const v1::GetCaseRequest* request,
+                                    v1::Case* response) override {
+    return Query(context, "GetCase", request, response,
+                 request->min_positions(),
+                 [=](const server::Caller& caller) -> absl::Status {
+                   auto c = app_->GetCase(request->case_id());
+                   if (!c.ok()) return c.status();
+                   // Outside the caller's area scope is as good as absent.
+                   if (!caller.InScope(c->area_code())) {
+                     return absl::NotFoundError("no such case in your scope");
+                   }
+                   *response = std::move(*c);
+                   return absl::OkStatus();
+                 });
   }
 
   grpc::ServerUnaryReactor* ListCases(
-      grpc::CallbackServerContext* context,
-      const ::wangge::supervision::v1::ListCasesRequest* request,
-      ::wangge::supervision::v1::ListCasesResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.supervision.v1.SupervisionService.ListCases",
-                           request, response, NotYet);
+      grpc::CallbackServerContext* context, const v1::ListCasesRequest* request,
+      v1::ListCasesResponse* response) override {
+    // The guard checked area_code against the caller's scope.
+    return Query(context, "ListCases", request, response,
+                 request->min_positions(),
+                 [=](const server::Caller&) -> absl::Status {
+                   auto page = app_->ListCases(*request);
+                   if (!page.ok()) return page.status();
+                   *response = std::move(*page);
+                   return absl::OkStatus();
+                 });
   }
 
   grpc::ServerUnaryReactor* GetCaseTimeline(
       grpc::CallbackServerContext* context,
-      const ::wangge::supervision::v1::GetCaseTimelineRequest* request,
-      ::wangge::supervision::v1::CaseTimeline* response) override {
-    return chassis_->Unary(
-        context, "wangge.supervision.v1.SupervisionService.GetCaseTimeline",
-        request, response, NotYet);
+      const v1::GetCaseTimelineRequest* request,
+      v1::CaseTimeline* response) override {
+    return Query(context, "GetCaseTimeline", request, response,
+                 request->min_positions(),
+                 [=](const server::Caller& caller) -> absl::Status {
+                   auto c = app_->GetCase(request->case_id());
+                   if (!c.ok()) return c.status();
+                   if (!caller.InScope(c->area_code())) {
+                     return absl::NotFoundError("no such case in your scope");
+                   }
+                   auto timeline = app_->GetCaseTimeline(request->case_id());
+                   if (!timeline.ok()) return timeline.status();
+                   *response = std::move(*timeline);
+                   return absl::OkStatus();
+                 });
   }
 
-  grpc::ServerWriteReactor<::wangge::supervision::v1::Case>* WatchCases(
+  grpc::ServerWriteReactor<v1::Case>* WatchCases(
       grpc::CallbackServerContext* context,
-      const ::wangge::supervision::v1::WatchCasesRequest* request) override {
-    return chassis_->Stream<::wangge::supervision::v1::Case>(
+      const v1::WatchCasesRequest* request) override {
+    return chassis_->Stream<v1::Case>(
         context, "wangge.supervision.v1.SupervisionService.WatchCases",
         *request,
-        [](const server::Caller&)
-            -> grpc::ServerWriteReactor<::wangge::supervision::v1::Case>* {
-          return new server::RejectedStream<::wangge::supervision::v1::Case>(
-              grpc::Status(grpc::StatusCode::UNIMPLEMENTED, kNotYet));
+        [=](const server::Caller&) -> grpc::ServerWriteReactor<v1::Case>* {
+          if (app_ == nullptr) {
+            return new server::RejectedStream<v1::Case>(
+                grpc::Status(grpc::StatusCode::UNAVAILABLE, "not loaded"));
+          }
+          auto* watch = new WatchReactor(app_, store_, *request);
+          watch->Begin();
+          return watch;
         });
   }
 
   grpc::ServerUnaryReactor* GetEvaluation(
       grpc::CallbackServerContext* context,
-      const ::wangge::supervision::v1::GetEvaluationRequest* request,
-      ::wangge::supervision::v1::Evaluation* response) override {
-    return chassis_->Unary(
-        context, "wangge.supervision.v1.SupervisionService.GetEvaluation",
-        request, response, NotYet);
+      const v1::GetEvaluationRequest* request,
+      v1::Evaluation* response) override {
+    return Query(context, "GetEvaluation", request, response, {},
+                 [=](const server::Caller&) -> absl::Status {
+                   auto evaluation = app_->GetEvaluation(*request);
+                   if (!evaluation.ok()) return evaluation.status();
+                   *response = std::move(*evaluation);
+                   return absl::OkStatus();
+                 });
   }
 
  private:
-  static constexpr char kNotYet[] = "not implemented yet (issue #5)";
-  static absl::Status NotYet(const server::Caller&) {
-    return absl::UnimplementedError(kNotYet);
+  // Cases of the area as they change, once `from_positions` are applied
+  // (so a client resumes after what it saw).
+  class WatchReactor final : public server::ThreadedStream<v1::Case> {
+   public:
+    WatchReactor(SupervisionApp* app, eventstore::EventStore* store,
+                 v1::WatchCasesRequest request)
+        : app_(app), store_(store), request_(std::move(request)) {
+      listener_ = app_->Subscribe([this](const v1::Case& c) {
+        if (!absl::StartsWith(c.area_code(), request_.area_code())) return;
+        absl::MutexLock lock(&mu_);
+        pending_.push_back(c);
+      });
+    }
+    ~WatchReactor() override { app_->Unsubscribe(listener_); }
+
+   private:
+    grpc::Status Produce() override {
+      if (store_ != nullptr && !request_.from_positions().empty()) {
+        absl::Status s =
+            store_->WaitForPositions({request_.from_positions().begin(),
+                                      request_.from_positions().end()},
+                                     absl::Now() + kMinPositionsWait);
+        if (!s.ok()) return status::ToGrpcStatus(s);
+      }
+      while (!cancelled()) {
+        std::deque<v1::Case> batch;
+        {
+          absl::MutexLock lock(&mu_);
+          auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+            return !pending_.empty();
+          };
+          mu_.AwaitWithTimeout(absl::Condition(&ready),
+                               absl::Milliseconds(200));
+          batch.swap(pending_);
+        }
+        for (const auto& c : batch)
+          if (!Send(c)) return grpc::Status::OK;
+      }
+      return grpc::Status::OK;
+    }
+
+    SupervisionApp* const app_;
+    eventstore::EventStore* const store_;
+    const v1::WatchCasesRequest request_;
+    int listener_ = 0;
+    absl::Mutex mu_;
+    std::deque<v1::Case> pending_ ABSL_GUARDED_BY(mu_);
+  };
+
+  template <typename Request, typename Fn>
+  grpc::ServerUnaryReactor* Command(grpc::CallbackServerContext* context,
+                                    const char* method, const Request* request,
+                                    v1::CaseCommandResponse* response, Fn run) {
+    return chassis_->Unary(
+        context,
+        absl::StrCat("wangge.supervision.v1.SupervisionService.", method),
+        request, response, [=](const server::Caller& caller) -> absl::Status {
+          if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          auto result = run(caller.actor);
+          if (!result.ok()) return result.status();
+          *response = std::move(*result);
+          return absl::OkStatus();
+        });
+  }
+
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Query(
+      grpc::CallbackServerContext* context, const char* method,
+      const Request* request, Response* response,
+      const google::protobuf::RepeatedPtrField<common::v1::Position>& positions,
+      std::function<absl::Status(const server::Caller&)> body) {
+    std::vector<common::v1::Position> wait(positions.begin(), positions.end());
+    return chassis_->Unary(
+        context,
+        absl::StrCat("wangge.supervision.v1.SupervisionService.", method),
+        request, response, [=](const server::Caller& caller) -> absl::Status {
+          if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          if (!wait.empty() && store_ != nullptr) {
+            absl::Status s =
+                store_->WaitForPositions(wait, absl::Now() + kMinPositionsWait);
+            if (!s.ok()) return s;
+          }
+          return body(caller);
+        });
   }
 
   server::Chassis* const chassis_;
+  SupervisionApp* const app_;
+  eventstore::EventStore* const store_;
 };
 
 }  // namespace wangge::supervision

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
         if (!s.ok()) return s;
         auto app = std::make_shared<dispatch::DispatchApp>(
             context.store, replica.get(), dispatch::DispatchOptions(),
-            Clock::Real());
+            context.clock);
         auto& lateness = prometheus::BuildHistogram()
                              .Name("wangge_timer_lateness_seconds")
                              .Help("How late dispatch timers fire")

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
         options.channel_rate = *channel_rate;
         options.caller_rate = *caller_rate;
         auto app = std::make_shared<intake::IntakeApp>(
-            context.store, key_store.get(), options, Clock::Real());
+            context.store, key_store.get(), options, context.clock);
         absl::Status s = app->Load();
         if (!s.ok()) return s;
         auto registry_follower = server::FollowSource(

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
             absl::GetFlag(FLAGS_reopen_on_unsatisfied);
         auto app = std::make_shared<supervision::SupervisionApp>(
             context.store, replica.get(), policy,
-            supervision::EvaluationWeights(), Clock::Real());
+            supervision::EvaluationWeights(), context.clock);
         std::vector<std::shared_ptr<eventbus::Consumer>> followers;
         auto registry_follower = server::FollowSource(
             context, "registry",

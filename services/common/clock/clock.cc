@@ -1,5 +1,7 @@
 #include "services/common/clock/clock.h"
 
+#include <fstream>
+
 namespace wangge {
 namespace {
 
@@ -9,6 +11,18 @@ class RealClock final : public Clock {
 };
 
 }  // namespace
+
+absl::Time OffsetFileClock::Now() const {
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  if (now - read_at_ > absl::Milliseconds(100)) {
+    read_at_ = now;
+    std::ifstream in(path_);
+    double seconds = 0;
+    offset_ = (in >> seconds) ? absl::Seconds(seconds) : absl::ZeroDuration();
+  }
+  return now + offset_;
+}
 
 Clock* Clock::Real() {
   static RealClock* const clock = new RealClock();

@@ -6,6 +6,8 @@
 //
 // Thread safety: every method may be called from any thread.
 
+#include <string>
+
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -17,6 +19,22 @@ class Clock {
   virtual absl::Time Now() const = 0;
   // The process-wide real clock.
   static Clock* Real();
+};
+
+// Development and end-to-end tests only: real time plus an offset read from
+// a file ("86400" or "1.5": seconds), re-read at most every 100 ms, so that
+// a test can move separate processes across a deadline. A missing or empty
+// file is no offset.
+class OffsetFileClock final : public Clock {
+ public:
+  explicit OffsetFileClock(std::string path) : path_(std::move(path)) {}
+  absl::Time Now() const override;
+
+ private:
+  const std::string path_;
+  mutable absl::Mutex mu_;
+  mutable absl::Time read_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  mutable absl::Duration offset_ ABSL_GUARDED_BY(mu_);
 };
 
 // A clock that moves only when told.

@@ -1,5 +1,9 @@
 #include "services/common/clock/clock.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
 #include "gtest/gtest.h"
 
 namespace wangge {
@@ -17,6 +21,22 @@ TEST(ClockTest, FakeClockMovesOnlyWhenTold) {
 
 TEST(ClockTest, RealClockIsNearNow) {
   EXPECT_LT(absl::AbsDuration(Clock::Real()->Now() - absl::Now()),
+            absl::Seconds(5));
+}
+
+TEST(ClockTest, OffsetFileClockFollowsTheFile) {
+  const std::string path =
+      std::string(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp") +
+      "/clock_offset";
+  std::remove(path.c_str());
+  OffsetFileClock clock(path);
+  EXPECT_LT(absl::AbsDuration(clock.Now() - absl::Now()), absl::Seconds(5));
+  {
+    std::ofstream out(path);
+    out << "86400\n";
+  }
+  absl::SleepFor(absl::Milliseconds(150));  // past the re-read interval
+  EXPECT_LT(absl::AbsDuration(clock.Now() - (absl::Now() + absl::Hours(24))),
             absl::Seconds(5));
 }
 

@@ -49,6 +49,9 @@ ABSL_FLAG(std::string, crypto_suite, "standard",
 ABSL_FLAG(std::string, durability, "sync", "sync, async or ack_after_kafka");
 ABSL_FLAG(int, partitions, 8, "Store and topic partitions");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(std::string, dev_clock_offset_file, "",
+          "Development and end-to-end tests only: a file holding seconds to "
+          "add to the clock (moves deadlines and timers)");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(20),
           "How long shutdown waits for in-flight calls");
 ABSL_FLAG(absl::Duration, checkpoint_every, absl::Seconds(10),
@@ -115,6 +118,7 @@ std::string Describe(const ServiceConfig& c) {
       absl::StrCat("durability=", c.durability),
       absl::StrCat("partitions=", c.partitions),
       absl::StrCat("log_level=", c.log_level),
+      absl::StrCat("dev_clock_offset_file=", c.dev_clock_offset_file),
       absl::StrCat("drain_timeout=", absl::FormatDuration(c.drain_timeout)),
       absl::StrCat("handler_threads=", c.handler_threads)};
   for (const auto& [peer, addr] : c.peers) {
@@ -153,6 +157,7 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   c.signing_key_file = absl::GetFlag(FLAGS_signing_key_file);
   c.signing_key_id = absl::GetFlag(FLAGS_signing_key_id);
   c.crypto_suite = absl::GetFlag(FLAGS_crypto_suite);
+  c.dev_clock_offset_file = absl::GetFlag(FLAGS_dev_clock_offset_file);
   c.durability = absl::GetFlag(FLAGS_durability);
   c.partitions = absl::GetFlag(FLAGS_partitions);
   c.log_level = absl::GetFlag(FLAGS_log_level);

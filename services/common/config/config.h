@@ -80,6 +80,8 @@ struct ServiceConfig {
   std::string kafka_cert_file;
   std::string kafka_key_file;
   std::map<std::string, std::string> peers;  // service -> address
+  // Development only: the clock is offset by this file's seconds.
+  std::string dev_clock_offset_file;
   TlsConfig tls;
   AuthConfig auth;
   std::string service_token_file;

@@ -19,6 +19,13 @@
 
 namespace wangge::server {
 
+const Clock* ServiceClock(const config::ServiceConfig& config) {
+  if (config.dev_clock_offset_file.empty()) return Clock::Real();
+  static const Clock* const offset =
+      new OffsetFileClock(config.dev_clock_offset_file);
+  return offset;
+}
+
 absl::StatusOr<eventstore::Options> StoreOptions(
     const config::ServiceConfig& config) {
   if (config.data_dir.empty()) {
@@ -29,6 +36,7 @@ absl::StatusOr<eventstore::Options> StoreOptions(
   o.service = config.service;
   o.path = config.data_dir + "/store";
   o.partitions = config.partitions;
+  o.clock = ServiceClock(config);
   o.checkpoint_every = config.checkpoint_every;
   o.checkpoint_every_events =
       static_cast<uint64_t>(config.checkpoint_every_events);
@@ -173,8 +181,12 @@ int ServiceMain(int argc, char** argv, const std::string& service,
   {
     Chassis chassis(*config, Clock::Real());
     if (relay) relay->SetMetrics(&chassis.metrics().registry());
-    ServiceContext context{
-        &chassis, store->get(), relay.get(), &projections, {}};
+    if (!config->dev_clock_offset_file.empty()) {
+      log::Warning("the clock is offset by a file: development and tests only",
+                   {{"file", config->dev_clock_offset_file}});
+    }
+    ServiceContext context{&chassis,     store->get(), relay.get(),
+                           &projections, {},           ServiceClock(*config)};
     absl::Status s = chassis.Init();
     if (s.ok()) s = setup(context);
     // After setup, which names the service's projections.

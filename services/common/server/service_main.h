@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "services/common/clock/clock.h"
 #include "services/common/eventbus/consumer.h"
 #include "services/common/eventbus/relay.h"
 #include "services/common/eventstore/event_store.h"
@@ -32,7 +33,11 @@ struct ServiceContext {
   // When set, readiness follows it (checked every 200 ms), e.g. "consumers
   // have caught up"; otherwise the service is ready once serving.
   std::function<bool()> ready_when;
+  // The service's clock: real, or offset by --dev_clock_offset_file.
+  const Clock* clock;
 };
+
+const Clock* ServiceClock(const config::ServiceConfig& config);
 
 // Store options from the service configuration. The checkpoint key comes
 // from --signing_key_file; without one, a key is generated once under

@@ -133,18 +133,22 @@ absl::StatusOr<eventstore::AppendRequest> DispatchApp::Effects(
 
 absl::StatusOr<eventstore::AppendRequest> DispatchApp::SupervisionEffects(
     const common::v1::EventEnvelope& env) {
+  // Naming the types through their descriptors also links their generated
+  // code into this binary, so that Unpack finds them.
   const std::string& type = env.event_type();
-  if (type != "wangge.supervision.v1.CaseFiled" &&
-      type != "wangge.supervision.v1.CaseReworkOrdered" &&
-      type != "wangge.supervision.v1.CaseReopened") {
+  const std::string& filed_type =
+      supervision::v1::CaseFiled::descriptor()->full_name();
+  const std::string& rework_type =
+      supervision::v1::CaseReworkOrdered::descriptor()->full_name();
+  const std::string& reopened_type =
+      supervision::v1::CaseReopened::descriptor()->full_name();
+  if (type != filed_type && type != rework_type && type != reopened_type) {
     return eventstore::AppendRequest{};
   }
   ASSIGN_OR_RETURN(auto event, domain::Unpack(env));
   CaseToDispatch c;
-  c.case_id = env.correlation_id();
-  if (type == "wangge.supervision.v1.CaseFiled") {
+  if (type == filed_type) {
     const auto& filed = static_cast<const supervision::v1::CaseFiled&>(*event);
-    c.case_id = filed.case_id();
     c.category_code = filed.category_code();
     c.area_code = filed.area_code();
     c.component_id = filed.component_id();
@@ -167,7 +171,7 @@ absl::StatusOr<eventstore::AppendRequest> DispatchApp::SupervisionEffects(
     c.attempt = d.attempt() + 1;
     c.rework_count = d.rework_count();
     c.department = d.department();
-    if (type == "wangge.supervision.v1.CaseReworkOrdered") {
+    if (type == rework_type) {
       const auto& rework =
           static_cast<const supervision::v1::CaseReworkOrdered&>(*event);
       c.reason = "rework";

@@ -158,6 +158,7 @@ absl::StatusOr<std::vector<Emitted>> DecideAccept(const v1::TaskRecord& task,
     return WrongState(task, "accept");
   v1::TaskAccepted e;
   e.set_task_id(Stream(task));
+  e.set_department(task.dispatched().department());
   return std::vector<Emitted>{domain::Emit(Stream(task), e)};
 }
 
@@ -256,6 +257,7 @@ absl::StatusOr<std::vector<Emitted>> DecideRuling(
     case v1::TASK_STATUS_SEND_BACK_REQUESTED: {
       v1::SendBackDecided e;
       e.set_task_id(Stream(task));
+      e.set_department(d.department());
       e.set_approved(approve);
       e.set_reason(reason);
       if (approve) {
@@ -290,6 +292,7 @@ absl::StatusOr<std::vector<Emitted>> DecideRuling(
     case v1::TASK_STATUS_EXTENSION_REQUESTED: {
       v1::ExtensionDecided e;
       e.set_task_id(Stream(task));
+      e.set_department(d.department());
       e.set_approved(approve);
       e.set_reason(reason);
       std::string version;
@@ -318,6 +321,7 @@ absl::StatusOr<std::vector<Emitted>> DecideRuling(
     case v1::TASK_STATUS_SHELVING_REQUESTED: {
       v1::ShelvingDecided e;
       e.set_task_id(Stream(task));
+      e.set_department(d.department());
       e.set_approved(approve);
       e.set_reason(reason);
       std::string version;

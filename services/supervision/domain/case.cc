@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/status/errors.h"
@@ -70,6 +71,17 @@ absl::Status ShiftLeader(const Actor& actor) {
 
 const std::string& Id(const v1::CaseRecord& c) { return c.opened().case_id(); }
 
+// n of "task/<case>/<n>"; 0 for none.
+uint32_t AttemptOf(const std::string& task_id) {
+  const size_t slash = task_id.rfind('/');
+  uint32_t n = 0;
+  if (slash == std::string::npos ||
+      !absl::SimpleAtoi(task_id.substr(slash + 1), &n)) {
+    return 0;
+  }
+  return n;
+}
+
 std::vector<std::string> Supervisors(const registry::RegistryState& registry,
                                      const std::string& area, absl::Time t) {
   std::vector<std::string> out;
@@ -130,7 +142,8 @@ absl::StatusOr<Emitted> DecideOpen(const registry::RegistryState& registry,
                    source == intake::v1::REPORT_SOURCE_PUBLIC_APP ||
                    source == intake::v1::REPORT_SOURCE_GOVERNMENT_SYSTEM ||
                    source == intake::v1::REPORT_SOURCE_MAYOR_MAILBOX));
-  return domain::Emit(CaseStream(e.case_id()), std::move(e));
+  std::string stream = CaseStream(e.case_id());
+  return domain::Emit(std::move(stream), std::move(e));
 }
 
 absl::StatusOr<std::vector<Emitted>> DecideVerify(
@@ -485,6 +498,9 @@ absl::StatusOr<std::vector<Emitted>> DecideNote(
   const std::string stream = CaseStream(Id(c));
   if (type == dispatch::v1::TaskDispatched::descriptor()) {
     const auto& d = static_cast<const dispatch::v1::TaskDispatched&>(event);
+    // Tasks of a case may be read out of order (different partitions):
+    // only a later dispatch supersedes the current one.
+    if (d.attempt() <= AttemptOf(c.task_id())) return out;
     v1::CaseDispatchNoted e;
     e.set_case_id(Id(c));
     e.set_task_id(d.task_id());

@@ -38,6 +38,7 @@ class CaseTest : public ::testing::Test {
     *r.mutable_received_time() = ToProto(t0_);
     auto e = DecideOpen(registry_, policy_, r, t0_);
     ASSERT_TRUE(e.ok()) << e.status();
+    ASSERT_EQ(e->stream_id, "case/C1");
     ASSERT_TRUE(*Evolve(case_, *e->event, t0_));
   }
   void Apply(const absl::StatusOr<std::vector<Emitted>>& events) {
@@ -50,6 +51,7 @@ class CaseTest : public ::testing::Test {
   void Dispatched(const std::string& task_id) {
     dispatch::v1::TaskDispatched d;
     d.set_task_id(task_id);
+    d.set_attempt(std::stoi(task_id.substr(task_id.rfind('/') + 1)));
     d.set_case_id("C1");
     d.set_department(reg::kSanitation);
     *d.mutable_due_time() = ToProto(t0_ + absl::Hours(4));
@@ -379,6 +381,12 @@ TEST_F(CaseTest, ForeignEventsAreNotedOnlyWhenTheyStateSomething) {
   *approved.mutable_due_time() = ToProto(t0_ + absl::Hours(30));
   Apply(DecideNote(case_, approved, common::v1::Actor()));
   EXPECT_EQ(FromProto(case_.due_time()), t0_ + absl::Hours(30));
+  // A task read late (another partition) does not supersede a newer one.
+  Dispatched("task/C1/3");
+  dispatch::v1::TaskDispatched older;
+  older.set_task_id("task/C1/2");
+  older.set_attempt(2);
+  EXPECT_TRUE(DecideNote(case_, older, common::v1::Actor())->empty());
   // Only supervision's own events fold into a case.
   common::v1::EventEnvelope foreign;
   foreign.set_event_type("wangge.dispatch.v1.TaskAccepted");

@@ -135,7 +135,7 @@ std::vector<CountedFact> FactsOf(const v1::CaseRecord& before,
     const auto& e = as((dispatch::v1::TaskDispatched*)nullptr);
     fact("dispatched", e.department()).set_task_id(e.task_id());
   } else if (type == dispatch::v1::TaskAccepted::descriptor()) {
-    fact("responded", department);
+    fact("responded", as((dispatch::v1::TaskAccepted*)nullptr).department());
   } else if (type == dispatch::v1::TaskHandled::descriptor() ||
              type == dispatch::v1::TaskOverdue::descriptor()) {
     const bool handled = type == dispatch::v1::TaskHandled::descriptor();
@@ -152,16 +152,16 @@ std::vector<CountedFact> FactsOf(const v1::CaseRecord& before,
     *due.mutable_time() = before.due_time();
     out.back().stable_id = absl::StrCat("due/", before.task_id());
   } else if (type == dispatch::v1::SendBackDecided::descriptor()) {
-    if (as((dispatch::v1::SendBackDecided*)nullptr).approved())
-      fact("returned", department);
+    const auto& e = as((dispatch::v1::SendBackDecided*)nullptr);
+    if (e.approved()) fact("returned", e.department());
     fact("ruled", "", actor.subject(), common::v1::ROLE_DISPATCHER);
   } else if (type == dispatch::v1::ExtensionDecided::descriptor()) {
-    if (as((dispatch::v1::ExtensionDecided*)nullptr).approved())
-      fact("extended", department);
+    const auto& e = as((dispatch::v1::ExtensionDecided*)nullptr);
+    if (e.approved()) fact("extended", e.department());
     fact("ruled", "", actor.subject(), common::v1::ROLE_DISPATCHER);
   } else if (type == dispatch::v1::ShelvingDecided::descriptor()) {
-    if (as((dispatch::v1::ShelvingDecided*)nullptr).approved())
-      fact("shelved", department);
+    const auto& e = as((dispatch::v1::ShelvingDecided*)nullptr);
+    if (e.approved()) fact("shelved", e.department());
     fact("ruled", "", actor.subject(), common::v1::ROLE_DISPATCHER);
   }
   return out;

@@ -1,0 +1,604 @@
+// The two axes end to end, separate processes over the dev broker: the
+// registry (demo deployment), intake, supervision (监督中心) and dispatch
+// (指挥中心). Six cases run the closed loop: a normal close; a send-back and
+// re-dispatch; a failed check and rework; a voided duplicate; a reopened
+// case after an unsatisfied follow-up; and an overdue close (the processes'
+// clocks are moved past the deadline through --dev_clock_offset_file).
+// The evaluation figures are then checked against numbers worked out by
+// hand below.
+
+#include <arpa/inet.h>
+#include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "services/common/clock/proto_time.h"
+#include "services/common/testing/subprocess.h"
+#include "services/common/testing/test_support.h"
+#include "services/registry/app/deployment_json.h"
+#include "services/registry/generator/city_generator.h"
+#include "wangge/dispatch/v1/dispatch.grpc.pb.h"
+#include "wangge/intake/v1/intake.grpc.pb.h"
+#include "wangge/registry/v1/registry.grpc.pb.h"
+#include "wangge/supervision/v1/supervision.grpc.pb.h"
+
+namespace wangge {
+namespace {
+
+using common::v1::Role;
+namespace sv = supervision::v1;
+namespace dv = dispatch::v1;
+
+constexpr char kDistrict[] = "110101";  // the Dongcheng-style district
+constexpr char kSanitation[] = "sanitation-110101";
+constexpr char kUrbanManagement[] = "urban_management-110101";
+constexpr char kRubbish[] = "event/01/0102";  // 4 working hours, sanitation
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+class TwoAxesE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::WriteFile(dir_ + "/jwt.key", testing::kDevSecret);
+    testing::WriteFile(clock_file_, "0\n");
+    ASSERT_TRUE(broker_
+                    .Start({"services/devbroker/devbroker",
+                            "--bootstrap_file=" + dir_ + "/kafka.bootstrap",
+                            "--partitions=4"})
+                    .ok());
+    ASSERT_TRUE(broker_.WaitForLine("bootstrap ", absl::Seconds(30)).ok());
+    for (const char* s : {"registry", "intake", "supervision", "dispatch"})
+      addr_[s] = absl::StrCat("127.0.0.1:", FreePort());
+    Start(&registry_, "registry", {});
+    Start(&intake_, "intake", {{"REGISTRY_ADDR", addr_["registry"]}});
+    Start(&supervision_, "supervision",
+          {{"REGISTRY_ADDR", addr_["registry"]},
+           {"INTAKE_ADDR", addr_["intake"]},
+           {"DISPATCH_ADDR", addr_["dispatch"]}});
+    Start(&dispatch_, "dispatch",
+          {{"REGISTRY_ADDR", addr_["registry"]},
+           {"SUPERVISION_ADDR", addr_["supervision"]}});
+    ImportDemo();
+    for (const char* s : {"intake", "supervision", "dispatch"}) WaitReady(s);
+    intake_stub_ = intake::v1::IntakeService::NewStub(Channel("intake"));
+    sup_ = sv::SupervisionService::NewStub(Channel("supervision"));
+    disp_ = dv::DispatchService::NewStub(Channel("dispatch"));
+  }
+
+  void Start(testing::Subprocess* p, const std::string& service,
+             std::map<std::string, std::string> extra) {
+    std::map<std::string, std::string> env = {
+        {"LISTEN", addr_[service]},
+        {"METRICS_LISTEN", ""},
+        {"PLAINTEXT", "true"},
+        {"DATA_DIR", dir_ + "/" + service},
+        {"JWT_KEY_FILE", dir_ + "/jwt.key"},
+        {"PARTITIONS", "4"},
+        {"LOG_LEVEL", "warning"},
+        {"KAFKA_BOOTSTRAP_FILE", dir_ + "/kafka.bootstrap"},
+        {"DEV_CLOCK_OFFSET_FILE", clock_file_},
+        {"CHECKPOINT_EVERY", "200ms"}};
+    for (auto& [k, v] : extra) env[k] = v;
+    ASSERT_TRUE(p->Start({"services/" + service + "/" + service}, env).ok());
+    auto line = p->WaitForLine("listening ", absl::Seconds(60));
+    ASSERT_TRUE(line.ok()) << service << ": " << line.status();
+  }
+
+  std::shared_ptr<grpc::Channel> Channel(const std::string& service) {
+    return grpc::CreateChannel(addr_[service],
+                               grpc::InsecureChannelCredentials());
+  }
+
+  void ImportDemo() {
+    auto city = registry::GenerateDemo(1, absl::FromUnixSeconds(1704067200));
+    ASSERT_TRUE(city.ok());
+    auto stub = registry::v1::RegistryService::NewStub(Channel("registry"));
+    auto ctx = Context(testing::DevToken(common::v1::ROLE_ADMINISTRATOR));
+    registry::v1::ImportDeploymentRequest r;
+    r.set_request_id("demo");
+    r.set_deployment_json(registry::DeploymentToJson(*city));
+    registry::v1::ImportDeploymentResponse response;
+    grpc::Status s = stub->ImportDeployment(ctx.get(), r, &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  void WaitReady(const std::string& service) {
+    auto health = ::grpc::health::v1::Health::NewStub(Channel(service));
+    for (int i = 0; i < 600; ++i) {
+      grpc::ClientContext ctx;
+      ::grpc::health::v1::HealthCheckRequest req;
+      req.set_service("readiness");
+      ::grpc::health::v1::HealthCheckResponse resp;
+      if (health->Check(&ctx, req, &resp).ok() &&
+          resp.status() == ::grpc::health::v1::HealthCheckResponse::SERVING) {
+        return;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    FAIL() << service << " never became ready";
+  }
+
+  static std::unique_ptr<grpc::ClientContext> Context(
+      const std::string& token) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->AddMetadata("authorization", "Bearer " + token);
+    ctx->set_deadline(std::chrono::system_clock::now() +
+                      std::chrono::seconds(20));
+    return ctx;
+  }
+
+  // The people of the scenario, as the demo deployment names them.
+  std::string Supervisor() const {
+    return testing::DevToken(common::v1::ROLE_SUPERVISOR, {"*"},
+                             "supervisor-" + community_);
+  }
+  static std::string ShiftLeader() {
+    return testing::DevToken(common::v1::ROLE_SHIFT_LEADER, {"*"},
+                             "shift_leader-110101");
+  }
+  static std::string Dispatcher() {
+    return testing::DevToken(common::v1::ROLE_DISPATCHER, {"*"},
+                             "dispatcher-110101");
+  }
+  static std::string Handler(const std::string& department) {
+    return testing::DevToken(common::v1::ROLE_DEPARTMENT_HANDLER, {"*"},
+                             "handler-" + department, department);
+  }
+  static std::string FollowUpAgent() {
+    return testing::DevToken(common::v1::ROLE_FOLLOW_UP_AGENT, {"*"},
+                             "follow_up_agent-110101");
+  }
+
+  // A citizen's report through the public app, with a contact.
+  std::string Report(const std::string& id) {
+    auto ctx = Context(testing::DevToken(common::v1::ROLE_CHANNEL, {"*"},
+                                         "app-gateway", "", "app"));
+    intake::v1::ReportCaseRequest r;
+    r.set_request_id(id);
+    r.set_category_code(kRubbish);
+    r.set_description("暴露垃圾 exposed rubbish");
+    auto* p = r.mutable_location()->mutable_point();
+    p->set_longitude(116.41);
+    p->set_latitude(39.93);
+    p->set_coordinate_system(common::v1::COORDINATE_SYSTEM_WGS84);
+    r.mutable_reporter()->set_name("张三");
+    r.mutable_reporter()->set_phone("13800000000");
+    intake::v1::ReportCaseResponse response;
+    grpc::Status s = intake_stub_->ReportCase(ctx.get(), r, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    community_ = response.area_code().substr(0, 12);
+    grid_ = response.area_code();
+    // Supervision opens the case file from intake's topic.
+    WaitCase(response.case_id(), response.positions(),
+             sv::CASE_STATUS_VERIFYING);
+    return response.case_id();
+  }
+
+  sv::Case WaitCase(
+      const std::string& case_id,
+      const google::protobuf::RepeatedPtrField<common::v1::Position>& after,
+      sv::CaseStatus status) {
+    sv::Case c;
+    for (int i = 0; i < 400; ++i) {
+      auto ctx = Context(ShiftLeader());
+      sv::GetCaseRequest r;
+      r.set_case_id(case_id);
+      *r.mutable_min_positions() = after;
+      grpc::Status s = sup_->GetCase(ctx.get(), r, &c);
+      if (s.ok() && c.status() == status) return c;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    ADD_FAILURE() << case_id << " never reached " << sv::CaseStatus_Name(status)
+                  << ", is " << sv::CaseStatus_Name(c.status());
+    return c;
+  }
+
+  dv::Task WaitTask(
+      const std::string& task_id,
+      const google::protobuf::RepeatedPtrField<common::v1::Position>& after,
+      std::function<bool(const dv::Task&)> until = nullptr) {
+    dv::Task t;
+    for (int i = 0; i < 400; ++i) {
+      auto ctx = Context(Dispatcher());
+      dv::GetTaskRequest r;
+      r.set_task_id(task_id);
+      *r.mutable_min_positions() = after;
+      if (disp_->GetTask(ctx.get(), r, &t).ok() && (!until || until(t))) {
+        return t;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    ADD_FAILURE() << task_id << " never appeared as expected";
+    return t;
+  }
+
+  sv::CaseCommandResponse Verify(const std::string& case_id) {
+    auto ctx = Context(Supervisor());
+    sv::VerifyCaseRequest r;
+    r.set_request_id("verify-" + case_id);
+    r.set_case_id(case_id);
+    r.set_confirmed(true);
+    r.add_evidence_sha256(std::string(64, 'e'));
+    sv::CaseCommandResponse response;
+    grpc::Status s = sup_->VerifyCase(ctx.get(), r, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response;
+  }
+
+  sv::CaseCommandResponse File(const std::string& case_id) {
+    auto ctx = Context(ShiftLeader());
+    sv::FileCaseRequest r;
+    r.set_request_id("file-" + case_id);
+    r.set_case_id(case_id);
+    r.set_urgency(sv::URGENCY_ORDINARY);
+    r.set_filing_criterion("confirmed on site");
+    sv::CaseCommandResponse response;
+    grpc::Status s = sup_->FileCase(ctx.get(), r, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(response.status(), sv::CASE_STATUS_FILED);
+    return response;
+  }
+
+  grpc::Status TaskAction(const std::string& token,
+                          grpc::Status (dv::DispatchService::Stub::*method)(
+                              grpc::ClientContext*,
+                              const dv::TaskActionRequest&,
+                              dv::TaskCommandResponse*),
+                          const std::string& task_id, const std::string& reason,
+                          dv::TaskCommandResponse* response) {
+    auto ctx = Context(token);
+    dv::TaskActionRequest r;
+    r.set_task_id(task_id);
+    r.set_reason(reason);
+    r.set_note(reason);
+    return (disp_.get()->*method)(ctx.get(), r, response);
+  }
+
+  // The department accepts and reports it handled; supervision has the
+  // result once it has read dispatch's topic that far.
+  void Handle(const std::string& case_id, const std::string& task_id,
+              const std::string& department) {
+    dv::TaskCommandResponse response;
+    grpc::Status s =
+        TaskAction(Handler(department), &dv::DispatchService::Stub::AcceptTask,
+                   task_id, "", &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    s = TaskAction(Handler(department),
+                   &dv::DispatchService::Stub::ReportHandled, task_id,
+                   "cleared and disinfected", &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    WaitCase(case_id, response.positions(), sv::CASE_STATUS_HANDLED);
+  }
+
+  grpc::Status Check(const std::string& case_id, bool passed,
+                     sv::CaseCommandResponse* response,
+                     const std::string& token = "") {
+    auto ctx = Context(token.empty() ? Supervisor() : token);
+    sv::CheckCaseRequest r;
+    r.set_case_id(case_id);
+    r.set_passed(passed);
+    r.set_note(passed ? "clean" : "rubbish still there");
+    return sup_->CheckCase(ctx.get(), r, response);
+  }
+
+  grpc::Status Close(const std::string& case_id, sv::ClosingType type) {
+    auto ctx = Context(ShiftLeader());
+    sv::CloseCaseRequest r;
+    r.set_case_id(case_id);
+    r.set_closing_type(type);
+    sv::CaseCommandResponse response;
+    return sup_->CloseCase(ctx.get(), r, &response);
+  }
+
+  void CheckAndClose(const std::string& case_id) {
+    sv::CaseCommandResponse checked;
+    grpc::Status s = Check(case_id, true, &checked);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(checked.status(), sv::CASE_STATUS_CHECK_PASSED);
+    s = Close(case_id, sv::CLOSING_TYPE_NORMAL);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  std::string dir_ = testing::MakeTempDir("two_axes");
+  std::string clock_file_ = dir_ + "/clock.offset";
+  std::map<std::string, std::string> addr_;
+  testing::Subprocess broker_, registry_, intake_, supervision_, dispatch_;
+  std::unique_ptr<intake::v1::IntakeService::Stub> intake_stub_;
+  std::unique_ptr<sv::SupervisionService::Stub> sup_;
+  std::unique_ptr<dv::DispatchService::Stub> disp_;
+  std::string community_, grid_;
+};
+
+TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
+  const absl::Time start = absl::Now() - absl::Hours(1);
+  dv::TaskCommandResponse tr;
+  sv::CaseCommandResponse cr;
+
+  // 1. A normal close.
+  const std::string c1 = Report("r1");
+  Verify(c1);
+  auto filed = File(c1);
+  dv::Task t = WaitTask("task/" + c1 + "/1", filed.positions());
+  EXPECT_EQ(t.department(), kSanitation);
+  // Another department cannot touch it; nothing is written.
+  grpc::Status s =
+      TaskAction(Handler(kUrbanManagement),
+                 &dv::DispatchService::Stub::AcceptTask, t.task_id(), "", &tr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  Handle(c1, t.task_id(), kSanitation);
+  // The handler can never check: wrong role at the door.
+  s = Check(c1, true, &cr, Handler(kSanitation));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // A close before the check is an illegal transition.
+  EXPECT_EQ(Close(c1, sv::CLOSING_TYPE_NORMAL).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  CheckAndClose(c1);
+
+  // 2. Sent back (not sanitation's) and re-dispatched to urban management.
+  const std::string c2 = Report("r2");
+  Verify(c2);
+  filed = File(c2);
+  t = WaitTask("task/" + c2 + "/1", filed.positions());
+  s = TaskAction(Handler(kSanitation),
+                 &dv::DispatchService::Stub::RequestSendBack, t.task_id(), "",
+                 &tr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);  // reason
+  s = TaskAction(Handler(kSanitation),
+                 &dv::DispatchService::Stub::RequestSendBack, t.task_id(),
+                 "construction waste: urban management's", &tr);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  {
+    auto ctx = Context(Dispatcher());
+    dv::DecideRequestRequest r;
+    r.set_task_id(t.task_id());
+    r.set_decision(dv::DECISION_APPROVE);
+    r.set_redispatch_department(kUrbanManagement);
+    s = disp_->DecideRequest(ctx.get(), r, &tr);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(tr.status(), dv::TASK_STATUS_SENT_BACK);
+  }
+  t = WaitTask("task/" + c2 + "/2", tr.positions());
+  EXPECT_EQ(t.department(), kUrbanManagement);
+  Handle(c2, t.task_id(), kUrbanManagement);
+  CheckAndClose(c2);
+
+  // 3. A failed check: rework by the same department.
+  const std::string c3 = Report("r3");
+  Verify(c3);
+  filed = File(c3);
+  WaitTask("task/" + c3 + "/1", filed.positions());
+  Handle(c3, "task/" + c3 + "/1", kSanitation);
+  s = Check(c3, false, &cr);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(cr.status(), sv::CASE_STATUS_FILED);
+  t = WaitTask("task/" + c3 + "/2", cr.positions());
+  EXPECT_EQ(t.department(), kSanitation);
+  EXPECT_EQ(t.rework_count(), 1u);
+  Handle(c3, t.task_id(), kSanitation);
+  CheckAndClose(c3);
+
+  // 5. A duplicate of case 1, voided and linked in one append.
+  const std::string c5 = Report("r5");
+  {
+    auto ctx = Context(ShiftLeader());
+    sv::VoidCaseRequest r;
+    r.set_case_id(c5);
+    r.set_duplicate_of(c1);
+    r.set_reason("same heap as " + c1);
+    s = sup_->VoidCase(ctx.get(), r, &cr);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(cr.status(), sv::CASE_STATUS_VOIDED);
+  }
+
+  // 6. Closed, followed up (unsatisfied, not solved), reopened, closed.
+  const std::string c6 = Report("r6");
+  Verify(c6);
+  filed = File(c6);
+  WaitTask("task/" + c6 + "/1", filed.positions());
+  Handle(c6, "task/" + c6 + "/1", kSanitation);
+  CheckAndClose(c6);
+  {
+    auto ctx = Context(FollowUpAgent());
+    intake::v1::RevealReporterContactRequest r;
+    r.set_case_id(c6);
+    r.set_purpose("回访 follow-up call");
+    intake::v1::ReporterContact contact;
+    s = intake_stub_->RevealReporterContact(ctx.get(), r, &contact);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(contact.phone(), "13800000000");
+  }
+  for (int i = 0; i < 200; ++i) {
+    // Supervision learns of the audited read from intake's topic.
+    auto ctx = Context(FollowUpAgent());
+    sv::RecordFollowUpRequest r;
+    r.set_request_id("follow-up-" + c6);
+    r.set_case_id(c6);
+    r.set_satisfaction(sv::SATISFACTION_UNSATISFIED);
+    r.set_solved(false);
+    r.set_note("still smells");
+    s = sup_->RecordFollowUp(ctx.get(), r, &cr);
+    if (s.error_code() != grpc::StatusCode::FAILED_PRECONDITION) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(cr.status(), sv::CASE_STATUS_FILED);  // reopened
+  t = WaitTask("task/" + c6 + "/2", cr.positions());
+  EXPECT_EQ(t.department(), kSanitation);
+  Handle(c6, t.task_id(), kSanitation);
+  CheckAndClose(c6);
+
+  // 4. Overdue: every process's clock moves ten days on; the timer fires.
+  const std::string c4 = Report("r4");
+  Verify(c4);
+  filed = File(c4);
+  t = WaitTask("task/" + c4 + "/1", filed.positions());
+  s = TaskAction(Handler(kSanitation), &dv::DispatchService::Stub::AcceptTask,
+                 t.task_id(), "", &tr);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  testing::WriteFile(clock_file_, absl::StrCat(10 * 86400, "\n"));
+  t = WaitTask(t.task_id(), {}, [](const dv::Task& t) { return t.overdue(); });
+  EXPECT_EQ(t.colour(), dv::STAGE_COLOUR_RED);
+  s = TaskAction(Handler(kSanitation),
+                 &dv::DispatchService::Stub::ReportHandled, t.task_id(),
+                 "cleared, late", &tr);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  sv::Case late = WaitCase(c4, tr.positions(), sv::CASE_STATUS_HANDLED);
+  EXPECT_TRUE(late.overdue());
+  ASSERT_TRUE(Check(c4, true, &cr).ok());
+  EXPECT_EQ(Close(c4, sv::CLOSING_TYPE_NORMAL).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(Close(c4, sv::CLOSING_TYPE_OVERDUE).ok());
+
+  // The case view in outside formats.
+  sv::Case closed = WaitCase(c1, {}, sv::CASE_STATUS_CLOSED);
+  EXPECT_EQ(closed.open311_status(), "closed");
+  EXPECT_EQ(closed.fixmystreet_status(), "fixed");
+  EXPECT_EQ(WaitCase(c5, {}, sv::CASE_STATUS_VOIDED).fixmystreet_status(),
+            "duplicate");
+
+  // The timeline of case 2 runs across all three services in order.
+  {
+    auto ctx = Context(ShiftLeader());
+    sv::GetCaseTimelineRequest r;
+    r.set_case_id(c2);
+    sv::CaseTimeline timeline;
+    s = sup_->GetCaseTimeline(ctx.get(), r, &timeline);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    std::vector<std::string> types;
+    for (const auto& e : timeline.entries()) types.push_back(e.event_type());
+    const std::vector<std::string> expected = {
+        "wangge.intake.v1.ReportReceived", "wangge.supervision.v1.CaseOpened",
+        "wangge.supervision.v1.CaseVerified", "wangge.supervision.v1.CaseFiled",
+        "wangge.dispatch.v1.TaskDispatched",
+        "wangge.dispatch.v1.SendBackRequested",
+        // (SendBackDecided and the new task's TaskDispatched share one
+        // append, so one occurrence time: their order is by partition.)
+        "wangge.dispatch.v1.TaskDispatched", "wangge.dispatch.v1.TaskAccepted",
+        "wangge.dispatch.v1.TaskHandled", "wangge.supervision.v1.CaseChecked",
+        "wangge.supervision.v1.CaseClosed"};
+    size_t at = 0;
+    for (const auto& type : types)
+      if (at < expected.size() && type == expected[at]) ++at;
+    EXPECT_EQ(at, expected.size()) << absl::StrJoin(types, "\n");
+    EXPECT_NE(std::find(types.begin(), types.end(),
+                        "wangge.dispatch.v1.SendBackDecided"),
+              types.end());
+    // Supervision's record of what the command centre told it.
+    EXPECT_NE(std::find(types.begin(), types.end(),
+                        "wangge.supervision.v1.CaseDispatchNoted"),
+              types.end());
+  }
+
+  // Evaluation over the whole run, for the district.
+  sv::Evaluation evaluation;
+  {
+    auto ctx = Context(ShiftLeader());
+    sv::GetEvaluationRequest r;
+    r.set_area_code(kDistrict);
+    *r.mutable_start_time() = ToProto(start);
+    *r.mutable_end_time() = ToProto(start + absl::Hours(24 * 60));
+    s = sup_->GetEvaluation(ctx.get(), r, &evaluation);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  std::map<std::string, sv::Score> by;
+  for (const auto& score : evaluation.scores()) by[score.subject()] = score;
+  auto counter = [&](const std::string& subject, const std::string& k) {
+    const auto& c = by[subject].counters();
+    auto it = c.find(k);
+    return it == c.end() ? int64_t{0} : it->second;
+  };
+
+  // Sanitation. Tasks dispatched to it: c1, c2 (then sent back), c3 twice
+  // (rework), c4, c6 twice (reopened) = 7; accepted (responded): all but
+  // c2's = 6; handled: the same 6, all on time but c4's = 5; due for
+  // closing (handled or overdue, once per task) = 6; closed with its
+  // department: c1, c3, c4, c6 twice = 5, on time (not overdue) = 4;
+  // reworked 1; returned (sent back) 1; overdue 1; followed up 1 (not
+  // satisfied, not solved); reopened 1.
+  const std::string san = absl::StrCat("department/", kSanitation);
+  EXPECT_EQ(counter(san, "dispatched"), 7);
+  EXPECT_EQ(counter(san, "responded"), 6);
+  EXPECT_EQ(counter(san, "handled"), 6);
+  EXPECT_EQ(counter(san, "handled_on_time"), 5);
+  EXPECT_EQ(counter(san, "due"), 6);
+  EXPECT_EQ(counter(san, "closed"), 5);
+  EXPECT_EQ(counter(san, "closed_on_time"), 4);
+  EXPECT_EQ(counter(san, "reworked"), 1);
+  EXPECT_EQ(counter(san, "returned"), 1);
+  EXPECT_EQ(counter(san, "overdue"), 1);
+  EXPECT_EQ(counter(san, "followed_up"), 1);
+  EXPECT_EQ(counter(san, "reopened"), 1);
+  // closure = 5/6 = 83.33%, on-time handling = 5/6 = 83.33%, rework =
+  // 1/6 = 16.67%: 0.3 × (83.33 + 83.33 + 83.33) = 75, plus the volume score
+  // for 7 tasks (≥ 5: 6) = 81 -> B. Response 6/7 = 85.71%; resolution and
+  // satisfaction 0/1 = 0%.
+  EXPECT_NEAR(by[san].rates().at("closure"), 83.33, 0.01);
+  EXPECT_NEAR(by[san].rates().at("on_time"), 83.33, 0.01);
+  EXPECT_NEAR(by[san].rates().at("rework"), 16.67, 0.01);
+  EXPECT_NEAR(by[san].rates().at("response"), 85.71, 0.01);
+  EXPECT_NEAR(by[san].rates().at("satisfaction"), 0, 0.01);
+  EXPECT_NEAR(by[san].score(), 81.0, 0.01);
+  EXPECT_EQ(by[san].grade(), "B");
+
+  // Urban management: c2's second task, accepted, handled on time, due 1,
+  // closed 1 on time: 0.3 × (100 + 100 + 100) + volume(1 task: 4) = 94 -> A.
+  const std::string um = absl::StrCat("department/", kUrbanManagement);
+  EXPECT_EQ(counter(um, "dispatched"), 1);
+  EXPECT_EQ(counter(um, "due"), 1);
+  EXPECT_EQ(counter(um, "closed"), 1);
+  EXPECT_NEAR(by[um].score(), 94.0, 0.01);
+  EXPECT_EQ(by[um].grade(), "A");
+
+  // The grid: 6 reported, 5 filed (c5 voided unfiled), 1 voided, closes 6
+  // (c6 twice) of which 5 on time, 1 overdue, 1 rework, 1 reopened.
+  // handling = 6/5 capped at 100%, on time = 5/6 = 83.33%, rework = 1/5 =
+  // 20%: 0.4 × 100 + 0.3 × 83.33 + 0.3 × 80 = 89 -> B.
+  const std::string grid = "area/" + grid_;
+  EXPECT_EQ(counter(grid, "reported"), 6);
+  EXPECT_EQ(counter(grid, "filed"), 5);
+  EXPECT_EQ(counter(grid, "voided"), 1);
+  EXPECT_EQ(counter(grid, "closed"), 6);
+  EXPECT_EQ(counter(grid, "closed_on_time"), 5);
+  EXPECT_EQ(counter(grid, "overdue"), 1);
+  EXPECT_EQ(counter(grid, "reworked"), 1);
+  EXPECT_EQ(counter(grid, "reopened"), 1);
+  EXPECT_NEAR(by[grid].score(), 89.0, 0.01);
+  EXPECT_EQ(by[grid].grade(), "B");
+  // The community and the district count the same cases.
+  EXPECT_EQ(counter("area/" + community_, "reported"), 6);
+  EXPECT_EQ(counter(absl::StrCat("area/", kDistrict), "closed"), 6);
+
+  // The grid's supervisor: every problem here came from the public (6
+  // misses -> missed score 40), no own reports (valid rate 0), 5
+  // verifications and 7 checks (c3 twice, c6 twice), all on time:
+  // 0 × 0.4 + 40 × 0.2 + 100 × 0.2 + 100 × 0.2 = 48 -> D.
+  const std::string sup = "post/supervisor/supervisor-" + community_;
+  EXPECT_EQ(counter(sup, "missed"), 6);
+  EXPECT_EQ(counter(sup, "verified"), 5);
+  EXPECT_EQ(counter(sup, "verified_on_time"), 5);
+  EXPECT_EQ(counter(sup, "checked"), 7);
+  EXPECT_EQ(counter(sup, "checked_on_time"), 7);
+  EXPECT_NEAR(by[sup].score(), 48.0, 0.01);
+  EXPECT_EQ(by[sup].grade(), "D");
+}
+
+}  // namespace
+}  // namespace wangge

@@ -51,11 +51,11 @@ def kubectl():
 
 
 def consumed_by_code():
-    """The topics each service's code consumes: `options.source = "x"`."""
+    """The topics each service's code consumes: FollowSource(context, "x")."""
     consumed = {}
     for s in SERVICES:
         text = open(os.path.join(ROOT, "services", s, "main.cc")).read()
-        consumed[s] = set(re.findall(r'options\.source\s*=\s*"([a-z]+)"', text))
+        consumed[s] = set(re.findall(r'FollowSource\(\s*context,\s*"([a-z]+)"', text))
     return consumed
 
 

@@ -13,10 +13,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "services/common/clock/proto_time.h"
@@ -332,6 +335,41 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
   dv::TaskCommandResponse tr;
   sv::CaseCommandResponse cr;
 
+  // Watchers: the sanitation department's queue and the district's cases,
+  // heard as they change.
+  absl::Mutex watch_mu;
+  std::vector<dv::Task> queue_seen;
+  std::vector<sv::Case> cases_seen;
+  auto queue_ctx = Context(Handler(kSanitation));
+  queue_ctx->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(600));
+  auto cases_ctx = Context(ShiftLeader());
+  cases_ctx->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(600));
+  std::thread queue_watch([&] {
+    dv::ListWorkQueueRequest r;
+    r.set_department(kSanitation);
+    auto reader = disp_->WatchWorkQueue(queue_ctx.get(), r);
+    dv::Task task;
+    while (reader->Read(&task)) {
+      absl::MutexLock lock(&watch_mu);
+      queue_seen.push_back(task);
+    }
+    reader->Finish();
+  });
+  std::thread cases_watch([&] {
+    sv::WatchCasesRequest r;
+    r.set_area_code(kDistrict);
+    auto reader = sup_->WatchCases(cases_ctx.get(), r);
+    sv::Case c;
+    while (reader->Read(&c)) {
+      absl::MutexLock lock(&watch_mu);
+      cases_seen.push_back(c);
+    }
+    reader->Finish();
+  });
+  absl::SleepFor(absl::Milliseconds(300));  // the streams are open
+
   // 1. A normal close.
   const std::string c1 = Report("r1");
   Verify(c1);
@@ -351,6 +389,40 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
   EXPECT_EQ(Close(c1, sv::CLOSING_TYPE_NORMAL).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
   CheckAndClose(c1);
+
+  // The watchers heard case 1's task accepted and the case closed.
+  for (int i = 0; i < 100; ++i) {
+    {
+      absl::MutexLock lock(&watch_mu);
+      const bool task_heard = std::any_of(
+          queue_seen.begin(), queue_seen.end(), [&](const dv::Task& t) {
+            return t.case_id() == c1 && t.status() == dv::TASK_STATUS_ACCEPTED;
+          });
+      const bool case_heard = std::any_of(
+          cases_seen.begin(), cases_seen.end(), [&](const sv::Case& c) {
+            return c.case_id() == c1 && c.status() == sv::CASE_STATUS_CLOSED;
+          });
+      if (task_heard && case_heard) break;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  {
+    absl::MutexLock lock(&watch_mu);
+    EXPECT_TRUE(std::any_of(
+        queue_seen.begin(), queue_seen.end(), [&](const dv::Task& t) {
+          return t.case_id() == c1 && t.status() == dv::TASK_STATUS_ACCEPTED;
+        }));
+    EXPECT_TRUE(std::any_of(
+        cases_seen.begin(), cases_seen.end(), [&](const sv::Case& c) {
+          return c.case_id() == c1 && c.status() == sv::CASE_STATUS_CLOSED;
+        }));
+    // Only sanitation's tasks reach sanitation's queue.
+    for (const auto& t : queue_seen) EXPECT_EQ(t.department(), kSanitation);
+  }
+  queue_ctx->TryCancel();
+  cases_ctx->TryCancel();
+  queue_watch.join();
+  cases_watch.join();
 
   // 2. Sent back (not sanitation's) and re-dispatched to urban management.
   const std::string c2 = Report("r2");

@@ -17,6 +17,10 @@
 //   audit timeline --addr=...|--export_file=... --case_id=C...
 //   [--report=t.json]
 //
+// verify also checks the separation rules over all the services given
+// (separation.h: closes after passing checks by an unconflicted supervisor,
+// dispatches after filings, from the command centre, ...).
+//
 // verify exits 0 when every partition verifies, 1 on any violation, 2 on
 // bad usage or an unreachable source. --state keeps the last checkpoint of
 // every partition; the next run checks the log still extends it.
@@ -42,6 +46,7 @@
 #include "services/audit/export_format.h"
 #include "services/audit/receipt.h"
 #include "services/audit/replay.h"
+#include "services/audit/separation.h"
 #include "services/audit/timeline.h"
 #include "services/audit/verifier.h"
 #include "services/common/auth/token.h"
@@ -294,6 +299,7 @@ int Verify() {
   std::map<std::pair<std::string, uint32_t>,
            std::unique_ptr<audit::PartitionVerifier>>
       verifiers;
+  audit::SeparationChecker separation;
   auto feed = [&](const std::string& service, uint32_t p,
                   const common::v1::StoredEvent& e) {
     auto& v = verifiers[{service, p}];
@@ -311,6 +317,8 @@ int Verify() {
       }
     }
     v->Add(e);
+    common::v1::EventEnvelope envelope;
+    if (envelope.ParseFromString(e.record())) separation.Add(envelope);
   };
   if (!ForEachSourceEvent(feed)) return 2;
   std::vector<audit::PartitionReport> reports;
@@ -318,6 +326,17 @@ int Verify() {
   for (auto& [id, v] : verifiers) {
     reports.push_back(v->Finish());
     violations += reports.back().violations.size();
+  }
+  // The separation rules over the whole history, each at its event.
+  for (auto& violation : separation.Finish()) {
+    for (auto& r : reports) {
+      if (r.service == violation.service &&
+          r.partition == violation.partition) {
+        r.violations.push_back(violation);
+        ++violations;
+        break;
+      }
+    }
   }
   const std::string json = audit::ReportJson(reports);
   if (absl::GetFlag(FLAGS_report).empty()) {

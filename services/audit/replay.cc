@@ -1,13 +1,16 @@
 #include "services/audit/replay.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
 #include "services/common/clock/proto_time.h"
 #include "services/common/eventstore/event_store.h"
 #include "services/common/status/status_macros.h"
+#include "services/dispatch/domain/task.h"
 #include "services/intake/domain/report.h"
 #include "services/registry/domain/registry_state.h"
+#include "services/supervision/domain/case.h"
 #include "wangge/intake/v1/events.pb.h"
 
 namespace wangge::audit {
@@ -59,6 +62,26 @@ absl::Status ReplayIntakeEvent(uint32_t p, const common::v1::EventEnvelope& env,
   return absl::OkStatus();
 }
 
+// A service whose rows are its streams' states, folded with its own Evolve:
+// supervision's "cases" (case/<id> -> CaseRecord) and dispatch's "tasks"
+// (task/<case>/<n> -> TaskRecord). A stream lives in one partition, in order.
+template <typename Record, typename EvolveFn>
+absl::Status ReplayStreamEvent(const common::v1::EventEnvelope& env,
+                               const std::string& prefix,
+                               const std::string& projection,
+                               std::map<std::string, Record>& records,
+                               EvolveFn evolve) {
+  if (!absl::StartsWith(env.stream_id(), prefix)) return absl::OkStatus();
+  Record& r = records[env.stream_id()];
+  absl::Status s = evolve(r, env);
+  if (!s.ok()) {
+    return absl::DataLossError(absl::StrCat(projection, " replay at ",
+                                            env.partition(), "/",
+                                            env.sequence(), ": ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status Replayer::Add(uint32_t partition,
@@ -71,12 +94,42 @@ absl::Status Replayer::Add(uint32_t partition,
   if (FromProto(env.recorded_time()) > as_of_) return absl::OkStatus();
   ++events_;
   if (service_ == "intake") return ReplayIntakeEvent(partition, env, streamed_);
+  if (service_ == "supervision") {
+    return ReplayStreamEvent(
+        env, "case/", "cases", cases_,
+        [](supervision::v1::CaseRecord& c, const common::v1::EventEnvelope& e) {
+          return supervision::Evolve(c, e).status();
+        });
+  }
+  if (service_ == "dispatch") {
+    return ReplayStreamEvent(
+        env, "task/", "tasks", tasks_,
+        [](dispatch::v1::TaskRecord& t, const common::v1::EventEnvelope& e) {
+          return dispatch::Evolve(t, e);
+        });
+  }
   partitions_[partition].push_back(std::move(env));
   return absl::OkStatus();
 }
 
 absl::StatusOr<ReplayedState> Replayer::Finish() {
   if (service_ == "registry") return ReplayRegistry(partitions_);
+  if (service_ == "supervision") {
+    ReplayedState out;
+    auto& rows = out["cases"];
+    for (auto& [stream, c] : cases_) {
+      rows[stream.substr(5)] = c.SerializeAsString();  // keyed by case id
+    }
+    cases_.clear();
+    return out;
+  }
+  if (service_ == "dispatch") {
+    ReplayedState out;
+    auto& rows = out["tasks"];
+    for (auto& [stream, t] : tasks_) rows[stream] = t.SerializeAsString();
+    tasks_.clear();
+    return out;
+  }
   if (service_ == "intake") {
     ReplayedState out = std::move(streamed_);
     streamed_.clear();

@@ -3,7 +3,8 @@
 
 // Replay (重放): rebuilds a service's projections from its event history
 // with the service's own domain functions (registry::Evolve,
-// intake::ReportView), so an auditor can compare them with what the
+// intake::ReportView, supervision::Evolve for cases, dispatch::Evolve for
+// tasks), so an auditor can compare them with what the
 // running service reports through GetStateDigest without trusting it.
 
 #include <cstdint>
@@ -15,6 +16,8 @@
 #include "absl/time/time.h"
 #include "wangge/common/v1/envelope.pb.h"
 #include "wangge/common/v1/eventlog.pb.h"
+#include "wangge/dispatch/v1/events.pb.h"
+#include "wangge/supervision/v1/events.pb.h"
 
 namespace wangge::audit {
 
@@ -48,6 +51,8 @@ class Replayer {
   absl::Time as_of_;
   std::map<uint32_t, std::vector<common::v1::EventEnvelope>> partitions_;
   ReplayedState streamed_;  // services whose rows need no ordering
+  std::map<std::string, supervision::v1::CaseRecord> cases_;
+  std::map<std::string, dispatch::v1::TaskRecord> tasks_;
   uint64_t events_ = 0;
 };
 

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -27,6 +28,7 @@
 #include "services/common/testing/test_support.h"
 #include "services/registry/app/deployment_json.h"
 #include "services/registry/generator/city_generator.h"
+#include "wangge/common/v1/eventlog.grpc.pb.h"
 #include "wangge/dispatch/v1/dispatch.grpc.pb.h"
 #include "wangge/intake/v1/intake.grpc.pb.h"
 #include "wangge/registry/v1/registry.grpc.pb.h"
@@ -452,6 +454,23 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
   Handle(c2, t.task_id(), kUrbanManagement);
   CheckAndClose(c2);
 
+  // Where supervision's log stood after case 2 (a client's resume point).
+  std::vector<common::v1::Position> after_c2;
+  {
+    auto log = common::v1::EventLog::NewStub(Channel("supervision"));
+    auto ctx = Context(testing::DevToken(common::v1::ROLE_AUDITOR));
+    common::v1::GetLogHeadsRequest r;
+    common::v1::GetLogHeadsResponse heads;
+    ASSERT_TRUE(log->GetLogHeads(ctx.get(), r, &heads).ok());
+    for (int p = 0; p < heads.heads_size(); ++p) {
+      common::v1::Position pos;
+      pos.set_service("supervision");
+      pos.set_partition(p);
+      pos.set_sequence(heads.heads(p));
+      after_c2.push_back(pos);
+    }
+  }
+
   // 3. A failed check: rework by the same department.
   const std::string c3 = Report("r3");
   Verify(c3);
@@ -538,6 +557,22 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
   EXPECT_EQ(Close(c4, sv::CLOSING_TYPE_NORMAL).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   ASSERT_TRUE(Close(c4, sv::CLOSING_TYPE_OVERDUE).ok());
+
+  // A watcher resuming from after case 2 hears of every case changed since
+  // (case 1 too: case 5 was merged into it), never of case 2.
+  {
+    auto ctx = Context(ShiftLeader());
+    sv::WatchCasesRequest r;
+    r.set_area_code(kDistrict);
+    for (const auto& p : after_c2) *r.add_from_positions() = p;
+    auto reader = sup_->WatchCases(ctx.get(), r);
+    std::set<std::string> heard;
+    sv::Case c;
+    while (heard.size() < 5 && reader->Read(&c)) heard.insert(c.case_id());
+    ctx->TryCancel();
+    reader->Finish();
+    EXPECT_EQ(heard, (std::set<std::string>{c1, c3, c4, c5, c6}));
+  }
 
   // The case view in outside formats.
   sv::Case closed = WaitCase(c1, {}, sv::CASE_STATUS_CLOSED);

@@ -4,12 +4,19 @@
 // files) and dispatch (the command centre's task events).
 
 #include "absl/flags/flag.h"
+#include "services/common/files/files.h"
 #include "services/common/server/service_main.h"
 #include "services/supervision/app/supervision_app.h"
 #include "services/supervision/server/supervision_server.h"
 
 ABSL_FLAG(int, verify_minutes, 60, "Time limit of a verification (核实)");
 ABSL_FLAG(int, check_minutes, 60, "Time limit of a check (核查)");
+ABSL_FLAG(int, file_minutes, 30, "Time limit of filing (立案) once ready");
+ABSL_FLAG(int, file_minutes_emergency, 10,
+          "Time limit of filing an emergency once ready");
+ABSL_FLAG(std::string, evaluation_file, "",
+          "JSON weights and step tables of the evaluation (综合评价); "
+          "default: domain §4's");
 ABSL_FLAG(bool, reopen_on_unsatisfied, true,
           "An unsatisfied, unsolved follow-up reopens the case");
 

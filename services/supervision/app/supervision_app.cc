@@ -84,8 +84,8 @@ absl::StatusOr<v1::CaseRecord> SupervisionApp::Load(
 
 absl::StatusOr<eventstore::AppendRequest> SupervisionApp::Effects(
     const std::vector<Emitted>& emitted,
-    std::map<std::string, v1::CaseRecord> cases,
-    const common::v1::Actor& actor, const std::string& cause, absl::Time now,
+    std::map<std::string, v1::CaseRecord> cases, const common::v1::Actor& actor,
+    const std::string& cause, absl::Time now,
     std::vector<v1::Case>* changed) const {
   eventstore::AppendRequest r;
   std::vector<std::string> order;
@@ -175,8 +175,8 @@ absl::StatusOr<eventstore::AppendRequest> SupervisionApp::DispatchEffects(
       ASSIGN_OR_RETURN(
           emitted, registry_->Read([&](const registry::RegistryState& state) {
             return DecideHandlingReported(
-                c, static_cast<const dispatch::v1::TaskHandled&>(*event),
-                state, policy_, now);
+                c, static_cast<const dispatch::v1::TaskHandled&>(*event), state,
+                policy_, now);
           }));
     } else {
       ASSIGN_OR_RETURN(emitted, DecideNote(c, *event, env.actor()));
@@ -187,11 +187,10 @@ absl::StatusOr<eventstore::AppendRequest> SupervisionApp::DispatchEffects(
     auto facts =
         FactsOf(c, *event, env.actor(), FromProto(env.occurred_time()));
     for (size_t i = 0; i < facts.size(); ++i) {
-      const std::string id =
-          facts[i].stable_id.empty()
-              ? absl::StrCat("dispatch/", env.partition(), "/",
-                             env.sequence(), "/", i)
-              : facts[i].stable_id;
+      const std::string id = facts[i].stable_id.empty()
+                                 ? absl::StrCat("dispatch/", env.partition(),
+                                                "/", env.sequence(), "/", i)
+                                 : facts[i].stable_id;
       r.projection_writes.push_back(
           {kFactsProjection, FactKey(FromProto(facts[i].fact.time()), id),
            facts[i].fact.SerializeAsString()});
@@ -284,13 +283,12 @@ std::vector<std::string> Evidence(
 absl::StatusOr<v1::CaseCommandResponse> SupervisionApp::Verify(
     const common::v1::Actor& actor, const v1::VerifyCaseRequest& r) {
   const absl::Time now = clock_->Now();
-  return Commit(actor, "verify", r.request_id(), r.case_id(), {},
-                [&](const v1::CaseRecord& c, const registry::RegistryState&,
-                    auto&) {
-                  return DecideVerify(c, actor, r.confirmed(),
-                                      Evidence(r.evidence_sha256()), r.note(),
-                                      now);
-                });
+  return Commit(
+      actor, "verify", r.request_id(), r.case_id(), {},
+      [&](const v1::CaseRecord& c, const registry::RegistryState&, auto&) {
+        return DecideVerify(c, actor, r.confirmed(),
+                            Evidence(r.evidence_sha256()), r.note(), now);
+      });
 }
 
 absl::StatusOr<v1::CaseCommandResponse> SupervisionApp::File(
@@ -299,8 +297,8 @@ absl::StatusOr<v1::CaseCommandResponse> SupervisionApp::File(
   return Commit(actor, "file", r.request_id(), r.case_id(), {},
                 [&](const v1::CaseRecord& c,
                     const registry::RegistryState& state, auto&) {
-                  return DecideFile(c, actor, r.urgency(),
-                                    r.filing_criterion(), state, now);
+                  return DecideFile(c, actor, r.urgency(), r.filing_criterion(),
+                                    state, policy_, now);
                 });
 }
 
@@ -316,14 +314,13 @@ absl::StatusOr<v1::CaseCommandResponse> SupervisionApp::Void(
   std::vector<std::string> others;
   if (!r.duplicate_of().empty() && r.duplicate_of() != r.case_id())
     others.push_back(r.duplicate_of());
-  return Commit(
-      actor, "void", r.request_id(), r.case_id(), others,
-      [&](const v1::CaseRecord& c, const registry::RegistryState&,
-          std::map<std::string, v1::CaseRecord>& loaded) {
-        auto it = loaded.find(r.duplicate_of());
-        return DecideVoid(c, actor, r.reason(), r.duplicate_of(),
-                          it == loaded.end() ? nullptr : &it->second);
-      });
+  return Commit(actor, "void", r.request_id(), r.case_id(), others,
+                [&](const v1::CaseRecord& c, const registry::RegistryState&,
+                    std::map<std::string, v1::CaseRecord>& loaded) {
+                  auto it = loaded.find(r.duplicate_of());
+                  return DecideVoid(c, actor, r.reason(), r.duplicate_of(),
+                                    it == loaded.end() ? nullptr : &it->second);
+                });
 }
 
 absl::StatusOr<v1::CaseCommandResponse> SupervisionApp::Check(
@@ -347,12 +344,12 @@ absl::StatusOr<v1::CaseCommandResponse> SupervisionApp::Close(
 
 absl::StatusOr<v1::CaseCommandResponse> SupervisionApp::FollowUp(
     const common::v1::Actor& actor, const v1::RecordFollowUpRequest& r) {
-  return Commit(actor, "follow-up", r.request_id(), r.case_id(), {},
-                [&](const v1::CaseRecord& c, const registry::RegistryState&,
-                    auto&) {
-                  return DecideFollowUp(c, actor, r.satisfaction(), r.solved(),
-                                        r.note(), policy_);
-                });
+  return Commit(
+      actor, "follow-up", r.request_id(), r.case_id(), {},
+      [&](const v1::CaseRecord& c, const registry::RegistryState&, auto&) {
+        return DecideFollowUp(c, actor, r.satisfaction(), r.solved(), r.note(),
+                              policy_);
+      });
 }
 
 absl::StatusOr<v1::CaseRecord> SupervisionApp::GetCaseRecord(
@@ -376,8 +373,8 @@ absl::StatusOr<v1::ListCasesResponse> SupervisionApp::ListCases(
     return status::InvalidField("page_size", "must not be negative");
   }
   const int limit = q.page_size() == 0 ? 100 : std::min(q.page_size(), 1000);
-  const absl::Time start = q.has_start_time() ? FromProto(q.start_time())
-                                              : absl::InfinitePast();
+  const absl::Time start =
+      q.has_start_time() ? FromProto(q.start_time()) : absl::InfinitePast();
   const absl::Time end =
       q.has_end_time() ? FromProto(q.end_time()) : absl::InfiniteFuture();
   if (end <= start) {
@@ -430,31 +427,30 @@ absl::StatusOr<v1::CaseTimeline> SupervisionApp::GetCaseTimeline(
     entries.push_back(Entry(env, *event));
   }
   absl::Status inner;
-  RETURN_IF_ERROR(store_->ScanProjection(
-      kTimelineProjection, case_id + "/",
-      [&](const std::string&, const std::string& value) {
-        v1::TimelineEntry e;
-        if (!e.ParseFromString(value)) {
-          inner = absl::DataLossError("timeline row");
-          return false;
-        }
-        entries.push_back(std::move(e));
-        return true;
-      }));
+  RETURN_IF_ERROR(
+      store_->ScanProjection(kTimelineProjection, case_id + "/",
+                             [&](const std::string&, const std::string& value) {
+                               v1::TimelineEntry e;
+                               if (!e.ParseFromString(value)) {
+                                 inner = absl::DataLossError("timeline row");
+                                 return false;
+                               }
+                               entries.push_back(std::move(e));
+                               return true;
+                             }));
   RETURN_IF_ERROR(inner);
   // By occurrence, then by source position.
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const v1::TimelineEntry& a, const v1::TimelineEntry& b) {
-                     const absl::Time ta = FromProto(a.occurred_time());
-                     const absl::Time tb = FromProto(b.occurred_time());
-                     if (ta != tb) return ta < tb;
-                     const auto& pa = a.position();
-                     const auto& pb = b.position();
-                     return std::make_tuple(pa.service(), pa.partition(),
-                                            pa.sequence()) <
-                            std::make_tuple(pb.service(), pb.partition(),
-                                            pb.sequence());
-                   });
+  std::stable_sort(
+      entries.begin(), entries.end(),
+      [](const v1::TimelineEntry& a, const v1::TimelineEntry& b) {
+        const absl::Time ta = FromProto(a.occurred_time());
+        const absl::Time tb = FromProto(b.occurred_time());
+        if (ta != tb) return ta < tb;
+        const auto& pa = a.position();
+        const auto& pb = b.position();
+        return std::make_tuple(pa.service(), pa.partition(), pa.sequence()) <
+               std::make_tuple(pb.service(), pb.partition(), pb.sequence());
+      });
   v1::CaseTimeline out;
   out.set_case_id(case_id);
   for (auto& e : entries) *out.add_entries() = std::move(e);

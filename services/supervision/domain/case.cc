@@ -169,7 +169,8 @@ absl::StatusOr<std::vector<Emitted>> DecideVerify(
 absl::StatusOr<std::vector<Emitted>> DecideFile(
     const v1::CaseRecord& c, const Actor& actor, v1::Urgency urgency,
     const std::string& filing_criterion,
-    const registry::RegistryState& registry, absl::Time now) {
+    const registry::RegistryState& registry, const SupervisionPolicy& rules,
+    absl::Time now) {
   RETURN_IF_ERROR(ShiftLeader(actor));
   if (c.status() != v1::CASE_STATUS_AWAITING_FILING)
     return WrongState(c, "file");
@@ -201,6 +202,10 @@ absl::StatusOr<std::vector<Emitted>> DecideFile(
   e.set_category_code(c.opened().category_code());
   e.set_area_code(c.opened().area_code());
   e.set_component_id(c.opened().component_id());
+  const absl::Duration limit = urgency == v1::URGENCY_EMERGENCY
+                                   ? rules.file_within_emergency
+                                   : rules.file_within;
+  e.set_on_time(now <= FromProto(c.awaiting_filing_since()) + limit);
   return std::vector<Emitted>{
       domain::Emit(CaseStream(Id(c)), e, policy->version())};
 }
@@ -420,8 +425,12 @@ absl::StatusOr<bool> Evolve(v1::CaseRecord& c,
     *c.mutable_opened() = e;
     c.set_status(e.needs_verification() ? v1::CASE_STATUS_VERIFYING
                                         : v1::CASE_STATUS_AWAITING_FILING);
+    if (!e.needs_verification()) {
+      *c.mutable_awaiting_filing_since() = ToProto(occurred);
+    }
   } else if (type == v1::CaseVerified::descriptor()) {
     c.set_status(v1::CASE_STATUS_AWAITING_FILING);
+    *c.mutable_awaiting_filing_since() = ToProto(occurred);
     c.set_refuted(!as((v1::CaseVerified*)nullptr).confirmed());
   } else if (type == v1::CaseFiled::descriptor()) {
     c.set_status(v1::CASE_STATUS_FILED);

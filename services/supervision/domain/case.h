@@ -42,6 +42,9 @@ using domain::Emitted;
 struct SupervisionPolicy {
   absl::Duration verify_within = absl::Minutes(60);  // 核实
   absl::Duration check_within = absl::Minutes(60);   // 核查
+  // 立案 after the case is ready to file.
+  absl::Duration file_within = absl::Minutes(30);
+  absl::Duration file_within_emergency = absl::Minutes(10);
   // Unsatisfied and unsolved follow-ups reopen the case (Beijing 12345).
   bool reopen_on_unsatisfied = true;
 };
@@ -64,10 +67,12 @@ absl::StatusOr<std::vector<Emitted>> DecideVerify(
     const std::vector<std::string>& evidence, const std::string& note,
     absl::Time now);
 
+// on_time: within policy.file_within(_emergency) of becoming ready to file.
 absl::StatusOr<std::vector<Emitted>> DecideFile(
     const v1::CaseRecord& c, const common::v1::Actor& actor,
     v1::Urgency urgency, const std::string& filing_criterion,
-    const registry::RegistryState& registry, absl::Time now);
+    const registry::RegistryState& registry, const SupervisionPolicy& policy,
+    absl::Time now);
 
 absl::StatusOr<std::vector<Emitted>> DecideReject(
     const v1::CaseRecord& c, const common::v1::Actor& actor,

@@ -73,7 +73,7 @@ class CaseTest : public ::testing::Test {
     Open(intake::v1::REPORT_SOURCE_PUBLIC_APP);
     Apply(DecideVerify(case_, kSup1, true, {}, "", t0_));
     Apply(DecideFile(case_, kLead, v1::URGENCY_ORDINARY, "visible", registry_,
-                     t0_));
+                     policy_, t0_));
     Dispatched("task/C1/1");
     Handled();
   }
@@ -126,11 +126,11 @@ TEST_F(CaseTest, VerifyByASupervisorOfTheArea) {
 TEST_F(CaseTest, RefutedReportCannotBeFiled) {
   Open(intake::v1::REPORT_SOURCE_PUBLIC_APP);
   Apply(DecideVerify(case_, kSup1, false, {}, "nothing there", t0_));
-  EXPECT_EQ(
-      DecideFile(case_, kLead, v1::URGENCY_ORDINARY, "visible", registry_, t0_)
-          .status()
-          .code(),
-      absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(DecideFile(case_, kLead, v1::URGENCY_ORDINARY, "visible", registry_,
+                       policy_, t0_)
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
   Apply(DecideVoid(case_, kLead, "false report", "", nullptr));
   EXPECT_EQ(case_.status(), v1::CASE_STATUS_VOIDED);
   EXPECT_EQ(FixMyStreetStatus(case_), "closed");
@@ -139,20 +139,20 @@ TEST_F(CaseTest, RefutedReportCannotBeFiled) {
 TEST_F(CaseTest, FileNeedsTheShiftLeaderUrgencyAndACriterionOfTheClass) {
   Open(intake::v1::REPORT_SOURCE_SUPERVISOR, "sup-1");
   EXPECT_EQ(status::DeniedRule(DecideFile(case_, kSup1, v1::URGENCY_ORDINARY,
-                                          "visible", registry_, t0_)
+                                          "visible", registry_, policy_, t0_)
                                    .status()),
             "shift_leader_only");
   EXPECT_EQ(
       status::ViolatedField(DecideFile(case_, kLead, v1::URGENCY_UNSPECIFIED,
-                                       "visible", registry_, t0_)
+                                       "visible", registry_, policy_, t0_)
                                 .status()),
       "urgency");
   EXPECT_EQ(status::ViolatedField(DecideFile(case_, kLead, v1::URGENCY_ORDINARY,
-                                             "smell", registry_, t0_)
+                                             "smell", registry_, policy_, t0_)
                                       .status()),
             "filing_criterion");
-  auto filed =
-      DecideFile(case_, kLead, v1::URGENCY_URGENT, "visible", registry_, t0_);
+  auto filed = DecideFile(case_, kLead, v1::URGENCY_URGENT, "visible",
+                          registry_, policy_, t0_);
   ASSERT_TRUE(filed.ok());
   EXPECT_EQ((*filed)[0].policy_version, "policy-2024");
   const auto& e = static_cast<const v1::CaseFiled&>(*(*filed)[0].event);
@@ -161,15 +161,34 @@ TEST_F(CaseTest, FileNeedsTheShiftLeaderUrgencyAndACriterionOfTheClass) {
   Apply(filed);
   EXPECT_EQ(case_.status(), v1::CASE_STATUS_FILED);
   EXPECT_EQ(FixMyStreetStatus(case_), "action scheduled");
-  EXPECT_EQ(
-      DecideFile(case_, kLead, v1::URGENCY_URGENT, "visible", registry_, t0_)
-          .status()
-          .code(),
-      absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(DecideFile(case_, kLead, v1::URGENCY_URGENT, "visible", registry_,
+                       policy_, t0_)
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(DecideReject(case_, kLead, "out_of_scope").status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(DecideVoid(case_, kLead, "x", "", nullptr).status().code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(CaseTest, FilingOnTimeCountsFromReadiness) {
+  Open(intake::v1::REPORT_SOURCE_PUBLIC_APP);
+  // Verified 20 minutes after the report: ready to file from then.
+  Apply(DecideVerify(case_, kSup1, true, {}, "", t0_ + absl::Minutes(20)));
+  EXPECT_EQ(FromProto(case_.awaiting_filing_since()), t0_);  // Apply's time
+  auto late = DecideFile(case_, kLead, v1::URGENCY_ORDINARY, "visible",
+                         registry_, policy_, t0_ + absl::Minutes(31));
+  EXPECT_FALSE(static_cast<const v1::CaseFiled&>(*(*late)[0].event).on_time());
+  auto in_time = DecideFile(case_, kLead, v1::URGENCY_ORDINARY, "visible",
+                            registry_, policy_, t0_ + absl::Minutes(30));
+  EXPECT_TRUE(
+      static_cast<const v1::CaseFiled&>(*(*in_time)[0].event).on_time());
+  // Emergencies get ten minutes.
+  auto emergency = DecideFile(case_, kLead, v1::URGENCY_EMERGENCY, "visible",
+                              registry_, policy_, t0_ + absl::Minutes(11));
+  EXPECT_FALSE(
+      static_cast<const v1::CaseFiled&>(*(*emergency)[0].event).on_time());
 }
 
 TEST_F(CaseTest, RejectNeedsAKnownReasonCode) {
@@ -229,7 +248,7 @@ TEST_F(CaseTest, CheckerIsNeverHandlerDepartmentOrReporter) {
   // The reporter is sup-2 (a supervisor of the area).
   Open(intake::v1::REPORT_SOURCE_SUPERVISOR, "sup-2");
   Apply(DecideFile(case_, kLead, v1::URGENCY_ORDINARY, "visible", registry_,
-                   t0_));
+                   policy_, t0_));
   Dispatched("task/C1/1");
   Handled("sup-1");  // absurd but possible: the same person handled it
   EXPECT_EQ(

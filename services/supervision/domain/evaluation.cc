@@ -8,7 +8,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "nlohmann/json.hpp"
 #include "services/common/clock/proto_time.h"
+#include "services/common/status/errors.h"
 #include "wangge/dispatch/v1/events.pb.h"
 #include "wangge/intake/v1/events.pb.h"
 
@@ -47,6 +49,83 @@ std::string Grade(double score) {
   if (score >= 60) return "C";
   if (score >= 40) return "D";
   return "E";
+}
+
+absl::StatusOr<EvaluationWeights> ParseEvaluationWeights(
+    const std::string& text) {
+  EvaluationWeights w;
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return status::InvalidField("evaluation", "not a JSON object");
+  }
+  absl::Status error;
+  auto number = [&](const nlohmann::json& o, const char* section,
+                    const char* key, double* out) {
+    if (!error.ok() || !o.contains(key)) return;
+    const auto& v = o[key];
+    if (!v.is_number() || v.get<double>() < 0) {
+      error = status::InvalidField(absl::StrCat(section, ".", key),
+                                   "a number, not negative");
+      return;
+    }
+    *out = v.get<double>();
+  };
+  auto table = [&](const nlohmann::json& o, const char* section,
+                   const char* key, StepTable* out) {
+    if (!error.ok() || !o.contains(key)) return;
+    const auto& t = o[key];
+    const std::string field = absl::StrCat(section, ".", key);
+    if (!t.is_object() || !t.contains("steps") || !t["steps"].is_array()) {
+      error = status::InvalidField(field, "{\"steps\": [[bound, score]...]}");
+      return;
+    }
+    StepTable parsed;
+    for (size_t i = 0; i < t["steps"].size(); ++i) {
+      const auto& step = t["steps"][i];
+      if (!step.is_array() || step.size() != 2 || !step[0].is_number() ||
+          !step[1].is_number()) {
+        error = status::InvalidField(absl::StrCat(field, ".steps[", i, "]"),
+                                     "[bound, score]");
+        return;
+      }
+      const int64_t bound = step[0].get<int64_t>();
+      if (!parsed.steps.empty() && bound >= parsed.steps.back().first) {
+        error = status::InvalidField(absl::StrCat(field, ".steps[", i, "]"),
+                                     "bounds must descend");
+        return;
+      }
+      parsed.steps.emplace_back(bound, step[1].get<double>());
+    }
+    if (t.contains("otherwise")) {
+      if (!t["otherwise"].is_number()) {
+        error = status::InvalidField(field + ".otherwise", "a number");
+        return;
+      }
+      parsed.otherwise = t["otherwise"].get<double>();
+    }
+    *out = std::move(parsed);
+  };
+  static const nlohmann::json kEmpty = nlohmann::json::object();
+  auto section = [&](const char* name) -> const nlohmann::json& {
+    return j.contains(name) && j[name].is_object() ? j[name] : kEmpty;
+  };
+  const auto& d = section("department");
+  number(d, "department", "closure", &w.department_closure);
+  number(d, "department", "on_time", &w.department_on_time);
+  number(d, "department", "rework", &w.department_rework);
+  table(d, "department", "volume", &w.volume);
+  const auto& s = section("supervisor");
+  number(s, "supervisor", "valid_report", &w.supervisor_valid);
+  number(s, "supervisor", "missed", &w.supervisor_missed);
+  number(s, "supervisor", "verify", &w.supervisor_verify);
+  number(s, "supervisor", "check", &w.supervisor_check);
+  table(s, "supervisor", "missed_score", &w.missed);
+  const auto& a = section("area");
+  number(a, "area", "handling", &w.area_handling);
+  number(a, "area", "on_time", &w.area_on_time);
+  number(a, "area", "rework", &w.area_rework);
+  if (!error.ok()) return error;
+  return w;
 }
 
 std::string FactKey(absl::Time time, const std::string& id) {
@@ -102,7 +181,8 @@ std::vector<CountedFact> FactsOf(const v1::CaseRecord& before,
     fact("verified", "", actor.subject(), common::v1::ROLE_SUPERVISOR,
          as((v1::CaseVerified*)nullptr).on_time());
   } else if (type == v1::CaseFiled::descriptor()) {
-    fact("filed", "", actor.subject(), common::v1::ROLE_SHIFT_LEADER);
+    fact("filed", "", actor.subject(), common::v1::ROLE_SHIFT_LEADER,
+         as((v1::CaseFiled*)nullptr).on_time());
     if (before.opened().source() == intake::v1::REPORT_SOURCE_SUPERVISOR) {
       fact("valid_report", "", before.opened().reporter_subject(),
            common::v1::ROLE_SUPERVISOR);
@@ -261,6 +341,10 @@ v1::Evaluation Evaluate(const std::vector<v1::EvaluationFact>& facts,
       (*s->mutable_rates())["missed_score"] = missed;
       score = valid * w.supervisor_valid + missed * w.supervisor_missed +
               verify * w.supervisor_verify + check * w.supervisor_check;
+    }
+    if (absl::StartsWith(subject, "post/shift_leader/")) {
+      // Filing within its limit is the shift leader's own measure.
+      score = rate("filed_on_time", Rate(get("filed_on_time"), get("filed")));
     }
     if (score >= 0) {
       s->set_score(Round2(score));

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "services/registry/domain/registry_state.h"
@@ -53,6 +54,18 @@ struct EvaluationWeights {
 };
 
 std::string Grade(double score);  // A >= 90, B >= 75, C >= 60, D >= 40, E
+
+// A deployment's weights from JSON (absent keys keep the defaults):
+//   {"department": {"closure": 0.3, "on_time": 0.3, "rework": 0.3,
+//                   "volume": {"steps": [[50, 10], [20, 8]], "otherwise": 0}},
+//    "supervisor": {"valid_report": 0.4, "missed": 0.2, "verify": 0.2,
+//                   "check": 0.2, "missed_score": {"steps": [[11, 20]],
+//                   "otherwise": 100}},
+//    "area": {"handling": 0.4, "on_time": 0.3, "rework": 0.3}}
+// INVALID_ARGUMENT naming the field for a negative weight or steps not in
+// descending order of bound.
+absl::StatusOr<EvaluationWeights> ParseEvaluationWeights(
+    const std::string& json);
 
 struct CountedFact {
   v1::EvaluationFact fact;

@@ -6,6 +6,8 @@
 // conflict-of-interest rules are the domain's.
 
 #include <deque>
+#include <map>
+#include <set>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -179,11 +181,21 @@ class SupervisionServer final
    private:
     grpc::Status Produce() override {
       if (store_ != nullptr && !request_.from_positions().empty()) {
+        std::vector<common::v1::Position> others;
+        std::map<uint32_t, uint64_t> after;  // supervision: partition -> seq
+        for (const auto& p : request_.from_positions()) {
+          if (p.service() == store_->service()) {
+            after[p.partition()] = p.sequence();
+          } else {
+            others.push_back(p);
+          }
+        }
         absl::Status s =
-            store_->WaitForPositions({request_.from_positions().begin(),
-                                      request_.from_positions().end()},
-                                     absl::Now() + kMinPositionsWait);
+            store_->WaitForPositions(others, absl::Now() + kMinPositionsWait);
         if (!s.ok()) return status::ToGrpcStatus(s);
+        // Resuming: the cases changed after the positions the client saw
+        // (partitions it did not name from their beginning), then live.
+        if (!after.empty() && !CatchUp(after)) return grpc::Status::OK;
       }
       while (!cancelled()) {
         std::deque<v1::Case> batch;
@@ -200,6 +212,36 @@ class SupervisionServer final
           if (!Send(c)) return grpc::Status::OK;
       }
       return grpc::Status::OK;
+    }
+
+    // Sends the current view of every case touched after `after`; false
+    // when the client went away.
+    bool CatchUp(const std::map<uint32_t, uint64_t>& after) {
+      std::set<std::string> sent;
+      for (int p = 0; p < store_->partitions(); ++p) {
+        auto it = after.find(p);
+        uint64_t next = (it == after.end() ? 0 : it->second) + 1;
+        while (!cancelled()) {
+          auto events = store_->ReadPartition(p, next, 512);
+          if (!events.ok() || events->empty()) break;
+          for (const auto& stored : *events) {
+            ++next;
+            auto env = store_->Decode(stored);
+            if (!env.ok() || !absl::StartsWith(env->stream_id(), "case/")) {
+              continue;
+            }
+            const std::string id = env->stream_id().substr(5);
+            if (!sent.insert(id).second) continue;
+            auto c = app_->GetCase(id);
+            if (!c.ok() ||
+                !absl::StartsWith(c->area_code(), request_.area_code())) {
+              continue;
+            }
+            if (!Send(*c)) return false;
+          }
+        }
+      }
+      return !cancelled();
     }
 
     SupervisionApp* const app_;

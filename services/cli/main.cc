@@ -11,6 +11,15 @@
 //   wangge report 104.06 30.66 --description="井盖缺失"
 //   [--coordinate_system=gcj02] wangge report-get C20240719-ABCDEFGH wangge
 //   heads intake
+//   wangge case verify C... --subject=supervisor-110101001001
+//   wangge case file C... --urgency=urgent
+//   wangge case check C... [--fail --note=...] --subject=supervisor-...
+//   wangge case close C... --closing_type=normal
+//   wangge case list 110101 --status=filed | case timeline C... | case watch
+//   wangge task queue sanitation-110101 | task accept task/C.../1
+//       --department=sanitation-110101 | task handled ... --note=...
+//   wangge task approve task/C.../1 --redispatch=urban_management-110101
+//   wangge evaluation 110101 [--from=... --to=...]
 //
 // Addresses default to the local stack (deploy/local/run.sh): intake 7101,
 // supervision 7102, dispatch 7103, oversight 7104, registry 7105; --addr
@@ -31,6 +40,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "services/cli/case_commands.h"
+#include "services/cli/cli_support.h"
 #include "services/common/auth/token.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/files/files.h"
@@ -40,18 +51,6 @@
 #include "wangge/intake/v1/intake.grpc.pb.h"
 #include "wangge/registry/v1/registry.grpc.pb.h"
 
-ABSL_FLAG(std::string, addr, "", "Service address (default: the local stack)");
-ABSL_FLAG(std::string, token, "", "Bearer token (default: a dev token)");
-ABSL_FLAG(std::string, key_file, "var/dev/jwt.key", "HS256 development secret");
-ABSL_FLAG(bool, json, false, "Print JSON");
-ABSL_FLAG(std::string, role, "administrator", "token: role");
-ABSL_FLAG(std::string, subject, "cli", "token: subject");
-ABSL_FLAG(std::string, scope, "*", "token: area codes, comma-separated");
-ABSL_FLAG(std::string, department, "", "token: department (handlers)");
-ABSL_FLAG(std::string, channel, "", "token: channel (channels)");
-ABSL_FLAG(absl::Duration, ttl, absl::Hours(8), "token: lifetime");
-ABSL_FLAG(std::string, as_of, "", "RFC 3339 time for as-of queries");
-ABSL_FLAG(std::string, request_id, "", "Idempotency key (default: derived)");
 ABSL_FLAG(std::string, category, "event/05/0505", "report: catalogue class");
 ABSL_FLAG(std::string, description, "", "report: what is wrong");
 ABSL_FLAG(std::string, coordinate_system, "wgs84",
@@ -60,63 +59,7 @@ ABSL_FLAG(std::string, coordinate_system, "wgs84",
 namespace {
 
 using namespace wangge;
-
-const std::map<std::string, int> kPorts = {{"intake", 7101},
-                                           {"supervision", 7102},
-                                           {"dispatch", 7103},
-                                           {"oversight", 7104},
-                                           {"registry", 7105}};
-
-int Fail(const std::string& message) {
-  std::fprintf(stderr, "wangge: %s\n", message.c_str());
-  return 2;
-}
-
-int ReportError(const grpc::Status& s) {
-  absl::Status a = status::FromGrpcStatus(s);
-  std::fprintf(stderr, "error: %s: %s\n",
-               absl::StatusCodeToString(a.code()).c_str(),
-               s.error_message().c_str());
-  for (const auto& v : status::FieldViolations(a)) {
-    std::fprintf(stderr, "  field %s: %s\n", v.field.c_str(),
-                 v.description.c_str());
-  }
-  const std::string rule = status::DeniedRule(a);
-  if (!rule.empty()) std::fprintf(stderr, "  rule: %s\n", rule.c_str());
-  return 1;
-}
-
-absl::StatusOr<std::string> Token(const std::string& role) {
-  if (!absl::GetFlag(FLAGS_token).empty()) return absl::GetFlag(FLAGS_token);
-  auto key = files::ReadFileToString(absl::GetFlag(FLAGS_key_file));
-  if (!key.ok()) return key.status();
-  auth::Claims c;
-  auto parsed = auth::ParseRole(role);
-  if (!parsed.ok()) return parsed.status();
-  c.role = *parsed;
-  c.subject = absl::GetFlag(FLAGS_subject);
-  c.department = absl::GetFlag(FLAGS_department);
-  c.channel = absl::GetFlag(FLAGS_channel);
-  c.audience = "wangge";
-  c.expiry = absl::Now() + absl::GetFlag(FLAGS_ttl);
-  c.scopes = absl::StrSplit(absl::GetFlag(FLAGS_scope), ',', absl::SkipEmpty());
-  return auth::MintToken(c, "HS256", *key);
-}
-
-std::shared_ptr<grpc::Channel> Channel(const std::string& service) {
-  std::string addr = absl::GetFlag(FLAGS_addr);
-  if (addr.empty()) addr = absl::StrCat("127.0.0.1:", kPorts.at(service));
-  return grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
-}
-
-void Print(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = !absl::GetFlag(FLAGS_json);
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
-  std::printf("%s\n", out.c_str());
-}
+using namespace wangge::cli;
 
 void PrintArea(const registry::v1::Area& a) {
   if (absl::GetFlag(FLAGS_json)) return Print(a);
@@ -349,7 +292,8 @@ int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() < 2) {
     return Fail(
-        "commands: token, registry, report, report-get, heads (see --help)");
+        "commands: token, registry, report, report-get, case, task, "
+        "evaluation, heads (see --help)");
   }
   const std::string command = args[1];
   if (command == "token") {
@@ -362,5 +306,8 @@ int main(int argc, char** argv) {
   if (command == "heads") return Heads(args);
   if (command == "report") return Report(args);
   if (command == "report-get") return ReportGet(args);
+  if (command == "case") return CaseCommand(args);
+  if (command == "task") return TaskCommand(args);
+  if (command == "evaluation") return EvaluationCommand(args);
   return Fail("unknown command " + command);
 }

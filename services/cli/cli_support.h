@@ -1,0 +1,54 @@
+#ifndef WANGGE_SERVICES_CLI_CLI_SUPPORT_H_
+#define WANGGE_SERVICES_CLI_CLI_SUPPORT_H_
+
+// What every `wangge` command shares: addresses of the local stack, tokens
+// (a development token for the command's role unless --token), printing
+// (tables, or JSON with --json) and gRPC errors with their field and rule.
+
+#include <grpcpp/grpcpp.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/flags/declare.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/timestamp.pb.h"
+
+ABSL_DECLARE_FLAG(std::string, addr);
+ABSL_DECLARE_FLAG(std::string, token);
+ABSL_DECLARE_FLAG(std::string, key_file);
+ABSL_DECLARE_FLAG(bool, json);
+ABSL_DECLARE_FLAG(std::string, role);
+ABSL_DECLARE_FLAG(std::string, subject);
+ABSL_DECLARE_FLAG(std::string, scope);
+ABSL_DECLARE_FLAG(std::string, department);
+ABSL_DECLARE_FLAG(std::string, channel);
+ABSL_DECLARE_FLAG(absl::Duration, ttl);
+ABSL_DECLARE_FLAG(std::string, as_of);
+ABSL_DECLARE_FLAG(std::string, request_id);
+
+namespace wangge::cli {
+
+extern const std::map<std::string, int> kPorts;
+
+int Fail(const std::string& message);
+// Prints the status, its field violations and denied rule; returns 1.
+int ReportError(const grpc::Status& s);
+absl::StatusOr<std::string> Token(const std::string& role);
+std::shared_ptr<grpc::Channel> Channel(const std::string& service);
+void Print(const google::protobuf::Message& m);
+// A context with a token of `role` (or --token) and a 30 s deadline.
+absl::StatusOr<std::unique_ptr<grpc::ClientContext>> Context(
+    const std::string& role);
+// --request_id, or a fresh one.
+std::string RequestId(const std::string& what);
+bool JsonOutput();
+// China time, to the minute; "-" when unset.
+std::string ShortTime(const google::protobuf::Timestamp& t);
+
+}  // namespace wangge::cli
+
+#endif  // WANGGE_SERVICES_CLI_CLI_SUPPORT_H_

@@ -104,6 +104,16 @@ Try (wangge = $BIN/cli/wangge --key_file=$VAR/dev/jwt.key):
   wangge report 116.41 39.93 --description="暴露垃圾 exposed rubbish"     # as the 12345 hotline
   wangge report 104.0624 30.6624 --coordinate_system=gcj02 --description="井盖缺失"
   wangge report-get <case id>
+  # the closed loop (demo staff: supervisor-<community code>, handler-<type>-<district>):
+  wangge case verify <case id> --subject=supervisor-<first 12 digits of the area>
+  wangge case file <case id> --urgency=ordinary
+  wangge task queue sanitation-110101          # the department's open tasks
+  wangge task accept task/<case id>/1 --department=sanitation-110101
+  wangge task handled task/<case id>/1 --department=sanitation-110101 --note="cleared"
+  wangge case check <case id> --subject=supervisor-<community code>
+  wangge case close <case id> --closing_type=normal
+  wangge case timeline <case id>               # every service's events, in order
+  wangge evaluation 110101                     # 综合评价, the last 30 days
   wangge heads registry                        # events per partition
   wangge token --role=shift_leader --scope=110101
   kcat -b \$(cat $VAR/kafka.bootstrap) -L                 # topics and partitions

@@ -1,6 +1,7 @@
 #include "services/cli/case_commands.h"
 
 #include <cstdio>
+#include <map>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -416,12 +417,14 @@ int EvaluationCommand(const std::vector<char*>& args) {
                     : absl::StrFormat("%.1f", score.score()).c_str(),
                 score.grade().c_str());
     std::string counters = "   ";
-    for (const auto& [k, v] : score.counters())
+    for (const auto& [k, v] : std::map<std::string, int64_t>(
+             score.counters().begin(), score.counters().end()))
       absl::StrAppend(&counters, " ", k, "=", v);
     std::printf("%s\n", counters.c_str());
     if (!score.rates().empty()) {
       std::string rates = "   ";
-      for (const auto& [k, v] : score.rates())
+      for (const auto& [k, v] : std::map<std::string, double>(
+               score.rates().begin(), score.rates().end()))
         absl::StrAppend(&rates, " ", k, "=", absl::StrFormat("%.1f%%", v));
       std::printf("%s\n", rates.c_str());
     }

@@ -8,16 +8,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/common/clock/proto_time.h"
+#include "services/common/clock/time_key.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 #include "wangge/supervision/v1/events.pb.h"
 
 namespace wangge::dispatch {
 namespace {
-
-std::string TimerKey(absl::Time due, const std::string& task_id) {
-  return absl::StrFormat("%020d/%s", absl::ToUnixMicros(due), task_id);
-}
 
 bool Open(const v1::TaskRecord& t) {
   return t.status() != v1::TASK_STATUS_HANDLED &&
@@ -61,7 +58,12 @@ const char* ActionName(TaskAction a) {
 DispatchApp::DispatchApp(eventstore::EventStore* store,
                          registry::RegistryReplica* registry,
                          DispatchOptions options, const Clock* clock)
-    : store_(store), registry_(registry), options_(options), clock_(clock) {}
+    : store_(store),
+      registry_(registry),
+      options_(options),
+      clock_(clock),
+      timers_([this](size_t max) { return FireDueTimers(max); },
+              options.timers_per_batch, options.timer_idle) {}
 
 DispatchApp::~DispatchApp() { StopTimers(); }
 
@@ -110,19 +112,10 @@ absl::StatusOr<eventstore::AppendRequest> DispatchApp::Effects(
       r.projection_writes.push_back(
           {kQueueProjection, QueueKey(before), std::nullopt});
     }
-    const absl::Time old_timer =
-        before.version() > 0 ? NextTimer(before) : absl::InfiniteFuture();
-    const absl::Time new_timer = NextTimer(after);
-    if (old_timer != new_timer) {
-      if (old_timer != absl::InfiniteFuture()) {
-        r.projection_writes.push_back(
-            {kTimersProjection, TimerKey(old_timer, id), std::nullopt});
-      }
-      if (new_timer != absl::InfiniteFuture()) {
-        r.projection_writes.push_back(
-            {kTimersProjection, TimerKey(new_timer, id), ""});
-      }
-    }
+    eventstore::MoveTimer(
+        kTimersProjection, id,
+        before.version() > 0 ? NextTimer(before) : absl::InfiniteFuture(),
+        NextTimer(after), &r.projection_writes);
     if (before.version() == 0) {
       r.projection_writes.push_back({kCaseTasksProjection, case_id, id});
     }
@@ -360,14 +353,8 @@ absl::StatusOr<v1::ListWorkQueueResponse> DispatchApp::ListWorkQueue(
 
 absl::StatusOr<size_t> DispatchApp::FireDueTimers(size_t max) {
   const absl::Time now = clock_->Now();
-  const std::string bound = TimerKey(now, "\xff");
-  std::vector<std::pair<std::string, std::string>> due;  // key, task id
-  RETURN_IF_ERROR(store_->ScanProjection(
-      kTimersProjection, "", [&](const std::string& key, const std::string&) {
-        if (key > bound || due.size() >= max) return false;
-        due.emplace_back(key, key.substr(21));
-        return true;
-      }));
+  ASSIGN_OR_RETURN(auto due,
+                   eventstore::DueTimers(*store_, kTimersProjection, now, max));
   size_t fired = 0;
   for (size_t i = 0; i < due.size(); i += options_.timers_per_append) {
     const size_t end = std::min(due.size(), i + options_.timers_per_append);
@@ -388,7 +375,7 @@ absl::StatusOr<size_t> DispatchApp::FireDueTimers(size_t max) {
             // The row outlived its schedule (a crash between writes cannot
             // cause this, but a hand-edited store could): drop it.
             if (NextTimer(task) == absl::InfiniteFuture() ||
-                TimerKey(NextTimer(task), id) != due[k].first) {
+                TimeKey(NextTimer(task), id) != due[k].first) {
               stale.projection_writes.push_back(
                   {kTimersProjection, due[k].first, std::nullopt});
             }
@@ -432,27 +419,9 @@ absl::StatusOr<size_t> DispatchApp::FireDueTimers(size_t max) {
   return fired;
 }
 
-void DispatchApp::StartTimers() {
-  if (timers_running_.exchange(true)) return;
-  timer_thread_ = std::thread([this] { TimerLoop(); });
-}
+void DispatchApp::StartTimers() { timers_.Start(); }
 
-void DispatchApp::StopTimers() {
-  if (!timers_running_.exchange(false)) return;
-  if (timer_thread_.joinable()) timer_thread_.join();
-}
-
-void DispatchApp::TimerLoop() {
-  while (timers_running_.load()) {
-    auto fired = FireDueTimers(options_.timers_per_batch);
-    // A full batch: more may be due; go on after letting commands in.
-    if (fired.ok() && *fired >= options_.timers_per_batch) {
-      std::this_thread::yield();
-      continue;
-    }
-    absl::SleepFor(options_.timer_idle);
-  }
-}
+void DispatchApp::StopTimers() { timers_.Stop(); }
 
 int DispatchApp::Subscribe(Listener listener) {
   absl::MutexLock lock(&listeners_mu_);

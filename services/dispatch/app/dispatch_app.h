@@ -30,6 +30,7 @@
 #include "absl/synchronization/mutex.h"
 #include "services/common/clock/clock.h"
 #include "services/common/eventstore/event_store.h"
+#include "services/common/eventstore/timer_index.h"
 #include "services/dispatch/domain/task.h"
 #include "services/registry/replica/registry_replica.h"
 #include "wangge/dispatch/v1/dispatch.pb.h"
@@ -99,9 +100,6 @@ class DispatchApp {
   void Unsubscribe(int id);
 
  private:
-  struct Loaded {
-    v1::TaskRecord record;  // version 0: no such task
-  };
   absl::StatusOr<v1::TaskRecord> Load(const std::string& task_id) const;
   // Appends `emitted` with every touched task's rows; `tasks` holds the
   // known state of each touched stream (missing: a new task).
@@ -115,15 +113,13 @@ class DispatchApp {
       const std::function<absl::StatusOr<std::vector<Emitted>>(
           const v1::TaskRecord&, const registry::RegistryState&)>& decide);
   void Publish(const std::vector<v1::Task>& changed);
-  void TimerLoop();
 
   eventstore::EventStore* const store_;
   registry::RegistryReplica* const registry_;
   const DispatchOptions options_;
   const Clock* const clock_;
   std::atomic<uint64_t> timers_fired_{0};
-  std::atomic<bool> timers_running_{false};
-  std::thread timer_thread_;
+  eventstore::TimerThread timers_;
   absl::Mutex listeners_mu_;
   std::map<int, Listener> listeners_ ABSL_GUARDED_BY(listeners_mu_);
   int next_listener_ ABSL_GUARDED_BY(listeners_mu_) = 0;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "nlohmann/json.hpp"
 #include "services/common/clock/proto_time.h"
+#include "services/common/clock/time_key.h"
 #include "services/common/status/errors.h"
 #include "wangge/dispatch/v1/events.pb.h"
 #include "wangge/intake/v1/events.pb.h"
@@ -129,7 +130,7 @@ absl::StatusOr<EvaluationWeights> ParseEvaluationWeights(
 }
 
 std::string FactKey(absl::Time time, const std::string& id) {
-  return absl::StrFormat("%020d/%s", absl::ToUnixMicros(time), id);
+  return TimeKey(time, id);
 }
 
 std::vector<CountedFact> FactsOf(const v1::CaseRecord& before,

@@ -1,18 +1,90 @@
-// The oversight service: flags, wiring, signals; nothing else.
+// The oversight service (一根红线): flags, wiring, signals; nothing else.
+//
+// Follows the registry (areas, for the line), supervision and dispatch (the
+// workflow's events that raise and resolve notices); escalates on a timer
+// thread of its own.
 
+#include "absl/flags/flag.h"
 #include "services/common/server/service_main.h"
+#include "services/oversight/app/oversight_app.h"
 #include "services/oversight/server/oversight_server.h"
 
+ABSL_FLAG(int, acknowledge_minutes, 120,
+          "A notice (督办) not acknowledged within this climbs the line");
+ABSL_FLAG(int, rework_threshold, 2, "Notice when reworked this many times");
+ABSL_FLAG(int, send_back_threshold, 2, "Notice when sent back this many times");
+ABSL_FLAG(std::string, red_line_top_level, "street",
+          "The level at the top of the red line");
+
 int main(int argc, char** argv) {
-  return wangge::server::ServiceMain(
-      argc, argv, "oversight", [](wangge::server::ServiceContext& context) {
-        wangge::server::Chassis* chassis = context.chassis;
-        auto server =
-            std::make_shared<wangge::oversight::OversightServer>(chassis);
-        absl::Status s =
-            chassis->Register<::wangge::oversight::v1::OversightService>(
-                server.get());
-        chassis->AddShutdownHook([server] {});
+  using namespace wangge;
+  return server::ServiceMain(
+      argc, argv, "oversight",
+      [](server::ServiceContext& context) -> absl::Status {
+        auto replica =
+            std::make_shared<registry::RegistryReplica>(context.store);
+        absl::Status s = replica->Load();
+        if (!s.ok()) return s;
+        oversight::OversightRules rules;
+        rules.acknowledge_within =
+            absl::Minutes(absl::GetFlag(FLAGS_acknowledge_minutes));
+        rules.rework_threshold = absl::GetFlag(FLAGS_rework_threshold);
+        rules.send_back_threshold = absl::GetFlag(FLAGS_send_back_threshold);
+        rules.top_level = absl::GetFlag(FLAGS_red_line_top_level);
+        auto app = std::make_shared<oversight::OversightApp>(
+            context.store, replica.get(), rules, context.clock);
+        s = app->Load();
+        if (!s.ok()) return s;
+        std::vector<std::shared_ptr<eventbus::Consumer>> followers;
+        auto registry_follower = server::FollowSource(
+            context, "registry",
+            [replica](const common::v1::EventEnvelope& env) {
+              return replica->Effects(env);
+            },
+            [replica](const common::v1::EventEnvelope& env) {
+              replica->OnApplied(env);
+            });
+        if (!registry_follower.ok()) return registry_follower.status();
+        followers.push_back(*registry_follower);
+        auto after = [app](const common::v1::EventEnvelope& env) {
+          app->OnApplied(env);
+        };
+        auto supervision_follower = server::FollowSource(
+            context, "supervision",
+            [app](const common::v1::EventEnvelope& env) {
+              return app->SupervisionEffects(env);
+            },
+            after);
+        if (!supervision_follower.ok()) return supervision_follower.status();
+        followers.push_back(*supervision_follower);
+        auto dispatch_follower = server::FollowSource(
+            context, "dispatch",
+            [app](const common::v1::EventEnvelope& env) {
+              return app->DispatchEffects(env);
+            },
+            after);
+        if (!dispatch_follower.ok()) return dispatch_follower.status();
+        followers.push_back(*dispatch_follower);
+        context.ready_when = [followers] {
+          for (const auto& f : followers)
+            if (f && !f->caught_up()) return false;
+          return true;
+        };
+        app->StartTimers();
+        auto server = std::make_shared<oversight::OversightServer>(
+            context.chassis, app.get());
+        s = context.chassis->Register<oversight::v1::OversightService>(
+            server.get());
+        for (const char* p :
+             {oversight::kNoticesProjection, oversight::kOrgsProjection,
+              oversight::kMembersProjection, oversight::kWishesProjection,
+              oversight::kFactsProjection, oversight::kCaseFactsProjection,
+              oversight::kTaskFactsProjection, oversight::kTimersProjection,
+              registry::kRegistryProjection}) {
+          context.projections->push_back(p);
+        }
+        context.chassis->AddShutdownHook(
+            [app, server, replica] { app->StopTimers(); });
         return s;
       });
 }

@@ -1,11 +1,18 @@
 #ifndef WANGGE_SERVICES_OVERSIGHT_SERVER_OVERSIGHT_SERVER_H_
 #define WANGGE_SERVICES_OVERSIGHT_SERVER_OVERSIGHT_SERVER_H_
 
-// The oversight service's gRPC surface. Every method enters through the chassis
-// guard (role and scope checked before the body). The bodies arrive with
-// issue #6; until then each answers UNIMPLEMENTED, after the guard.
+// The oversight service's gRPC surface. Every method enters through the
+// chassis guard (role and scope checked before the body). A party member
+// sees and acts on their own notices only.
 
+#include <deque>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
 #include "services/common/server/chassis.h"
+#include "services/common/server/threaded_stream.h"
+#include "services/common/status/errors.h"
+#include "services/oversight/app/oversight_app.h"
 #include "wangge/oversight/v1/oversight.grpc.pb.h"
 
 namespace wangge::oversight {
@@ -13,127 +20,136 @@ namespace wangge::oversight {
 class OversightServer final
     : public ::wangge::oversight::v1::OversightService::CallbackService {
  public:
-  explicit OversightServer(server::Chassis* chassis) : chassis_(chassis) {}
+  // `app` may be null (permission tests): bodies then answer UNAVAILABLE.
+  explicit OversightServer(server::Chassis* chassis,
+                           OversightApp* app = nullptr)
+      : chassis_(chassis), app_(app) {}
 
-  grpc::ServerUnaryReactor* RegisterPartyOrganization(
-      grpc::CallbackServerContext* context,
-      const ::wangge::oversight::v1::RegisterPartyOrganizationRequest* request,
-      ::wangge::oversight::v1::OversightCommandResponse* response) override {
-    return chassis_->Unary(
-        context,
-        "wangge.oversight.v1.OversightService.RegisterPartyOrganization",
-        request, response, NotYet);
+#define WANGGE_OVERSIGHT_UNARY(Method, Request, Response, call)             \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,    \
+                                   const v1::Request* request,              \
+                                   v1::Response* response) override {       \
+    return chassis_->Unary(                                                 \
+        context, "wangge.oversight.v1.OversightService." #Method, request,  \
+        response, [=](const server::Caller& caller) -> absl::Status {       \
+          if (app_ == nullptr) return absl::UnavailableError("not loaded"); \
+          auto result = call;                                               \
+          if (!result.ok()) return result.status();                         \
+          *response = std::move(*result);                                   \
+          return absl::OkStatus();                                          \
+        });                                                                 \
   }
 
-  grpc::ServerUnaryReactor* AssignOverseer(
-      grpc::CallbackServerContext* context,
-      const ::wangge::oversight::v1::AssignOverseerRequest* request,
-      ::wangge::oversight::v1::OversightCommandResponse* response) override {
-    return chassis_->Unary(
-        context, "wangge.oversight.v1.OversightService.AssignOverseer", request,
-        response, NotYet);
-  }
+  WANGGE_OVERSIGHT_UNARY(RegisterPartyOrganization,
+                         RegisterPartyOrganizationRequest,
+                         OversightCommandResponse,
+                         app_->RegisterOrganization(caller.actor, *request))
+  WANGGE_OVERSIGHT_UNARY(AssignOverseer, AssignOverseerRequest,
+                         OversightCommandResponse,
+                         app_->AssignOverseer(caller.actor, *request))
+  WANGGE_OVERSIGHT_UNARY(GetCoverage, GetCoverageRequest, Coverage,
+                         app_->GetCoverage(*request))
+  WANGGE_OVERSIGHT_UNARY(ListNotices, ListNoticesRequest, ListNoticesResponse,
+                         app_->ListNotices(OwnNotices(caller, *request)))
+  WANGGE_OVERSIGHT_UNARY(AcknowledgeNotice, NoticeActionRequest,
+                         OversightCommandResponse,
+                         app_->Acknowledge(caller.actor, *request))
+  WANGGE_OVERSIGHT_UNARY(RecordOversightAction, NoticeActionRequest,
+                         OversightCommandResponse,
+                         app_->RecordAction(caller.actor, *request))
+  WANGGE_OVERSIGHT_UNARY(ResolveNotice, NoticeActionRequest,
+                         OversightCommandResponse,
+                         app_->Resolve(caller.actor, *request))
+  WANGGE_OVERSIGHT_UNARY(RecordSmallWish, RecordSmallWishRequest,
+                         OversightCommandResponse,
+                         app_->RecordWish(caller.actor, *request))
+  WANGGE_OVERSIGHT_UNARY(ClaimSmallWish, SmallWishActionRequest,
+                         OversightCommandResponse,
+                         app_->ClaimWish(caller.actor, *request))
+  WANGGE_OVERSIGHT_UNARY(FulfilSmallWish, SmallWishActionRequest,
+                         OversightCommandResponse,
+                         app_->FulfilWish(caller.actor, *request))
+  WANGGE_OVERSIGHT_UNARY(GetParticipation, GetParticipationRequest,
+                         Participation, app_->GetParticipation(*request))
+#undef WANGGE_OVERSIGHT_UNARY
 
-  grpc::ServerUnaryReactor* GetCoverage(
+  grpc::ServerWriteReactor<v1::Notice>* WatchNotices(
       grpc::CallbackServerContext* context,
-      const ::wangge::oversight::v1::GetCoverageRequest* request,
-      ::wangge::oversight::v1::Coverage* response) override {
-    return chassis_->Unary(context,
-                           "wangge.oversight.v1.OversightService.GetCoverage",
-                           request, response, NotYet);
-  }
-
-  grpc::ServerUnaryReactor* ListNotices(
-      grpc::CallbackServerContext* context,
-      const ::wangge::oversight::v1::ListNoticesRequest* request,
-      ::wangge::oversight::v1::ListNoticesResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.oversight.v1.OversightService.ListNotices",
-                           request, response, NotYet);
-  }
-
-  grpc::ServerWriteReactor<::wangge::oversight::v1::Notice>* WatchNotices(
-      grpc::CallbackServerContext* context,
-      const ::wangge::oversight::v1::ListNoticesRequest* request) override {
-    return chassis_->Stream<::wangge::oversight::v1::Notice>(
+      const v1::ListNoticesRequest* request) override {
+    return chassis_->Stream<v1::Notice>(
         context, "wangge.oversight.v1.OversightService.WatchNotices", *request,
-        [](const server::Caller&)
-            -> grpc::ServerWriteReactor<::wangge::oversight::v1::Notice>* {
-          return new server::RejectedStream<::wangge::oversight::v1::Notice>(
-              grpc::Status(grpc::StatusCode::UNIMPLEMENTED, kNotYet));
+        [=](const server::Caller& caller)
+            -> grpc::ServerWriteReactor<v1::Notice>* {
+          if (app_ == nullptr) {
+            return new server::RejectedStream<v1::Notice>(
+                grpc::Status(grpc::StatusCode::UNAVAILABLE, "not loaded"));
+          }
+          auto* watch = new WatchReactor(app_, OwnNotices(caller, *request));
+          watch->Begin();
+          return watch;
         });
   }
 
-  grpc::ServerUnaryReactor* AcknowledgeNotice(
-      grpc::CallbackServerContext* context,
-      const ::wangge::oversight::v1::NoticeActionRequest* request,
-      ::wangge::oversight::v1::OversightCommandResponse* response) override {
-    return chassis_->Unary(
-        context, "wangge.oversight.v1.OversightService.AcknowledgeNotice",
-        request, response, NotYet);
-  }
-
-  grpc::ServerUnaryReactor* RecordOversightAction(
-      grpc::CallbackServerContext* context,
-      const ::wangge::oversight::v1::NoticeActionRequest* request,
-      ::wangge::oversight::v1::OversightCommandResponse* response) override {
-    return chassis_->Unary(
-        context, "wangge.oversight.v1.OversightService.RecordOversightAction",
-        request, response, NotYet);
-  }
-
-  grpc::ServerUnaryReactor* ResolveNotice(
-      grpc::CallbackServerContext* context,
-      const ::wangge::oversight::v1::NoticeActionRequest* request,
-      ::wangge::oversight::v1::OversightCommandResponse* response) override {
-    return chassis_->Unary(context,
-                           "wangge.oversight.v1.OversightService.ResolveNotice",
-                           request, response, NotYet);
-  }
-
-  grpc::ServerUnaryReactor* RecordSmallWish(
-      grpc::CallbackServerContext* context,
-      const ::wangge::oversight::v1::RecordSmallWishRequest* request,
-      ::wangge::oversight::v1::OversightCommandResponse* response) override {
-    return chassis_->Unary(
-        context, "wangge.oversight.v1.OversightService.RecordSmallWish",
-        request, response, NotYet);
-  }
-
-  grpc::ServerUnaryReactor* ClaimSmallWish(
-      grpc::CallbackServerContext* context,
-      const ::wangge::oversight::v1::SmallWishActionRequest* request,
-      ::wangge::oversight::v1::OversightCommandResponse* response) override {
-    return chassis_->Unary(
-        context, "wangge.oversight.v1.OversightService.ClaimSmallWish", request,
-        response, NotYet);
-  }
-
-  grpc::ServerUnaryReactor* FulfilSmallWish(
-      grpc::CallbackServerContext* context,
-      const ::wangge::oversight::v1::SmallWishActionRequest* request,
-      ::wangge::oversight::v1::OversightCommandResponse* response) override {
-    return chassis_->Unary(
-        context, "wangge.oversight.v1.OversightService.FulfilSmallWish",
-        request, response, NotYet);
-  }
-
-  grpc::ServerUnaryReactor* GetParticipation(
-      grpc::CallbackServerContext* context,
-      const ::wangge::oversight::v1::GetParticipationRequest* request,
-      ::wangge::oversight::v1::Participation* response) override {
-    return chassis_->Unary(
-        context, "wangge.oversight.v1.OversightService.GetParticipation",
-        request, response, NotYet);
-  }
-
  private:
-  static constexpr char kNotYet[] = "not implemented yet (issue #6)";
-  static absl::Status NotYet(const server::Caller&) {
-    return absl::UnimplementedError(kNotYet);
+  // A member's current notices, then every change to them.
+  class WatchReactor final : public server::ThreadedStream<v1::Notice> {
+   public:
+    WatchReactor(OversightApp* app, v1::ListNoticesRequest request)
+        : app_(app), request_(std::move(request)) {
+      listener_ = app_->Subscribe([this](const v1::Notice& n) {
+        absl::MutexLock lock(&mu_);
+        pending_.push_back(n);
+      });
+    }
+    ~WatchReactor() override { app_->Unsubscribe(listener_); }
+
+   private:
+    grpc::Status Produce() override {
+      auto current = app_->ListNotices(request_);
+      if (!current.ok()) return status::ToGrpcStatus(current.status());
+      for (const auto& n : current->notices())
+        if (!Send(n)) return grpc::Status::OK;
+      while (!cancelled()) {
+        std::deque<v1::Notice> batch;
+        {
+          absl::MutexLock lock(&mu_);
+          auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+            return !pending_.empty();
+          };
+          mu_.AwaitWithTimeout(absl::Condition(&ready),
+                               absl::Milliseconds(200));
+          batch.swap(pending_);
+        }
+        for (const auto& n : batch) {
+          // Also the notice that just left this member (escalated away).
+          if (!request_.overseer_id().empty() &&
+              n.overseer_id() != request_.overseer_id()) {
+            continue;
+          }
+          if (!Send(n)) return grpc::Status::OK;
+        }
+      }
+      return grpc::Status::OK;
+    }
+
+    OversightApp* const app_;
+    const v1::ListNoticesRequest request_;
+    int listener_ = 0;
+    absl::Mutex mu_;
+    std::deque<v1::Notice> pending_ ABSL_GUARDED_BY(mu_);
+  };
+
+  // Party members list and watch their own notices.
+  static v1::ListNoticesRequest OwnNotices(const server::Caller& caller,
+                                           v1::ListNoticesRequest r) {
+    if (caller.actor.role() == common::v1::ROLE_PARTY_MEMBER) {
+      r.set_overseer_id(caller.actor.subject());
+    }
+    return r;
   }
 
   server::Chassis* const chassis_;
+  OversightApp* const app_;
 };
 
 }  // namespace wangge::oversight

@@ -1,0 +1,687 @@
+#include "services/oversight/app/oversight_app.h"
+
+#include <algorithm>
+
+#include "absl/random/random.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/clock/proto_time.h"
+#include "services/common/clock/time_key.h"
+#include "services/common/status/errors.h"
+#include "services/common/status/status_macros.h"
+#include "wangge/dispatch/v1/events.pb.h"
+#include "wangge/supervision/v1/events.pb.h"
+#include "wangge/supervision/v1/supervision.pb.h"
+
+namespace wangge::oversight {
+namespace {
+
+namespace sv = supervision::v1;
+namespace dv = dispatch::v1;
+
+common::v1::Actor ServiceActor() {
+  common::v1::Actor a;
+  a.set_subject("oversight");
+  a.set_role(common::v1::ROLE_SERVICE_OVERSIGHT);
+  return a;
+}
+
+std::string After(const std::string& stream, const char* prefix) {
+  return stream.substr(std::string(prefix).size());
+}
+
+}  // namespace
+
+OversightApp::OversightApp(eventstore::EventStore* store,
+                           registry::RegistryReplica* registry,
+                           OversightRules rules, const Clock* clock)
+    : store_(store),
+      registry_(registry),
+      rules_(std::move(rules)),
+      clock_(clock),
+      timers_([this](size_t max) { return FireDueTimers(max); }, 256,
+              absl::Milliseconds(200)) {}
+
+OversightApp::~OversightApp() { StopTimers(); }
+
+template <typename T>
+absl::StatusOr<T> OversightApp::Row(const char* projection,
+                                    const std::string& key) const {
+  T row;
+  ASSIGN_OR_RETURN(auto bytes, store_->GetProjection(projection, key));
+  if (bytes && !row.ParseFromString(*bytes)) {
+    return absl::DataLossError(absl::StrCat(projection, " row ", key));
+  }
+  return row;
+}
+
+absl::Status OversightApp::Load() {
+  RedLine line;
+  absl::Status inner;
+  RETURN_IF_ERROR(store_->ScanProjection(
+      kOrgsProjection, "", [&](const std::string&, const std::string& v) {
+        v1::PartyOrganizationRegistered o;
+        if (!o.ParseFromString(v)) {
+          inner = absl::DataLossError("org row");
+          return false;
+        }
+        line.organizations[o.organization_id()] = o;
+        return true;
+      }));
+  RETURN_IF_ERROR(store_->ScanProjection(
+      kMembersProjection, "", [&](const std::string& k, const std::string& v) {
+        v1::MemberRecord m;
+        if (!m.ParseFromString(v)) {
+          inner = absl::DataLossError("member row");
+          return false;
+        }
+        line.members[k] = m;
+        return true;
+      }));
+  RETURN_IF_ERROR(inner);
+  absl::MutexLock lock(&line_mu_);
+  line_ = std::move(line);
+  return absl::OkStatus();
+}
+
+RedLine OversightApp::Line() const {
+  absl::MutexLock lock(&line_mu_);
+  return line_;
+}
+
+absl::StatusOr<eventstore::AppendRequest> OversightApp::Effects(
+    const std::vector<Emitted>& emitted,
+    std::map<std::string, v1::NoticeRecord> notices, const std::string& cause,
+    absl::Time now, std::vector<v1::Notice>* changed) const {
+  eventstore::AppendRequest r;
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<Emitted>> by_stream;
+  for (const auto& e : emitted) {
+    if (!by_stream.count(e.stream_id)) order.push_back(e.stream_id);
+    by_stream[e.stream_id].push_back(e);
+  }
+  const RedLine line = Line();
+  for (const std::string& stream : order) {
+    const auto& events = by_stream[stream];
+    int64_t expected = 0;
+    std::string correlation;
+    auto fact_rows = [&](const std::vector<ParticipationFact>& facts,
+                         const std::string& area, uint64_t version) {
+      for (size_t i = 0; i < facts.size(); ++i) {
+        v1::ParticipationFactRow row;
+        row.set_kind(facts[i].kind);
+        row.set_subject(facts[i].subject);
+        row.set_area_code(area);
+        r.projection_writes.push_back(
+            {kFactsProjection,
+             TimeKey(now, absl::StrCat(stream, "/", version, "/", i)),
+             row.SerializeAsString()});
+      }
+    };
+    if (absl::StartsWith(stream, "notice/")) {
+      const std::string id = After(stream, "notice/");
+      const v1::NoticeRecord before = notices[id];
+      v1::NoticeRecord after = before;
+      for (const auto& e : events) {
+        auto facts = registry_->Read([&](const registry::RegistryState& s) {
+          return ParticipationOf(after, *e.event, s, rules_);
+        });
+        RETURN_IF_ERROR(Evolve(after, *e.event, now));
+        fact_rows(facts, after.raised().case_area_code(), after.version());
+      }
+      expected = static_cast<int64_t>(before.version());
+      correlation = after.raised().case_id();
+      r.projection_writes.push_back(
+          {kNoticesProjection, id, after.SerializeAsString()});
+      eventstore::MoveTimer(
+          kTimersProjection, id,
+          before.version() ? EscalationDue(before) : absl::InfiniteFuture(),
+          EscalationDue(after), &r.projection_writes);
+      if (changed != nullptr) changed->push_back(NoticeView(after));
+    } else if (absl::StartsWith(stream, "org/")) {
+      for (const auto& e : events) {
+        r.projection_writes.push_back({kOrgsProjection, After(stream, "org/"),
+                                       e.event->SerializeAsString()});
+      }
+    } else if (absl::StartsWith(stream, "member/")) {
+      const std::string id = After(stream, "member/");
+      auto it = line.members.find(id);
+      v1::MemberRecord m =
+          it == line.members.end() ? v1::MemberRecord() : it->second;
+      expected = static_cast<int64_t>(m.version());
+      for (const auto& e : events) {
+        *m.add_assignments() =
+            static_cast<const v1::OverseerAssigned&>(*e.event);
+        m.set_version(m.version() + 1);
+      }
+      r.projection_writes.push_back(
+          {kMembersProjection, id, m.SerializeAsString()});
+    } else if (absl::StartsWith(stream, "wish/")) {
+      const std::string id = After(stream, "wish/");
+      ASSIGN_OR_RETURN(v1::SmallWishRecord w,
+                       Row<v1::SmallWishRecord>(kWishesProjection, id));
+      expected = static_cast<int64_t>(w.version());
+      for (const auto& e : events) {
+        auto facts = registry_->Read([&](const registry::RegistryState& s) {
+          return ParticipationOf(v1::NoticeRecord(), *e.event, s, rules_);
+        });
+        RETURN_IF_ERROR(Evolve(w, *e.event));
+        fact_rows(facts, w.recorded().area_code(), w.version());
+      }
+      r.projection_writes.push_back(
+          {kWishesProjection, id, w.SerializeAsString()});
+    }
+    auto streams = domain::ToStreams(
+        events, [&](const std::string&) { return expected; }, correlation,
+        cause, now);
+    for (auto& s : streams) r.streams.push_back(std::move(s));
+  }
+  return r;
+}
+
+absl::StatusOr<std::vector<Emitted>> OversightApp::Raise(const Trigger& trigger,
+                                                         absl::Time now) const {
+  ASSIGN_OR_RETURN(
+      v1::NoticeRecord existing,
+      Row<v1::NoticeRecord>(kNoticesProjection, NoticeId(trigger)));
+  if (existing.version() > 0) return std::vector<Emitted>{};  // redelivery
+  ASSIGN_OR_RETURN(v1::CaseFacts c,
+                   Row<v1::CaseFacts>(kCaseFactsProjection, trigger.case_id));
+  if (c.closed()) return std::vector<Emitted>{};
+  const RedLine line = Line();
+  return registry_->Read([&](const registry::RegistryState& state)
+                             -> absl::StatusOr<std::vector<Emitted>> {
+    if (state.areas.empty()) {
+      return absl::UnavailableError("the registry copy is still loading");
+    }
+    ASSIGN_OR_RETURN(Emitted e, DecideRaise(line, state, trigger, rules_, now));
+    return std::vector<Emitted>{std::move(e)};
+  });
+}
+
+absl::StatusOr<eventstore::AppendRequest> OversightApp::SupervisionEffects(
+    const common::v1::EventEnvelope& env) {
+  const std::string& type = env.event_type();
+  const absl::Time now = clock_->Now();
+  const std::string case_id =
+      env.stream_id().size() > 5 && absl::StartsWith(env.stream_id(), "case/")
+          ? env.stream_id().substr(5)
+          : "";
+  eventstore::AppendRequest r;
+  if (case_id.empty()) return r;
+  ASSIGN_OR_RETURN(v1::CaseFacts facts,
+                   Row<v1::CaseFacts>(kCaseFactsProjection, case_id));
+  facts.set_case_id(case_id);
+  std::vector<Emitted> emitted;
+  std::map<std::string, v1::NoticeRecord> notices;
+  if (type == sv::CaseOpened::descriptor()->full_name()) {
+    sv::CaseOpened e;
+    if (!e.ParseFromString(env.payload().value())) {
+      return absl::DataLossError("CaseOpened");
+    }
+    facts.set_area_code(e.area_code());
+  } else if (type == sv::CaseReworkOrdered::descriptor()->full_name()) {
+    sv::CaseReworkOrdered e;
+    if (!e.ParseFromString(env.payload().value())) {
+      return absl::DataLossError("CaseReworkOrdered");
+    }
+    if (e.rework_count() == rules_.rework_threshold) {
+      ASSIGN_OR_RETURN(
+          emitted,
+          Raise({case_id, "", "rework",
+                 absl::StrCat("rework/", e.rework_count()), facts.area_code()},
+                now));
+    }
+  } else if (type == sv::FollowUpRecorded::descriptor()->full_name()) {
+    sv::FollowUpRecorded e;
+    if (!e.ParseFromString(env.payload().value())) {
+      return absl::DataLossError("FollowUpRecorded");
+    }
+    if (e.satisfaction() == sv::SATISFACTION_UNSATISFIED &&
+        rules_.on_unsatisfied) {
+      facts.set_unsatisfied(facts.unsatisfied() + 1);
+      ASSIGN_OR_RETURN(emitted,
+                       Raise({case_id, "", "unsatisfied",
+                              absl::StrCat("unsatisfied/", facts.unsatisfied()),
+                              facts.area_code()},
+                             now));
+    }
+  } else if (type == sv::CaseReopened::descriptor()->full_name()) {
+    facts.set_closed(false);
+  } else if (type == sv::CaseClosed::descriptor()->full_name() ||
+             type == sv::CaseVoided::descriptor()->full_name() ||
+             type == sv::CaseNotAccepted::descriptor()->full_name()) {
+    facts.set_closed(true);
+    // Every open notice of the case resolves itself.
+    absl::Status inner;
+    RETURN_IF_ERROR(store_->ScanProjection(
+        kNoticesProjection, case_id + "/",
+        [&](const std::string& key, const std::string& value) {
+          v1::NoticeRecord n;
+          if (!n.ParseFromString(value)) {
+            inner = absl::DataLossError("notice row");
+            return false;
+          }
+          for (auto& e : DecideCaseClosed(n)) emitted.push_back(std::move(e));
+          notices[key] = std::move(n);
+          return true;
+        }));
+    RETURN_IF_ERROR(inner);
+  } else {
+    return r;
+  }
+  if (!emitted.empty()) {
+    for (const auto& e : emitted) {
+      const std::string id = After(e.stream_id, "notice/");
+      if (!notices.count(id)) notices[id] = v1::NoticeRecord();
+    }
+    ASSIGN_OR_RETURN(r,
+                     Effects(emitted, notices, env.event_id(), now, nullptr));
+  }
+  r.actor = ServiceActor();
+  r.projection_writes.push_back(
+      {kCaseFactsProjection, case_id, facts.SerializeAsString()});
+  return r;
+}
+
+absl::StatusOr<eventstore::AppendRequest> OversightApp::DispatchEffects(
+    const common::v1::EventEnvelope& env) {
+  const std::string& type = env.event_type();
+  const absl::Time now = clock_->Now();
+  ASSIGN_OR_RETURN(auto event, domain::Unpack(env));
+  const auto* field = event->GetDescriptor()->FindFieldByName("task_id");
+  eventstore::AppendRequest r;
+  if (field == nullptr) return r;
+  const std::string task_id = event->GetReflection()->GetString(*event, field);
+  // "task/<case>/<n>"
+  const size_t slash = task_id.rfind('/');
+  if (!absl::StartsWith(task_id, "task/") || slash <= 5) return r;
+  const std::string case_id = task_id.substr(5, slash - 5);
+  ASSIGN_OR_RETURN(v1::TaskFacts facts,
+                   Row<v1::TaskFacts>(kTaskFactsProjection, case_id));
+  facts.set_case_id(case_id);
+  std::vector<Emitted> emitted;
+  if (type == dv::TaskDispatched::descriptor()->full_name()) {
+    const auto& d = static_cast<const dv::TaskDispatched&>(*event);
+    facts.set_area_code(d.area_code());
+    (*facts.mutable_urgency())[task_id] = d.urgency();
+    if (d.reason() == "send_back") {
+      facts.set_send_backs(facts.send_backs() + 1);
+      if (facts.send_backs() == rules_.send_back_threshold) {
+        ASSIGN_OR_RETURN(emitted,
+                         Raise({case_id, task_id, "send_back",
+                                absl::StrCat("send_back/", facts.send_backs()),
+                                facts.area_code()},
+                               now));
+      }
+    }
+  } else if (type == dv::TaskOverdue::descriptor()->full_name()) {
+    if (rules_.on_overdue) {
+      ASSIGN_OR_RETURN(
+          emitted, Raise({case_id, task_id, "overdue",
+                          absl::StrCat("overdue/", task_id), facts.area_code()},
+                         now));
+    }
+  } else if (type == dv::TaskYellowWarning::descriptor()->full_name()) {
+    auto it = facts.urgency().find(task_id);
+    if (rules_.on_emergency_yellow && it != facts.urgency().end() &&
+        it->second == "emergency") {
+      ASSIGN_OR_RETURN(
+          emitted,
+          Raise({case_id, task_id, "emergency_yellow",
+                 absl::StrCat("emergency_yellow/", task_id), facts.area_code()},
+                now));
+    }
+  } else {
+    return r;
+  }
+  if (!emitted.empty()) {
+    std::map<std::string, v1::NoticeRecord> notices;
+    for (const auto& e : emitted) notices[After(e.stream_id, "notice/")];
+    ASSIGN_OR_RETURN(r,
+                     Effects(emitted, notices, env.event_id(), now, nullptr));
+  }
+  r.actor = ServiceActor();
+  r.projection_writes.push_back(
+      {kTaskFactsProjection, case_id, facts.SerializeAsString()});
+  return r;
+}
+
+void OversightApp::OnApplied(const common::v1::EventEnvelope& env) {
+  // Watchers hear of the case's notices as they stand now.
+  std::string case_id = env.correlation_id();
+  if (absl::StartsWith(env.stream_id(), "case/")) {
+    case_id = env.stream_id().substr(5);
+  } else if (absl::StartsWith(env.stream_id(), "task/")) {
+    const size_t slash = env.stream_id().rfind('/');
+    case_id = env.stream_id().substr(5, slash - 5);
+  }
+  if (case_id.empty()) return;
+  std::vector<v1::Notice> changed;
+  (void)store_->ScanProjection(
+      kNoticesProjection, case_id + "/",
+      [&](const std::string&, const std::string& value) {
+        v1::NoticeRecord n;
+        if (n.ParseFromString(value)) changed.push_back(NoticeView(n));
+        return true;
+      });
+  Publish(changed);
+}
+
+absl::StatusOr<v1::OversightCommandResponse> OversightApp::Commit(
+    const common::v1::Actor& actor, const std::string& command_id,
+    const std::string& id, std::map<std::string, v1::NoticeRecord> notices,
+    std::vector<Emitted> emitted) {
+  v1::OversightCommandResponse response;
+  response.set_id(id);
+  const absl::Time now = clock_->Now();
+  std::vector<v1::Notice> changed;
+  ASSIGN_OR_RETURN(auto request, Effects(emitted, std::move(notices),
+                                         command_id, now, &changed));
+  request.command_id = command_id;
+  request.actor = actor;
+  ASSIGN_OR_RETURN(auto result, store_->Append(std::move(request)));
+  if (!result.duplicate) {
+    absl::MutexLock lock(&line_mu_);
+    for (const auto& e : emitted) {
+      const auto* d = e.event->GetDescriptor();
+      if (d == v1::PartyOrganizationRegistered::descriptor() ||
+          d == v1::OverseerAssigned::descriptor()) {
+        (void)Evolve(line_, *e.event);
+      }
+    }
+  }
+  Publish(changed);
+  for (const auto& p : result.positions) *response.add_positions() = p;
+  return response;
+}
+
+namespace {
+std::string CommandId(const std::string& what, const common::v1::Actor& a,
+                      const std::string& request_id) {
+  return request_id.empty() ? ""
+                            : absl::StrCat("oversight/", what, "/", a.subject(),
+                                           "/", request_id);
+}
+}  // namespace
+
+absl::StatusOr<v1::OversightCommandResponse> OversightApp::RegisterOrganization(
+    const common::v1::Actor& actor,
+    const v1::RegisterPartyOrganizationRequest& r) {
+  const std::string command = CommandId("org", actor, r.request_id());
+  if (!command.empty()) {
+    ASSIGN_OR_RETURN(auto first, store_->CommandResult(command));
+    if (first) {
+      v1::OversightCommandResponse response;
+      response.set_id(r.organization_id());
+      for (const auto& p : first->positions) *response.add_positions() = p;
+      return response;
+    }
+  }
+  const RedLine line = Line();
+  ASSIGN_OR_RETURN(Emitted e,
+                   registry_->Read([&](const registry::RegistryState& s) {
+                     return DecideRegisterOrganization(line, s, r);
+                   }));
+  return Commit(actor, command, r.organization_id(), {}, {std::move(e)});
+}
+
+absl::StatusOr<v1::OversightCommandResponse> OversightApp::AssignOverseer(
+    const common::v1::Actor& actor, const v1::AssignOverseerRequest& r) {
+  const std::string command = CommandId("assign", actor, r.request_id());
+  if (!command.empty()) {
+    ASSIGN_OR_RETURN(auto first, store_->CommandResult(command));
+    if (first) {
+      v1::OversightCommandResponse response;
+      response.set_id(r.member_id());
+      for (const auto& p : first->positions) *response.add_positions() = p;
+      return response;
+    }
+  }
+  const RedLine line = Line();
+  ASSIGN_OR_RETURN(Emitted e,
+                   registry_->Read([&](const registry::RegistryState& s) {
+                     return DecideAssignOverseer(line, s, r);
+                   }));
+  return Commit(actor, command, r.member_id(), {}, {std::move(e)});
+}
+
+absl::StatusOr<v1::OversightCommandResponse> OversightApp::OnNotice(
+    const common::v1::Actor& actor, const std::string& what,
+    const v1::NoticeActionRequest& r,
+    const std::function<absl::StatusOr<std::vector<Emitted>>(
+        const v1::NoticeRecord&)>& decide) {
+  if (r.notice_id().empty())
+    return status::InvalidField("notice_id", "required");
+  const std::string command = CommandId(what, actor, r.request_id());
+  if (!command.empty()) {
+    ASSIGN_OR_RETURN(auto first, store_->CommandResult(command));
+    if (first) {
+      v1::OversightCommandResponse response;
+      response.set_id(r.notice_id());
+      for (const auto& p : first->positions) *response.add_positions() = p;
+      return response;
+    }
+  }
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    ASSIGN_OR_RETURN(v1::NoticeRecord n,
+                     Row<v1::NoticeRecord>(kNoticesProjection, r.notice_id()));
+    if (n.version() == 0) {
+      return absl::NotFoundError(absl::StrCat("no notice ", r.notice_id()));
+    }
+    ASSIGN_OR_RETURN(auto emitted, decide(n));
+    auto result = Commit(actor, command, r.notice_id(), {{r.notice_id(), n}},
+                         std::move(emitted));
+    if (result.status().code() == absl::StatusCode::kAborted) continue;
+    return result;
+  }
+  return absl::AbortedError("the notice kept changing; try again");
+}
+
+absl::StatusOr<v1::OversightCommandResponse> OversightApp::Acknowledge(
+    const common::v1::Actor& actor, const v1::NoticeActionRequest& r) {
+  const absl::Time now = clock_->Now();
+  return OnNotice(actor, "ack", r, [&](const v1::NoticeRecord& n) {
+    return DecideAcknowledge(n, actor, now);
+  });
+}
+
+absl::StatusOr<v1::OversightCommandResponse> OversightApp::RecordAction(
+    const common::v1::Actor& actor, const v1::NoticeActionRequest& r) {
+  const absl::Time now = clock_->Now();
+  return OnNotice(actor, "action", r, [&](const v1::NoticeRecord& n) {
+    return DecideRecordAction(n, actor, r, now);
+  });
+}
+
+absl::StatusOr<v1::OversightCommandResponse> OversightApp::Resolve(
+    const common::v1::Actor& actor, const v1::NoticeActionRequest& r) {
+  return OnNotice(actor, "resolve", r, [&](const v1::NoticeRecord& n) {
+    return DecideResolve(n, actor, r.note());
+  });
+}
+
+absl::StatusOr<v1::OversightCommandResponse> OversightApp::RecordWish(
+    const common::v1::Actor& actor, const v1::RecordSmallWishRequest& r) {
+  const std::string command = CommandId("wish", actor, r.request_id());
+  if (!command.empty()) {
+    ASSIGN_OR_RETURN(auto first, store_->CommandResult(command));
+    if (first) {
+      v1::OversightCommandResponse response;
+      for (const auto& sv : first->stream_versions)
+        response.set_id(After(sv.stream_id(), "wish/"));
+      for (const auto& p : first->positions) *response.add_positions() = p;
+      return response;
+    }
+  }
+  thread_local absl::BitGen rng;
+  const std::string id =
+      absl::StrCat("W", absl::ToUnixMicros(clock_->Now()), "-",
+                   absl::Uniform<uint32_t>(rng, 0, 1u << 30));
+  ASSIGN_OR_RETURN(Emitted e, DecideRecordWish(id, r));
+  return Commit(actor, command, id, {}, {std::move(e)});
+}
+
+absl::StatusOr<v1::OversightCommandResponse> OversightApp::ClaimWish(
+    const common::v1::Actor& actor, const v1::SmallWishActionRequest& r) {
+  ASSIGN_OR_RETURN(v1::SmallWishRecord w,
+                   Row<v1::SmallWishRecord>(kWishesProjection, r.wish_id()));
+  if (w.version() == 0) {
+    return absl::NotFoundError(absl::StrCat("no wish ", r.wish_id()));
+  }
+  ASSIGN_OR_RETURN(auto emitted,
+                   DecideClaimWish(w, Line(), actor, clock_->Now()));
+  return Commit(actor, CommandId("claim", actor, r.request_id()), r.wish_id(),
+                {}, std::move(emitted));
+}
+
+absl::StatusOr<v1::OversightCommandResponse> OversightApp::FulfilWish(
+    const common::v1::Actor& actor, const v1::SmallWishActionRequest& r) {
+  ASSIGN_OR_RETURN(v1::SmallWishRecord w,
+                   Row<v1::SmallWishRecord>(kWishesProjection, r.wish_id()));
+  if (w.version() == 0) {
+    return absl::NotFoundError(absl::StrCat("no wish ", r.wish_id()));
+  }
+  ASSIGN_OR_RETURN(auto emitted, DecideFulfilWish(w, actor, r.note()));
+  return Commit(actor, CommandId("fulfil", actor, r.request_id()), r.wish_id(),
+                {}, std::move(emitted));
+}
+
+absl::StatusOr<v1::Coverage> OversightApp::GetCoverage(
+    const v1::GetCoverageRequest& r) const {
+  const absl::Time t = r.has_as_of() ? FromProto(r.as_of()) : clock_->Now();
+  const RedLine line = Line();
+  return registry_->Read([&](const registry::RegistryState& s) {
+    return CoverageOf(line, s, rules_, r.area_code(), t);
+  });
+}
+
+absl::StatusOr<v1::NoticeRecord> OversightApp::GetNotice(
+    const std::string& id) const {
+  ASSIGN_OR_RETURN(auto n, Row<v1::NoticeRecord>(kNoticesProjection, id));
+  if (n.version() == 0)
+    return absl::NotFoundError(absl::StrCat("no notice ", id));
+  return n;
+}
+
+absl::StatusOr<v1::ListNoticesResponse> OversightApp::ListNotices(
+    const v1::ListNoticesRequest& q) const {
+  if (q.page_size() < 0) {
+    return status::InvalidField("page_size", "must not be negative");
+  }
+  const int limit = q.page_size() == 0 ? 100 : std::min(q.page_size(), 1000);
+  v1::ListNoticesResponse out;
+  absl::Status inner;
+  RETURN_IF_ERROR(store_->ScanProjectionRange(
+      kNoticesProjection, q.page_token().empty() ? "" : q.page_token() + '\0',
+      "\xff", [&](const std::string& key, const std::string& value) {
+        v1::NoticeRecord n;
+        if (!n.ParseFromString(value)) {
+          inner = absl::DataLossError(absl::StrCat("notice ", key));
+          return false;
+        }
+        if ((!q.overseer_id().empty() && n.overseer_id() != q.overseer_id()) ||
+            (q.status() != v1::NOTICE_STATUS_UNSPECIFIED &&
+             n.status() != q.status())) {
+          return true;
+        }
+        if (out.notices_size() == limit) {
+          out.set_next_page_token(out.notices(limit - 1).notice_id());
+          return false;
+        }
+        *out.add_notices() = NoticeView(n);
+        return true;
+      }));
+  RETURN_IF_ERROR(inner);
+  return out;
+}
+
+absl::StatusOr<v1::Participation> OversightApp::GetParticipation(
+    const v1::GetParticipationRequest& r) const {
+  if (!r.has_start_time() || !r.has_end_time() ||
+      FromProto(r.end_time()) <= FromProto(r.start_time())) {
+    return status::InvalidField("end_time",
+                                "a window: start_time before end_time");
+  }
+  v1::Participation out;
+  absl::Status inner;
+  RETURN_IF_ERROR(store_->ScanProjectionRange(
+      kFactsProjection, TimeKey(FromProto(r.start_time()), ""),
+      TimeKey(FromProto(r.end_time()), ""),
+      [&](const std::string&, const std::string& value) {
+        v1::ParticipationFactRow f;
+        if (!f.ParseFromString(value)) {
+          inner = absl::DataLossError("fact row");
+          return false;
+        }
+        if (!absl::StartsWith(f.area_code(), r.area_code())) return true;
+        google::protobuf::Map<std::string, int64_t>* counter = nullptr;
+        if (f.kind() == "received") counter = out.mutable_notices_received();
+        if (f.kind() == "acknowledged_in_time")
+          counter = out.mutable_acknowledged_in_time();
+        if (f.kind() == "escalated_past")
+          counter = out.mutable_escalated_past();
+        if (f.kind() == "action") counter = out.mutable_actions_recorded();
+        if (f.kind() == "wish_fulfilled")
+          counter = out.mutable_small_wishes_fulfilled();
+        if (f.kind() == "case_needing_oversight")
+          counter = out.mutable_cases_needing_oversight();
+        if (counter != nullptr) (*counter)[f.subject()]++;
+        return true;
+      }));
+  RETURN_IF_ERROR(inner);
+  return out;
+}
+
+absl::StatusOr<size_t> OversightApp::FireDueTimers(size_t max) {
+  const absl::Time now = clock_->Now();
+  ASSIGN_OR_RETURN(auto due,
+                   eventstore::DueTimers(*store_, kTimersProjection, now, max));
+  size_t fired = 0;
+  for (const auto& [key, id] : due) {
+    ASSIGN_OR_RETURN(v1::NoticeRecord n,
+                     Row<v1::NoticeRecord>(kNoticesProjection, id));
+    const RedLine line = Line();
+    auto emitted = registry_->Read([&](const registry::RegistryState& s) {
+      return DecideEscalate(n, line, s, rules_, now);
+    });
+    eventstore::AppendRequest request;
+    std::vector<v1::Notice> changed;
+    if (emitted.empty()) {
+      // A stale row (the notice moved on): drop it.
+      request.projection_writes.push_back(
+          {kTimersProjection, key, std::nullopt});
+    } else {
+      ASSIGN_OR_RETURN(
+          request, Effects(emitted, {{id, n}}, "escalation", now, &changed));
+    }
+    request.actor = ServiceActor();
+    auto result = store_->Append(std::move(request));
+    if (!result.ok() && result.status().code() == absl::StatusCode::kAborted) {
+      continue;  // acknowledged meanwhile: the next scan decides again
+    }
+    if (!result.ok()) return result.status();
+    if (!emitted.empty()) ++fired;
+    Publish(changed);
+  }
+  return fired;
+}
+
+int OversightApp::Subscribe(Listener listener) {
+  absl::MutexLock lock(&listeners_mu_);
+  listeners_[next_listener_] = std::move(listener);
+  return next_listener_++;
+}
+
+void OversightApp::Unsubscribe(int id) {
+  absl::MutexLock lock(&listeners_mu_);
+  listeners_.erase(id);
+}
+
+void OversightApp::Publish(const std::vector<v1::Notice>& changed) {
+  absl::MutexLock lock(&listeners_mu_);
+  for (const auto& n : changed)
+    for (auto& [id, listener] : listeners_) listener(n);
+}
+
+}  // namespace wangge::oversight

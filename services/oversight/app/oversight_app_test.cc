@@ -1,0 +1,239 @@
+#include "services/oversight/app/oversight_app.h"
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "services/common/clock/proto_time.h"
+#include "services/common/status/errors.h"
+#include "services/common/testing/test_support.h"
+#include "services/registry/generator/city_generator.h"
+#include "wangge/dispatch/v1/events.pb.h"
+#include "wangge/supervision/v1/events.pb.h"
+
+namespace wangge::oversight {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1704067200);  // 2024-01-01Z
+
+common::v1::Actor Person(common::v1::Role role, const std::string& subject) {
+  common::v1::Actor a;
+  a.set_subject(subject);
+  a.set_role(role);
+  return a;
+}
+
+class OversightAppTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("oversight");
+    eventstore::Options o;
+    o.service = "oversight";
+    o.path = dir_ + "/store";
+    o.partitions = 4;
+    o.clock = &clock_;
+    store_ = *eventstore::EventStore::Open(o);
+    replica_ = std::make_unique<registry::RegistryReplica>(store_.get());
+    auto demo = registry::GenerateDemo(1, kT0);
+    ASSERT_TRUE(demo.ok());
+    registry::RegistryState scratch;
+    auto events = registry::DecideImport(scratch, *demo);
+    ASSERT_TRUE(events.ok());
+    uint64_t seq = 0;
+    for (const auto& e : *events) {
+      common::v1::EventEnvelope env;
+      env.set_event_type(registry::PayloadOf(e).GetDescriptor()->full_name());
+      env.set_stream_id(registry::StreamOf(e));
+      env.set_sequence(++seq);
+      env.mutable_payload()->set_value(
+          registry::PayloadOf(e).SerializeAsString());
+      ASSERT_TRUE(store_->Append(*replica_->Effects(env)).ok());
+      replica_->OnApplied(env);
+    }
+    replica_->Read([&](const registry::RegistryState& s) {
+      for (const auto& [code, area] : s.areas) {
+        if (area.level == "micro_grid" && absl::StartsWith(code, "5101")) {
+          micros_.push_back(code);
+        }
+      }
+      std::sort(micros_.begin(), micros_.end());
+      general_ = s.Find(micros_[0])->parent_code;
+      community_ = s.Find(general_)->parent_code;
+      street_ = s.Find(community_)->parent_code;
+      return 0;
+    });
+    app_ = std::make_unique<OversightApp>(store_.get(), replica_.get(),
+                                          OversightRules(), &clock_);
+    ASSERT_TRUE(app_->Load().ok());
+    v1::RegisterPartyOrganizationRequest org;
+    org.set_request_id("org");
+    org.set_organization_id("org-street");
+    org.set_name("街道党工委");
+    org.set_kind(v1::ORGANIZATION_KIND_WORKING_COMMITTEE);
+    org.set_area_code(street_);
+    ASSERT_TRUE(app_->RegisterOrganization(admin_, org).ok());
+    Assign("m-micro", micros_[0]);
+    Assign("m-general", general_);
+    Assign("m-community", community_);
+    Assign("m-street", street_);
+  }
+  void Assign(const std::string& member, const std::string& area) {
+    v1::AssignOverseerRequest r;
+    r.set_member_id(member);
+    r.set_organization_id("org-street");
+    r.set_area_code(area);
+    *r.mutable_start_time() = ToProto(kT0);
+    auto done = app_->AssignOverseer(admin_, r);
+    ASSERT_TRUE(done.ok()) << done.status();
+  }
+  template <typename T>
+  void Deliver(const T& payload, const std::string& source,
+               const std::string& stream) {
+    common::v1::EventEnvelope env;
+    env.set_event_id(absl::StrCat(source, ++sequence_[source]));
+    env.set_event_type(payload.GetDescriptor()->full_name());
+    env.set_source_service(source);
+    env.set_stream_id(stream);
+    env.set_partition(0);
+    env.set_sequence(sequence_[source]);
+    env.mutable_payload()->set_value(payload.SerializeAsString());
+    auto effects = source == "supervision" ? app_->SupervisionEffects(env)
+                                           : app_->DispatchEffects(env);
+    ASSERT_TRUE(effects.ok()) << effects.status();
+    effects->consumed.push_back({source, 0, env.sequence()});
+    ASSERT_TRUE(store_->Append(*effects).ok());
+  }
+  void OpenAndOverdue(const std::string& case_id, const std::string& area) {
+    supervision::v1::CaseOpened opened;
+    opened.set_case_id(case_id);
+    opened.set_area_code(area);
+    Deliver(opened, "supervision", "case/" + case_id);
+    dispatch::v1::TaskDispatched d;
+    d.set_task_id("task/" + case_id + "/1");
+    d.set_case_id(case_id);
+    d.set_area_code(area);
+    d.set_urgency("ordinary");
+    Deliver(d, "dispatch", d.task_id());
+    Overdue(case_id);
+  }
+  void Overdue(const std::string& case_id) {
+    dispatch::v1::TaskOverdue overdue;
+    overdue.set_task_id("task/" + case_id + "/1");
+    overdue.set_case_id(case_id);
+    Deliver(overdue, "dispatch", overdue.task_id());
+  }
+  uint64_t Events() const {
+    uint64_t n = 0;
+    for (uint64_t h : store_->Heads()) n += h;
+    return n;
+  }
+
+  std::string dir_;
+  FakeClock clock_{kT0 + absl::Hours(24 * 30)};
+  std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<registry::RegistryReplica> replica_;
+  std::unique_ptr<OversightApp> app_;
+  std::map<std::string, uint64_t> sequence_;
+  std::vector<std::string> micros_;
+  std::string general_, community_, street_;
+  const common::v1::Actor admin_ =
+      Person(common::v1::ROLE_ADMINISTRATOR, "admin");
+};
+
+TEST_F(OversightAppTest, OverdueRaisesOnceEscalatesUntilAcknowledged) {
+  OpenAndOverdue("C1", micros_[0]);
+  const std::string id = "C1/overdue/task/C1/1";
+  auto notice = app_->GetNotice(id);
+  ASSERT_TRUE(notice.ok()) << notice.status();
+  EXPECT_EQ(notice->overseer_id(), "m-micro");
+  // Redelivered (another delivery of the same trigger): nothing new.
+  const uint64_t before = Events();
+  Overdue("C1");
+  EXPECT_EQ(Events(), before);
+  // Two hours on: to the general grid; two more: the community.
+  clock_.Advance(absl::Hours(2) - absl::Seconds(1));
+  EXPECT_EQ(*app_->FireDueTimers(100), 0u);
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(*app_->FireDueTimers(100), 1u);
+  EXPECT_EQ(app_->GetNotice(id)->overseer_id(), "m-general");
+  clock_.Advance(absl::Hours(2));
+  EXPECT_EQ(*app_->FireDueTimers(100), 1u);
+  EXPECT_EQ(app_->GetNotice(id)->overseer_id(), "m-community");
+  // Only the holder acknowledges; that stops the climb.
+  v1::NoticeActionRequest ack;
+  ack.set_notice_id(id);
+  EXPECT_EQ(status::DeniedRule(
+                app_->Acknowledge(
+                        Person(common::v1::ROLE_PARTY_MEMBER, "m-micro"), ack)
+                    .status()),
+            "notice_holder_only");
+  ASSERT_TRUE(app_->Acknowledge(
+                      Person(common::v1::ROLE_PARTY_MEMBER, "m-community"), ack)
+                  .ok());
+  clock_.Advance(absl::Hours(10));
+  EXPECT_EQ(*app_->FireDueTimers(100), 0u);
+  EXPECT_EQ(app_->GetNotice(id)->status(), v1::NOTICE_STATUS_ACKNOWLEDGED);
+  // The case closes: the notice resolves itself.
+  supervision::v1::CaseClosed closed;
+  closed.set_case_id("C1");
+  Deliver(closed, "supervision", "case/C1");
+  EXPECT_EQ(app_->GetNotice(id)->status(), v1::NOTICE_STATUS_RESOLVED);
+  // Participation: the micro-grid and general grid members received it and
+  // were escalated past; the community member received and acknowledged in
+  // time; the street needed oversight once.
+  v1::GetParticipationRequest q;
+  *q.mutable_start_time() = ToProto(kT0);
+  *q.mutable_end_time() = ToProto(clock_.Now() + absl::Hours(1));
+  auto p = app_->GetParticipation(q);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->notices_received().at("m-micro"), 1);
+  EXPECT_EQ(p->notices_received().at("m-community"), 1);
+  EXPECT_EQ(p->escalated_past().at("m-general"), 1);
+  EXPECT_EQ(p->acknowledged_in_time().at("m-community"), 1);
+  EXPECT_EQ(p->notices_received().at("org-street"), 3);
+  EXPECT_EQ(p->cases_needing_oversight().at(street_), 1);
+}
+
+TEST_F(OversightAppTest, AClosedCaseRaisesNothingAndAGapIsFlagged) {
+  // A micro-grid without an overseer: the notice goes one level up.
+  OpenAndOverdue("C2", micros_[1]);
+  auto n = app_->GetNotice("C2/overdue/task/C2/1");
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_TRUE(n->coverage_gap());
+  EXPECT_EQ(n->overseer_id(),
+            replica_->Read([&](const registry::RegistryState& s) {
+              return s.Find(micros_[1])->parent_code == general_
+                         ? std::string("m-general")
+                         : std::string("m-community");
+            }));
+  // Coverage reports the gap.
+  v1::GetCoverageRequest c;
+  c.set_area_code(micros_[1]);
+  EXPECT_FALSE(app_->GetCoverage(c)->unbroken());
+  c.set_area_code(micros_[0]);
+  EXPECT_TRUE(app_->GetCoverage(c)->unbroken());
+  // After the close, a late overdue raises nothing.
+  supervision::v1::CaseOpened opened;
+  opened.set_case_id("C3");
+  opened.set_area_code(micros_[0]);
+  Deliver(opened, "supervision", "case/C3");
+  supervision::v1::CaseClosed closed;
+  closed.set_case_id("C3");
+  Deliver(closed, "supervision", "case/C3");
+  Overdue("C3");
+  EXPECT_EQ(app_->GetNotice("C3/overdue/task/C3/1").status().code(),
+            absl::StatusCode::kNotFound);
+  // A member lists their own notices.
+  v1::ListNoticesRequest mine;
+  mine.set_overseer_id("m-micro");
+  EXPECT_EQ(app_->ListNotices(mine)->notices_size(), 0);
+}
+
+TEST_F(OversightAppTest, TheLineSurvivesARestart) {
+  app_ = std::make_unique<OversightApp>(store_.get(), replica_.get(),
+                                        OversightRules(), &clock_);
+  ASSERT_TRUE(app_->Load().ok());
+  OpenAndOverdue("C4", micros_[0]);
+  EXPECT_EQ(app_->GetNotice("C4/overdue/task/C4/1")->overseer_id(), "m-micro");
+}
+
+}  // namespace
+}  // namespace wangge::oversight

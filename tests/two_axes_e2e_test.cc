@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
@@ -27,10 +28,12 @@
 #include "services/common/testing/subprocess.h"
 #include "services/common/testing/test_support.h"
 #include "services/registry/app/deployment_json.h"
+#include "services/registry/domain/geometry.h"
 #include "services/registry/generator/city_generator.h"
 #include "wangge/common/v1/eventlog.grpc.pb.h"
 #include "wangge/dispatch/v1/dispatch.grpc.pb.h"
 #include "wangge/intake/v1/intake.grpc.pb.h"
+#include "wangge/oversight/v1/oversight.grpc.pb.h"
 #include "wangge/registry/v1/registry.grpc.pb.h"
 #include "wangge/supervision/v1/supervision.grpc.pb.h"
 
@@ -40,6 +43,7 @@ namespace {
 using common::v1::Role;
 namespace sv = supervision::v1;
 namespace dv = dispatch::v1;
+namespace ov = oversight::v1;
 
 constexpr char kDistrict[] = "110101";  // the Dongcheng-style district
 constexpr char kSanitation[] = "sanitation-110101";
@@ -70,19 +74,27 @@ class TwoAxesE2eTest : public ::testing::Test {
                             "--partitions=4"})
                     .ok());
     ASSERT_TRUE(broker_.WaitForLine("bootstrap ", absl::Seconds(30)).ok());
-    for (const char* s : {"registry", "intake", "supervision", "dispatch"})
+    for (const char* s :
+         {"registry", "intake", "supervision", "dispatch", "oversight"})
       addr_[s] = absl::StrCat("127.0.0.1:", FreePort());
     Start(&registry_, "registry", {});
     Start(&intake_, "intake", {{"REGISTRY_ADDR", addr_["registry"]}});
     Start(&supervision_, "supervision",
           {{"REGISTRY_ADDR", addr_["registry"]},
            {"INTAKE_ADDR", addr_["intake"]},
-           {"DISPATCH_ADDR", addr_["dispatch"]}});
+           {"DISPATCH_ADDR", addr_["dispatch"]},
+           {"OVERSIGHT_ADDR", addr_["oversight"]}});
     Start(&dispatch_, "dispatch",
           {{"REGISTRY_ADDR", addr_["registry"]},
            {"SUPERVISION_ADDR", addr_["supervision"]}});
+    Start(&oversight_, "oversight",
+          {{"REGISTRY_ADDR", addr_["registry"]},
+           {"SUPERVISION_ADDR", addr_["supervision"]},
+           {"DISPATCH_ADDR", addr_["dispatch"]}});
     ImportDemo();
-    for (const char* s : {"intake", "supervision", "dispatch"}) WaitReady(s);
+    for (const char* s : {"intake", "supervision", "dispatch", "oversight"})
+      WaitReady(s);
+    over_ = ov::OversightService::NewStub(Channel("oversight"));
     intake_stub_ = intake::v1::IntakeService::NewStub(Channel("intake"));
     sup_ = sv::SupervisionService::NewStub(Channel("supervision"));
     disp_ = dv::DispatchService::NewStub(Channel("dispatch"));
@@ -151,9 +163,10 @@ class TwoAxesE2eTest : public ::testing::Test {
   }
 
   // The people of the scenario, as the demo deployment names them.
-  std::string Supervisor() const {
-    return testing::DevToken(common::v1::ROLE_SUPERVISOR, {"*"},
-                             "supervisor-" + community_);
+  std::string Supervisor(const std::string& community = "") const {
+    return testing::DevToken(
+        common::v1::ROLE_SUPERVISOR, {"*"},
+        "supervisor-" + (community.empty() ? community_ : community));
   }
   static std::string ShiftLeader() {
     return testing::DevToken(common::v1::ROLE_SHIFT_LEADER, {"*"},
@@ -173,7 +186,8 @@ class TwoAxesE2eTest : public ::testing::Test {
   }
 
   // A citizen's report through the public app, with a contact.
-  std::string Report(const std::string& id) {
+  std::string Report(const std::string& id, double lon = 116.41,
+                     double lat = 39.93) {
     auto ctx = Context(testing::DevToken(common::v1::ROLE_CHANNEL, {"*"},
                                          "app-gateway", "", "app"));
     intake::v1::ReportCaseRequest r;
@@ -181,16 +195,19 @@ class TwoAxesE2eTest : public ::testing::Test {
     r.set_category_code(kRubbish);
     r.set_description("暴露垃圾 exposed rubbish");
     auto* p = r.mutable_location()->mutable_point();
-    p->set_longitude(116.41);
-    p->set_latitude(39.93);
+    p->set_longitude(lon);
+    p->set_latitude(lat);
     p->set_coordinate_system(common::v1::COORDINATE_SYSTEM_WGS84);
     r.mutable_reporter()->set_name("张三");
     r.mutable_reporter()->set_phone("13800000000");
     intake::v1::ReportCaseResponse response;
     grpc::Status s = intake_stub_->ReportCase(ctx.get(), r, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
-    community_ = response.area_code().substr(0, 12);
-    grid_ = response.area_code();
+    last_area_ = response.area_code();
+    if (absl::StartsWith(last_area_, kDistrict)) {
+      community_ = response.area_code().substr(0, 12);
+      grid_ = response.area_code();
+    }
     // Supervision opens the case file from intake's topic.
     WaitCase(response.case_id(), response.positions(),
              sv::CASE_STATUS_VERIFYING);
@@ -235,8 +252,9 @@ class TwoAxesE2eTest : public ::testing::Test {
     return t;
   }
 
-  sv::CaseCommandResponse Verify(const std::string& case_id) {
-    auto ctx = Context(Supervisor());
+  sv::CaseCommandResponse Verify(const std::string& case_id,
+                                 const std::string& token = "") {
+    auto ctx = Context(token.empty() ? Supervisor() : token);
     sv::VerifyCaseRequest r;
     r.set_request_id("verify-" + case_id);
     r.set_case_id(case_id);
@@ -325,11 +343,13 @@ class TwoAxesE2eTest : public ::testing::Test {
   std::string dir_ = testing::MakeTempDir("two_axes");
   std::string clock_file_ = dir_ + "/clock.offset";
   std::map<std::string, std::string> addr_;
-  testing::Subprocess broker_, registry_, intake_, supervision_, dispatch_;
+  testing::Subprocess broker_, registry_, intake_, supervision_, dispatch_,
+      oversight_;
+  std::unique_ptr<ov::OversightService::Stub> over_;
   std::unique_ptr<intake::v1::IntakeService::Stub> intake_stub_;
   std::unique_ptr<sv::SupervisionService::Stub> sup_;
   std::unique_ptr<dv::DispatchService::Stub> disp_;
-  std::string community_, grid_;
+  std::string community_, grid_, last_area_;
 };
 
 TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
@@ -558,6 +578,141 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
             grpc::StatusCode::INVALID_ARGUMENT);
   ASSERT_TRUE(Close(c4, sv::CLOSING_TYPE_OVERDUE).ok());
 
+  // 7. The red line (一根红线): an overdue case in a Chengdu micro-grid
+  // reaches the micro-grid's overseer, climbs twice unacknowledged, and
+  // resolves itself when the case closes.
+  {
+    auto city = registry::GenerateDemo(1, absl::FromUnixSeconds(1704067200));
+    ASSERT_TRUE(city.ok());
+    std::map<std::string, const registry::CreateArea*> areas;
+    for (const auto& a : city->areas) areas[a.code] = &a;
+    const registry::CreateArea* micro = nullptr;
+    for (const auto& a : city->areas) {
+      if (a.level == "micro_grid" && absl::StartsWith(a.code, "5101")) {
+        micro = &a;
+        break;
+      }
+    }
+    ASSERT_NE(micro, nullptr);
+    auto boundary = registry::Boundary::FromGeoJson(micro->boundary_geojson);
+    ASSERT_TRUE(boundary.ok());
+    const auto& env = (*boundary)->envelope();
+    double lon = 0, lat = 0;
+    for (int i = 1; i < 100; ++i) {
+      lon = env.min_x + (env.max_x - env.min_x) * (i % 10 + 0.5) / 10;
+      lat = env.min_y + (env.max_y - env.min_y) * (i / 10 + 0.5) / 10;
+      if ((*boundary)->Covers(lon, lat)) break;
+    }
+    const std::string c7 = Report("r7", lon, lat);
+    const std::string area = last_area_;
+    ASSERT_TRUE(absl::StartsWith(area, "5101")) << area;
+    // The line: the case's area up to its street, one overseer each.
+    std::vector<std::string> line;
+    for (std::string code = area; !code.empty();
+         code = areas.count(code) ? areas[code]->parent_code : "") {
+      line.push_back(code);
+      if (areas[code]->level == "street") break;
+    }
+    ASSERT_GE(line.size(), 3u);
+    const std::string admin = testing::DevToken(common::v1::ROLE_ADMINISTRATOR);
+    {
+      auto ctx = Context(admin);
+      ov::RegisterPartyOrganizationRequest r;
+      r.set_request_id("org");
+      r.set_organization_id("street-committee");
+      r.set_name("街道党工委");
+      r.set_kind(ov::ORGANIZATION_KIND_WORKING_COMMITTEE);
+      r.set_area_code(line.back());
+      ov::OversightCommandResponse resp;
+      s = over_->RegisterPartyOrganization(ctx.get(), r, &resp);
+      ASSERT_TRUE(s.ok()) << s.error_message();
+    }
+    for (size_t i = 0; i < line.size(); ++i) {
+      auto ctx = Context(admin);
+      ov::AssignOverseerRequest r;
+      r.set_request_id(absl::StrCat("assign-", i));
+      r.set_member_id(absl::StrCat("member-", i));
+      r.set_organization_id("street-committee");
+      r.set_area_code(line[i]);
+      *r.mutable_start_time() = ToProto(absl::FromUnixSeconds(1704067200));
+      ov::OversightCommandResponse resp;
+      s = over_->AssignOverseer(ctx.get(), r, &resp);
+      ASSERT_TRUE(s.ok()) << s.error_message();
+    }
+    const std::string chengdu_supervisor = Supervisor(area.substr(0, 12));
+    Verify(c7, chengdu_supervisor);
+    filed = File(c7);
+    t = WaitTask("task/" + c7 + "/1", filed.positions());
+    const std::string department = t.department();
+    s = TaskAction(Handler(department), &dv::DispatchService::Stub::AcceptTask,
+                   t.task_id(), "", &tr);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    // Ten more days: overdue; the notice goes to the area's overseer.
+    testing::WriteFile(clock_file_, absl::StrCat(20 * 86400, "\n"));
+    auto notice = [&](std::function<bool(const ov::Notice&)> until) {
+      ov::Notice found;
+      for (int i = 0; i < 400; ++i) {
+        auto ctx = Context(admin);
+        ov::ListNoticesRequest r;
+        ov::ListNoticesResponse resp;
+        if (over_->ListNotices(ctx.get(), r, &resp).ok()) {
+          for (const auto& n : resp.notices()) {
+            if (n.case_id() == c7 && until(n)) return n;
+            if (n.case_id() == c7) found = n;
+          }
+        }
+        absl::SleepFor(absl::Milliseconds(50));
+      }
+      ADD_FAILURE() << "notice of " << c7 << " is " << found.DebugString();
+      return found;
+    };
+    ov::Notice n = notice([](const ov::Notice& n) { return true; });
+    EXPECT_EQ(n.trigger(), "overdue");
+    EXPECT_EQ(n.overseer_id(), "member-0");
+    EXPECT_EQ(n.area_code(), area);
+    // Not acknowledged for two hours, twice: it climbs two levels.
+    testing::WriteFile(clock_file_,
+                       absl::StrCat(20 * 86400 + 2 * 3600 + 60, "\n"));
+    n = notice([](const ov::Notice& n) { return n.escalation_level() == 1; });
+    EXPECT_EQ(n.overseer_id(), "member-1");
+    testing::WriteFile(clock_file_,
+                       absl::StrCat(20 * 86400 + 4 * 3600 + 120, "\n"));
+    n = notice([](const ov::Notice& n) { return n.escalation_level() == 2; });
+    EXPECT_EQ(n.overseer_id(), "member-2");
+    EXPECT_EQ(n.area_code(), line[2]);
+    // The department finally acts; the case closes as overdue; the notice
+    // resolves itself.
+    s = TaskAction(Handler(department),
+                   &dv::DispatchService::Stub::ReportHandled, t.task_id(),
+                   "done at last", &tr);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    WaitCase(c7, tr.positions(), sv::CASE_STATUS_HANDLED);
+    ASSERT_TRUE(Check(c7, true, &cr, chengdu_supervisor).ok());
+    s = Close(c7, sv::CLOSING_TYPE_OVERDUE);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    n = notice([](const ov::Notice& n) {
+      return n.status() == ov::NOTICE_STATUS_RESOLVED;
+    });
+    EXPECT_EQ(n.status(), ov::NOTICE_STATUS_RESOLVED);
+    // The notice and its climb are on the case's timeline.
+    bool raised = false, escalated = false;
+    for (int i = 0; i < 100 && !(raised && escalated); ++i) {
+      auto ctx = Context(ShiftLeader());
+      sv::GetCaseTimelineRequest r;
+      r.set_case_id(c7);
+      sv::CaseTimeline timeline;
+      if (sup_->GetCaseTimeline(ctx.get(), r, &timeline).ok()) {
+        for (const auto& e : timeline.entries()) {
+          raised |= e.event_type() == "wangge.oversight.v1.NoticeRaised";
+          escalated |= e.event_type() == "wangge.oversight.v1.NoticeEscalated";
+        }
+      }
+      if (!(raised && escalated)) absl::SleepFor(absl::Milliseconds(50));
+    }
+    EXPECT_TRUE(raised);
+    EXPECT_TRUE(escalated);
+  }
+
   // A watcher resuming from after case 2 hears of every case changed since
   // (case 1 too: case 5 was merged into it), never of case 2.
   {
@@ -725,7 +880,8 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
   };
   std::string keys = "--public_keys=";
   std::string sources = "--addr=";
-  for (const char* service : {"intake", "supervision", "dispatch"}) {
+  for (const char* service :
+       {"intake", "supervision", "dispatch", "oversight"}) {
     absl::StrAppend(&sources, service, "=", addr_[service], ",");
     absl::StrAppend(&keys, service, "=", dir_, "/", service,
                     "/signing-key.pub.pem,");

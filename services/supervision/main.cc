@@ -1,7 +1,8 @@
 // The supervision service (监督中心): flags, wiring, signals; nothing else.
 //
 // Follows the registry (staff, policies, areas), intake (reports open case
-// files) and dispatch (the command centre's task events).
+// files), dispatch (the command centre's task events) and oversight (its
+// notices and actions, for the case timeline).
 
 #include "absl/flags/flag.h"
 #include "services/common/files/files.h"
@@ -68,6 +69,12 @@ int main(int argc, char** argv) {
             after);
         if (!dispatch_follower.ok()) return dispatch_follower.status();
         followers.push_back(*dispatch_follower);
+        auto oversight_follower = server::FollowSource(
+            context, "oversight", [app](const common::v1::EventEnvelope& env) {
+              return app->OversightEffects(env);
+            });
+        if (!oversight_follower.ok()) return oversight_follower.status();
+        followers.push_back(*oversight_follower);
         context.ready_when = [followers] {
           for (const auto& f : followers)
             if (f && !f->caught_up()) return false;

@@ -11,6 +11,7 @@
 #include "services/common/status/status_macros.h"
 #include "wangge/dispatch/v1/events.pb.h"
 #include "wangge/intake/v1/events.pb.h"
+#include "wangge/oversight/v1/events.pb.h"
 
 namespace wangge::supervision {
 namespace {
@@ -197,6 +198,22 @@ absl::StatusOr<eventstore::AppendRequest> SupervisionApp::DispatchEffects(
     }
   }
   r.actor = ServiceActor();
+  r.projection_writes.push_back(
+      {kTimelineProjection,
+       TimelineKey(case_id, FromProto(env.occurred_time()), env),
+       Entry(env, *event).SerializeAsString()});
+  return r;
+}
+
+absl::StatusOr<eventstore::AppendRequest> SupervisionApp::OversightEffects(
+    const common::v1::EventEnvelope& env) {
+  // Naming one of oversight's types links its generated code into this
+  // binary, so that Unpack knows all of them.
+  (void)oversight::v1::NoticeRaised::descriptor();
+  ASSIGN_OR_RETURN(auto event, domain::Unpack(env));
+  const std::string case_id = CaseIdOf(*event);
+  eventstore::AppendRequest r;
+  if (case_id.empty()) return r;
   r.projection_writes.push_back(
       {kTimelineProjection,
        TimelineKey(case_id, FromProto(env.occurred_time()), env),

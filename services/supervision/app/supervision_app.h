@@ -47,21 +47,25 @@ class SupervisionApp {
       const common::v1::EventEnvelope& env);
   absl::StatusOr<eventstore::AppendRequest> DispatchEffects(
       const common::v1::EventEnvelope& env);
+  // Oversight's notices and actions appear on the case's timeline (they
+  // change nothing else: oversight never acts on a case).
+  absl::StatusOr<eventstore::AppendRequest> OversightEffects(
+      const common::v1::EventEnvelope& env);
   // After a follower's effects are durable (watchers hear of the case).
   void OnApplied(const common::v1::EventEnvelope& env);
 
   absl::StatusOr<v1::CaseCommandResponse> Verify(
       const common::v1::Actor& actor, const v1::VerifyCaseRequest& r);
-  absl::StatusOr<v1::CaseCommandResponse> File(
-      const common::v1::Actor& actor, const v1::FileCaseRequest& r);
+  absl::StatusOr<v1::CaseCommandResponse> File(const common::v1::Actor& actor,
+                                               const v1::FileCaseRequest& r);
   absl::StatusOr<v1::CaseCommandResponse> Reject(
       const common::v1::Actor& actor, const v1::RejectCaseRequest& r);
-  absl::StatusOr<v1::CaseCommandResponse> Void(
-      const common::v1::Actor& actor, const v1::VoidCaseRequest& r);
-  absl::StatusOr<v1::CaseCommandResponse> Check(
-      const common::v1::Actor& actor, const v1::CheckCaseRequest& r);
-  absl::StatusOr<v1::CaseCommandResponse> Close(
-      const common::v1::Actor& actor, const v1::CloseCaseRequest& r);
+  absl::StatusOr<v1::CaseCommandResponse> Void(const common::v1::Actor& actor,
+                                               const v1::VoidCaseRequest& r);
+  absl::StatusOr<v1::CaseCommandResponse> Check(const common::v1::Actor& actor,
+                                                const v1::CheckCaseRequest& r);
+  absl::StatusOr<v1::CaseCommandResponse> Close(const common::v1::Actor& actor,
+                                                const v1::CloseCaseRequest& r);
   absl::StatusOr<v1::CaseCommandResponse> FollowUp(
       const common::v1::Actor& actor, const v1::RecordFollowUpRequest& r);
 
@@ -87,8 +91,8 @@ class SupervisionApp {
   absl::StatusOr<eventstore::AppendRequest> Effects(
       const std::vector<Emitted>& emitted,
       std::map<std::string, v1::CaseRecord> cases,
-      const common::v1::Actor& actor, const std::string& cause,
-      absl::Time now, std::vector<v1::Case>* changed) const;
+      const common::v1::Actor& actor, const std::string& cause, absl::Time now,
+      std::vector<v1::Case>* changed) const;
   using Decider = std::function<absl::StatusOr<std::vector<Emitted>>(
       const v1::CaseRecord&, const registry::RegistryState&,
       std::map<std::string, v1::CaseRecord>& others)>;

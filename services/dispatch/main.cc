@@ -4,6 +4,8 @@
 // (filed, reworked and reopened cases); fires its timers on a thread of its
 // own.
 
+#include "prometheus/counter.h"
+#include "prometheus/histogram.h"
 #include "services/common/server/service_main.h"
 #include "services/dispatch/app/dispatch_app.h"
 #include "services/dispatch/server/dispatch_server.h"
@@ -27,6 +29,12 @@ int main(int argc, char** argv) {
                              .Add({}, prometheus::Histogram::BucketBoundaries{
                                           0.01, 0.1, 0.5, 1, 5, 30, 300});
         app->on_timer_lateness = [&lateness](double s) { lateness.Observe(s); };
+        auto& overdue = prometheus::BuildCounter()
+                            .Name("wangge_tasks_overdue_total")
+                            .Help("Dispatch tasks that went overdue")
+                            .Register(context.chassis->metrics().registry())
+                            .Add({});
+        app->on_overdue = [&overdue] { overdue.Increment(); };
         auto registry_follower = server::FollowSource(
             context, "registry",
             [replica](const common::v1::EventEnvelope& env) {

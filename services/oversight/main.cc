@@ -4,7 +4,11 @@
 // workflow's events that raise and resolve notices); escalates on a timer
 // thread of its own.
 
+#include <atomic>
+#include <thread>
+
 #include "absl/flags/flag.h"
+#include "prometheus/gauge.h"
 #include "services/common/server/service_main.h"
 #include "services/oversight/app/oversight_app.h"
 #include "services/oversight/server/oversight_server.h"
@@ -71,6 +75,30 @@ int main(int argc, char** argv) {
           return true;
         };
         app->StartTimers();
+        // Breaks in the line as a metric, refreshed every 30 s.
+        auto& uncovered = prometheus::BuildGauge()
+                              .Name("wangge_red_line_uncovered_areas")
+                              .Help("Areas on the red line without an overseer")
+                              .Register(context.chassis->metrics().registry())
+                              .Add({});
+        auto& stale = prometheus::BuildGauge()
+                          .Name("wangge_red_line_stale_overseers")
+                          .Help("Overseers of retired or redrawn areas")
+                          .Register(context.chassis->metrics().registry())
+                          .Add({});
+        auto running = std::make_shared<std::atomic<bool>>(true);
+        auto coverage_thread =
+            std::make_shared<std::thread>([app, running, &uncovered, &stale] {
+              while (running->load()) {
+                auto c = app->GetCoverage(oversight::v1::GetCoverageRequest());
+                if (c.ok()) {
+                  uncovered.Set(c->uncovered_area_codes_size());
+                  stale.Set(c->stale_overseer_ids_size());
+                }
+                for (int i = 0; i < 300 && running->load(); ++i)
+                  absl::SleepFor(absl::Milliseconds(100));
+              }
+            });
         auto server = std::make_shared<oversight::OversightServer>(
             context.chassis, app.get());
         s = context.chassis->Register<oversight::v1::OversightService>(
@@ -84,7 +112,11 @@ int main(int argc, char** argv) {
           context.projections->push_back(p);
         }
         context.chassis->AddShutdownHook(
-            [app, server, replica] { app->StopTimers(); });
+            [app, server, replica, running, coverage_thread] {
+              running->store(false);
+              coverage_thread->join();
+              app->StopTimers();
+            });
         return s;
       });
 }

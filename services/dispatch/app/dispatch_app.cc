@@ -410,6 +410,13 @@ absl::StatusOr<size_t> DispatchApp::FireDueTimers(size_t max) {
         if (!result.ok()) return result.status();
         fired += tasks.size();
         timers_fired_ += tasks.size();
+        if (on_overdue) {
+          for (const auto& e : emitted) {
+            if (e.event->GetDescriptor() == v1::TaskOverdue::descriptor()) {
+              on_overdue();
+            }
+          }
+        }
         Publish(changed);
         j = stop;
       }

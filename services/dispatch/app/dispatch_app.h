@@ -91,8 +91,10 @@ class DispatchApp {
   void StartTimers();
   void StopTimers();
   uint64_t timers_fired() const { return timers_fired_.load(); }
-  // Set to observe how late timers fire (seconds after due).
+  // Set to observe how late timers fire (seconds after due), and each
+  // TaskOverdue fired (metrics).
   std::function<void(double)> on_timer_lateness;
+  std::function<void()> on_overdue;
 
   // Every task change, after it is durable (WatchWorkQueue).
   using Listener = std::function<void(const v1::Task&)>;

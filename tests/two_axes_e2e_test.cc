@@ -639,6 +639,28 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
       s = over_->AssignOverseer(ctx.get(), r, &resp);
       ASSERT_TRUE(s.ok()) << s.error_message();
     }
+    // Oversight's own identity can never act on a case or a task.
+    {
+      const std::string oversight_token =
+          testing::DevToken(common::v1::ROLE_SERVICE_OVERSIGHT, {"*"},
+                            "oversight");
+      auto ctx = Context(oversight_token);
+      sv::FileCaseRequest r;
+      r.set_case_id(c7);
+      r.set_urgency(sv::URGENCY_ORDINARY);
+      EXPECT_EQ(sup_->FileCase(ctx.get(), r, &cr).error_code(),
+                grpc::StatusCode::PERMISSION_DENIED);
+      auto ctx2 = Context(oversight_token);
+      sv::CloseCaseRequest close;
+      close.set_case_id(c7);
+      EXPECT_EQ(sup_->CloseCase(ctx2.get(), close, &cr).error_code(),
+                grpc::StatusCode::PERMISSION_DENIED);
+      EXPECT_EQ(TaskAction(oversight_token,
+                           &dv::DispatchService::Stub::RestoreTask,
+                           "task/" + c7 + "/1", "", &tr)
+                    .error_code(),
+                grpc::StatusCode::PERMISSION_DENIED);
+    }
     const std::string chengdu_supervisor = Supervisor(area.substr(0, 12));
     Verify(c7, chengdu_supervisor);
     filed = File(c7);

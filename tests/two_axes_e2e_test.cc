@@ -86,7 +86,8 @@ class TwoAxesE2eTest : public ::testing::Test {
            {"OVERSIGHT_ADDR", addr_["oversight"]}});
     Start(&dispatch_, "dispatch",
           {{"REGISTRY_ADDR", addr_["registry"]},
-           {"SUPERVISION_ADDR", addr_["supervision"]}});
+           {"SUPERVISION_ADDR", addr_["supervision"]},
+           {"OVERSIGHT_ADDR", addr_["oversight"]}});
     Start(&oversight_, "oversight",
           {{"REGISTRY_ADDR", addr_["registry"]},
            {"SUPERVISION_ADDR", addr_["supervision"]},
@@ -641,9 +642,8 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
     }
     // Oversight's own identity can never act on a case or a task.
     {
-      const std::string oversight_token =
-          testing::DevToken(common::v1::ROLE_SERVICE_OVERSIGHT, {"*"},
-                            "oversight");
+      const std::string oversight_token = testing::DevToken(
+          common::v1::ROLE_SERVICE_OVERSIGHT, {"*"}, "oversight");
       auto ctx = Context(oversight_token);
       sv::FileCaseRequest r;
       r.set_case_id(c7);
@@ -655,11 +655,11 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
       close.set_case_id(c7);
       EXPECT_EQ(sup_->CloseCase(ctx2.get(), close, &cr).error_code(),
                 grpc::StatusCode::PERMISSION_DENIED);
-      EXPECT_EQ(TaskAction(oversight_token,
-                           &dv::DispatchService::Stub::RestoreTask,
-                           "task/" + c7 + "/1", "", &tr)
-                    .error_code(),
-                grpc::StatusCode::PERMISSION_DENIED);
+      EXPECT_EQ(
+          TaskAction(oversight_token, &dv::DispatchService::Stub::RestoreTask,
+                     "task/" + c7 + "/1", "", &tr)
+              .error_code(),
+          grpc::StatusCode::PERMISSION_DENIED);
     }
     const std::string chengdu_supervisor = Supervisor(area.substr(0, 12));
     Verify(c7, chengdu_supervisor);
@@ -692,6 +692,12 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
     EXPECT_EQ(n.trigger(), "overdue");
     EXPECT_EQ(n.overseer_id(), "member-0");
     EXPECT_EQ(n.area_code(), area);
+    // The department sees the notice with its task.
+    dv::Task with_notice = WaitTask(t.task_id(), {}, [](const dv::Task& t) {
+      return t.oversight_notices_size() == 1;
+    });
+    ASSERT_EQ(with_notice.oversight_notices_size(), 1);
+    EXPECT_EQ(with_notice.oversight_notices(0), n.notice_id());
     // Not acknowledged for two hours, twice: it climbs two levels.
     testing::WriteFile(clock_file_,
                        absl::StrCat(20 * 86400 + 2 * 3600 + 60, "\n"));
@@ -716,6 +722,8 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
       return n.status() == ov::NOTICE_STATUS_RESOLVED;
     });
     EXPECT_EQ(n.status(), ov::NOTICE_STATUS_RESOLVED);
+    WaitTask(t.task_id(), {},
+             [](const dv::Task& t) { return t.oversight_notices_size() == 0; });
     // The notice and its climb are on the case's timeline.
     bool raised = false, escalated = false;
     for (int i = 0; i < 100 && !(raised && escalated); ++i) {

@@ -1,8 +1,8 @@
 // The dispatch service (指挥中心): flags, wiring, signals; nothing else.
 //
-// Follows the registry (routing, calendar, class policies) and supervision
-// (filed, reworked and reopened cases); fires its timers on a thread of its
-// own.
+// Follows the registry (routing, calendar, class policies), supervision
+// (filed, reworked and reopened cases) and oversight (its open notices are
+// shown in the department's queue); fires its timers on a thread of its own.
 
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
@@ -50,8 +50,17 @@ int main(int argc, char** argv) {
                                    return app->SupervisionEffects(env);
                                  });
         if (!supervision_follower.ok()) return supervision_follower.status();
+        auto oversight_follower = server::FollowSource(
+            context, "oversight",
+            [app](const common::v1::EventEnvelope& env) {
+              return app->OversightEffects(env);
+            },
+            [app](const common::v1::EventEnvelope& env) {
+              app->OnOversightApplied(env);
+            });
+        if (!oversight_follower.ok()) return oversight_follower.status();
         auto followers = std::vector<std::shared_ptr<eventbus::Consumer>>{
-            *registry_follower, *supervision_follower};
+            *registry_follower, *supervision_follower, *oversight_follower};
         context.ready_when = [followers] {
           for (const auto& f : followers)
             if (f && !f->caught_up()) return false;
@@ -65,6 +74,7 @@ int main(int argc, char** argv) {
         for (const char* p :
              {dispatch::kTasksProjection, dispatch::kQueueProjection,
               dispatch::kCaseTasksProjection, dispatch::kTimersProjection,
+              dispatch::kCaseNoticesProjection,
               registry::kRegistryProjection}) {
           context.projections->push_back(p);
         }

@@ -310,10 +310,65 @@ absl::StatusOr<v1::TaskRecord> DispatchApp::GetTaskRecord(
   return task;
 }
 
+absl::StatusOr<v1::Task> DispatchApp::View(const v1::TaskRecord& task,
+                                           absl::Time now) const {
+  v1::Task view = TaskView(task, now);
+  ASSIGN_OR_RETURN(auto row,
+                   store_->GetProjection(kCaseNoticesProjection,
+                                         task.dispatched().case_id()));
+  v1::CaseNotices notices;
+  if (row && !notices.ParseFromString(*row)) {
+    return absl::DataLossError("case_notices row");
+  }
+  for (const auto& id : notices.notice_ids()) view.add_oversight_notices(id);
+  return view;
+}
+
 absl::StatusOr<v1::Task> DispatchApp::GetTask(
     const std::string& task_id) const {
   ASSIGN_OR_RETURN(v1::TaskRecord task, GetTaskRecord(task_id));
-  return TaskView(task, clock_->Now());
+  return View(task, clock_->Now());
+}
+
+absl::StatusOr<eventstore::AppendRequest> DispatchApp::OversightEffects(
+    const common::v1::EventEnvelope& env) {
+  eventstore::AppendRequest r;
+  const std::string& type = env.event_type();
+  const bool raised = type == "wangge.oversight.v1.NoticeRaised";
+  const bool resolved = type == "wangge.oversight.v1.NoticeResolved";
+  if (!raised && !resolved) return r;
+  // "notice/<case id>/<trigger...>"
+  if (!absl::StartsWith(env.stream_id(), "notice/")) return r;
+  const std::string notice_id = env.stream_id().substr(7);
+  const std::string case_id = notice_id.substr(0, notice_id.find('/'));
+  ASSIGN_OR_RETURN(auto row,
+                   store_->GetProjection(kCaseNoticesProjection, case_id));
+  v1::CaseNotices notices;
+  if (row && !notices.ParseFromString(*row)) {
+    return absl::DataLossError("case_notices row");
+  }
+  v1::CaseNotices next;
+  for (const auto& id : notices.notice_ids())
+    if (id != notice_id) next.add_notice_ids(id);
+  if (raised) next.add_notice_ids(notice_id);
+  r.projection_writes.push_back(
+      {kCaseNoticesProjection, case_id,
+       next.notice_ids_size() == 0
+           ? std::optional<std::string>()
+           : std::optional<std::string>(next.SerializeAsString())});
+  return r;
+}
+
+void DispatchApp::OnOversightApplied(const common::v1::EventEnvelope& env) {
+  if (!absl::StartsWith(env.stream_id(), "notice/")) return;
+  const std::string notice_id = env.stream_id().substr(7);
+  const std::string case_id = notice_id.substr(0, notice_id.find('/'));
+  auto latest = store_->GetProjection(kCaseTasksProjection, case_id);
+  if (!latest.ok() || !*latest) return;
+  auto task = Load(**latest);
+  if (!task.ok() || task->version() == 0) return;
+  auto view = View(*task, clock_->Now());
+  if (view.ok()) Publish({*view});
 }
 
 absl::StatusOr<v1::ListWorkQueueResponse> DispatchApp::ListWorkQueue(
@@ -343,7 +398,12 @@ absl::StatusOr<v1::ListWorkQueueResponse> DispatchApp::ListWorkQueue(
           inner = task.status();
           return false;
         }
-        *out.add_tasks() = TaskView(*task, now);
+        auto view = View(*task, now);
+        if (!view.ok()) {
+          inner = view.status();
+          return false;
+        }
+        *out.add_tasks() = std::move(*view);
         last_key = key;
         return true;
       }));

@@ -41,6 +41,7 @@ inline constexpr char kTasksProjection[] = "tasks";
 inline constexpr char kQueueProjection[] = "queue";
 inline constexpr char kCaseTasksProjection[] = "case_tasks";
 inline constexpr char kTimersProjection[] = "timers";
+inline constexpr char kCaseNoticesProjection[] = "case_notices";
 
 struct DispatchOptions {
   // Tasks whose timers are fired per append, and per batch before the
@@ -70,6 +71,12 @@ class DispatchApp {
   // The supervision follower's handler.
   absl::StatusOr<eventstore::AppendRequest> SupervisionEffects(
       const common::v1::EventEnvelope& env);
+
+  // The oversight follower's handler: open notices per case, shown with
+  // the case's tasks in the work queue; after_apply republishes the task.
+  absl::StatusOr<eventstore::AppendRequest> OversightEffects(
+      const common::v1::EventEnvelope& env);
+  void OnOversightApplied(const common::v1::EventEnvelope& env);
 
   absl::StatusOr<v1::TaskCommandResponse> Act(
       const common::v1::Actor& actor, TaskAction action,
@@ -115,6 +122,9 @@ class DispatchApp {
       const std::function<absl::StatusOr<std::vector<Emitted>>(
           const v1::TaskRecord&, const registry::RegistryState&)>& decide);
   void Publish(const std::vector<v1::Task>& changed);
+  // The task's view with the case's open oversight notices.
+  absl::StatusOr<v1::Task> View(const v1::TaskRecord& task,
+                                absl::Time now) const;
 
   eventstore::EventStore* const store_;
   registry::RegistryReplica* const registry_;

@@ -20,6 +20,12 @@
 //       --department=sanitation-110101 | task handled ... --note=...
 //   wangge task approve task/C.../1 --redispatch=urban_management-110101
 //   wangge evaluation 110101 [--from=... --to=...]
+//   wangge redline org street-510101001 --area=510101001 --name=... \
+//       --kind=working_committee | redline assign m-1 --org=... --area=...
+//   wangge coverage 510101001 [--as_of=...]
+//   wangge notice list|watch --subject=m-1 | notice ack|act|resolve ID
+//   wangge wish record AREA --text=... | wish claim|fulfil W... --subject=m-1
+//   wangge participation 510101
 //
 // Addresses default to the local stack (deploy/local/run.sh): intake 7101,
 // supervision 7102, dispatch 7103, oversight 7104, registry 7105; --addr
@@ -42,6 +48,7 @@
 #include "absl/time/clock.h"
 #include "services/cli/case_commands.h"
 #include "services/cli/cli_support.h"
+#include "services/cli/oversight_commands.h"
 #include "services/common/auth/token.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/files/files.h"
@@ -293,7 +300,8 @@ int main(int argc, char** argv) {
   if (args.size() < 2) {
     return Fail(
         "commands: token, registry, report, report-get, case, task, "
-        "evaluation, heads (see --help)");
+        "evaluation, redline, coverage, notice, wish, participation, heads "
+        "(see --help)");
   }
   const std::string command = args[1];
   if (command == "token") {
@@ -309,5 +317,10 @@ int main(int argc, char** argv) {
   if (command == "case") return CaseCommand(args);
   if (command == "task") return TaskCommand(args);
   if (command == "evaluation") return EvaluationCommand(args);
+  if (command == "redline") return RedLineCommand(args);
+  if (command == "coverage") return CoverageCommand(args);
+  if (command == "notice") return NoticeCommand(args);
+  if (command == "wish") return WishCommand(args);
+  if (command == "participation") return ParticipationCommand(args);
   return Fail("unknown command " + command);
 }

@@ -924,12 +924,14 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
   std::string replayed;
   EXPECT_EQ(
       audit({"replay", absl::StrCat("--addr=supervision=", addr_["supervision"],
-                                    ",dispatch=", addr_["dispatch"])},
+                                    ",dispatch=", addr_["dispatch"],
+                                    ",oversight=", addr_["oversight"])},
             &replayed),
       0)
       << replayed;
   EXPECT_NE(replayed.find("cases"), std::string::npos) << replayed;
   EXPECT_NE(replayed.find("tasks"), std::string::npos) << replayed;
+  EXPECT_NE(replayed.find("notices"), std::string::npos) << replayed;
 }
 
 }  // namespace

@@ -5,10 +5,12 @@
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
 #include "services/common/clock/proto_time.h"
+#include "services/common/domain/emitted.h"
 #include "services/common/eventstore/event_store.h"
 #include "services/common/status/status_macros.h"
 #include "services/dispatch/domain/task.h"
 #include "services/intake/domain/report.h"
+#include "services/oversight/domain/red_line.h"
 #include "services/registry/domain/registry_state.h"
 #include "services/supervision/domain/case.h"
 #include "wangge/intake/v1/events.pb.h"
@@ -101,6 +103,16 @@ absl::Status Replayer::Add(uint32_t partition,
           return supervision::Evolve(c, e).status();
         });
   }
+  if (service_ == "oversight") {
+    return ReplayStreamEvent(
+        env, "notice/", "notices", notices_,
+        [](oversight::v1::NoticeRecord& n,
+           const common::v1::EventEnvelope& e) -> absl::Status {
+          auto event = domain::Unpack(e);
+          if (!event.ok()) return event.status();
+          return oversight::Evolve(n, **event, FromProto(e.occurred_time()));
+        });
+  }
   if (service_ == "dispatch") {
     return ReplayStreamEvent(
         env, "task/", "tasks", tasks_,
@@ -121,6 +133,14 @@ absl::StatusOr<ReplayedState> Replayer::Finish() {
       rows[stream.substr(5)] = c.SerializeAsString();  // keyed by case id
     }
     cases_.clear();
+    return out;
+  }
+  if (service_ == "oversight") {
+    ReplayedState out;
+    auto& rows = out["notices"];
+    for (auto& [stream, n] : notices_)
+      rows[stream.substr(7)] = n.SerializeAsString();
+    notices_.clear();
     return out;
   }
   if (service_ == "dispatch") {

@@ -4,8 +4,8 @@
 // Replay (重放): rebuilds a service's projections from its event history
 // with the service's own domain functions (registry::Evolve,
 // intake::ReportView, supervision::Evolve for cases, dispatch::Evolve for
-// tasks), so an auditor can compare them with what the
-// running service reports through GetStateDigest without trusting it.
+// tasks, oversight::Evolve for notices), so an auditor can compare them with
+// what the running service reports through GetStateDigest without trusting it.
 
 #include <cstdint>
 #include <map>
@@ -17,6 +17,7 @@
 #include "wangge/common/v1/envelope.pb.h"
 #include "wangge/common/v1/eventlog.pb.h"
 #include "wangge/dispatch/v1/events.pb.h"
+#include "wangge/oversight/v1/events.pb.h"
 #include "wangge/supervision/v1/events.pb.h"
 
 namespace wangge::audit {
@@ -53,6 +54,7 @@ class Replayer {
   ReplayedState streamed_;  // services whose rows need no ordering
   std::map<std::string, supervision::v1::CaseRecord> cases_;
   std::map<std::string, dispatch::v1::TaskRecord> tasks_;
+  std::map<std::string, oversight::v1::NoticeRecord> notices_;
   uint64_t events_ = 0;
 };
 

@@ -85,6 +85,14 @@ if ! $WANGGE registry import "$VAR/demo.json" --request_id="$DEMO_ID"; then
   echo "demo import failed; if $VAR holds a registry from an older demo, remove $VAR and start again"
   stop 1
 fi
+# The red line (一根红线) of the Chengdu-style district, once oversight has
+# followed the registry that far (idempotent: request ids name the areas).
+redline_ok=""
+for _ in $(seq 60); do
+  if $WANGGE redline demo 510101 >"$VAR/log/redline.log" 2>&1; then redline_ok=1; break; fi
+  sleep 0.5
+done
+[[ -n "$redline_ok" ]] || echo "warning: the demo red line was not loaded (see $VAR/log/redline.log)"
 
 cat <<TXT
 
@@ -114,6 +122,8 @@ Try (wangge = $BIN/cli/wangge --key_file=$VAR/dev/jwt.key):
   wangge case close <case id> --closing_type=normal
   wangge case timeline <case id>               # every service's events, in order
   wangge evaluation 110101                     # 综合评价, the last 30 days
+  wangge coverage 510101                       # the red line (一根红线): gaps
+  wangge notice list --subject=party-<area code>   # a party overseer's 督办
   wangge heads registry                        # events per partition
   wangge token --role=shift_leader --scope=110101
   kcat -b \$(cat $VAR/kafka.bootstrap) -L                 # topics and partitions

@@ -2,15 +2,18 @@
 
 #include <cstdio>
 #include <map>
+#include <set>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/cli/cli_support.h"
 #include "services/common/clock/proto_time.h"
 #include "wangge/oversight/v1/oversight.grpc.pb.h"
+#include "wangge/registry/v1/registry.grpc.pb.h"
 
 ABSL_FLAG(std::string, area, "", "redline: the area overseen");
 ABSL_FLAG(std::string, org, "", "redline assign: the party organisation");
@@ -54,12 +57,92 @@ void PrintNotice(const ov::Notice& n) {
 
 }  // namespace
 
+// Every area under `code` (depth first), from the registry.
+absl::Status Walk(registry::v1::RegistryService::Stub* registry,
+                  const std::string& code,
+                  std::vector<registry::v1::Area>* out) {
+  auto ctx = Context("administrator");
+  if (!ctx.ok()) return ctx.status();
+  registry::v1::ListAreasRequest r;
+  r.set_parent_code(code);
+  r.set_page_size(1000);
+  registry::v1::ListAreasResponse resp;
+  grpc::Status s = registry->ListAreas(ctx->get(), r, &resp);
+  if (!s.ok()) return absl::UnavailableError(s.error_message());
+  for (const auto& a : resp.areas()) {
+    out->push_back(a);
+    absl::Status inner = Walk(registry, a.code(), out);
+    if (!inner.ok()) return inner;
+  }
+  return absl::OkStatus();
+}
+
+// The demo's red line for a district: a working committee per street and
+// an overseer for every area on the line, except the first micro-grid of
+// each street (a visible gap). Idempotent: request ids name the areas.
+int RedLineDemo(const std::string& district) {
+  auto registry = registry::v1::RegistryService::NewStub(Channel("registry"));
+  std::vector<registry::v1::Area> areas;
+  absl::Status walked = Walk(registry.get(), district, &areas);
+  if (!walked.ok()) return Fail(std::string(walked.message()));
+  auto stub = Stub();
+  std::map<std::string, std::string> org_of_street;
+  std::set<std::string> gap_streets;
+  int orgs = 0, members = 0;
+  for (const auto& a : areas) {
+    if (a.level() == "street") {
+      auto ctx = Context("administrator");
+      if (!ctx.ok()) return Fail(std::string(ctx.status().message()));
+      ov::RegisterPartyOrganizationRequest r;
+      r.set_request_id("demo-org-" + a.code());
+      r.set_organization_id("committee-" + a.code());
+      r.set_name("街道党工委 " + a.name());
+      r.set_kind(ov::ORGANIZATION_KIND_WORKING_COMMITTEE);
+      r.set_area_code(a.code());
+      *r.mutable_effective_time() = a.effective_time();
+      ov::OversightCommandResponse resp;
+      grpc::Status s = stub->RegisterPartyOrganization(ctx->get(), r, &resp);
+      if (!s.ok()) return ReportError(s);
+      org_of_street[a.code()] = r.organization_id();
+      ++orgs;
+    }
+  }
+  for (const auto& a : areas) {
+    std::string street;
+    for (const auto& [code, org] : org_of_street)
+      if (absl::StartsWith(a.code(), code)) street = code;
+    if (street.empty()) continue;
+    if (a.level() == "micro_grid" && gap_streets.insert(street).second) {
+      continue;  // left uncovered on purpose
+    }
+    auto ctx = Context("administrator");
+    if (!ctx.ok()) return Fail(std::string(ctx.status().message()));
+    ov::AssignOverseerRequest r;
+    r.set_request_id("demo-member-" + a.code());
+    r.set_member_id("party-" + a.code());
+    r.set_organization_id(org_of_street[street]);
+    r.set_area_code(a.code());
+    *r.mutable_start_time() = a.effective_time();
+    ov::OversightCommandResponse resp;
+    grpc::Status s = stub->AssignOverseer(ctx->get(), r, &resp);
+    if (!s.ok()) return ReportError(s);
+    ++members;
+  }
+  std::printf(
+      "red line of %s: %d street committees, %d overseers "
+      "(party-<area code>); one micro-grid per street left "
+      "uncovered\n",
+      district.c_str(), orgs, members);
+  return 0;
+}
+
 int RedLineCommand(const std::vector<char*>& args) {
   const char* kUsage =
       "redline org ID --area=CODE --name=... --kind=branch | "
-      "redline assign MEMBER --org=ID --area=CODE";
+      "redline assign MEMBER --org=ID --area=CODE | redline demo DISTRICT";
   if (args.size() != 4) return Fail(kUsage);
   const std::string verb = args[2];
+  if (verb == "demo") return RedLineDemo(args[3]);
   auto ctx = Context("administrator");
   if (!ctx.ok()) return Fail(std::string(ctx.status().message()));
   ov::OversightCommandResponse resp;

@@ -9,16 +9,17 @@
 #include "services/common/server/service_main.h"
 #include "services/dispatch/app/dispatch_app.h"
 #include "services/dispatch/server/dispatch_server.h"
+#include "services/registry/replica/follow.h"
 
 int main(int argc, char** argv) {
   using namespace wangge;
   return server::ServiceMain(
       argc, argv, "dispatch",
       [](server::ServiceContext& context) -> absl::Status {
-        auto replica =
-            std::make_shared<registry::RegistryReplica>(context.store);
-        absl::Status s = replica->Load();
-        if (!s.ok()) return s;
+        auto registry = registry::FollowRegistry(context);
+        if (!registry.ok()) return registry.status();
+        auto replica = registry->replica;
+        absl::Status s;
         auto app = std::make_shared<dispatch::DispatchApp>(
             context.store, replica.get(), dispatch::DispatchOptions(),
             context.clock);
@@ -35,15 +36,6 @@ int main(int argc, char** argv) {
                             .Register(context.chassis->metrics().registry())
                             .Add({});
         app->on_overdue = [&overdue] { overdue.Increment(); };
-        auto registry_follower = server::FollowSource(
-            context, "registry",
-            [replica](const common::v1::EventEnvelope& env) {
-              return replica->Effects(env);
-            },
-            [replica](const common::v1::EventEnvelope& env) {
-              replica->OnApplied(env);
-            });
-        if (!registry_follower.ok()) return registry_follower.status();
         auto supervision_follower =
             server::FollowSource(context, "supervision",
                                  [app](const common::v1::EventEnvelope& env) {
@@ -59,13 +51,9 @@ int main(int argc, char** argv) {
               app->OnOversightApplied(env);
             });
         if (!oversight_follower.ok()) return oversight_follower.status();
-        auto followers = std::vector<std::shared_ptr<eventbus::Consumer>>{
-            *registry_follower, *supervision_follower, *oversight_follower};
-        context.ready_when = [followers] {
-          for (const auto& f : followers)
-            if (f && !f->caught_up()) return false;
-          return true;
-        };
+        server::ReadyWhenCaughtUp(
+            context,
+            {registry->follower, *supervision_follower, *oversight_follower});
         app->StartTimers();
         auto server = std::make_shared<dispatch::DispatchServer>(
             context.chassis, app.get(), context.store);
@@ -74,8 +62,7 @@ int main(int argc, char** argv) {
         for (const char* p :
              {dispatch::kTasksProjection, dispatch::kQueueProjection,
               dispatch::kCaseTasksProjection, dispatch::kTimersProjection,
-              dispatch::kCaseNoticesProjection,
-              registry::kRegistryProjection}) {
+              dispatch::kCaseNoticesProjection}) {
           context.projections->push_back(p);
         }
         context.chassis->AddShutdownHook(

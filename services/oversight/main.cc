@@ -12,6 +12,7 @@
 #include "services/common/server/service_main.h"
 #include "services/oversight/app/oversight_app.h"
 #include "services/oversight/server/oversight_server.h"
+#include "services/registry/replica/follow.h"
 
 ABSL_FLAG(int, acknowledge_minutes, 120,
           "A notice (督办) not acknowledged within this climbs the line");
@@ -25,10 +26,10 @@ int main(int argc, char** argv) {
   return server::ServiceMain(
       argc, argv, "oversight",
       [](server::ServiceContext& context) -> absl::Status {
-        auto replica =
-            std::make_shared<registry::RegistryReplica>(context.store);
-        absl::Status s = replica->Load();
-        if (!s.ok()) return s;
+        auto registry = registry::FollowRegistry(context);
+        if (!registry.ok()) return registry.status();
+        auto replica = registry->replica;
+        absl::Status s;
         oversight::OversightRules rules;
         rules.acknowledge_within =
             absl::Minutes(absl::GetFlag(FLAGS_acknowledge_minutes));
@@ -39,17 +40,8 @@ int main(int argc, char** argv) {
             context.store, replica.get(), rules, context.clock);
         s = app->Load();
         if (!s.ok()) return s;
-        std::vector<std::shared_ptr<eventbus::Consumer>> followers;
-        auto registry_follower = server::FollowSource(
-            context, "registry",
-            [replica](const common::v1::EventEnvelope& env) {
-              return replica->Effects(env);
-            },
-            [replica](const common::v1::EventEnvelope& env) {
-              replica->OnApplied(env);
-            });
-        if (!registry_follower.ok()) return registry_follower.status();
-        followers.push_back(*registry_follower);
+        std::vector<std::shared_ptr<eventbus::Consumer>> followers{
+            registry->follower};
         auto after = [app](const common::v1::EventEnvelope& env) {
           app->OnApplied(env);
         };
@@ -69,11 +61,7 @@ int main(int argc, char** argv) {
             after);
         if (!dispatch_follower.ok()) return dispatch_follower.status();
         followers.push_back(*dispatch_follower);
-        context.ready_when = [followers] {
-          for (const auto& f : followers)
-            if (f && !f->caught_up()) return false;
-          return true;
-        };
+        server::ReadyWhenCaughtUp(context, followers);
         app->StartTimers();
         // Breaks in the line as a metric, refreshed every 30 s.
         auto& uncovered = prometheus::BuildGauge()
@@ -107,8 +95,7 @@ int main(int argc, char** argv) {
              {oversight::kNoticesProjection, oversight::kOrgsProjection,
               oversight::kMembersProjection, oversight::kWishesProjection,
               oversight::kFactsProjection, oversight::kCaseFactsProjection,
-              oversight::kTaskFactsProjection, oversight::kTimersProjection,
-              registry::kRegistryProjection}) {
+              oversight::kTaskFactsProjection, oversight::kTimersProjection}) {
           context.projections->push_back(p);
         }
         context.chassis->AddShutdownHook(

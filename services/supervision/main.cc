@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "services/common/files/files.h"
 #include "services/common/server/service_main.h"
+#include "services/registry/replica/follow.h"
 #include "services/supervision/app/supervision_app.h"
 #include "services/supervision/server/supervision_server.h"
 
@@ -26,10 +27,10 @@ int main(int argc, char** argv) {
   return server::ServiceMain(
       argc, argv, "supervision",
       [](server::ServiceContext& context) -> absl::Status {
-        auto replica =
-            std::make_shared<registry::RegistryReplica>(context.store);
-        absl::Status s = replica->Load();
-        if (!s.ok()) return s;
+        auto registry = registry::FollowRegistry(context);
+        if (!registry.ok()) return registry.status();
+        auto replica = registry->replica;
+        absl::Status s;
         supervision::SupervisionPolicy policy;
         policy.verify_within =
             absl::Minutes(absl::GetFlag(FLAGS_verify_minutes));
@@ -39,17 +40,8 @@ int main(int argc, char** argv) {
         auto app = std::make_shared<supervision::SupervisionApp>(
             context.store, replica.get(), policy,
             supervision::EvaluationWeights(), context.clock);
-        std::vector<std::shared_ptr<eventbus::Consumer>> followers;
-        auto registry_follower = server::FollowSource(
-            context, "registry",
-            [replica](const common::v1::EventEnvelope& env) {
-              return replica->Effects(env);
-            },
-            [replica](const common::v1::EventEnvelope& env) {
-              replica->OnApplied(env);
-            });
-        if (!registry_follower.ok()) return registry_follower.status();
-        followers.push_back(*registry_follower);
+        std::vector<std::shared_ptr<eventbus::Consumer>> followers{
+            registry->follower};
         auto after = [app](const common::v1::EventEnvelope& env) {
           app->OnApplied(env);
         };
@@ -75,19 +67,14 @@ int main(int argc, char** argv) {
             });
         if (!oversight_follower.ok()) return oversight_follower.status();
         followers.push_back(*oversight_follower);
-        context.ready_when = [followers] {
-          for (const auto& f : followers)
-            if (f && !f->caught_up()) return false;
-          return true;
-        };
+        server::ReadyWhenCaughtUp(context, followers);
         auto server = std::make_shared<supervision::SupervisionServer>(
             context.chassis, app.get(), context.store);
         s = context.chassis->Register<supervision::v1::SupervisionService>(
             server.get());
         for (const char* p :
              {supervision::kCasesProjection, supervision::kFactsProjection,
-              supervision::kTimelineProjection,
-              registry::kRegistryProjection}) {
+              supervision::kTimelineProjection}) {
           context.projections->push_back(p);
         }
         context.chassis->AddShutdownHook([app, server, replica] {});

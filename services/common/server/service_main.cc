@@ -140,6 +140,16 @@ absl::StatusOr<std::shared_ptr<eventbus::Consumer>> FollowSource(
   return consumer;
 }
 
+void ReadyWhenCaughtUp(
+    ServiceContext& context,
+    std::vector<std::shared_ptr<eventbus::Consumer>> followers) {
+  context.ready_when = [followers = std::move(followers)] {
+    for (const auto& f : followers)
+      if (f && !f->caught_up()) return false;
+    return true;
+  };
+}
+
 int ServiceMain(int argc, char** argv, const std::string& service,
                 const std::function<absl::Status(ServiceContext&)>& setup) {
   Chassis::InstallSignalHandlers();

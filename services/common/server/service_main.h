@@ -59,6 +59,11 @@ absl::StatusOr<std::shared_ptr<eventbus::Consumer>> FollowSource(
     std::function<void(const wangge::common::v1::EventEnvelope&)> after_apply =
         nullptr);
 
+// Readiness: once every follower (null ones skipped) has caught up.
+void ReadyWhenCaughtUp(
+    ServiceContext& context,
+    std::vector<std::shared_ptr<eventbus::Consumer>> followers);
+
 // `setup` registers the service's gRPC services and shutdown hooks.
 int ServiceMain(int argc, char** argv, const std::string& service,
                 const std::function<absl::Status(ServiceContext&)>& setup);

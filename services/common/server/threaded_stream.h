@@ -12,9 +12,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 
 namespace wangge::server {
@@ -53,6 +56,42 @@ class ThreadedStream : public grpc::ServerWriteReactor<Response> {
   std::atomic<bool> write_ok_{false};
   std::unique_ptr<absl::Notification> written_;
   std::thread thread_;
+};
+
+// A ThreadedStream fed by other threads (Enqueue: a listener of changes)
+// and drained by its own (Drain), for watches.
+template <typename Response>
+class QueuedStream : public ThreadedStream<Response> {
+ protected:
+  void Enqueue(const Response& response) {
+    absl::MutexLock lock(&mu_);
+    pending_.push_back(response);
+  }
+  // Sends what is enqueued (`keep` filters) as it comes, until the client
+  // goes away.
+  grpc::Status Drain(
+      const std::function<bool(const Response&)>& keep = nullptr) {
+    while (!this->cancelled()) {
+      std::deque<Response> batch;
+      {
+        absl::MutexLock lock(&mu_);
+        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return !pending_.empty();
+        };
+        mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(200));
+        batch.swap(pending_);
+      }
+      for (const auto& r : batch) {
+        if (keep && !keep(r)) continue;
+        if (!this->Send(r)) return grpc::Status::OK;
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::deque<Response> pending_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace wangge::server

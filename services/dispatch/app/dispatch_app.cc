@@ -490,21 +490,8 @@ void DispatchApp::StartTimers() { timers_.Start(); }
 
 void DispatchApp::StopTimers() { timers_.Stop(); }
 
-int DispatchApp::Subscribe(Listener listener) {
-  absl::MutexLock lock(&listeners_mu_);
-  listeners_[next_listener_] = std::move(listener);
-  return next_listener_++;
-}
-
-void DispatchApp::Unsubscribe(int id) {
-  absl::MutexLock lock(&listeners_mu_);
-  listeners_.erase(id);
-}
-
 void DispatchApp::Publish(const std::vector<v1::Task>& changed) {
-  absl::MutexLock lock(&listeners_mu_);
-  for (const auto& task : changed)
-    for (auto& [id, listener] : listeners_) listener(task);
+  listeners_.Publish(changed);
 }
 
 }  // namespace wangge::dispatch

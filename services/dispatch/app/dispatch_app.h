@@ -31,6 +31,7 @@
 #include "services/common/clock/clock.h"
 #include "services/common/eventstore/event_store.h"
 #include "services/common/eventstore/timer_index.h"
+#include "services/common/notify/listeners.h"
 #include "services/dispatch/domain/task.h"
 #include "services/registry/replica/registry_replica.h"
 #include "wangge/dispatch/v1/dispatch.pb.h"
@@ -105,8 +106,10 @@ class DispatchApp {
 
   // Every task change, after it is durable (WatchWorkQueue).
   using Listener = std::function<void(const v1::Task&)>;
-  int Subscribe(Listener listener);
-  void Unsubscribe(int id);
+  int Subscribe(Listener listener) {
+    return listeners_.Subscribe(std::move(listener));
+  }
+  void Unsubscribe(int id) { listeners_.Unsubscribe(id); }
 
  private:
   absl::StatusOr<v1::TaskRecord> Load(const std::string& task_id) const;
@@ -132,9 +135,7 @@ class DispatchApp {
   const Clock* const clock_;
   std::atomic<uint64_t> timers_fired_{0};
   eventstore::TimerThread timers_;
-  absl::Mutex listeners_mu_;
-  std::map<int, Listener> listeners_ ABSL_GUARDED_BY(listeners_mu_);
-  int next_listener_ ABSL_GUARDED_BY(listeners_mu_) = 0;
+  notify::Listeners<v1::Task> listeners_;
 };
 
 }  // namespace wangge::dispatch

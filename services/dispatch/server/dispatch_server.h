@@ -142,14 +142,14 @@ class DispatchServer final
 
  private:
   // The current queue, then every change to it as it happens.
-  class WatchReactor final : public server::ThreadedStream<v1::Task> {
+  class WatchReactor final : public server::QueuedStream<v1::Task> {
    public:
     WatchReactor(DispatchApp* app, std::string department)
         : app_(app), department_(std::move(department)) {
       listener_ = app_->Subscribe([this](const v1::Task& task) {
-        if (!department_.empty() && task.department() != department_) return;
-        absl::MutexLock lock(&mu_);
-        pending_.push_back(task);
+        if (department_.empty() || task.department() == department_) {
+          Enqueue(task);
+        }
       });
     }
     ~WatchReactor() override { app_->Unsubscribe(listener_); }
@@ -160,28 +160,12 @@ class DispatchServer final
       if (!queue.ok()) return status::ToGrpcStatus(queue.status());
       for (const auto& t : queue->tasks())
         if (!Send(t)) return grpc::Status::OK;
-      while (!cancelled()) {
-        std::deque<v1::Task> batch;
-        {
-          absl::MutexLock lock(&mu_);
-          auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-            return !pending_.empty();
-          };
-          mu_.AwaitWithTimeout(absl::Condition(&ready),
-                               absl::Milliseconds(200));
-          batch.swap(pending_);
-        }
-        for (const auto& t : batch)
-          if (!Send(t)) return grpc::Status::OK;
-      }
-      return grpc::Status::OK;
+      return Drain();
     }
 
     DispatchApp* const app_;
     const std::string department_;
     int listener_ = 0;
-    absl::Mutex mu_;
-    std::deque<v1::Task> pending_ ABSL_GUARDED_BY(mu_);
   };
 
   grpc::ServerUnaryReactor* Act(grpc::CallbackServerContext* context,

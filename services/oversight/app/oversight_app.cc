@@ -667,21 +667,8 @@ absl::StatusOr<size_t> OversightApp::FireDueTimers(size_t max) {
   return fired;
 }
 
-int OversightApp::Subscribe(Listener listener) {
-  absl::MutexLock lock(&listeners_mu_);
-  listeners_[next_listener_] = std::move(listener);
-  return next_listener_++;
-}
-
-void OversightApp::Unsubscribe(int id) {
-  absl::MutexLock lock(&listeners_mu_);
-  listeners_.erase(id);
-}
-
 void OversightApp::Publish(const std::vector<v1::Notice>& changed) {
-  absl::MutexLock lock(&listeners_mu_);
-  for (const auto& n : changed)
-    for (auto& [id, listener] : listeners_) listener(n);
+  listeners_.Publish(changed);
 }
 
 }  // namespace wangge::oversight

@@ -28,6 +28,7 @@
 #include "services/common/clock/clock.h"
 #include "services/common/eventstore/event_store.h"
 #include "services/common/eventstore/timer_index.h"
+#include "services/common/notify/listeners.h"
 #include "services/oversight/domain/red_line.h"
 #include "services/registry/replica/registry_replica.h"
 
@@ -90,8 +91,10 @@ class OversightApp {
   void StopTimers() { timers_.Stop(); }
 
   using Listener = std::function<void(const v1::Notice&)>;
-  int Subscribe(Listener listener);
-  void Unsubscribe(int id);
+  int Subscribe(Listener listener) {
+    return listeners_.Subscribe(std::move(listener));
+  }
+  void Unsubscribe(int id) { listeners_.Unsubscribe(id); }
 
  private:
   template <typename T>
@@ -123,9 +126,7 @@ class OversightApp {
   const Clock* const clock_;
   mutable absl::Mutex line_mu_;
   RedLine line_ ABSL_GUARDED_BY(line_mu_);
-  absl::Mutex listeners_mu_;
-  std::map<int, Listener> listeners_ ABSL_GUARDED_BY(listeners_mu_);
-  int next_listener_ ABSL_GUARDED_BY(listeners_mu_) = 0;
+  notify::Listeners<v1::Notice> listeners_;
   eventstore::TimerThread timers_;
 };
 

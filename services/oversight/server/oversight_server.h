@@ -92,14 +92,11 @@ class OversightServer final
 
  private:
   // A member's current notices, then every change to them.
-  class WatchReactor final : public server::ThreadedStream<v1::Notice> {
+  class WatchReactor final : public server::QueuedStream<v1::Notice> {
    public:
     WatchReactor(OversightApp* app, v1::ListNoticesRequest request)
         : app_(app), request_(std::move(request)) {
-      listener_ = app_->Subscribe([this](const v1::Notice& n) {
-        absl::MutexLock lock(&mu_);
-        pending_.push_back(n);
-      });
+      listener_ = app_->Subscribe([this](const v1::Notice& n) { Enqueue(n); });
     }
     ~WatchReactor() override { app_->Unsubscribe(listener_); }
 
@@ -109,34 +106,16 @@ class OversightServer final
       if (!current.ok()) return status::ToGrpcStatus(current.status());
       for (const auto& n : current->notices())
         if (!Send(n)) return grpc::Status::OK;
-      while (!cancelled()) {
-        std::deque<v1::Notice> batch;
-        {
-          absl::MutexLock lock(&mu_);
-          auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-            return !pending_.empty();
-          };
-          mu_.AwaitWithTimeout(absl::Condition(&ready),
-                               absl::Milliseconds(200));
-          batch.swap(pending_);
-        }
-        for (const auto& n : batch) {
-          // Also the notice that just left this member (escalated away).
-          if (!request_.overseer_id().empty() &&
-              n.overseer_id() != request_.overseer_id()) {
-            continue;
-          }
-          if (!Send(n)) return grpc::Status::OK;
-        }
-      }
-      return grpc::Status::OK;
+      // Only this member's notices, as they change.
+      return Drain([this](const v1::Notice& n) {
+        return request_.overseer_id().empty() ||
+               n.overseer_id() == request_.overseer_id();
+      });
     }
 
     OversightApp* const app_;
     const v1::ListNoticesRequest request_;
     int listener_ = 0;
-    absl::Mutex mu_;
-    std::deque<v1::Notice> pending_ ABSL_GUARDED_BY(mu_);
   };
 
   // Party members list and watch their own notices.

@@ -506,21 +506,8 @@ absl::StatusOr<v1::Evaluation> SupervisionApp::GetEvaluation(
   });
 }
 
-int SupervisionApp::Subscribe(Listener listener) {
-  absl::MutexLock lock(&listeners_mu_);
-  listeners_[next_listener_] = std::move(listener);
-  return next_listener_++;
-}
-
-void SupervisionApp::Unsubscribe(int id) {
-  absl::MutexLock lock(&listeners_mu_);
-  listeners_.erase(id);
-}
-
 void SupervisionApp::Publish(const std::vector<v1::Case>& changed) {
-  absl::MutexLock lock(&listeners_mu_);
-  for (const auto& c : changed)
-    for (auto& [id, listener] : listeners_) listener(c);
+  listeners_.Publish(changed);
 }
 
 }  // namespace wangge::supervision

@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "services/common/clock/clock.h"
 #include "services/common/eventstore/event_store.h"
+#include "services/common/notify/listeners.h"
 #include "services/registry/replica/registry_replica.h"
 #include "services/supervision/domain/case.h"
 #include "services/supervision/domain/evaluation.h"
@@ -81,8 +82,10 @@ class SupervisionApp {
 
   // Every case change, after it is durable (WatchCases).
   using Listener = std::function<void(const v1::Case&)>;
-  int Subscribe(Listener listener);
-  void Unsubscribe(int id);
+  int Subscribe(Listener listener) {
+    return listeners_.Subscribe(std::move(listener));
+  }
+  void Unsubscribe(int id) { listeners_.Unsubscribe(id); }
 
  private:
   absl::StatusOr<v1::CaseRecord> Load(const std::string& case_id) const;
@@ -107,9 +110,7 @@ class SupervisionApp {
   const SupervisionPolicy policy_;
   const EvaluationWeights weights_;
   const Clock* const clock_;
-  absl::Mutex listeners_mu_;
-  std::map<int, Listener> listeners_ ABSL_GUARDED_BY(listeners_mu_);
-  int next_listener_ ABSL_GUARDED_BY(listeners_mu_) = 0;
+  notify::Listeners<v1::Case> listeners_;
 };
 
 }  // namespace wangge::supervision

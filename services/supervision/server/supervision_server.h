@@ -165,15 +165,13 @@ class SupervisionServer final
  private:
   // Cases of the area as they change, once `from_positions` are applied
   // (so a client resumes after what it saw).
-  class WatchReactor final : public server::ThreadedStream<v1::Case> {
+  class WatchReactor final : public server::QueuedStream<v1::Case> {
    public:
     WatchReactor(SupervisionApp* app, eventstore::EventStore* store,
                  v1::WatchCasesRequest request)
         : app_(app), store_(store), request_(std::move(request)) {
       listener_ = app_->Subscribe([this](const v1::Case& c) {
-        if (!absl::StartsWith(c.area_code(), request_.area_code())) return;
-        absl::MutexLock lock(&mu_);
-        pending_.push_back(c);
+        if (absl::StartsWith(c.area_code(), request_.area_code())) Enqueue(c);
       });
     }
     ~WatchReactor() override { app_->Unsubscribe(listener_); }
@@ -197,21 +195,7 @@ class SupervisionServer final
         // (partitions it did not name from their beginning), then live.
         if (!after.empty() && !CatchUp(after)) return grpc::Status::OK;
       }
-      while (!cancelled()) {
-        std::deque<v1::Case> batch;
-        {
-          absl::MutexLock lock(&mu_);
-          auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-            return !pending_.empty();
-          };
-          mu_.AwaitWithTimeout(absl::Condition(&ready),
-                               absl::Milliseconds(200));
-          batch.swap(pending_);
-        }
-        for (const auto& c : batch)
-          if (!Send(c)) return grpc::Status::OK;
-      }
-      return grpc::Status::OK;
+      return Drain();
     }
 
     // Sends the current view of every case touched after `after`; false
@@ -248,8 +232,6 @@ class SupervisionServer final
     eventstore::EventStore* const store_;
     const v1::WatchCasesRequest request_;
     int listener_ = 0;
-    absl::Mutex mu_;
-    std::deque<v1::Case> pending_ ABSL_GUARDED_BY(mu_);
   };
 
   template <typename Request, typename Fn>

@@ -177,20 +177,13 @@ TEST_F(IntakeRegistryE2eTest,
 
   // The command line, as a user would run it.
   auto wangge = [&](std::vector<std::string> args) -> std::string {
-    testing::Subprocess cli;
     args.insert(args.begin(), "services/cli/wangge");
     args.push_back("--key_file=" + dir_ + "/jwt.key");
-    EXPECT_TRUE(cli.Start(args).ok());
-    std::string out;
-    while (true) {
-      auto line = cli.ReadLine(absl::Seconds(20));
-      if (!line.ok()) break;
-      out += *line + "\n";
-    }
-    auto code = cli.Wait(absl::Seconds(20));
-    EXPECT_TRUE(code.ok() && *code == 0) << out;
-    return out;
+    testing::ToolRun run = testing::RunTool(args, absl::Seconds(20));
+    EXPECT_EQ(run.code, 0) << run.output;
+    return run.output;
   };
+
   EXPECT_NE(wangge({"registry", "locate", "116.41", "39.93",
                     "--addr=" + registry_addr})
                 .find(first.area_code()),
@@ -208,18 +201,13 @@ TEST_F(IntakeRegistryE2eTest,
   // The auditor verifies both services' complete history from their
   // ReadLog, against the checkpoint keys they published, then an export.
   auto audit = [&](std::vector<std::string> args, std::string* out) {
-    testing::Subprocess tool;
     args.insert(args.begin(), "services/audit/audit");
     args.push_back("--key_file=" + dir_ + "/jwt.key");
-    EXPECT_TRUE(tool.Start(args).ok());
-    while (true) {
-      auto line = tool.ReadLine(absl::Seconds(30));
-      if (!line.ok()) break;
-      *out += *line + "\n";
-    }
-    auto code = tool.Wait(absl::Seconds(30));
-    return code.ok() ? *code : -1;
+    testing::ToolRun run = testing::RunTool(args);
+    *out += run.output;
+    return run.code;
   };
+
   const std::string sources =
       absl::StrCat("--addr=intake=", intake_addr2, ",registry=", registry_addr);
   const std::string keys =

@@ -896,18 +896,13 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
   // cases and tasks replayed with the services' own Evolve equal what the
   // services report.
   auto audit = [&](std::vector<std::string> args, std::string* out) {
-    testing::Subprocess tool;
     args.insert(args.begin(), "services/audit/audit");
     args.push_back("--key_file=" + dir_ + "/jwt.key");
-    EXPECT_TRUE(tool.Start(args).ok());
-    while (true) {
-      auto line = tool.ReadLine(absl::Seconds(30));
-      if (!line.ok()) break;
-      *out += *line + "\n";
-    }
-    auto code = tool.Wait(absl::Seconds(30));
-    return code.ok() ? *code : -1;
+    testing::ToolRun run = testing::RunTool(args);
+    *out += run.output;
+    return run.code;
   };
+
   std::string keys = "--public_keys=";
   std::string sources = "--addr=";
   for (const char* service :

@@ -45,8 +45,8 @@ bool DispatchMany(dispatch::DispatchApp& app, eventstore::EventStore& store,
   for (int i = 0; i < n; i += 1000) {
     eventstore::AppendRequest batch;
     for (int j = i; j < std::min(n, i + 1000); ++j) {
-      auto effects = app.SupervisionEffects(Filed(prefix + std::to_string(j),
-                                                  ++*seq));
+      auto effects =
+          app.SupervisionEffects(Filed(prefix + std::to_string(j), ++*seq));
       if (!effects.ok()) return false;
       for (auto& s : effects->streams) batch.streams.push_back(std::move(s));
       for (auto& w : effects->projection_writes)
@@ -62,19 +62,21 @@ struct Latencies {
   std::string Summary() {
     std::sort(ms.begin(), ms.end());
     auto at = [&](double q) {
-      return ms.empty() ? 0.0 : ms[std::min(ms.size() - 1,
-                                            static_cast<size_t>(q * ms.size()))];
+      return ms.empty() ? 0.0
+                        : ms[std::min(ms.size() - 1,
+                                      static_cast<size_t>(q * ms.size()))];
     };
-    return absl::StrCat("n=", ms.size(), " p50=", at(0.5), " ms p90=",
-                        at(0.9), " ms p99=", at(0.99), " ms max=",
-                        ms.empty() ? 0 : ms.back(), " ms");
+    return absl::StrCat("n=", ms.size(), " p50=", at(0.5), " ms p90=", at(0.9),
+                        " ms p99=", at(0.99),
+                        " ms max=", ms.empty() ? 0 : ms.back(), " ms");
   }
 };
 
 // `clients` threads accept tasks <prefix>0.. (one command at a time each)
 // until `stop` or `per_client` commands each.
 Latencies Accept(dispatch::DispatchApp& app, const std::string& prefix,
-                 int clients, int per_client, std::atomic<bool>* stop) {
+                 int offset, int clients, int per_client,
+                 std::atomic<bool>* stop) {
   std::vector<std::vector<double>> per(clients);
   std::vector<std::thread> threads;
   common::v1::Actor handler;
@@ -86,7 +88,7 @@ Latencies Accept(dispatch::DispatchApp& app, const std::string& prefix,
       for (int i = 0; i < per_client && !(stop && stop->load()); ++i) {
         dispatch::v1::TaskActionRequest r;
         r.set_task_id(dispatch::TaskId(
-            prefix + std::to_string(c * per_client + i), 1));
+            prefix + std::to_string(offset + c * per_client + i), 1));
         const absl::Time t0 = absl::Now();
         auto result = app.Act(handler, dispatch::TaskAction::kAccept, r);
         per[c].push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
@@ -139,7 +141,7 @@ int main(int argc, char** argv) {
   std::printf("setup: %d due tasks, %d command targets in %.1f s\n", timers,
               targets, absl::ToDoubleSeconds(absl::Now() - setup));
 
-  Latencies quiet = Accept(app, "cmd-", clients, per_client, nullptr);
+  Latencies quiet = Accept(app, "cmd-", 0, clients, per_client, nullptr);
   std::printf("accept, no timers firing:   %s\n", quiet.Summary().c_str());
 
   const absl::Time flood = absl::Now();
@@ -152,39 +154,18 @@ int main(int argc, char** argv) {
     done = true;
   });
   // The second half of the targets, while the timers fire.
-  std::vector<std::vector<double>> per(clients);
-  Latencies loaded;
-  {
-    std::vector<std::thread> threads;
-    common::v1::Actor handler;
-    handler.set_subject("han-1");
-    handler.set_role(common::v1::ROLE_DEPARTMENT_HANDLER);
-    handler.set_department(reg::kSanitation);
-    for (int c = 0; c < clients; ++c) {
-      threads.emplace_back([&, c] {
-        for (int i = 0; i < per_client && !done.load(); ++i) {
-          dispatch::v1::TaskActionRequest r;
-          r.set_task_id(dispatch::TaskId(
-              "cmd-" + std::to_string(targets / 2 + c * per_client + i), 1));
-          const absl::Time t0 = absl::Now();
-          auto result = app.Act(handler, dispatch::TaskAction::kAccept, r);
-          per[c].push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
-          if (!result.ok()) return;
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    for (auto& v : per) loaded.ms.insert(loaded.ms.end(), v.begin(), v.end());
-  }
+  Latencies loaded =
+      Accept(app, "cmd-", targets / 2, clients, per_client, &done);
   const uint64_t fired_at_commands_end = app.timers_fired();
   watcher.join();
   const double flood_s = absl::ToDoubleSeconds(absl::Now() - flood);
   app.StopTimers();
   std::printf("accept, while timers fire:  %s\n", loaded.Summary().c_str());
-  std::printf("timers: %d tasks (yellow + overdue each) in %.2f s = %.0f "
-              "tasks/s; %llu had fired when the commands finished\n",
-              timers, flood_s, timers / flood_s,
-              static_cast<unsigned long long>(fired_at_commands_end));
+  std::printf(
+      "timers: %d tasks (yellow + overdue each) in %.2f s = %.0f "
+      "tasks/s; %llu had fired when the commands finished\n",
+      timers, flood_s, timers / flood_s,
+      static_cast<unsigned long long>(fired_at_commands_end));
   std::printf("store: %llu group commits, %llu WAL syncs\n",
               static_cast<unsigned long long>(store->group_commits()),
               static_cast<unsigned long long>(store->wal_syncs()));

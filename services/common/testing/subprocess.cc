@@ -102,4 +102,18 @@ absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
   }
 }
 
+ToolRun RunTool(const std::vector<std::string>& argv, absl::Duration timeout) {
+  ToolRun run;
+  Subprocess tool;
+  if (!tool.Start(argv).ok()) return run;
+  while (true) {
+    auto line = tool.ReadLine(timeout);
+    if (!line.ok()) break;
+    run.output += *line + "\n";
+  }
+  auto code = tool.Wait(timeout);
+  run.code = code.ok() ? *code : -1;
+  return run;
+}
+
 }  // namespace wangge::testing

@@ -44,6 +44,15 @@ class Subprocess {
   std::string buffer_;
 };
 
+// Runs a command-line tool to its end: its exit code (-1 if it could not be
+// run or did not finish) and its stdout.
+struct ToolRun {
+  int code = -1;
+  std::string output;
+};
+ToolRun RunTool(const std::vector<std::string>& argv,
+                absl::Duration timeout = absl::Seconds(30));
+
 }  // namespace wangge::testing
 
 #endif  // WANGGE_SERVICES_COMMON_TESTING_SUBPROCESS_H_

@@ -61,6 +61,29 @@ v1::TimelineEntry Entry(const common::v1::EventEnvelope& env,
   return e;
 }
 
+// Another service's event about a case, for the case's timeline.
+eventstore::ProjectionWrite TimelineRow(
+    const std::string& case_id, const common::v1::EventEnvelope& env,
+    const google::protobuf::Message& event) {
+  return {kTimelineProjection,
+          TimelineKey(case_id, FromProto(env.occurred_time()), env),
+          Entry(env, event).SerializeAsString()};
+}
+
+// Evaluation facts as "facts" rows: TimeKey(fact time, stable id, else
+// `prefix`/i).
+void AddFacts(const std::vector<CountedFact>& facts, const std::string& prefix,
+              eventstore::AppendRequest* r) {
+  for (size_t i = 0; i < facts.size(); ++i) {
+    const std::string id = facts[i].stable_id.empty()
+                               ? absl::StrCat(prefix, "/", i)
+                               : facts[i].stable_id;
+    r->projection_writes.push_back(
+        {kFactsProjection, FactKey(FromProto(facts[i].fact.time()), id),
+         facts[i].fact.SerializeAsString()});
+  }
+}
+
 }  // namespace
 
 SupervisionApp::SupervisionApp(eventstore::EventStore* store,
@@ -106,15 +129,7 @@ absl::StatusOr<eventstore::AppendRequest> SupervisionApp::Effects(
         return absl::InternalError(absl::StrCat(
             "a case has no event ", e.event->GetDescriptor()->full_name()));
       }
-      for (size_t i = 0; i < facts.size(); ++i) {
-        const std::string id =
-            facts[i].stable_id.empty()
-                ? absl::StrCat(stream, "/", after.version(), "/", i)
-                : facts[i].stable_id;
-        r.projection_writes.push_back(
-            {kFactsProjection, FactKey(FromProto(facts[i].fact.time()), id),
-             facts[i].fact.SerializeAsString()});
-      }
+      AddFacts(facts, absl::StrCat(stream, "/", after.version()), &r);
     }
     auto streams = domain::ToStreams(
         by_stream[stream],
@@ -155,10 +170,7 @@ absl::StatusOr<eventstore::AppendRequest> SupervisionApp::IntakeEffects(
   ASSIGN_OR_RETURN(auto r, Effects(emitted, {{case_id, c}}, ServiceActor(),
                                    env.event_id(), now, nullptr));
   r.actor = ServiceActor();
-  r.projection_writes.push_back(
-      {kTimelineProjection,
-       TimelineKey(case_id, FromProto(env.occurred_time()), env),
-       Entry(env, *event).SerializeAsString()});
+  r.projection_writes.push_back(TimelineRow(case_id, env, *event));
   return r;
 }
 
@@ -187,21 +199,12 @@ absl::StatusOr<eventstore::AppendRequest> SupervisionApp::DispatchEffects(
     // The command centre's events counted for evaluation, at their time.
     auto facts =
         FactsOf(c, *event, env.actor(), FromProto(env.occurred_time()));
-    for (size_t i = 0; i < facts.size(); ++i) {
-      const std::string id = facts[i].stable_id.empty()
-                                 ? absl::StrCat("dispatch/", env.partition(),
-                                                "/", env.sequence(), "/", i)
-                                 : facts[i].stable_id;
-      r.projection_writes.push_back(
-          {kFactsProjection, FactKey(FromProto(facts[i].fact.time()), id),
-           facts[i].fact.SerializeAsString()});
-    }
+    AddFacts(facts,
+             absl::StrCat("dispatch/", env.partition(), "/", env.sequence()),
+             &r);
   }
   r.actor = ServiceActor();
-  r.projection_writes.push_back(
-      {kTimelineProjection,
-       TimelineKey(case_id, FromProto(env.occurred_time()), env),
-       Entry(env, *event).SerializeAsString()});
+  r.projection_writes.push_back(TimelineRow(case_id, env, *event));
   return r;
 }
 
@@ -214,10 +217,7 @@ absl::StatusOr<eventstore::AppendRequest> SupervisionApp::OversightEffects(
   const std::string case_id = CaseIdOf(*event);
   eventstore::AppendRequest r;
   if (case_id.empty()) return r;
-  r.projection_writes.push_back(
-      {kTimelineProjection,
-       TimelineKey(case_id, FromProto(env.occurred_time()), env),
-       Entry(env, *event).SerializeAsString()});
+  r.projection_writes.push_back(TimelineRow(case_id, env, *event));
   return r;
 }
 

@@ -59,9 +59,13 @@ peers=""
 for s in intake supervision dispatch oversight registry; do
   peers+=" --${s}_addr=127.0.0.1:${PORT[$s]}"
 done
+# A development clock: `wangge demo` moves it (through this file) to reach
+# deadlines. It only ever moves forward and is kept across restarts.
+[[ -s "$VAR/dev/clock.offset" ]] || echo 0 >"$VAR/dev/clock.offset"
 for s in registry intake supervision dispatch oversight; do
   # shellcheck disable=SC2086
   setsid "$BIN/$s/$s" --listen="127.0.0.1:${PORT[$s]}" \
+    --dev_clock_offset_file="$VAR/dev/clock.offset" \
     --metrics_listen="127.0.0.1:$((PORT[$s] + 2000))" \
     --data_dir="$VAR/$s" --partitions="$PARTITIONS" \
     --kafka_bootstrap_file="$VAR/kafka.bootstrap" \
@@ -122,6 +126,7 @@ Try (wangge = $BIN/cli/wangge --key_file=$VAR/dev/jwt.key):
   wangge case close <case id> --closing_type=normal
   wangge case timeline <case id>               # every service's events, in order
   wangge evaluation 110101                     # 综合评价, the last 30 days
+  wangge demo                                  # one case through the whole loop (moves the dev clock)
   wangge coverage 510101                       # the red line (一根红线): gaps
   wangge notice list --subject=party-<area code>   # a party overseer's 督办
   wangge heads registry                        # events per partition

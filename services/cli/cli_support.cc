@@ -14,6 +14,9 @@
 #include "services/common/status/grpc_status.h"
 
 ABSL_FLAG(std::string, addr, "", "Service address (default: the local stack)");
+ABSL_FLAG(std::string, stack, "",
+          "Addresses per service, service=host:port,... (default: the local "
+          "stack's ports)");
 ABSL_FLAG(std::string, token, "", "Bearer token (default: a dev token)");
 ABSL_FLAG(std::string, key_file, "var/dev/jwt.key", "HS256 development secret");
 ABSL_FLAG(bool, json, false, "Print JSON");
@@ -55,15 +58,24 @@ int ReportError(const grpc::Status& s) {
 
 absl::StatusOr<std::string> Token(const std::string& role) {
   if (!absl::GetFlag(FLAGS_token).empty()) return absl::GetFlag(FLAGS_token);
+  return MintToken(role, absl::GetFlag(FLAGS_subject),
+                   absl::GetFlag(FLAGS_department),
+                   absl::GetFlag(FLAGS_channel));
+}
+
+absl::StatusOr<std::string> MintToken(const std::string& role,
+                                      const std::string& subject,
+                                      const std::string& department,
+                                      const std::string& channel) {
   auto key = files::ReadFileToString(absl::GetFlag(FLAGS_key_file));
   if (!key.ok()) return key.status();
   auth::Claims c;
   auto parsed = auth::ParseRole(role);
   if (!parsed.ok()) return parsed.status();
   c.role = *parsed;
-  c.subject = absl::GetFlag(FLAGS_subject);
-  c.department = absl::GetFlag(FLAGS_department);
-  c.channel = absl::GetFlag(FLAGS_channel);
+  c.subject = subject;
+  c.department = department;
+  c.channel = channel;
   c.audience = "wangge";
   c.expiry = absl::Now() + absl::GetFlag(FLAGS_ttl);
   c.scopes = absl::StrSplit(absl::GetFlag(FLAGS_scope), ',', absl::SkipEmpty());
@@ -72,6 +84,11 @@ absl::StatusOr<std::string> Token(const std::string& role) {
 
 std::shared_ptr<grpc::Channel> Channel(const std::string& service) {
   std::string addr = absl::GetFlag(FLAGS_addr);
+  for (absl::string_view pair :
+       absl::StrSplit(absl::GetFlag(FLAGS_stack), ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(pair, '=');
+    if (kv.first == service) addr = kv.second;
+  }
   if (addr.empty()) addr = absl::StrCat("127.0.0.1:", kPorts.at(service));
   return grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
 }

@@ -18,6 +18,7 @@
 #include "google/protobuf/timestamp.pb.h"
 
 ABSL_DECLARE_FLAG(std::string, addr);
+ABSL_DECLARE_FLAG(std::string, stack);
 ABSL_DECLARE_FLAG(std::string, token);
 ABSL_DECLARE_FLAG(std::string, key_file);
 ABSL_DECLARE_FLAG(bool, json);
@@ -38,6 +39,11 @@ int Fail(const std::string& message);
 // Prints the status, its field violations and denied rule; returns 1.
 int ReportError(const grpc::Status& s);
 absl::StatusOr<std::string> Token(const std::string& role);
+// A development token for anyone (the demo plays every role).
+absl::StatusOr<std::string> MintToken(const std::string& role,
+                                      const std::string& subject,
+                                      const std::string& department = "",
+                                      const std::string& channel = "");
 std::shared_ptr<grpc::Channel> Channel(const std::string& service);
 void Print(const google::protobuf::Message& m);
 // A context with a token of `role` (or --token) and a 30 s deadline.

@@ -26,6 +26,7 @@
 //   wangge notice list|watch --subject=m-1 | notice ack|act|resolve ID
 //   wangge wish record AREA --text=... | wish claim|fulfil W... --subject=m-1
 //   wangge participation 510101
+//   wangge demo   (the whole loop on the live stack, moving its dev clock)
 //
 // Addresses default to the local stack (deploy/local/run.sh): intake 7101,
 // supervision 7102, dispatch 7103, oversight 7104, registry 7105; --addr
@@ -48,6 +49,7 @@
 #include "absl/time/clock.h"
 #include "services/cli/case_commands.h"
 #include "services/cli/cli_support.h"
+#include "services/cli/demo_command.h"
 #include "services/cli/oversight_commands.h"
 #include "services/common/auth/token.h"
 #include "services/common/clock/proto_time.h"
@@ -300,7 +302,8 @@ int main(int argc, char** argv) {
   if (args.size() < 2) {
     return Fail(
         "commands: token, registry, report, report-get, case, task, "
-        "evaluation, redline, coverage, notice, wish, participation, heads "
+        "evaluation, redline, coverage, notice, wish, participation, demo, "
+        "heads "
         "(see --help)");
   }
   const std::string command = args[1];
@@ -317,6 +320,7 @@ int main(int argc, char** argv) {
   if (command == "case") return CaseCommand(args);
   if (command == "task") return TaskCommand(args);
   if (command == "evaluation") return EvaluationCommand(args);
+  if (command == "demo") return DemoCommand(args);
   if (command == "redline") return RedLineCommand(args);
   if (command == "coverage") return CoverageCommand(args);
   if (command == "notice") return NoticeCommand(args);

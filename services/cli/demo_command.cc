@@ -28,6 +28,7 @@ ABSL_FLAG(std::string, district, "510101",
           "demo: the district to report in (Chengdu-style, with its red "
           "line loaded)");
 
+ABSL_DECLARE_FLAG(std::string, from);
 ABSL_DECLARE_FLAG(std::string, to);
 
 namespace wangge::cli {
@@ -367,15 +368,23 @@ int Demo::Run() {
                                          absl::GetFlag(FLAGS_district)};
   argv.clear();
   for (auto& a : evaluation) argv.push_back(a.data());
-  // The window must include the moved clock.
+  // From today to past the moved clock.
+  absl::SetFlag(&FLAGS_from, absl::FormatTime(absl::RFC3339_full,
+                                              absl::Now() - absl::Hours(24),
+                                              absl::UTCTimeZone()));
   absl::SetFlag(&FLAGS_to, absl::FormatTime(absl::RFC3339_full,
                                             absl::Now() + absl::Hours(24 * 30),
                                             absl::UTCTimeZone()));
   if (EvaluationCommand(argv) != 0) return 1;
-  Say("\nNow check the history as an auditor would:\n"
-      "  audit verify --addr=intake=127.0.0.1:7101,supervision=127.0.0.1:7102,"
-      "dispatch=127.0.0.1:7103,oversight=127.0.0.1:7104,registry=127.0.0.1:"
-      "7105 --key_file=var/dev/jwt.key");
+  Say("\nNow check the history as an auditor would (hashes, Merkle roots, "
+      "signed checkpoints, and the separation rules):\n"
+      "  audit verify --key_file=var/dev/jwt.key "
+      "--addr=intake=127.0.0.1:7101,supervision=127.0.0.1:7102,"
+      "dispatch=127.0.0.1:7103,oversight=127.0.0.1:7104,"
+      "registry=127.0.0.1:7105 --public_keys=intake=var/intake/"
+      "signing-key.pub.pem,supervision=var/supervision/signing-key.pub.pem,"
+      "dispatch=var/dispatch/signing-key.pub.pem,oversight=var/oversight/"
+      "signing-key.pub.pem,registry=var/registry/signing-key.pub.pem");
   return 0;
 }
 

@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
             server.get());
         for (const char* p :
              {supervision::kCasesProjection, supervision::kFactsProjection,
-              supervision::kTimelineProjection}) {
+              supervision::kTimelineProjection,
+              supervision::kCountedProjection}) {
           context.projections->push_back(p);
         }
         context.chassis->AddShutdownHook([app, server, replica] {});

@@ -289,7 +289,7 @@ absl::StatusOr<v1::TaskCommandResponse> DispatchApp::Decide(
   const std::string command_id =
       request.request_id().empty()
           ? ""
-          : absl::StrCat("task/decide/", actor.subject(), "/",
+          : absl::StrCat(request.task_id(), "/decide/", actor.subject(), "/",
                          request.request_id());
   const absl::Time now = clock_->Now();
   return Commit(

@@ -239,6 +239,7 @@ absl::StatusOr<std::vector<Emitted>> DecideReportHandled(
   for (const auto& h : evidence) e.add_evidence_sha256(h);
   *e.mutable_handled_time() = ToProto(now);
   e.set_on_time(now <= FromProto(task.due_time()));
+  *e.mutable_due_time() = task.due_time();
   return std::vector<Emitted>{domain::Emit(Stream(task), e)};
 }
 
@@ -269,6 +270,12 @@ absl::StatusOr<std::vector<Emitted>> DecideRuling(
           return InvalidField("redispatch_department",
                               "the department that sent it back");
         }
+        ASSIGN_OR_RETURN(const auto* policy, PolicyIn(registry, now));
+        if (!HasDepartment(*policy, redispatch_department)) {
+          return InvalidField(
+              "redispatch_department",
+              absl::StrCat("no department ", redispatch_department));
+        }
         e.set_redispatch_department(redispatch_department);
         CaseToDispatch next;
         next.case_id = d.case_id();
@@ -296,6 +303,11 @@ absl::StatusOr<std::vector<Emitted>> DecideRuling(
       e.set_approved(approve);
       e.set_reason(reason);
       std::string version;
+      if (approve && task.overdue()) {
+        // The deadline passed while the request waited: too late to extend.
+        return absl::FailedPreconditionError(
+            "the task went overdue while the extension waited: refuse it");
+      }
       if (approve) {
         ASSIGN_OR_RETURN(const auto* policy, PolicyIn(registry, now));
         version = policy->version();
@@ -304,14 +316,12 @@ absl::StatusOr<std::vector<Emitted>> DecideRuling(
                          registry::DeadlineAfter(policy->calendar(),
                                                  FromProto(task.due_time()),
                                                  more, d.working_time()));
-        // Yellow again at 80% of the whole allowance, counted from dispatch.
-        const absl::Duration total = absl::Minutes(d.limit_minutes()) +
-                                     absl::Minutes(task.extended_minutes()) +
-                                     more;
+        // Yellow moves on by 80% of the time added (a shelved spell, already
+        // in both, stays out of it).
         ASSIGN_OR_RETURN(absl::Time yellow,
-                         registry::DeadlineAfter(
-                             policy->calendar(), FromProto(d.dispatched_time()),
-                             total * 0.8, d.working_time()));
+                         registry::DeadlineAfter(policy->calendar(),
+                                                 FromProto(task.yellow_time()),
+                                                 more * 0.8, d.working_time()));
         *e.mutable_due_time() = ToProto(due);
         *e.mutable_yellow_time() = ToProto(yellow);
       }

@@ -323,3 +323,42 @@ TEST_F(TaskTest, EvolveFromEnvelopeRefusesForeignTypes) {
 
 }  // namespace
 }  // namespace wangge::dispatch
+
+namespace wangge::dispatch {
+namespace {
+
+TEST_F(TaskTest, NoExtensionOnceTheDeadlinePassedWhileItWaited) {
+  const absl::Time t0 = Local(2024, 9, 23, 10, 0);
+  Dispatch(reg::kGreeneryCare, t0);  // due Sunday 29 (make-up day) 10:00
+  Apply(*DecideRequest(task_, Handler(reg::kGreenery), RequestKind::kExtension,
+                       "rain", 420, t0),
+        t0);
+  const absl::Time late = Local(2024, 9, 30, 9, 0);
+  auto fired = DecideTimers(task_, late);
+  ASSERT_EQ(fired.size(), 2u);  // yellow and overdue while pending
+  Apply(fired, late);
+  EXPECT_EQ(DecideRuling(task_, Dispatcher(), true, "", "", registry_, late)
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  Apply(*DecideRuling(task_, Dispatcher(), false, "too late", "", registry_,
+                      late),
+        late);
+  EXPECT_EQ(task_.status(), v1::TASK_STATUS_DISPATCHED);
+  EXPECT_TRUE(task_.overdue());
+}
+
+TEST_F(TaskTest, SendBackOnlyToAKnownDepartment) {
+  const absl::Time t0 = Local(2024, 9, 23, 10, 0);
+  Dispatch(reg::kRubbish, t0);
+  Apply(*DecideRequest(task_, Handler(reg::kSanitation), RequestKind::kSendBack,
+                       "not ours", 0, t0),
+        t0);
+  EXPECT_EQ(status::ViolatedField(DecideRuling(task_, Dispatcher(), true, "",
+                                               "dept-nowhere", registry_, t0)
+                                      .status()),
+            "redispatch_department");
+}
+
+}  // namespace
+}  // namespace wangge::dispatch

@@ -92,7 +92,8 @@ RedLine OversightApp::Line() const {
 absl::StatusOr<eventstore::AppendRequest> OversightApp::Effects(
     const std::vector<Emitted>& emitted,
     std::map<std::string, v1::NoticeRecord> notices, const std::string& cause,
-    absl::Time now, std::vector<v1::Notice>* changed) const {
+    absl::Time now, std::vector<v1::Notice>* changed,
+    std::map<std::string, v1::SmallWishRecord> wishes) const {
   eventstore::AppendRequest r;
   std::vector<std::string> order;
   std::map<std::string, std::vector<Emitted>> by_stream;
@@ -157,9 +158,9 @@ absl::StatusOr<eventstore::AppendRequest> OversightApp::Effects(
       r.projection_writes.push_back(
           {kMembersProjection, id, m.SerializeAsString()});
     } else if (absl::StartsWith(stream, "wish/")) {
+      // The state the decision saw: its version guards the append.
       const std::string id = After(stream, "wish/");
-      ASSIGN_OR_RETURN(v1::SmallWishRecord w,
-                       Row<v1::SmallWishRecord>(kWishesProjection, id));
+      v1::SmallWishRecord w = wishes[id];
       expected = static_cast<int64_t>(w.version());
       for (const auto& e : events) {
         auto facts = registry_->Read([&](const registry::RegistryState& s) {
@@ -191,8 +192,10 @@ absl::StatusOr<std::vector<Emitted>> OversightApp::Raise(const Trigger& trigger,
   const RedLine line = Line();
   return registry_->Read([&](const registry::RegistryState& state)
                              -> absl::StatusOr<std::vector<Emitted>> {
-    if (state.areas.empty()) {
-      return absl::UnavailableError("the registry copy is still loading");
+    if (state.Find(trigger.case_area_code) == nullptr) {
+      // Intake located the case in the registry: this copy is behind.
+      return absl::UnavailableError(absl::StrCat(
+          "area ", trigger.case_area_code, " is not in the registry copy yet"));
     }
     ASSIGN_OR_RETURN(Emitted e, DecideRaise(line, state, trigger, rules_, now));
     return std::vector<Emitted>{std::move(e)};
@@ -371,17 +374,29 @@ void OversightApp::OnApplied(const common::v1::EventEnvelope& env) {
 absl::StatusOr<v1::OversightCommandResponse> OversightApp::Commit(
     const common::v1::Actor& actor, const std::string& command_id,
     const std::string& id, std::map<std::string, v1::NoticeRecord> notices,
-    std::vector<Emitted> emitted) {
+    std::vector<Emitted> emitted,
+    std::map<std::string, v1::SmallWishRecord> wishes) {
   v1::OversightCommandResponse response;
   response.set_id(id);
   const absl::Time now = clock_->Now();
   std::vector<v1::Notice> changed;
-  ASSIGN_OR_RETURN(auto request, Effects(emitted, std::move(notices),
-                                         command_id, now, &changed));
+  ASSIGN_OR_RETURN(auto request,
+                   Effects(emitted, std::move(notices), command_id, now,
+                           &changed, std::move(wishes)));
   request.command_id = command_id;
   request.actor = actor;
   ASSIGN_OR_RETURN(auto result, store_->Append(std::move(request)));
-  if (!result.duplicate) {
+  if (result.duplicate) {
+    // A concurrent retry of the same command won: its answer, not ours.
+    for (const auto& sv : result.stream_versions) {
+      const std::string& stream = sv.stream_id();
+      const size_t slash = stream.find('/');
+      if (slash != std::string::npos) response.set_id(stream.substr(slash + 1));
+    }
+    for (const auto& p : result.positions) *response.add_positions() = p;
+    return response;
+  }
+  {
     absl::MutexLock lock(&line_mu_);
     for (const auto& e : emitted) {
       const auto* d = e.event->GetDescriptor();
@@ -522,29 +537,53 @@ absl::StatusOr<v1::OversightCommandResponse> OversightApp::RecordWish(
   return Commit(actor, command, id, {}, {std::move(e)});
 }
 
+absl::StatusOr<v1::OversightCommandResponse> OversightApp::OnWish(
+    const common::v1::Actor& actor, const std::string& what,
+    const v1::SmallWishActionRequest& r,
+    const std::function<absl::StatusOr<std::vector<Emitted>>(
+        const v1::SmallWishRecord&)>& decide) {
+  if (r.wish_id().empty()) return status::InvalidField("wish_id", "required");
+  const std::string command = CommandId(
+      what, actor,
+      r.request_id().empty() ? ""
+                             : absl::StrCat(r.wish_id(), "/", r.request_id()));
+  if (!command.empty()) {
+    ASSIGN_OR_RETURN(auto first, store_->CommandResult(command));
+    if (first) {
+      v1::OversightCommandResponse response;
+      response.set_id(r.wish_id());
+      for (const auto& p : first->positions) *response.add_positions() = p;
+      return response;
+    }
+  }
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    ASSIGN_OR_RETURN(v1::SmallWishRecord w,
+                     Row<v1::SmallWishRecord>(kWishesProjection, r.wish_id()));
+    if (w.version() == 0) {
+      return absl::NotFoundError(absl::StrCat("no wish ", r.wish_id()));
+    }
+    ASSIGN_OR_RETURN(auto emitted, decide(w));
+    auto result = Commit(actor, command, r.wish_id(), {}, std::move(emitted),
+                         {{r.wish_id(), w}});
+    if (result.status().code() == absl::StatusCode::kAborted) continue;
+    return result;
+  }
+  return absl::AbortedError("the wish kept changing; try again");
+}
+
 absl::StatusOr<v1::OversightCommandResponse> OversightApp::ClaimWish(
     const common::v1::Actor& actor, const v1::SmallWishActionRequest& r) {
-  ASSIGN_OR_RETURN(v1::SmallWishRecord w,
-                   Row<v1::SmallWishRecord>(kWishesProjection, r.wish_id()));
-  if (w.version() == 0) {
-    return absl::NotFoundError(absl::StrCat("no wish ", r.wish_id()));
-  }
-  ASSIGN_OR_RETURN(auto emitted,
-                   DecideClaimWish(w, Line(), actor, clock_->Now()));
-  return Commit(actor, CommandId("claim", actor, r.request_id()), r.wish_id(),
-                {}, std::move(emitted));
+  const absl::Time now = clock_->Now();
+  return OnWish(actor, "claim", r, [&](const v1::SmallWishRecord& w) {
+    return DecideClaimWish(w, Line(), actor, now);
+  });
 }
 
 absl::StatusOr<v1::OversightCommandResponse> OversightApp::FulfilWish(
     const common::v1::Actor& actor, const v1::SmallWishActionRequest& r) {
-  ASSIGN_OR_RETURN(v1::SmallWishRecord w,
-                   Row<v1::SmallWishRecord>(kWishesProjection, r.wish_id()));
-  if (w.version() == 0) {
-    return absl::NotFoundError(absl::StrCat("no wish ", r.wish_id()));
-  }
-  ASSIGN_OR_RETURN(auto emitted, DecideFulfilWish(w, actor, r.note()));
-  return Commit(actor, CommandId("fulfil", actor, r.request_id()), r.wish_id(),
-                {}, std::move(emitted));
+  return OnWish(actor, "fulfil", r, [&](const v1::SmallWishRecord& w) {
+    return DecideFulfilWish(w, actor, r.note());
+  });
 }
 
 absl::StatusOr<v1::Coverage> OversightApp::GetCoverage(
@@ -641,10 +680,16 @@ absl::StatusOr<size_t> OversightApp::FireDueTimers(size_t max) {
   for (const auto& [key, id] : due) {
     ASSIGN_OR_RETURN(v1::NoticeRecord n,
                      Row<v1::NoticeRecord>(kNoticesProjection, id));
+    ASSIGN_OR_RETURN(v1::CaseFacts c, Row<v1::CaseFacts>(kCaseFactsProjection,
+                                                         n.raised().case_id()));
     const RedLine line = Line();
-    auto emitted = registry_->Read([&](const registry::RegistryState& s) {
-      return DecideEscalate(n, line, s, rules_, now);
-    });
+    // A notice raised as its case closed (the two followers race) resolves
+    // here instead of climbing.
+    auto emitted = c.closed()
+                       ? DecideCaseClosed(n)
+                       : registry_->Read([&](const registry::RegistryState& s) {
+                           return DecideEscalate(n, line, s, rules_, now);
+                         });
     eventstore::AppendRequest request;
     std::vector<v1::Notice> changed;
     if (emitted.empty()) {

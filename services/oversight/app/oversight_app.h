@@ -101,17 +101,25 @@ class OversightApp {
   absl::StatusOr<T> Row(const char* projection, const std::string& key) const;
   // The append for `emitted` (oversight's own events) with every row they
   // change; `notices` holds the notices' state before.
+  // `wishes` likewise holds the wishes' state before.
   absl::StatusOr<eventstore::AppendRequest> Effects(
       const std::vector<Emitted>& emitted,
       std::map<std::string, v1::NoticeRecord> notices, const std::string& cause,
-      absl::Time now, std::vector<v1::Notice>* changed) const;
+      absl::Time now, std::vector<v1::Notice>* changed,
+      std::map<std::string, v1::SmallWishRecord> wishes = {}) const;
   // Raises the trigger's notice unless it exists or the case is closed.
   absl::StatusOr<std::vector<Emitted>> Raise(const Trigger& trigger,
                                              absl::Time now) const;
   absl::StatusOr<v1::OversightCommandResponse> Commit(
       const common::v1::Actor& actor, const std::string& command_id,
       const std::string& id, std::map<std::string, v1::NoticeRecord> notices,
-      std::vector<Emitted> emitted);
+      std::vector<Emitted> emitted,
+      std::map<std::string, v1::SmallWishRecord> wishes = {});
+  absl::StatusOr<v1::OversightCommandResponse> OnWish(
+      const common::v1::Actor& actor, const std::string& what,
+      const v1::SmallWishActionRequest& r,
+      const std::function<absl::StatusOr<std::vector<Emitted>>(
+          const v1::SmallWishRecord&)>& decide);
   absl::StatusOr<v1::OversightCommandResponse> OnNotice(
       const common::v1::Actor& actor, const std::string& what,
       const v1::NoticeActionRequest& r,

@@ -237,3 +237,51 @@ TEST_F(OversightAppTest, TheLineSurvivesARestart) {
 
 }  // namespace
 }  // namespace wangge::oversight
+
+namespace wangge::oversight {
+namespace {
+
+TEST_F(OversightAppTest, AWishIsClaimedOnceAndRetriesAnswerTheFirst) {
+  common::v1::Actor worker = Person(common::v1::ROLE_GRID_WORKER, "gw-1");
+  v1::RecordSmallWishRequest r;
+  r.set_request_id("w1");
+  r.set_area_code(micros_[0]);
+  r.set_description("a bench by the gate");
+  auto recorded = app_->RecordWish(worker, r);
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  auto again = app_->RecordWish(worker, r);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->id(), recorded->id());
+  v1::SmallWishActionRequest claim;
+  claim.set_request_id("c1");
+  claim.set_wish_id(recorded->id());
+  auto first =
+      app_->ClaimWish(Person(common::v1::ROLE_PARTY_MEMBER, "m-micro"), claim);
+  ASSERT_TRUE(first.ok()) << first.status();
+  // Its retry answers the first result; another member is refused.
+  const uint64_t before = Events();
+  auto retry =
+      app_->ClaimWish(Person(common::v1::ROLE_PARTY_MEMBER, "m-micro"), claim);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(Events(), before);
+  claim.set_request_id("c2");
+  EXPECT_EQ(
+      app_->ClaimWish(Person(common::v1::ROLE_PARTY_MEMBER, "m-general"), claim)
+          .status()
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
+  v1::SmallWishActionRequest fulfil = claim;
+  fulfil.set_request_id("f1");
+  fulfil.set_note("built");
+  ASSERT_TRUE(
+      app_->FulfilWish(Person(common::v1::ROLE_PARTY_MEMBER, "m-micro"), fulfil)
+          .ok());
+  v1::GetParticipationRequest q;
+  *q.mutable_start_time() = ToProto(kT0);
+  *q.mutable_end_time() = ToProto(clock_.Now() + absl::Hours(1));
+  EXPECT_EQ(
+      app_->GetParticipation(q)->small_wishes_fulfilled().at("org-street"), 1);
+}
+
+}  // namespace
+}  // namespace wangge::oversight

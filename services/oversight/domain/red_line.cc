@@ -282,6 +282,11 @@ std::vector<Emitted> DecideEscalate(const v1::NoticeRecord& n,
   } else {
     LinePosition pos =
         FindOnLine(line, registry, n.area_code(), true, rules, now);
+    if (pos.overseer.member_id.empty() && !n.overseer_id().empty()) {
+      // Nobody above: the holder keeps it, flagged past the top.
+      pos.area_code = n.area_code();
+      pos.overseer = Overseer{n.overseer_id(), n.organization_id()};
+    }
     e.set_area_code(pos.area_code);
     e.set_overseer_id(pos.overseer.member_id);
     e.set_organization_id(pos.overseer.organization_id);

@@ -157,7 +157,12 @@ absl::StatusOr<eventstore::AppendRequest> SupervisionApp::IntakeEffects(
     if (c.version() == 0) {
       ASSIGN_OR_RETURN(
           Emitted opened,
-          registry_->Read([&](const registry::RegistryState& state) {
+          registry_->Read([&](const registry::RegistryState& state)
+                              -> absl::StatusOr<Emitted> {
+            if (state.policies.empty() || state.staff.empty()) {
+              // Staff decide who verifies: wait for the registry copy.
+              return absl::UnavailableError("the registry copy is loading");
+            }
             return DecideOpen(
                 state, policy_,
                 static_cast<const intake::v1::ReportReceived&>(*event), now);
@@ -196,9 +201,21 @@ absl::StatusOr<eventstore::AppendRequest> SupervisionApp::DispatchEffects(
     }
     ASSIGN_OR_RETURN(r, Effects(emitted, {{case_id, c}}, ServiceActor(),
                                 env.event_id(), now, nullptr));
-    // The command centre's events counted for evaluation, at their time.
+    // The command centre's events counted for evaluation, at their time;
+    // a fact that counts once is written the first time only.
     auto facts =
         FactsOf(c, *event, env.actor(), FromProto(env.occurred_time()));
+    std::vector<CountedFact> fresh;
+    for (auto& f : facts) {
+      if (!f.stable_id.empty()) {
+        ASSIGN_OR_RETURN(
+            auto seen, store_->GetProjection(kCountedProjection, f.stable_id));
+        if (seen) continue;
+        r.projection_writes.push_back({kCountedProjection, f.stable_id, ""});
+      }
+      fresh.push_back(std::move(f));
+    }
+    facts = std::move(fresh);
     AddFacts(facts,
              absl::StrCat("dispatch/", env.partition(), "/", env.sequence()),
              &r);
@@ -237,8 +254,8 @@ absl::StatusOr<v1::CaseCommandResponse> SupervisionApp::Commit(
   if (case_id.empty()) return status::InvalidField("case_id", "required");
   const std::string command_id =
       request_id.empty() ? ""
-                         : absl::StrCat("case/", method, "/", actor.subject(),
-                                        "/", request_id);
+                         : absl::StrCat("case/", case_id, "/", method, "/",
+                                        actor.subject(), "/", request_id);
   v1::CaseCommandResponse response;
   response.set_case_id(case_id);
   if (!command_id.empty()) {

@@ -36,6 +36,9 @@ namespace wangge::supervision {
 inline constexpr char kCasesProjection[] = "cases";
 inline constexpr char kFactsProjection[] = "facts";
 inline constexpr char kTimelineProjection[] = "timeline";
+// Tasks already counted as due for closing (stable fact ids), written only
+// by the dispatch follower: the first fact wins.
+inline constexpr char kCountedProjection[] = "counted";
 
 class SupervisionApp {
  public:

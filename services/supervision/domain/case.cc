@@ -186,7 +186,13 @@ absl::StatusOr<std::vector<Emitted>> DecideFile(
     return absl::FailedPreconditionError("no registry policy in force");
   }
   const auto* cls = registry::ClassOf(*policy, c.opened().category_code());
-  if (cls != nullptr && cls->filing_criteria_size() > 0 &&
+  if (cls == nullptr || !cls->active()) {
+    // The command centre could not route it: not filed at all.
+    return absl::FailedPreconditionError(
+        absl::StrCat("class ", c.opened().category_code(),
+                     " is not an active class of policy ", policy->version()));
+  }
+  if (cls->filing_criteria_size() > 0 &&
       !Contains(cls->filing_criteria(), filing_criterion)) {
     return InvalidField(
         "filing_criterion",

@@ -219,19 +219,32 @@ std::vector<CountedFact> FactsOf(const v1::CaseRecord& before,
     fact("responded", as((dispatch::v1::TaskAccepted*)nullptr).department());
   } else if (type == dispatch::v1::TaskHandled::descriptor() ||
              type == dispatch::v1::TaskOverdue::descriptor()) {
-    const bool handled = type == dispatch::v1::TaskHandled::descriptor();
-    if (handled) {
+    // Counted for the task the event names (a later task of the case may
+    // have been read first, from another partition).
+    std::string task_id, task_department;
+    google::protobuf::Timestamp due_time;
+    if (type == dispatch::v1::TaskHandled::descriptor()) {
       const auto& e = as((dispatch::v1::TaskHandled*)nullptr);
+      task_id = e.task_id();
+      task_department = e.department();
+      due_time = e.due_time();
       fact("handled", e.department(), "", common::v1::ROLE_UNSPECIFIED,
-           e.on_time());
+           e.on_time())
+          .set_task_id(task_id);
     } else {
-      fact("overdue", department);
+      const auto& e = as((dispatch::v1::TaskOverdue*)nullptr);
+      task_id = e.task_id();
+      task_department = e.department();
+      due_time = e.due_time();
+      fact("overdue", e.department()).set_task_id(task_id);
     }
-    // Due for closing (应结案) once per task, at its deadline: handled or
-    // overdue-and-unhandled, whichever came first keeps the row.
-    auto& due = fact("due", department);
-    *due.mutable_time() = before.due_time();
-    out.back().stable_id = absl::StrCat("due/", before.task_id());
+    // Due for closing (应结案) once per task, at its deadline: handled, or
+    // overdue and not handled; the first to come keeps it (the shell drops
+    // a second row for the same task).
+    auto& due = fact("due", task_department);
+    due.set_task_id(task_id);
+    *due.mutable_time() = due_time;
+    out.back().stable_id = absl::StrCat("due/", task_id);
   } else if (type == dispatch::v1::SendBackDecided::descriptor()) {
     const auto& e = as((dispatch::v1::SendBackDecided*)nullptr);
     if (e.approved()) fact("returned", e.department());

@@ -69,8 +69,8 @@ absl::StatusOr<EvaluationWeights> ParseEvaluationWeights(
 
 struct CountedFact {
   v1::EvaluationFact fact;
-  // Set for facts that must count once whatever happens later (a task due
-  // for closing): the key is then FactKey(time, stable_id), overwritten.
+  // Set for facts that count once whatever happens later (a task due for
+  // closing, "due/<task id>"): the shell keeps the first one only.
   std::string stable_id;
 };
 

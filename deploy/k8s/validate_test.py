@@ -51,11 +51,14 @@ def kubectl():
 
 
 def consumed_by_code():
-    """The topics each service's code consumes: FollowSource(context, "x")."""
+    """The topics each service's code consumes: FollowSource(context, "x"),
+    and the registry's through FollowRegistry(context)."""
     consumed = {}
     for s in SERVICES:
         text = open(os.path.join(ROOT, "services", s, "main.cc")).read()
         consumed[s] = set(re.findall(r'FollowSource\(\s*context,\s*"([a-z]+)"', text))
+        if re.search(r'FollowRegistry\(\s*context\s*\)', text):
+            consumed[s].add("registry")
     return consumed
 
 

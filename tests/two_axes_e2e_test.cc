@@ -30,6 +30,7 @@
 #include "services/registry/app/deployment_json.h"
 #include "services/registry/domain/geometry.h"
 #include "services/registry/generator/city_generator.h"
+#include "tests/stack.h"
 #include "wangge/common/v1/eventlog.grpc.pb.h"
 #include "wangge/dispatch/v1/dispatch.grpc.pb.h"
 #include "wangge/intake/v1/intake.grpc.pb.h"
@@ -50,117 +51,31 @@ constexpr char kSanitation[] = "sanitation-110101";
 constexpr char kUrbanManagement[] = "urban_management-110101";
 constexpr char kRubbish[] = "event/01/0102";  // 4 working hours, sanitation
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 class TwoAxesE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    testing::WriteFile(dir_ + "/jwt.key", testing::kDevSecret);
-    testing::WriteFile(clock_file_, "0\n");
-    ASSERT_TRUE(broker_
-                    .Start({"services/devbroker/devbroker",
-                            "--bootstrap_file=" + dir_ + "/kafka.bootstrap",
-                            "--partitions=4"})
-                    .ok());
-    ASSERT_TRUE(broker_.WaitForLine("bootstrap ", absl::Seconds(30)).ok());
-    for (const char* s :
-         {"registry", "intake", "supervision", "dispatch", "oversight"})
-      addr_[s] = absl::StrCat("127.0.0.1:", FreePort());
-    Start(&registry_, "registry", {});
-    Start(&intake_, "intake", {{"REGISTRY_ADDR", addr_["registry"]}});
-    Start(&supervision_, "supervision",
-          {{"REGISTRY_ADDR", addr_["registry"]},
-           {"INTAKE_ADDR", addr_["intake"]},
-           {"DISPATCH_ADDR", addr_["dispatch"]},
-           {"OVERSIGHT_ADDR", addr_["oversight"]}});
-    Start(&dispatch_, "dispatch",
-          {{"REGISTRY_ADDR", addr_["registry"]},
-           {"SUPERVISION_ADDR", addr_["supervision"]},
-           {"OVERSIGHT_ADDR", addr_["oversight"]}});
-    Start(&oversight_, "oversight",
-          {{"REGISTRY_ADDR", addr_["registry"]},
-           {"SUPERVISION_ADDR", addr_["supervision"]},
-           {"DISPATCH_ADDR", addr_["dispatch"]}});
-    ImportDemo();
+    stack_.StartBroker();
+    stack_.Start("registry");
+    stack_.Start("intake", {"registry"});
+    stack_.Start("supervision",
+                 {"registry", "intake", "dispatch", "oversight"});
+    stack_.Start("dispatch", {"registry", "supervision", "oversight"});
+    stack_.Start("oversight", {"registry", "supervision", "dispatch"});
+    stack_.ImportDemo();
     for (const char* s : {"intake", "supervision", "dispatch", "oversight"})
-      WaitReady(s);
-    over_ = ov::OversightService::NewStub(Channel("oversight"));
+      stack_.WaitReady(s);
     intake_stub_ = intake::v1::IntakeService::NewStub(Channel("intake"));
     sup_ = sv::SupervisionService::NewStub(Channel("supervision"));
     disp_ = dv::DispatchService::NewStub(Channel("dispatch"));
-  }
-
-  void Start(testing::Subprocess* p, const std::string& service,
-             std::map<std::string, std::string> extra) {
-    std::map<std::string, std::string> env = {
-        {"LISTEN", addr_[service]},
-        {"METRICS_LISTEN", ""},
-        {"PLAINTEXT", "true"},
-        {"DATA_DIR", dir_ + "/" + service},
-        {"JWT_KEY_FILE", dir_ + "/jwt.key"},
-        {"PARTITIONS", "4"},
-        {"LOG_LEVEL", "warning"},
-        {"KAFKA_BOOTSTRAP_FILE", dir_ + "/kafka.bootstrap"},
-        {"DEV_CLOCK_OFFSET_FILE", clock_file_},
-        {"CHECKPOINT_EVERY", "200ms"}};
-    for (auto& [k, v] : extra) env[k] = v;
-    ASSERT_TRUE(p->Start({"services/" + service + "/" + service}, env).ok());
-    auto line = p->WaitForLine("listening ", absl::Seconds(60));
-    ASSERT_TRUE(line.ok()) << service << ": " << line.status();
+    over_ = ov::OversightService::NewStub(Channel("oversight"));
   }
 
   std::shared_ptr<grpc::Channel> Channel(const std::string& service) {
-    return grpc::CreateChannel(addr_[service],
-                               grpc::InsecureChannelCredentials());
+    return stack_.Channel(service);
   }
-
-  void ImportDemo() {
-    auto city = registry::GenerateDemo(1, absl::FromUnixSeconds(1704067200));
-    ASSERT_TRUE(city.ok());
-    auto stub = registry::v1::RegistryService::NewStub(Channel("registry"));
-    auto ctx = Context(testing::DevToken(common::v1::ROLE_ADMINISTRATOR));
-    registry::v1::ImportDeploymentRequest r;
-    r.set_request_id("demo");
-    r.set_deployment_json(registry::DeploymentToJson(*city));
-    registry::v1::ImportDeploymentResponse response;
-    grpc::Status s = stub->ImportDeployment(ctx.get(), r, &response);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
-
-  void WaitReady(const std::string& service) {
-    auto health = ::grpc::health::v1::Health::NewStub(Channel(service));
-    for (int i = 0; i < 600; ++i) {
-      grpc::ClientContext ctx;
-      ::grpc::health::v1::HealthCheckRequest req;
-      req.set_service("readiness");
-      ::grpc::health::v1::HealthCheckResponse resp;
-      if (health->Check(&ctx, req, &resp).ok() &&
-          resp.status() == ::grpc::health::v1::HealthCheckResponse::SERVING) {
-        return;
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    FAIL() << service << " never became ready";
-  }
-
   static std::unique_ptr<grpc::ClientContext> Context(
       const std::string& token) {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->AddMetadata("authorization", "Bearer " + token);
-    ctx->set_deadline(std::chrono::system_clock::now() +
-                      std::chrono::seconds(20));
-    return ctx;
+    return testing::Stack::Context(token);
   }
 
   // The people of the scenario, as the demo deployment names them.
@@ -341,11 +256,7 @@ class TwoAxesE2eTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
-  std::string dir_ = testing::MakeTempDir("two_axes");
-  std::string clock_file_ = dir_ + "/clock.offset";
-  std::map<std::string, std::string> addr_;
-  testing::Subprocess broker_, registry_, intake_, supervision_, dispatch_,
-      oversight_;
+  testing::Stack stack_{"two_axes"};
   std::unique_ptr<ov::OversightService::Stub> over_;
   std::unique_ptr<intake::v1::IntakeService::Stub> intake_stub_;
   std::unique_ptr<sv::SupervisionService::Stub> sup_;
@@ -565,7 +476,7 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
   s = TaskAction(Handler(kSanitation), &dv::DispatchService::Stub::AcceptTask,
                  t.task_id(), "", &tr);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  testing::WriteFile(clock_file_, absl::StrCat(10 * 86400, "\n"));
+  stack_.SetClockOffset(10 * 86400);
   t = WaitTask(t.task_id(), {}, [](const dv::Task& t) { return t.overdue(); });
   EXPECT_EQ(t.colour(), dv::STAGE_COLOUR_RED);
   s = TaskAction(Handler(kSanitation),
@@ -670,7 +581,7 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
                    t.task_id(), "", &tr);
     ASSERT_TRUE(s.ok()) << s.error_message();
     // Ten more days: overdue; the notice goes to the area's overseer.
-    testing::WriteFile(clock_file_, absl::StrCat(20 * 86400, "\n"));
+    stack_.SetClockOffset(20 * 86400);
     auto notice = [&](std::function<bool(const ov::Notice&)> until) {
       ov::Notice found;
       for (int i = 0; i < 400; ++i) {
@@ -699,12 +610,10 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
     ASSERT_EQ(with_notice.oversight_notices_size(), 1);
     EXPECT_EQ(with_notice.oversight_notices(0), n.notice_id());
     // Not acknowledged for two hours, twice: it climbs two levels.
-    testing::WriteFile(clock_file_,
-                       absl::StrCat(20 * 86400 + 2 * 3600 + 60, "\n"));
+    stack_.SetClockOffset(20 * 86400 + 2 * 3600 + 60);
     n = notice([](const ov::Notice& n) { return n.escalation_level() == 1; });
     EXPECT_EQ(n.overseer_id(), "member-1");
-    testing::WriteFile(clock_file_,
-                       absl::StrCat(20 * 86400 + 4 * 3600 + 120, "\n"));
+    stack_.SetClockOffset(20 * 86400 + 4 * 3600 + 120);
     n = notice([](const ov::Notice& n) { return n.escalation_level() == 2; });
     EXPECT_EQ(n.overseer_id(), "member-2");
     EXPECT_EQ(n.area_code(), line[2]);
@@ -897,7 +806,7 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
   // services report.
   auto audit = [&](std::vector<std::string> args, std::string* out) {
     args.insert(args.begin(), "services/audit/audit");
-    args.push_back("--key_file=" + dir_ + "/jwt.key");
+    args.push_back("--key_file=" + stack_.dir() + "/jwt.key");
     testing::ToolRun run = testing::RunTool(args);
     *out += run.output;
     return run.code;
@@ -907,8 +816,8 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
   std::string sources = "--addr=";
   for (const char* service :
        {"intake", "supervision", "dispatch", "oversight"}) {
-    absl::StrAppend(&sources, service, "=", addr_[service], ",");
-    absl::StrAppend(&keys, service, "=", dir_, "/", service,
+    absl::StrAppend(&sources, service, "=", stack_.addr(service), ",");
+    absl::StrAppend(&keys, service, "=", stack_.dir(), "/", service,
                     "/signing-key.pub.pem,");
   }
   sources.pop_back();
@@ -918,9 +827,10 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
   EXPECT_EQ(report.find("separation:"), std::string::npos) << report;
   std::string replayed;
   EXPECT_EQ(
-      audit({"replay", absl::StrCat("--addr=supervision=", addr_["supervision"],
-                                    ",dispatch=", addr_["dispatch"],
-                                    ",oversight=", addr_["oversight"])},
+      audit({"replay",
+             absl::StrCat("--addr=supervision=", stack_.addr("supervision"),
+                          ",dispatch=", stack_.addr("dispatch"),
+                          ",oversight=", stack_.addr("oversight"))},
             &replayed),
       0)
       << replayed;

@@ -44,6 +44,17 @@ Stack::~Stack() {
   for (auto& [name, p] : processes_) (void)p->Wait(absl::Seconds(10));
 }
 
+void Stack::RestartBroker() {
+  broker_.Signal(SIGKILL);
+  (void)broker_.Wait(absl::Seconds(10));
+  ASSERT_TRUE(broker_
+                  .Start({"services/devbroker/devbroker",
+                          "--bootstrap_file=" + dir_ + "/kafka.bootstrap",
+                          "--partitions=4"})
+                  .ok());
+  ASSERT_TRUE(broker_.WaitForLine("bootstrap ", absl::Seconds(30)).ok());
+}
+
 void Stack::StartBroker() {
   ASSERT_TRUE(broker_
                   .Start({"services/devbroker/devbroker",

@@ -25,6 +25,10 @@ class Stack {
 
   // Starts the broker; picks every service's port.
   void StartBroker();
+  // SIGKILLs the broker (its data is memory only) and starts a fresh one on
+  // a new port; the services re-read the bootstrap file and repair from
+  // each other's ReadLog.
+  void RestartBroker();
   // Starts `service` with peers `followed` (their addresses), or restarts
   // it on the same data and port.
   void Start(const std::string& service,

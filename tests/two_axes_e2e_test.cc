@@ -527,29 +527,57 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
     }
     ASSERT_GE(line.size(), 3u);
     const std::string admin = testing::DevToken(common::v1::ROLE_ADMINISTRATOR);
-    {
+    // Chengdu's line: the street working committee oversees the street and
+    // (through the cadres it sends down) the community general grid; a
+    // community branch the general grid and the micro-grid.
+    std::string community_grid;
+    for (const auto& code : line)
+      if (areas[code]->level == "community_general_grid") community_grid = code;
+    ASSERT_FALSE(community_grid.empty());
+    auto register_org = [&](const std::string& id, ov::OrganizationKind kind,
+                            const std::string& area) {
       auto ctx = Context(admin);
       ov::RegisterPartyOrganizationRequest r;
-      r.set_request_id("org");
-      r.set_organization_id("street-committee");
-      r.set_name("街道党工委");
-      r.set_kind(ov::ORGANIZATION_KIND_WORKING_COMMITTEE);
-      r.set_area_code(line.back());
+      r.set_request_id("org-" + id);
+      r.set_organization_id(id);
+      r.set_name(id);
+      r.set_kind(kind);
+      r.set_area_code(area);
       ov::OversightCommandResponse resp;
-      s = over_->RegisterPartyOrganization(ctx.get(), r, &resp);
+      grpc::Status s = over_->RegisterPartyOrganization(ctx.get(), r, &resp);
       ASSERT_TRUE(s.ok()) << s.error_message();
-    }
+    };
+    register_org("street-committee", ov::ORGANIZATION_KIND_WORKING_COMMITTEE,
+                 line.back());
+    register_org("community-branch", ov::ORGANIZATION_KIND_BRANCH,
+                 community_grid);
     for (size_t i = 0; i < line.size(); ++i) {
+      const std::string& level = areas[line[i]]->level;
       auto ctx = Context(admin);
       ov::AssignOverseerRequest r;
       r.set_request_id(absl::StrCat("assign-", i));
       r.set_member_id(absl::StrCat("member-", i));
-      r.set_organization_id("street-committee");
+      r.set_organization_id(level == "street" ||
+                                    level == "community_general_grid"
+                                ? "street-committee"
+                                : "community-branch");
       r.set_area_code(line[i]);
       *r.mutable_start_time() = ToProto(absl::FromUnixSeconds(1704067200));
       ov::OversightCommandResponse resp;
       s = over_->AssignOverseer(ctx.get(), r, &resp);
-      ASSERT_TRUE(s.ok()) << s.error_message();
+      ASSERT_TRUE(s.ok()) << level << ": " << s.error_message();
+    }
+    {
+      // The line decides who may oversee a level.
+      auto ctx = Context(admin);
+      ov::AssignOverseerRequest r;
+      r.set_member_id("member-x");
+      r.set_organization_id("street-committee");
+      r.set_area_code(line[0]);
+      *r.mutable_start_time() = ToProto(absl::FromUnixSeconds(1704067200));
+      ov::OversightCommandResponse resp;
+      EXPECT_EQ(over_->AssignOverseer(ctx.get(), r, &resp).error_code(),
+                grpc::StatusCode::INVALID_ARGUMENT);
     }
     // Oversight's own identity can never act on a case or a task.
     {

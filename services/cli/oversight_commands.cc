@@ -86,32 +86,60 @@ int RedLineDemo(const std::string& district) {
   absl::Status walked = Walk(registry.get(), district, &areas);
   if (!walked.ok()) return Fail(std::string(walked.message()));
   auto stub = Stub();
-  std::map<std::string, std::string> org_of_street;
+  // Chengdu's line: per street a working committee (the street and, by the
+  // cadres it sends down, the community general grids); per community
+  // general grid a branch (its general, micro- and dedicated grids).
+  auto register_org = [&](const std::string& id, const std::string& name,
+                          ov::OrganizationKind kind,
+                          const registry::v1::Area& a) -> bool {
+    auto ctx = Context("administrator");
+    if (!ctx.ok()) return false;
+    ov::RegisterPartyOrganizationRequest r;
+    r.set_request_id("demo-org-" + id);
+    r.set_organization_id(id);
+    r.set_name(name);
+    r.set_kind(kind);
+    r.set_area_code(a.code());
+    *r.mutable_effective_time() = a.effective_time();
+    ov::OversightCommandResponse resp;
+    grpc::Status s = stub->RegisterPartyOrganization(ctx->get(), r, &resp);
+    if (!s.ok()) ReportError(s);
+    return s.ok();
+  };
+  std::map<std::string, std::string> committees, branches;  // area -> org
   std::set<std::string> gap_streets;
   int orgs = 0, members = 0;
   for (const auto& a : areas) {
     if (a.level() == "street") {
-      auto ctx = Context("administrator");
-      if (!ctx.ok()) return Fail(std::string(ctx.status().message()));
-      ov::RegisterPartyOrganizationRequest r;
-      r.set_request_id("demo-org-" + a.code());
-      r.set_organization_id("committee-" + a.code());
-      r.set_name("街道党工委 " + a.name());
-      r.set_kind(ov::ORGANIZATION_KIND_WORKING_COMMITTEE);
-      r.set_area_code(a.code());
-      *r.mutable_effective_time() = a.effective_time();
-      ov::OversightCommandResponse resp;
-      grpc::Status s = stub->RegisterPartyOrganization(ctx->get(), r, &resp);
-      if (!s.ok()) return ReportError(s);
-      org_of_street[a.code()] = r.organization_id();
+      if (!register_org("committee-" + a.code(), "街道党工委 " + a.name(),
+                        ov::ORGANIZATION_KIND_WORKING_COMMITTEE, a)) {
+        return 1;
+      }
+      committees[a.code()] = "committee-" + a.code();
+      ++orgs;
+    } else if (a.level() == "community_general_grid") {
+      if (!register_org("branch-" + a.code(), "社区党支部 " + a.name(),
+                        ov::ORGANIZATION_KIND_BRANCH, a)) {
+        return 1;
+      }
+      branches[a.code()] = "branch-" + a.code();
       ++orgs;
     }
   }
+  auto enclosing = [](const std::map<std::string, std::string>& by_area,
+                      const std::string& code) {
+    std::string found;
+    for (const auto& [area, org] : by_area)
+      if (absl::StartsWith(code, area)) found = org;
+    return found;
+  };
   for (const auto& a : areas) {
-    std::string street;
-    for (const auto& [code, org] : org_of_street)
-      if (absl::StartsWith(a.code(), code)) street = code;
-    if (street.empty()) continue;
+    const bool upper =
+        a.level() == "street" || a.level() == "community_general_grid";
+    const std::string org =
+        upper ? enclosing(committees, a.code()) : enclosing(branches, a.code());
+    if (org.empty()) continue;
+    const std::string street = enclosing(committees, a.code());
     if (a.level() == "micro_grid" && gap_streets.insert(street).second) {
       continue;  // left uncovered on purpose
     }
@@ -120,7 +148,7 @@ int RedLineDemo(const std::string& district) {
     ov::AssignOverseerRequest r;
     r.set_request_id("demo-member-" + a.code());
     r.set_member_id("party-" + a.code());
-    r.set_organization_id(org_of_street[street]);
+    r.set_organization_id(org);
     r.set_area_code(a.code());
     *r.mutable_start_time() = a.effective_time();
     ov::OversightCommandResponse resp;
@@ -129,7 +157,7 @@ int RedLineDemo(const std::string& district) {
     ++members;
   }
   std::printf(
-      "red line of %s: %d street committees, %d overseers "
+      "red line of %s: %d party organisations, %d overseers "
       "(party-<area code>); one micro-grid per street left "
       "uncovered\n",
       district.c_str(), orgs, members);

@@ -20,6 +20,10 @@ ABSL_FLAG(int, rework_threshold, 2, "Notice when reworked this many times");
 ABSL_FLAG(int, send_back_threshold, 2, "Notice when sent back this many times");
 ABSL_FLAG(std::string, red_line_top_level, "street",
           "The level at the top of the red line");
+ABSL_FLAG(std::string, red_line, "",
+          "The deployment's red line, level=kind|kind;... (kinds: "
+          "working_committee, committee, branch, small_group); default: "
+          "Chengdu's, with Dongcheng's and Zhoushan's levels");
 
 int main(int argc, char** argv) {
   using namespace wangge;
@@ -36,6 +40,10 @@ int main(int argc, char** argv) {
         rules.rework_threshold = absl::GetFlag(FLAGS_rework_threshold);
         rules.send_back_threshold = absl::GetFlag(FLAGS_send_back_threshold);
         rules.top_level = absl::GetFlag(FLAGS_red_line_top_level);
+        if (!absl::GetFlag(FLAGS_red_line).empty()) {
+          s = oversight::ParseRedLine(absl::GetFlag(FLAGS_red_line), &rules);
+          if (!s.ok()) return s;
+        }
         auto app = std::make_shared<oversight::OversightApp>(
             context.store, replica.get(), rules, context.clock);
         s = app->Load();

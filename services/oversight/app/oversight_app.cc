@@ -456,7 +456,7 @@ absl::StatusOr<v1::OversightCommandResponse> OversightApp::AssignOverseer(
   const RedLine line = Line();
   ASSIGN_OR_RETURN(Emitted e,
                    registry_->Read([&](const registry::RegistryState& s) {
-                     return DecideAssignOverseer(line, s, r);
+                     return DecideAssignOverseer(line, s, rules_, r);
                    }));
   return Commit(actor, command, r.member_id(), {}, {std::move(e)});
 }

@@ -70,15 +70,22 @@ class OversightAppTest : public ::testing::Test {
     org.set_kind(v1::ORGANIZATION_KIND_WORKING_COMMITTEE);
     org.set_area_code(street_);
     ASSERT_TRUE(app_->RegisterOrganization(admin_, org).ok());
-    Assign("m-micro", micros_[0]);
-    Assign("m-general", general_);
+    org.set_request_id("branch");
+    org.set_organization_id("org-branch");
+    org.set_name("社区党支部");
+    org.set_kind(v1::ORGANIZATION_KIND_BRANCH);
+    org.set_area_code(community_);
+    ASSERT_TRUE(app_->RegisterOrganization(admin_, org).ok());
+    Assign("m-micro", micros_[0], "org-branch");
+    Assign("m-general", general_, "org-branch");
     Assign("m-community", community_);
     Assign("m-street", street_);
   }
-  void Assign(const std::string& member, const std::string& area) {
+  void Assign(const std::string& member, const std::string& area,
+              const std::string& org = "org-street") {
     v1::AssignOverseerRequest r;
     r.set_member_id(member);
-    r.set_organization_id("org-street");
+    r.set_organization_id(org);
     r.set_area_code(area);
     *r.mutable_start_time() = ToProto(kT0);
     auto done = app_->AssignOverseer(admin_, r);
@@ -188,7 +195,8 @@ TEST_F(OversightAppTest, OverdueRaisesOnceEscalatesUntilAcknowledged) {
   EXPECT_EQ(p->notices_received().at("m-community"), 1);
   EXPECT_EQ(p->escalated_past().at("m-general"), 1);
   EXPECT_EQ(p->acknowledged_in_time().at("m-community"), 1);
-  EXPECT_EQ(p->notices_received().at("org-street"), 3);
+  EXPECT_EQ(p->notices_received().at("org-branch"), 2);
+  EXPECT_EQ(p->notices_received().at("org-street"), 1);
   EXPECT_EQ(p->cases_needing_oversight().at(street_), 1);
 }
 
@@ -280,7 +288,7 @@ TEST_F(OversightAppTest, AWishIsClaimedOnceAndRetriesAnswerTheFirst) {
   *q.mutable_start_time() = ToProto(kT0);
   *q.mutable_end_time() = ToProto(clock_.Now() + absl::Hours(1));
   EXPECT_EQ(
-      app_->GetParticipation(q)->small_wishes_fulfilled().at("org-street"), 1);
+      app_->GetParticipation(q)->small_wishes_fulfilled().at("org-branch"), 1);
 }
 
 }  // namespace

@@ -3,8 +3,10 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
@@ -102,9 +104,38 @@ absl::StatusOr<Emitted> DecideRegisterOrganization(
   return domain::Emit(std::move(stream), std::move(e));
 }
 
+absl::Status ParseRedLine(const std::string& text, OversightRules* rules) {
+  std::map<std::string, std::set<int>> table;
+  for (absl::string_view entry :
+       absl::StrSplit(text, ';', absl::SkipWhitespace())) {
+    std::vector<std::string> kv = absl::StrSplit(entry, '=');
+    if (kv.size() != 2 || kv[0].empty() || kv[1].empty()) {
+      return InvalidField("red_line",
+                          absl::StrCat("'", entry, "': level=kind|kind"));
+    }
+    for (absl::string_view kind : absl::StrSplit(kv[1], '|')) {
+      v1::OrganizationKind k;
+      if (!v1::OrganizationKind_Parse(
+              absl::StrCat("ORGANIZATION_KIND_", absl::AsciiStrToUpper(kind)),
+              &k) ||
+          k == v1::ORGANIZATION_KIND_UNSPECIFIED) {
+        return InvalidField(
+            absl::StrCat("red_line.", kv[0]),
+            absl::StrCat("'", kind,
+                         "' is not working_committee, committee, "
+                         "branch or small_group"));
+      }
+      table[kv[0]].insert(k);
+    }
+  }
+  if (table.empty()) return InvalidField("red_line", "no level");
+  rules->line = std::move(table);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Emitted> DecideAssignOverseer(
     const RedLine& line, const registry::RegistryState& registry,
-    const v1::AssignOverseerRequest& r) {
+    const OversightRules& rules, const v1::AssignOverseerRequest& r) {
   if (r.member_id().empty()) return InvalidField("member_id", "required");
   if (!line.organizations.contains(r.organization_id())) {
     return InvalidField("organization_id", "no such party organisation");
@@ -114,6 +145,29 @@ absl::StatusOr<Emitted> DecideAssignOverseer(
     return InvalidField("area_code", "not an area of the registry");
   }
   const auto& org = line.organizations.at(r.organization_id());
+  auto level = rules.line.find(area->level);
+  if (level == rules.line.end()) {
+    return InvalidField("area_code", absl::StrCat("level ", area->level,
+                                                  " is not on the red line"));
+  }
+  if (!level->second.count(org.kind())) {
+    std::string kinds;
+    for (int k : level->second) {
+      absl::StrAppend(
+          &kinds, kinds.empty() ? "" : " or ",
+          absl::AsciiStrToLower(
+              v1::OrganizationKind_Name(static_cast<v1::OrganizationKind>(k))
+                  .substr(18)));
+    }
+    return InvalidField(
+        "organization_id",
+        absl::StrCat("a ", area->level, " is overseen by members of a ", kinds,
+                     "; ", r.organization_id(), " is a ",
+                     absl::AsciiStrToLower(
+                         v1::OrganizationKind_Name(
+                             static_cast<v1::OrganizationKind>(org.kind()))
+                             .substr(18))));
+  }
   if (!absl::StartsWith(r.area_code(), org.area_code())) {
     return InvalidField("area_code", "outside the organisation's area (" +
                                          org.area_code() + ")");
@@ -184,18 +238,11 @@ v1::Coverage CoverageOf(const RedLine& line,
                         const OversightRules& rules, const std::string& scope,
                         absl::Time t) {
   v1::Coverage out;
-  // Levels above the top of the line (a district) have no overseer there.
-  absl::flat_hash_set<std::string> above;
-  if (registry.deployment) {
-    for (const auto& level : registry.deployment->levels()) {
-      if (level.name() == rules.top_level) break;
-      above.insert(level.name());
-    }
-  }
   std::vector<std::string> uncovered;
   for (const auto& [code, area] : registry.areas) {
+    // Only the levels on the line have overseers.
     if (!absl::StartsWith(code, scope) || !area.ActiveAt(t) ||
-        above.contains(area.level)) {
+        !rules.line.count(area.level)) {
       continue;
     }
     if (!OverseerOf(line, code, t)) uncovered.push_back(code);

@@ -17,7 +17,9 @@
 // `past_top` and stays. Acknowledging stops the climb; the case's close
 // resolves it.
 
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,7 +46,35 @@ struct OversightRules {
   bool on_emergency_yellow = true;
   // The level at the top of the line (the street party working committee).
   std::string top_level = "street";
+  // The red line of the deployment: for each level on the line, the kinds
+  // of party organisation whose members oversee it. Chengdu's default
+  // (seed 004): the street working committee at the street and, through the
+  // cadres it sends down, the community general grid; community party
+  // organisations the general grids; building, park or market branches the
+  // dedicated grids; resident branches or small groups the micro-grids.
+  // Zhoushan puts a small group in every grid; Dongcheng's community and
+  // unit grid follow the same pattern.
+  std::map<std::string, std::set<int>> line = {
+      {"street", {v1::ORGANIZATION_KIND_WORKING_COMMITTEE}},
+      {"community_general_grid", {v1::ORGANIZATION_KIND_WORKING_COMMITTEE}},
+      {"general_grid",
+       {v1::ORGANIZATION_KIND_COMMITTEE, v1::ORGANIZATION_KIND_BRANCH}},
+      {"dedicated_grid",
+       {v1::ORGANIZATION_KIND_COMMITTEE, v1::ORGANIZATION_KIND_BRANCH}},
+      {"micro_grid",
+       {v1::ORGANIZATION_KIND_BRANCH, v1::ORGANIZATION_KIND_SMALL_GROUP}},
+      {"community",
+       {v1::ORGANIZATION_KIND_COMMITTEE, v1::ORGANIZATION_KIND_BRANCH}},
+      {"grid",
+       {v1::ORGANIZATION_KIND_SMALL_GROUP, v1::ORGANIZATION_KIND_BRANCH}},
+      {"unit_grid",
+       {v1::ORGANIZATION_KIND_SMALL_GROUP, v1::ORGANIZATION_KIND_BRANCH}}};
 };
+
+// "street=working_committee;micro_grid=branch|small_group;...": a
+// deployment's red line (replaces the default). INVALID_ARGUMENT naming the
+// entry for an unknown kind or a malformed entry.
+absl::Status ParseRedLine(const std::string& text, OversightRules* rules);
 
 struct RedLine {
   absl::flat_hash_map<std::string, v1::PartyOrganizationRegistered>
@@ -57,9 +87,11 @@ absl::Status Evolve(RedLine& line, const google::protobuf::Message& event);
 absl::StatusOr<Emitted> DecideRegisterOrganization(
     const RedLine& line, const registry::RegistryState& registry,
     const v1::RegisterPartyOrganizationRequest& r);
+// The area must be on the line (its level in `rules.line`) and the
+// member's organisation of a kind the line names for that level.
 absl::StatusOr<Emitted> DecideAssignOverseer(
     const RedLine& line, const registry::RegistryState& registry,
-    const v1::AssignOverseerRequest& r);
+    const OversightRules& rules, const v1::AssignOverseerRequest& r);
 
 struct Overseer {
   std::string member_id;

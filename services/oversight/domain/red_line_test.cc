@@ -34,9 +34,12 @@ class RedLineTest : public ::testing::Test {
     community_ = registry_.Find(general_)->parent_code;
     street_ = registry_.Find(community_)->parent_code;
     ASSERT_EQ(registry_.Find(street_)->level, "street");
+    // Chengdu's line: the street working committee (and the cadres it sends
+    // down to the community general grid), a community branch below.
     Register("org-street", v1::ORGANIZATION_KIND_WORKING_COMMITTEE, street_);
-    Assign("m-micro", "org-street", micro_);
-    Assign("m-general", "org-street", general_);
+    Register("org-branch", v1::ORGANIZATION_KIND_BRANCH, community_);
+    Assign("m-micro", "org-branch", micro_);
+    Assign("m-general", "org-branch", general_);
     Assign("m-community", "org-street", community_);
     Assign("m-street", "org-street", street_);
   }
@@ -58,7 +61,7 @@ class RedLineTest : public ::testing::Test {
     r.set_organization_id(org);
     r.set_area_code(area);
     *r.mutable_start_time() = ToProto(kT0);
-    auto e = DecideAssignOverseer(line_, registry_, r);
+    auto e = DecideAssignOverseer(line_, registry_, rules_, r);
     ASSERT_TRUE(e.ok()) << e.status();
     ASSERT_TRUE(Evolve(line_, *e->event).ok());
   }
@@ -249,14 +252,14 @@ TEST_F(RedLineTest, RegistrationIsValidated) {
   r.set_organization_id("org-none");
   r.set_area_code(micro_);
   *r.mutable_start_time() = ToProto(kT0);
-  EXPECT_EQ(
-      status::ViolatedField(DecideAssignOverseer(line_, registry_, r).status()),
-      "organization_id");
+  EXPECT_EQ(status::ViolatedField(
+                DecideAssignOverseer(line_, registry_, rules_, r).status()),
+            "organization_id");
   r.set_organization_id("org-street");
   r.set_area_code("999");
-  EXPECT_EQ(
-      status::ViolatedField(DecideAssignOverseer(line_, registry_, r).status()),
-      "area_code");
+  EXPECT_EQ(status::ViolatedField(
+                DecideAssignOverseer(line_, registry_, rules_, r).status()),
+            "area_code");
   v1::RegisterPartyOrganizationRequest o;
   o.set_organization_id("org-street");
   o.set_name("again");
@@ -264,6 +267,33 @@ TEST_F(RedLineTest, RegistrationIsValidated) {
   o.set_area_code(street_);
   EXPECT_EQ(DecideRegisterOrganization(line_, registry_, o).status().code(),
             absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(RedLineTest, TheLineNamesWhoOverseesEachLevel) {
+  v1::AssignOverseerRequest r;
+  r.set_member_id("m-x");
+  r.set_organization_id("org-street");  // a working committee
+  r.set_area_code(micro_);
+  *r.mutable_start_time() = ToProto(kT0);
+  auto wrong = DecideAssignOverseer(line_, registry_, rules_, r);
+  EXPECT_EQ(status::ViolatedField(wrong.status()), "organization_id");
+  EXPECT_NE(wrong.status().message().find("micro_grid"), std::string::npos);
+  // The district is above the line.
+  r.set_area_code(street_.substr(0, 6));
+  EXPECT_EQ(status::ViolatedField(
+                DecideAssignOverseer(line_, registry_, rules_, r).status()),
+            "area_code");
+  // Zhoushan's line: a small group in every grid, nothing else.
+  OversightRules zhoushan;
+  ASSERT_TRUE(
+      ParseRedLine("grid=small_group; street=working_committee", &zhoushan)
+          .ok());
+  EXPECT_EQ(zhoushan.line.size(), 2u);
+  EXPECT_EQ(zhoushan.line["grid"],
+            std::set<int>{v1::ORGANIZATION_KIND_SMALL_GROUP});
+  EXPECT_EQ(status::ViolatedField(ParseRedLine("grid=choir", &zhoushan)),
+            "red_line.grid");
+  EXPECT_EQ(status::ViolatedField(ParseRedLine("grid", &zhoushan)), "red_line");
 }
 
 TEST_F(RedLineTest, SmallWishesAreClaimedAndFulfilledByMembers) {
@@ -281,7 +311,7 @@ TEST_F(RedLineTest, SmallWishesAreClaimedAndFulfilledByMembers) {
   auto claimed = DecideClaimWish(wish, line_, Member("m-micro"), t_);
   ASSERT_TRUE(claimed.ok());
   ASSERT_TRUE(Evolve(wish, *(*claimed)[0].event).ok());
-  EXPECT_EQ(wish.organization_id(), "org-street");
+  EXPECT_EQ(wish.organization_id(), "org-branch");
   EXPECT_EQ(status::DeniedRule(
                 DecideFulfilWish(wish, Member("m-general"), "").status()),
             "claimer_only");
@@ -289,7 +319,7 @@ TEST_F(RedLineTest, SmallWishesAreClaimedAndFulfilledByMembers) {
   ASSERT_TRUE(done.ok());
   auto facts = ParticipationOf(notice_, *(*done)[0].event, registry_, rules_);
   ASSERT_EQ(facts.size(), 2u);
-  EXPECT_EQ(facts[1].subject, "org-street");
+  EXPECT_EQ(facts[1].subject, "org-branch");
 }
 
 }  // namespace

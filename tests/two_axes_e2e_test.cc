@@ -828,6 +828,11 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
   EXPECT_NEAR(by[sup].score(), 48.0, 0.01);
   EXPECT_EQ(by[sup].grade(), "D");
 
+  // The dispatcher ruled once (case 2's send-back), within 30 minutes: 100.
+  const std::string disp = "post/dispatcher/dispatcher-110101";
+  EXPECT_EQ(counter(disp, "ruled"), 1);
+  EXPECT_NEAR(by[disp].score(), 100.0, 0.01);
+
   // The auditor: every log verifies (hashes, Merkle roots, signatures,
   // ownership) and the separation rules hold over the whole history; the
   // cases and tasks replayed with the services' own Evolve equal what the

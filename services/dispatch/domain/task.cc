@@ -259,6 +259,7 @@ absl::StatusOr<std::vector<Emitted>> DecideRuling(
       v1::SendBackDecided e;
       e.set_task_id(Stream(task));
       e.set_department(d.department());
+      e.set_on_time(now <= FromProto(task.requested_time()) + kRulingWithin);
       e.set_approved(approve);
       e.set_reason(reason);
       if (approve) {
@@ -300,6 +301,7 @@ absl::StatusOr<std::vector<Emitted>> DecideRuling(
       v1::ExtensionDecided e;
       e.set_task_id(Stream(task));
       e.set_department(d.department());
+      e.set_on_time(now <= FromProto(task.requested_time()) + kRulingWithin);
       e.set_approved(approve);
       e.set_reason(reason);
       std::string version;
@@ -332,6 +334,7 @@ absl::StatusOr<std::vector<Emitted>> DecideRuling(
       v1::ShelvingDecided e;
       e.set_task_id(Stream(task));
       e.set_department(d.department());
+      e.set_on_time(now <= FromProto(task.requested_time()) + kRulingWithin);
       e.set_approved(approve);
       e.set_reason(reason);
       std::string version;
@@ -430,13 +433,16 @@ absl::Status Evolve(v1::TaskRecord& task,
   } else if (type == v1::TaskAccepted::descriptor()) {
     task.set_status(v1::TASK_STATUS_ACCEPTED);
   } else if (type == v1::SendBackRequested::descriptor()) {
+    *task.mutable_requested_time() = ToProto(occurred);
     task.set_status_before_request(task.status());
     task.set_status(v1::TASK_STATUS_SEND_BACK_REQUESTED);
   } else if (type == v1::ExtensionRequested::descriptor()) {
+    *task.mutable_requested_time() = ToProto(occurred);
     task.set_status_before_request(task.status());
     task.set_status(v1::TASK_STATUS_EXTENSION_REQUESTED);
     task.set_requested_minutes(as((v1::ExtensionRequested*)nullptr).minutes());
   } else if (type == v1::ShelvingRequested::descriptor()) {
+    *task.mutable_requested_time() = ToProto(occurred);
     task.set_status_before_request(task.status());
     task.set_status(v1::TASK_STATUS_SHELVING_REQUESTED);
   } else if (type == v1::SendBackDecided::descriptor()) {

@@ -72,6 +72,10 @@ absl::StatusOr<std::vector<Emitted>> DecideReportHandled(
     const std::string& result, const std::vector<std::string>& evidence,
     absl::Time now);
 
+// The command centre rules on a department's request within this (domain
+// §3: the command centre acts within 30 minutes); the ruling records it.
+inline constexpr absl::Duration kRulingWithin = absl::Minutes(30);
+
 // The dispatcher's ruling on the pending request. An approved send-back
 // dispatches the case's next task (attempt + 1) to `redispatch_department`.
 absl::StatusOr<std::vector<Emitted>> DecideRuling(

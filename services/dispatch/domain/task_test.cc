@@ -362,3 +362,24 @@ TEST_F(TaskTest, SendBackOnlyToAKnownDepartment) {
 
 }  // namespace
 }  // namespace wangge::dispatch
+
+namespace wangge::dispatch {
+namespace {
+
+TEST_F(TaskTest, RulingsRecordWhetherTheyCameInTime) {
+  const absl::Time t0 = Local(2024, 9, 23, 10, 0);
+  Dispatch(reg::kRubbish, t0);
+  Apply(*DecideRequest(task_, Handler(reg::kSanitation), RequestKind::kShelving,
+                       "excavation", 0, t0),
+        t0);
+  auto late = DecideRuling(task_, Dispatcher(), false, "no", "", registry_,
+                           t0 + absl::Minutes(31));
+  ASSERT_TRUE(late.ok());
+  EXPECT_FALSE(As<v1::ShelvingDecided>((*late)[0]).on_time());
+  auto in_time = DecideRuling(task_, Dispatcher(), false, "no", "", registry_,
+                              t0 + absl::Minutes(30));
+  EXPECT_TRUE(As<v1::ShelvingDecided>((*in_time)[0]).on_time());
+}
+
+}  // namespace
+}  // namespace wangge::dispatch

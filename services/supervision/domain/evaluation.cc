@@ -248,15 +248,18 @@ std::vector<CountedFact> FactsOf(const v1::CaseRecord& before,
   } else if (type == dispatch::v1::SendBackDecided::descriptor()) {
     const auto& e = as((dispatch::v1::SendBackDecided*)nullptr);
     if (e.approved()) fact("returned", e.department());
-    fact("ruled", "", actor.subject(), common::v1::ROLE_DISPATCHER);
+    fact("ruled", "", actor.subject(), common::v1::ROLE_DISPATCHER,
+         e.on_time());
   } else if (type == dispatch::v1::ExtensionDecided::descriptor()) {
     const auto& e = as((dispatch::v1::ExtensionDecided*)nullptr);
     if (e.approved()) fact("extended", e.department());
-    fact("ruled", "", actor.subject(), common::v1::ROLE_DISPATCHER);
+    fact("ruled", "", actor.subject(), common::v1::ROLE_DISPATCHER,
+         e.on_time());
   } else if (type == dispatch::v1::ShelvingDecided::descriptor()) {
     const auto& e = as((dispatch::v1::ShelvingDecided*)nullptr);
     if (e.approved()) fact("shelved", e.department());
-    fact("ruled", "", actor.subject(), common::v1::ROLE_DISPATCHER);
+    fact("ruled", "", actor.subject(), common::v1::ROLE_DISPATCHER,
+         e.on_time());
   }
   return out;
 }
@@ -355,6 +358,10 @@ v1::Evaluation Evaluate(const std::vector<v1::EvaluationFact>& facts,
       (*s->mutable_rates())["missed_score"] = missed;
       score = valid * w.supervisor_valid + missed * w.supervisor_missed +
               verify * w.supervisor_verify + check * w.supervisor_check;
+    }
+    if (absl::StartsWith(subject, "post/dispatcher/")) {
+      // Ruling on departments' requests within the limit.
+      score = rate("ruled_on_time", Rate(get("ruled_on_time"), get("ruled")));
     }
     if (absl::StartsWith(subject, "post/shift_leader/")) {
       // Filing within its limit is the shift leader's own measure.

@@ -304,8 +304,18 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
   });
   absl::SleepFor(absl::Milliseconds(300));  // the streams are open
 
-  // 1. A normal close.
+  // 1. A normal close. The receptionist sends the community's supervisor.
   const std::string c1 = Report("r1");
+  {
+    auto ctx = Context(testing::DevToken(common::v1::ROLE_RECEPTIONIST, {"*"},
+                                         "receptionist-110101"));
+    sv::AssignVerificationRequest r;
+    r.set_case_id(c1);
+    r.set_supervisor_id("supervisor-" + community_);
+    sv::CaseCommandResponse resp;
+    grpc::Status s = sup_->AssignVerification(ctx.get(), r, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
   Verify(c1);
   auto filed = File(c1);
   dv::Task t = WaitTask("task/" + c1 + "/1", filed.positions());
@@ -827,6 +837,11 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
   EXPECT_EQ(counter(sup, "checked_on_time"), 7);
   EXPECT_NEAR(by[sup].score(), 48.0, 0.01);
   EXPECT_EQ(by[sup].grade(), "D");
+
+  // The receptionist sent a supervisor once, in time: 100.
+  const std::string rec = "post/receptionist/receptionist-110101";
+  EXPECT_EQ(counter(rec, "assigned"), 1);
+  EXPECT_NEAR(by[rec].score(), 100.0, 0.01);
 
   // The dispatcher ruled once (case 2's send-back), within 30 minutes: 100.
   const std::string disp = "post/dispatcher/dispatcher-110101";

@@ -18,6 +18,8 @@
 ABSL_FLAG(std::string, note, "", "case/task: a note, a result");
 ABSL_FLAG(std::string, reason, "", "case/task: a reason");
 ABSL_FLAG(bool, refute, false, "case verify: the report is false");
+ABSL_FLAG(std::string, supervisor, "",
+          "case assign: the supervisor sent to verify");
 ABSL_FLAG(bool, fail, false, "case check: the result is not acceptable");
 ABSL_FLAG(std::string, urgency, "ordinary",
           "case file: ordinary, urgent or emergency");
@@ -102,7 +104,8 @@ absl::StatusOr<absl::Time> TimeFlag(const std::string& value,
 
 int CaseCommand(const std::vector<char*>& args) {
   const char* kUsage =
-      "case get|timeline|verify|file|reject|void|check|close|follow-up ID | "
+      "case get|timeline|assign|verify|file|reject|void|check|close|follow-up "
+      "ID | "
       "case list [AREA] [--status=...] [--overdue] | case watch [AREA]";
   if (args.size() < 3) return Fail(kUsage);
   const std::string verb = args[2];
@@ -200,7 +203,15 @@ int CaseCommand(const std::vector<char*>& args) {
   }
   if (need_id()) return 2;
   grpc::Status s;
-  if (verb == "verify") {
+  if (verb == "assign") {
+    auto ctx = Context("receptionist");
+    if (!ctx.ok()) return Fail(std::string(ctx.status().message()));
+    sv::AssignVerificationRequest r;
+    r.set_request_id(RequestId("assign"));
+    r.set_case_id(id);
+    r.set_supervisor_id(absl::GetFlag(FLAGS_supervisor));
+    s = stub->AssignVerification(ctx->get(), r, &done);
+  } else if (verb == "verify") {
     auto ctx = Context("supervisor");
     if (!ctx.ok()) return Fail(std::string(ctx.status().message()));
     sv::VerifyCaseRequest r;

@@ -314,6 +314,17 @@ std::vector<std::string> Evidence(
 }
 }  // namespace
 
+absl::StatusOr<v1::CaseCommandResponse> SupervisionApp::AssignVerification(
+    const common::v1::Actor& actor, const v1::AssignVerificationRequest& r) {
+  const absl::Time now = clock_->Now();
+  return Commit(actor, "assign", r.request_id(), r.case_id(), {},
+                [&](const v1::CaseRecord& c,
+                    const registry::RegistryState& state, auto&) {
+                  return DecideAssignVerification(c, actor, r.supervisor_id(),
+                                                  state, policy_, now);
+                });
+}
+
 absl::StatusOr<v1::CaseCommandResponse> SupervisionApp::Verify(
     const common::v1::Actor& actor, const v1::VerifyCaseRequest& r) {
   const absl::Time now = clock_->Now();

@@ -58,6 +58,8 @@ class SupervisionApp {
   // After a follower's effects are durable (watchers hear of the case).
   void OnApplied(const common::v1::EventEnvelope& env);
 
+  absl::StatusOr<v1::CaseCommandResponse> AssignVerification(
+      const common::v1::Actor& actor, const v1::AssignVerificationRequest& r);
   absl::StatusOr<v1::CaseCommandResponse> Verify(
       const common::v1::Actor& actor, const v1::VerifyCaseRequest& r);
   absl::StatusOr<v1::CaseCommandResponse> File(const common::v1::Actor& actor,

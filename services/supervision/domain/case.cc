@@ -146,6 +146,31 @@ absl::StatusOr<Emitted> DecideOpen(const registry::RegistryState& registry,
   return domain::Emit(std::move(stream), std::move(e));
 }
 
+absl::StatusOr<std::vector<Emitted>> DecideAssignVerification(
+    const v1::CaseRecord& c, const Actor& actor,
+    const std::string& supervisor_id, const registry::RegistryState& registry,
+    const SupervisionPolicy& policy, absl::Time now) {
+  if (actor.role() != common::v1::ROLE_RECEPTIONIST) {
+    return PermissionDenied("receptionist_only", "only the receptionist");
+  }
+  if (c.status() != v1::CASE_STATUS_VERIFYING) {
+    return WrongState(c, "assign the verification of");
+  }
+  const auto in_post = Supervisors(registry, c.opened().area_code(), now);
+  if (std::find(in_post.begin(), in_post.end(), supervisor_id) ==
+      in_post.end()) {
+    return InvalidField("supervisor_id",
+                        absl::StrCat("not a supervisor in post for area ",
+                                     c.opened().area_code()));
+  }
+  v1::VerificationAssigned e;
+  e.set_case_id(Id(c));
+  e.set_supervisor_id(supervisor_id);
+  e.set_on_time(now <=
+                FromProto(c.opened().reported_time()) + policy.assign_within);
+  return std::vector<Emitted>{domain::Emit(CaseStream(Id(c)), e)};
+}
+
 absl::StatusOr<std::vector<Emitted>> DecideVerify(
     const v1::CaseRecord& c, const Actor& actor, bool confirmed,
     const std::vector<std::string>& evidence, const std::string& note,
@@ -434,6 +459,10 @@ absl::StatusOr<bool> Evolve(v1::CaseRecord& c,
     if (!e.needs_verification()) {
       *c.mutable_awaiting_filing_since() = ToProto(occurred);
     }
+  } else if (type == v1::VerificationAssigned::descriptor()) {
+    auto* assignees = c.mutable_opened()->mutable_verification_assignees();
+    assignees->Clear();
+    *assignees->Add() = as((v1::VerificationAssigned*)nullptr).supervisor_id();
   } else if (type == v1::CaseVerified::descriptor()) {
     c.set_status(v1::CASE_STATUS_AWAITING_FILING);
     *c.mutable_awaiting_filing_since() = ToProto(occurred);

@@ -45,6 +45,8 @@ struct SupervisionPolicy {
   // 立案 after the case is ready to file.
   absl::Duration file_within = absl::Minutes(30);
   absl::Duration file_within_emergency = absl::Minutes(10);
+  // 受理员 sends a supervisor within this after the report.
+  absl::Duration assign_within = absl::Minutes(10);
   // Unsatisfied and unsolved follow-ups reopen the case (Beijing 12345).
   bool reopen_on_unsatisfied = true;
 };
@@ -61,6 +63,13 @@ absl::StatusOr<Emitted> DecideOpen(const registry::RegistryState& registry,
                                    const SupervisionPolicy& policy,
                                    const intake::v1::ReportReceived& report,
                                    absl::Time now);
+
+// The receptionist names the supervisor (one in post for the case's area)
+// who verifies; only they may then.
+absl::StatusOr<std::vector<Emitted>> DecideAssignVerification(
+    const v1::CaseRecord& c, const common::v1::Actor& actor,
+    const std::string& supervisor_id, const registry::RegistryState& registry,
+    const SupervisionPolicy& policy, absl::Time now);
 
 absl::StatusOr<std::vector<Emitted>> DecideVerify(
     const v1::CaseRecord& c, const common::v1::Actor& actor, bool confirmed,

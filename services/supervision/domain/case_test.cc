@@ -123,6 +123,31 @@ TEST_F(CaseTest, VerifyByASupervisorOfTheArea) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_F(CaseTest, TheReceptionistSendsOneSupervisor) {
+  Open(intake::v1::REPORT_SOURCE_HOTLINE_12345);
+  const auto receptionist = Person(common::v1::ROLE_RECEPTIONIST, "rec-1");
+  EXPECT_EQ(status::DeniedRule(DecideAssignVerification(case_, kLead, "sup-2",
+                                                        registry_, policy_, t0_)
+                                   .status()),
+            "receptionist_only");
+  EXPECT_EQ(status::ViolatedField(DecideAssignVerification(case_, receptionist,
+                                                           "lead-1", registry_,
+                                                           policy_, t0_)
+                                      .status()),
+            "supervisor_id");
+  auto late = DecideAssignVerification(case_, receptionist, "sup-2", registry_,
+                                       policy_, t0_ + absl::Minutes(11));
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_FALSE(static_cast<const v1::VerificationAssigned&>(*(*late)[0].event)
+                   .on_time());
+  Apply(late);
+  // Now only sup-2 verifies.
+  EXPECT_EQ(status::DeniedRule(
+                DecideVerify(case_, kSup1, true, {}, "", t0_).status()),
+            "supervisor_of_area");
+  EXPECT_TRUE(DecideVerify(case_, kSup2, true, {}, "", t0_).ok());
+}
+
 TEST_F(CaseTest, RefutedReportCannotBeFiled) {
   Open(intake::v1::REPORT_SOURCE_PUBLIC_APP);
   Apply(DecideVerify(case_, kSup1, false, {}, "nothing there", t0_));

@@ -178,6 +178,9 @@ std::vector<CountedFact> FactsOf(const v1::CaseRecord& before,
         m.set_area_code(e.area_code());
       }
     }
+  } else if (type == v1::VerificationAssigned::descriptor()) {
+    fact("assigned", "", actor.subject(), common::v1::ROLE_RECEPTIONIST,
+         as((v1::VerificationAssigned*)nullptr).on_time());
   } else if (type == v1::CaseVerified::descriptor()) {
     fact("verified", "", actor.subject(), common::v1::ROLE_SUPERVISOR,
          as((v1::CaseVerified*)nullptr).on_time());
@@ -358,6 +361,11 @@ v1::Evaluation Evaluate(const std::vector<v1::EvaluationFact>& facts,
       (*s->mutable_rates())["missed_score"] = missed;
       score = valid * w.supervisor_valid + missed * w.supervisor_missed +
               verify * w.supervisor_verify + check * w.supervisor_check;
+    }
+    if (absl::StartsWith(subject, "post/receptionist/")) {
+      // Sending a supervisor to verify within the limit.
+      score = rate("assigned_on_time",
+                   Rate(get("assigned_on_time"), get("assigned")));
     }
     if (absl::StartsWith(subject, "post/dispatcher/")) {
       // Ruling on departments' requests within the limit.

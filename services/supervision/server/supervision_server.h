@@ -39,6 +39,15 @@ class SupervisionServer final
         context, "VerifyCase", r, response,
         [=](const common::v1::Actor& a) { return app_->Verify(a, *r); });
   }
+  grpc::ServerUnaryReactor* AssignVerification(
+      grpc::CallbackServerContext* context,
+      const v1::AssignVerificationRequest* r,
+      v1::CaseCommandResponse* response) override {
+    return Command(context, "AssignVerification", r, response,
+                   [=](const common::v1::Actor& a) {
+                     return app_->AssignVerification(a, *r);
+                   });
+  }
   grpc::ServerUnaryReactor* FileCase(
       grpc::CallbackServerContext* context, const v1::FileCaseRequest* r,
       v1::CaseCommandResponse* response) override {

@@ -224,9 +224,20 @@ int Demo::Run() {
              [&] { return CaseIs(sv::CASE_STATUS_VERIFYING); }))
     return 1;
 
-  Say(absl::StrCat("2. Supervisor ", supervisor_, " verifies on site (核实); ",
-                   "the shift leader files it (立案):"));
+  Say(absl::StrCat("2. The receptionist (受理员) sends supervisor ",
+                   supervisor_,
+                   ", who verifies on site (核实); the shift leader files it "
+                   "(立案):"));
   {
+    auto rctx = As("receptionist", "receptionist-demo");
+    sv::AssignVerificationRequest a;
+    a.set_request_id("demo-assign-" + case_id_);
+    a.set_case_id(case_id_);
+    a.set_supervisor_id(supervisor_);
+    sv::CaseCommandResponse assigned;
+    if (!Ok(sup_->AssignVerification(rctx.get(), a, &assigned), "assign")) {
+      return 1;
+    }
     auto ctx = As("supervisor", supervisor_);
     sv::VerifyCaseRequest r;
     r.set_request_id("demo-verify-" + case_id_);

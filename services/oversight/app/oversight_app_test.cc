@@ -5,7 +5,7 @@
 #include "services/common/clock/proto_time.h"
 #include "services/common/status/errors.h"
 #include "services/common/testing/test_support.h"
-#include "services/registry/generator/city_generator.h"
+#include "services/registry/domain/test_registry.h"
 #include "wangge/dispatch/v1/events.pb.h"
 #include "wangge/supervision/v1/events.pb.h"
 
@@ -32,19 +32,7 @@ class OversightAppTest : public ::testing::Test {
     o.clock = &clock_;
     store_ = *eventstore::EventStore::Open(o);
     replica_ = std::make_unique<registry::RegistryReplica>(store_.get());
-    auto demo = registry::GenerateDemo(1, kT0);
-    ASSERT_TRUE(demo.ok());
-    registry::RegistryState scratch;
-    auto events = registry::DecideImport(scratch, *demo);
-    ASSERT_TRUE(events.ok());
-    uint64_t seq = 0;
-    for (const auto& e : *events) {
-      common::v1::EventEnvelope env;
-      env.set_event_type(registry::PayloadOf(e).GetDescriptor()->full_name());
-      env.set_stream_id(registry::StreamOf(e));
-      env.set_sequence(++seq);
-      env.mutable_payload()->set_value(
-          registry::PayloadOf(e).SerializeAsString());
+    for (const auto& env : registry::testing::DemoEnvelopes(1, kT0)) {
       ASSERT_TRUE(store_->Append(*replica_->Effects(env)).ok());
       replica_->OnApplied(env);
     }

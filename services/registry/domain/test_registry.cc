@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/clock/proto_time.h"
+#include "services/registry/generator/city_generator.h"
 
 namespace wangge::registry::testing {
 
@@ -85,8 +86,25 @@ RegistryState TestRegistry() {
 }
 
 std::vector<common::v1::EventEnvelope> TestRegistryEnvelopes() {
+  return Envelopes(TestRegistryEvents());
+}
+
+std::vector<common::v1::EventEnvelope> DemoEnvelopes(uint64_t seed,
+                                                     absl::Time as_of,
+                                                     size_t* areas) {
+  auto demo = GenerateDemo(seed, as_of);
+  if (!demo.ok()) return {};
+  if (areas != nullptr) *areas = demo->areas.size();
+  RegistryState scratch;
+  auto events = DecideImport(scratch, *demo);
+  if (!events.ok()) return {};
+  return Envelopes(*events);
+}
+
+std::vector<common::v1::EventEnvelope> Envelopes(
+    const std::vector<RegistryEvent>& events) {
   std::vector<common::v1::EventEnvelope> out;
-  for (const auto& e : TestRegistryEvents()) {
+  for (const auto& e : events) {
     common::v1::EventEnvelope env;
     const auto& payload = PayloadOf(e);
     env.set_event_type(payload.GetDescriptor()->full_name());

@@ -33,6 +33,15 @@ RegistryState TestRegistry();
 std::vector<RegistryEvent> TestRegistryEvents();
 // The same as the registry's envelopes (for a RegistryReplica).
 std::vector<common::v1::EventEnvelope> TestRegistryEnvelopes();
+// Registry events as the registry's envelopes (partition 0, sequences from
+// 1), as a follower receives them.
+std::vector<common::v1::EventEnvelope> Envelopes(
+    const std::vector<RegistryEvent>& events);
+// The demo deployment's import (registry::GenerateDemo) as envelopes; the
+// number of its areas in `areas` when not null.
+std::vector<common::v1::EventEnvelope> DemoEnvelopes(uint64_t seed,
+                                                     absl::Time as_of,
+                                                     size_t* areas = nullptr);
 
 }  // namespace wangge::registry::testing
 

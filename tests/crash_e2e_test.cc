@@ -41,6 +41,7 @@ TEST(CrashE2eTest, AcknowledgedReportsBecomeOneCaseEachAcrossKills) {
   absl::Mutex mu;
   std::map<std::string, std::string> acknowledged;  // request id -> case id
   std::atomic<int> acks{0}, retries{0};
+  std::atomic<bool> abort{false};  // a restart failed: stop, do not hang
   auto client = [&](int c) {
     const std::string token =
         testing::DevToken(common::v1::ROLE_CHANNEL, {"*"},
@@ -56,7 +57,7 @@ TEST(CrashE2eTest, AcknowledgedReportsBecomeOneCaseEachAcrossKills) {
       p->set_coordinate_system(common::v1::COORDINATE_SYSTEM_WGS84);
       // Retried with the same request id until acknowledged: intake may be
       // down, or have died after writing but before answering.
-      for (int attempt = 0; attempt < 600; ++attempt) {
+      for (int attempt = 0; attempt < 600 && !abort.load(); ++attempt) {
         auto stub = intake::v1::IntakeService::NewStub(stack.Channel("intake"));
         auto ctx = testing::Stack::Context(token);
         ctx->set_deadline(std::chrono::system_clock::now() +
@@ -81,17 +82,26 @@ TEST(CrashE2eTest, AcknowledgedReportsBecomeOneCaseEachAcrossKills) {
   for (int c = 0; c < kClients; ++c) clients.emplace_back(client, c);
 
   // Kill intake mid-stream, then supervision; each comes back on its data.
+  auto stop_if_failed = [&] {
+    if (!::testing::Test::HasFatalFailure()) return false;
+    abort = true;
+    for (auto& t : clients) t.join();
+    return true;
+  };
   while (acks.load() < 300) absl::SleepFor(absl::Milliseconds(5));
   stack.Kill("intake");
   absl::SleepFor(absl::Milliseconds(500));
   stack.Start("intake");
+  if (stop_if_failed()) return;
   while (acks.load() < 600) absl::SleepFor(absl::Milliseconds(5));
   stack.Kill("supervision");
   absl::SleepFor(absl::Milliseconds(500));
   stack.Start("supervision");
+  if (stop_if_failed()) return;
   // And the broker: a fresh one with none of the history.
   while (acks.load() < 800) absl::SleepFor(absl::Milliseconds(5));
   stack.RestartBroker();
+  if (stop_if_failed()) return;
   for (auto& t : clients) t.join();
   ASSERT_EQ(acks.load(), kClients * kPerClient);
   std::set<std::string> cases;

@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+
+#include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -18,17 +21,23 @@
 namespace wangge::testing {
 namespace {
 
+// A free port below Linux's ephemeral range (32768-60999): a service
+// restarted on its port must not find it taken by some client's outgoing
+// connection in the meantime.
 int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
+  thread_local absl::BitGen rng;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int port = absl::Uniform(rng, 20000, 32000);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    const bool free = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    close(fd);
+    if (free) return port;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -143,7 +152,9 @@ void Stack::WaitReady(const std::string& service) {
 }
 
 void Stack::SetClockOffset(double seconds) {
-  WriteFile(clock_file_, absl::StrCat(seconds, "\n"));
+  // By rename: every process reads either the old offset or the new one.
+  WriteFile(clock_file_ + ".new", absl::StrCat(seconds, "\n"));
+  ASSERT_EQ(::rename((clock_file_ + ".new").c_str(), clock_file_.c_str()), 0);
 }
 
 }  // namespace wangge::testing

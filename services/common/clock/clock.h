@@ -6,6 +6,7 @@
 //
 // Thread safety: every method may be called from any thread.
 
+#include <cstdint>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
@@ -22,9 +23,10 @@ class Clock {
 };
 
 // Development and end-to-end tests only: real time plus an offset read from
-// a file ("86400" or "1.5": seconds), re-read at most every 100 ms, so that
-// a test can move separate processes across a deadline. A missing or empty
-// file is no offset.
+// a file ("86400" or "1.5": seconds), re-read whenever the file changes
+// (its inode or modification time), so that a test can move separate
+// processes across a deadline together. A missing file is no offset; an
+// unreadable one keeps the last offset (write it by rename).
 class OffsetFileClock final : public Clock {
  public:
   explicit OffsetFileClock(std::string path) : path_(std::move(path)) {}
@@ -33,7 +35,8 @@ class OffsetFileClock final : public Clock {
  private:
   const std::string path_;
   mutable absl::Mutex mu_;
-  mutable absl::Time read_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  mutable uint64_t inode_ ABSL_GUARDED_BY(mu_) = 0;
+  mutable int64_t mtime_ns_ ABSL_GUARDED_BY(mu_) = -1;
   mutable absl::Duration offset_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -42,6 +42,7 @@ class Stack {
   void SetClockOffset(double seconds);
 
   const std::string& dir() const { return dir_; }
+  const std::string& clock_file() const { return clock_file_; }
   const std::string& addr(const std::string& service) { return addr_[service]; }
   std::shared_ptr<grpc::Channel> Channel(const std::string& service);
   // A context with `token` and a 20 s deadline.

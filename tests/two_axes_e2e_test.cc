@@ -899,6 +899,32 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
   EXPECT_NE(replayed.find("cases"), std::string::npos) << replayed;
   EXPECT_NE(replayed.find("tasks"), std::string::npos) << replayed;
   EXPECT_NE(replayed.find("notices"), std::string::npos) << replayed;
+
+  // Last, what a new user runs first: `wangge demo` against this stack
+  // (with the demo red line), one case through the whole loop.
+  std::string stack_flag = "--stack=";
+  for (const char* service :
+       {"intake", "supervision", "dispatch", "oversight", "registry"}) {
+    absl::StrAppend(&stack_flag, service, "=", stack_.addr(service), ",");
+  }
+  stack_flag.pop_back();
+  const std::string key = "--key_file=" + stack_.dir() + "/jwt.key";
+  testing::ToolRun line = testing::RunTool(
+      {"services/cli/wangge", "redline", "demo", "510101", stack_flag, key},
+      absl::Seconds(60));
+  ASSERT_EQ(line.code, 0) << line.output;
+  testing::ToolRun demo =
+      testing::RunTool({"services/cli/wangge", "demo", stack_flag, key,
+                        "--clock_file=" + stack_.clock_file()},
+                       absl::Seconds(120));
+  EXPECT_EQ(demo.code, 0) << demo.output;
+  for (const char* step :
+       {"re-dispatches to urban_management-510101", "rework:", "TaskOverdue;",
+        "level 2:", "calls ", "CaseClosed", "FollowUpRecorded",
+        "department/urban_management-510101"}) {
+    EXPECT_NE(demo.output.find(step), std::string::npos) << step << "\n"
+                                                         << demo.output;
+  }
 }
 
 }  // namespace

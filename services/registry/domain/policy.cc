@@ -432,15 +432,15 @@ absl::StatusOr<absl::Time> DeadlineAfter(const v1::BusinessCalendar& calendar,
   absl::Duration remaining = amount;
   std::optional<absl::Time> due;
   if (remaining <= absl::ZeroDuration()) return start;
-  RETURN_IF_ERROR(ForEachWorkingInterval(
-      calendar, start, [&](absl::Time from, absl::Time to) {
-        if (remaining <= to - from) {
-          due = from + remaining;
-          return false;
-        }
-        remaining -= to - from;
-        return true;
-      }));
+  RETURN_IF_ERROR(ForEachWorkingInterval(calendar, start,
+                                         [&](absl::Time from, absl::Time to) {
+                                           if (remaining <= to - from) {
+                                             due = from + remaining;
+                                             return false;
+                                           }
+                                           remaining -= to - from;
+                                           return true;
+                                         }));
   if (!due) return absl::OutOfRangeError("no deadline within ten years");
   return *due;
 }
@@ -451,8 +451,8 @@ absl::StatusOr<absl::Duration> TimeBetween(const v1::BusinessCalendar& calendar,
   if (to <= from) return absl::ZeroDuration();
   if (!working_time) return to - from;
   absl::Duration total;
-  RETURN_IF_ERROR(ForEachWorkingInterval(
-      calendar, from, [&](absl::Time a, absl::Time b) {
+  RETURN_IF_ERROR(
+      ForEachWorkingInterval(calendar, from, [&](absl::Time a, absl::Time b) {
         if (a >= to) return false;
         total += std::min(b, to) - a;
         return b < to;

@@ -76,8 +76,8 @@ TEST(DeadlineTest, TimeBetweenIsTheInverseOfDeadline) {
   // Round trip from awkward starts.
   for (absl::Time start : {Local(2024, 9, 23, 12, 45), Local(2024, 9, 28, 8, 0),
                            Local(2024, 10, 3, 10, 0)}) {
-    for (absl::Duration d : {absl::Minutes(1), absl::Minutes(95),
-                             absl::Hours(30)}) {
+    for (absl::Duration d :
+         {absl::Minutes(1), absl::Minutes(95), absl::Hours(30)}) {
       absl::Time due = *DeadlineAfter(cal, start, d, true);
       EXPECT_EQ(*TimeBetween(cal, start, due, true), d);
     }

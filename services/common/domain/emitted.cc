@@ -5,34 +5,37 @@
 
 namespace wangge::domain {
 
-std::vector<eventstore::StreamAppend> ToStreams(
-    const std::vector<Emitted>& emitted,
-    const std::function<int64_t(const std::string& stream_id)>& expected,
-    const std::string& correlation_id, const std::string& causation_id,
-    absl::Time occurred) {
-  std::vector<eventstore::StreamAppend> out;
+std::vector<StreamEvents> GroupByStream(const std::vector<Emitted>& emitted) {
+  std::vector<StreamEvents> out;
   for (const Emitted& e : emitted) {
-    auto it = std::find_if(out.begin(), out.end(), [&](const auto& s) {
-      return s.stream_id == e.stream_id;
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& g) {
+      return g.stream_id == e.stream_id;
     });
     if (it == out.end()) {
-      eventstore::StreamAppend sa;
-      sa.stream_id = e.stream_id;
-      sa.expected_version =
-          expected ? expected(e.stream_id) : eventstore::kAnyVersion;
-      if (sa.expected_version < 0)
-        sa.expected_version = eventstore::kAnyVersion;
-      out.push_back(std::move(sa));
+      out.push_back({e.stream_id, {}});
       it = out.end() - 1;
     }
+    it->events.push_back(e);
+  }
+  return out;
+}
+
+eventstore::StreamAppend ToStream(const StreamEvents& group, int64_t expected,
+                                  const std::string& correlation_id,
+                                  const std::string& causation_id,
+                                  absl::Time occurred) {
+  eventstore::StreamAppend sa;
+  sa.stream_id = group.stream_id;
+  sa.expected_version = expected < 0 ? eventstore::kAnyVersion : expected;
+  for (const Emitted& e : group.events) {
     eventstore::NewEvent ne = eventstore::MakeEvent(*e.event);
     ne.occurred_time = occurred;
     ne.correlation_id = correlation_id;
     ne.causation_id = causation_id;
     ne.policy_version = e.policy_version;
-    it->events.push_back(std::move(ne));
+    sa.events.push_back(std::move(ne));
   }
-  return out;
+  return sa;
 }
 
 absl::StatusOr<std::unique_ptr<google::protobuf::Message>> Unpack(

@@ -5,7 +5,6 @@
 // shell appends together (one atomic append) or not at all.
 
 #include <algorithm>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,15 +28,21 @@ Emitted Emit(std::string stream_id, T event, std::string policy_version = "") {
                  std::move(policy_version)};
 }
 
-// Groups the events by stream, in order, each stream expecting the version
-// given by `expected` (kAnyVersion when it returns a negative number).
-// Every event is correlated with `correlation_id` (the case) and caused by
-// `causation_id`, and occurs at `occurred`.
-std::vector<eventstore::StreamAppend> ToStreams(
-    const std::vector<Emitted>& emitted,
-    const std::function<int64_t(const std::string& stream_id)>& expected,
-    const std::string& correlation_id, const std::string& causation_id,
-    absl::Time occurred);
+// One stream's share of a decision, its events in order.
+struct StreamEvents {
+  std::string stream_id;
+  std::vector<Emitted> events;
+};
+// The events grouped by stream, streams in first-touched order.
+std::vector<StreamEvents> GroupByStream(const std::vector<Emitted>& emitted);
+
+// A stream's append expecting version `expected` (kAnyVersion when
+// negative); every event is correlated with `correlation_id` (the case),
+// caused by `causation_id`, and occurs at `occurred`.
+eventstore::StreamAppend ToStream(const StreamEvents& group, int64_t expected,
+                                  const std::string& correlation_id,
+                                  const std::string& causation_id,
+                                  absl::Time occurred);
 
 // Parses an envelope's payload into its generated message type (linked into
 // this binary); NOT_FOUND for a type it does not know.

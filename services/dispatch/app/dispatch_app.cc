@@ -82,27 +82,16 @@ absl::StatusOr<eventstore::AppendRequest> DispatchApp::Effects(
     std::map<std::string, v1::TaskRecord> tasks, const std::string& cause,
     absl::Time now, std::vector<v1::Task>* changed) const {
   eventstore::AppendRequest r;
-  // Streams in first-touched order, each with its events in order.
-  std::vector<std::string> order;
-  std::map<std::string, std::vector<Emitted>> by_stream;
-  for (const auto& e : emitted) {
-    if (!by_stream.count(e.stream_id)) order.push_back(e.stream_id);
-    by_stream[e.stream_id].push_back(e);
-  }
-  for (const std::string& id : order) {
+  for (const auto& group : domain::GroupByStream(emitted)) {
+    const std::string& id = group.stream_id;
     const v1::TaskRecord before = tasks[id];
     v1::TaskRecord after = before;
-    for (const auto& e : by_stream[id]) {
+    for (const auto& e : group.events) {
       RETURN_IF_ERROR(Evolve(after, *e.event, now));
     }
     const std::string case_id = after.dispatched().case_id();
-    auto streams = domain::ToStreams(
-        by_stream[id],
-        [&](const std::string&) {
-          return static_cast<int64_t>(before.version());
-        },
-        case_id, cause, now);
-    for (auto& s : streams) r.streams.push_back(std::move(s));
+    r.streams.push_back(domain::ToStream(
+        group, static_cast<int64_t>(before.version()), case_id, cause, now));
     r.projection_writes.push_back(
         {kTasksProjection, id, after.SerializeAsString()});
     if (Open(after)) {

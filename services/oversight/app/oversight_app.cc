@@ -95,15 +95,10 @@ absl::StatusOr<eventstore::AppendRequest> OversightApp::Effects(
     absl::Time now, std::vector<v1::Notice>* changed,
     std::map<std::string, v1::SmallWishRecord> wishes) const {
   eventstore::AppendRequest r;
-  std::vector<std::string> order;
-  std::map<std::string, std::vector<Emitted>> by_stream;
-  for (const auto& e : emitted) {
-    if (!by_stream.count(e.stream_id)) order.push_back(e.stream_id);
-    by_stream[e.stream_id].push_back(e);
-  }
   const RedLine line = Line();
-  for (const std::string& stream : order) {
-    const auto& events = by_stream[stream];
+  for (const auto& group : domain::GroupByStream(emitted)) {
+    const std::string& stream = group.stream_id;
+    const auto& events = group.events;
     int64_t expected = 0;
     std::string correlation;
     auto fact_rows = [&](const std::vector<ParticipationFact>& facts,
@@ -172,10 +167,8 @@ absl::StatusOr<eventstore::AppendRequest> OversightApp::Effects(
       r.projection_writes.push_back(
           {kWishesProjection, id, w.SerializeAsString()});
     }
-    auto streams = domain::ToStreams(
-        events, [&](const std::string&) { return expected; }, correlation,
-        cause, now);
-    for (auto& s : streams) r.streams.push_back(std::move(s));
+    r.streams.push_back(
+        domain::ToStream(group, expected, correlation, cause, now));
   }
   return r;
 }

@@ -112,17 +112,12 @@ absl::StatusOr<eventstore::AppendRequest> SupervisionApp::Effects(
     const std::string& cause, absl::Time now,
     std::vector<v1::Case>* changed) const {
   eventstore::AppendRequest r;
-  std::vector<std::string> order;
-  std::map<std::string, std::vector<Emitted>> by_stream;
-  for (const auto& e : emitted) {
-    if (!by_stream.count(e.stream_id)) order.push_back(e.stream_id);
-    by_stream[e.stream_id].push_back(e);
-  }
-  for (const std::string& stream : order) {
+  for (const auto& group : domain::GroupByStream(emitted)) {
+    const std::string& stream = group.stream_id;
     const std::string case_id = stream.substr(5);  // "case/"
     const v1::CaseRecord before = cases[case_id];
     v1::CaseRecord after = before;
-    for (const auto& e : by_stream[stream]) {
+    for (const auto& e : group.events) {
       std::vector<CountedFact> facts = FactsOf(after, *e.event, actor, now);
       ASSIGN_OR_RETURN(bool applied, Evolve(after, *e.event, now));
       if (!applied) {
@@ -131,13 +126,8 @@ absl::StatusOr<eventstore::AppendRequest> SupervisionApp::Effects(
       }
       AddFacts(facts, absl::StrCat(stream, "/", after.version()), &r);
     }
-    auto streams = domain::ToStreams(
-        by_stream[stream],
-        [&](const std::string&) {
-          return static_cast<int64_t>(before.version());
-        },
-        case_id, cause, now);
-    for (auto& s : streams) r.streams.push_back(std::move(s));
+    r.streams.push_back(domain::ToStream(
+        group, static_cast<int64_t>(before.version()), case_id, cause, now));
     r.projection_writes.push_back(
         {kCasesProjection, case_id, after.SerializeAsString()});
     if (changed != nullptr) changed->push_back(CaseView(after));

@@ -83,10 +83,6 @@ std::string Stream(const v1::TaskRecord& task) {
 
 }  // namespace
 
-std::string TaskId(const std::string& case_id, uint32_t attempt) {
-  return absl::StrCat("task/", case_id, "/", attempt);
-}
-
 absl::StatusOr<Emitted> DecideDispatch(const registry::RegistryState& registry,
                                        const CaseToDispatch& c,
                                        absl::Time now) {

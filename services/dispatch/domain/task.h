@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/common/domain/emitted.h"
+#include "services/common/domain/ids.h"
 #include "services/registry/domain/registry_state.h"
 #include "wangge/common/v1/envelope.pb.h"
 #include "wangge/dispatch/v1/dispatch.pb.h"
@@ -32,7 +33,7 @@ namespace wangge::dispatch {
 using domain::Emitted;
 
 // "task/<case_id>/<attempt>": the task's id and its stream.
-std::string TaskId(const std::string& case_id, uint32_t attempt);
+using domain::TaskId;
 
 // A case to send to a department: filed, reworked, sent back or reopened.
 struct CaseToDispatch {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/clock/time_key.h"
+#include "services/common/domain/ids.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 #include "wangge/dispatch/v1/events.pb.h"
@@ -289,10 +290,8 @@ absl::StatusOr<eventstore::AppendRequest> OversightApp::DispatchEffects(
   eventstore::AppendRequest r;
   if (field == nullptr) return r;
   const std::string task_id = event->GetReflection()->GetString(*event, field);
-  // "task/<case>/<n>"
-  const size_t slash = task_id.rfind('/');
-  if (!absl::StartsWith(task_id, "task/") || slash <= 5) return r;
-  const std::string case_id = task_id.substr(5, slash - 5);
+  const std::string case_id = domain::CaseOfTask(task_id);
+  if (case_id.empty()) return r;
   ASSIGN_OR_RETURN(v1::TaskFacts facts,
                    Row<v1::TaskFacts>(kTaskFactsProjection, case_id));
   facts.set_case_id(case_id);
@@ -349,8 +348,7 @@ void OversightApp::OnApplied(const common::v1::EventEnvelope& env) {
   if (absl::StartsWith(env.stream_id(), "case/")) {
     case_id = env.stream_id().substr(5);
   } else if (absl::StartsWith(env.stream_id(), "task/")) {
-    const size_t slash = env.stream_id().rfind('/');
-    case_id = env.stream_id().substr(5, slash - 5);
+    case_id = domain::CaseOfTask(env.stream_id());
   }
   if (case_id.empty()) return;
   std::vector<v1::Notice> changed;

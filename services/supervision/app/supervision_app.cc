@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/common/clock/proto_time.h"
+#include "services/common/domain/ids.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 #include "wangge/dispatch/v1/events.pb.h"
@@ -23,19 +24,12 @@ common::v1::Actor ServiceActor() {
   return a;
 }
 
-// "task/<case id>/<n>" -> "<case id>".
-std::string CaseOfTask(const std::string& task_id) {
-  if (!absl::StartsWith(task_id, "task/")) return "";
-  const size_t slash = task_id.rfind('/');
-  return slash <= 5 ? "" : task_id.substr(5, slash - 5);
-}
-
 std::string CaseIdOfAny(const google::protobuf::Message& event) {
   std::string id = CaseIdOf(event);
   if (!id.empty()) return id;
   const auto* field = event.GetDescriptor()->FindFieldByName("task_id");
   if (field == nullptr) return "";
-  return CaseOfTask(event.GetReflection()->GetString(event, field));
+  return domain::CaseOfTask(event.GetReflection()->GetString(event, field));
 }
 
 std::string TimelineKey(const std::string& case_id, absl::Time occurred,

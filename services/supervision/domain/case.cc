@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/clock/proto_time.h"
+#include "services/common/domain/ids.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 #include "services/registry/domain/policy.h"
@@ -70,17 +71,6 @@ absl::Status ShiftLeader(const Actor& actor) {
 }
 
 const std::string& Id(const v1::CaseRecord& c) { return c.opened().case_id(); }
-
-// n of "task/<case>/<n>"; 0 for none.
-uint32_t AttemptOf(const std::string& task_id) {
-  const size_t slash = task_id.rfind('/');
-  uint32_t n = 0;
-  if (slash == std::string::npos ||
-      !absl::SimpleAtoi(task_id.substr(slash + 1), &n)) {
-    return 0;
-  }
-  return n;
-}
 
 std::vector<std::string> Supervisors(const registry::RegistryState& registry,
                                      const std::string& area, absl::Time t) {
@@ -544,7 +534,7 @@ absl::StatusOr<std::vector<Emitted>> DecideNote(
     const auto& d = static_cast<const dispatch::v1::TaskDispatched&>(event);
     // Tasks of a case may be read out of order (different partitions):
     // only a later dispatch supersedes the current one.
-    if (d.attempt() <= AttemptOf(c.task_id())) return out;
+    if (d.attempt() <= domain::AttemptOfTask(c.task_id())) return out;
     v1::CaseDispatchNoted e;
     e.set_case_id(Id(c));
     e.set_task_id(d.task_id());

@@ -236,8 +236,8 @@ absl::StatusOr<v1::TaskCommandResponse> DispatchApp::Act(
   const std::string command_id =
       request.request_id().empty()
           ? ""
-          : absl::StrCat("task/", ActionName(action), "/", actor.subject(), "/",
-                         request.request_id());
+          : absl::StrCat(request.task_id(), "/", ActionName(action), "/",
+                         actor.subject(), "/", request.request_id());
   const absl::Time now = clock_->Now();
   return Commit(
       actor, command_id, request.task_id(),

@@ -285,3 +285,21 @@ TEST_F(DispatchAppTest, CommandsOvertakeAFloodOfTimers) {
 
 }  // namespace
 }  // namespace wangge::dispatch
+
+namespace wangge::dispatch {
+namespace {
+
+TEST_F(DispatchAppTest, ARequestIdIsPerTask) {
+  Deliver(Envelope(Filed("C1"), 1));
+  Deliver(Envelope(Filed("C2"), 2));
+  ASSERT_TRUE(app_->Act(Handler(reg::kSanitation), TaskAction::kAccept,
+                        Action("task/C1/1", "r1"))
+                  .ok());
+  auto second = app_->Act(Handler(reg::kSanitation), TaskAction::kAccept,
+                          Action("task/C2/1", "r1"));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(app_->GetTask("task/C2/1")->status(), v1::TASK_STATUS_ACCEPTED);
+}
+
+}  // namespace
+}  // namespace wangge::dispatch

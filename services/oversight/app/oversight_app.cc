@@ -81,11 +81,11 @@ absl::Status OversightApp::Load() {
       }));
   RETURN_IF_ERROR(inner);
   absl::MutexLock lock(&line_mu_);
-  line_ = std::move(line);
+  line_ = std::make_shared<const RedLine>(std::move(line));
   return absl::OkStatus();
 }
 
-RedLine OversightApp::Line() const {
+std::shared_ptr<const RedLine> OversightApp::Line() const {
   absl::MutexLock lock(&line_mu_);
   return line_;
 }
@@ -96,7 +96,7 @@ absl::StatusOr<eventstore::AppendRequest> OversightApp::Effects(
     absl::Time now, std::vector<v1::Notice>* changed,
     std::map<std::string, v1::SmallWishRecord> wishes) const {
   eventstore::AppendRequest r;
-  const RedLine line = Line();
+  const std::shared_ptr<const RedLine> line = Line();
   for (const auto& group : domain::GroupByStream(emitted)) {
     const std::string& stream = group.stream_id;
     const auto& events = group.events;
@@ -142,9 +142,9 @@ absl::StatusOr<eventstore::AppendRequest> OversightApp::Effects(
       }
     } else if (absl::StartsWith(stream, "member/")) {
       const std::string id = After(stream, "member/");
-      auto it = line.members.find(id);
+      auto it = line->members.find(id);
       v1::MemberRecord m =
-          it == line.members.end() ? v1::MemberRecord() : it->second;
+          it == line->members.end() ? v1::MemberRecord() : it->second;
       expected = static_cast<int64_t>(m.version());
       for (const auto& e : events) {
         *m.add_assignments() =
@@ -183,7 +183,7 @@ absl::StatusOr<std::vector<Emitted>> OversightApp::Raise(const Trigger& trigger,
   ASSIGN_OR_RETURN(v1::CaseFacts c,
                    Row<v1::CaseFacts>(kCaseFactsProjection, trigger.case_id));
   if (c.closed()) return std::vector<Emitted>{};
-  const RedLine line = Line();
+  const std::shared_ptr<const RedLine> line = Line();
   return registry_->Read([&](const registry::RegistryState& state)
                              -> absl::StatusOr<std::vector<Emitted>> {
     if (state.Find(trigger.case_area_code) == nullptr) {
@@ -191,7 +191,8 @@ absl::StatusOr<std::vector<Emitted>> OversightApp::Raise(const Trigger& trigger,
       return absl::UnavailableError(absl::StrCat(
           "area ", trigger.case_area_code, " is not in the registry copy yet"));
     }
-    ASSIGN_OR_RETURN(Emitted e, DecideRaise(line, state, trigger, rules_, now));
+    ASSIGN_OR_RETURN(Emitted e,
+                     DecideRaise(*line, state, trigger, rules_, now));
     return std::vector<Emitted>{std::move(e)};
   });
 }
@@ -387,15 +388,18 @@ absl::StatusOr<v1::OversightCommandResponse> OversightApp::Commit(
     for (const auto& p : result.positions) *response.add_positions() = p;
     return response;
   }
-  {
+  bool changes_line = false;
+  for (const auto& e : emitted) {
+    const auto* d = e.event->GetDescriptor();
+    changes_line |= d == v1::PartyOrganizationRegistered::descriptor() ||
+                    d == v1::OverseerAssigned::descriptor();
+  }
+  if (changes_line) {
+    // Copy on write: readers keep the snapshot they took.
     absl::MutexLock lock(&line_mu_);
-    for (const auto& e : emitted) {
-      const auto* d = e.event->GetDescriptor();
-      if (d == v1::PartyOrganizationRegistered::descriptor() ||
-          d == v1::OverseerAssigned::descriptor()) {
-        (void)Evolve(line_, *e.event);
-      }
-    }
+    auto next = std::make_shared<RedLine>(*line_);
+    for (const auto& e : emitted) (void)Evolve(*next, *e.event);
+    line_ = std::move(next);
   }
   Publish(changed);
   for (const auto& p : result.positions) *response.add_positions() = p;
@@ -424,10 +428,10 @@ absl::StatusOr<v1::OversightCommandResponse> OversightApp::RegisterOrganization(
       return response;
     }
   }
-  const RedLine line = Line();
+  const std::shared_ptr<const RedLine> line = Line();
   ASSIGN_OR_RETURN(Emitted e,
                    registry_->Read([&](const registry::RegistryState& s) {
-                     return DecideRegisterOrganization(line, s, r);
+                     return DecideRegisterOrganization(*line, s, r);
                    }));
   return Commit(actor, command, r.organization_id(), {}, {std::move(e)});
 }
@@ -444,10 +448,10 @@ absl::StatusOr<v1::OversightCommandResponse> OversightApp::AssignOverseer(
       return response;
     }
   }
-  const RedLine line = Line();
+  const std::shared_ptr<const RedLine> line = Line();
   ASSIGN_OR_RETURN(Emitted e,
                    registry_->Read([&](const registry::RegistryState& s) {
-                     return DecideAssignOverseer(line, s, rules_, r);
+                     return DecideAssignOverseer(*line, s, rules_, r);
                    }));
   return Commit(actor, command, r.member_id(), {}, {std::move(e)});
 }
@@ -566,7 +570,7 @@ absl::StatusOr<v1::OversightCommandResponse> OversightApp::ClaimWish(
     const common::v1::Actor& actor, const v1::SmallWishActionRequest& r) {
   const absl::Time now = clock_->Now();
   return OnWish(actor, "claim", r, [&](const v1::SmallWishRecord& w) {
-    return DecideClaimWish(w, Line(), actor, now);
+    return DecideClaimWish(w, *Line(), actor, now);
   });
 }
 
@@ -580,9 +584,9 @@ absl::StatusOr<v1::OversightCommandResponse> OversightApp::FulfilWish(
 absl::StatusOr<v1::Coverage> OversightApp::GetCoverage(
     const v1::GetCoverageRequest& r) const {
   const absl::Time t = r.has_as_of() ? FromProto(r.as_of()) : clock_->Now();
-  const RedLine line = Line();
+  const std::shared_ptr<const RedLine> line = Line();
   return registry_->Read([&](const registry::RegistryState& s) {
-    return CoverageOf(line, s, rules_, r.area_code(), t);
+    return CoverageOf(*line, s, rules_, r.area_code(), t);
   });
 }
 
@@ -673,13 +677,13 @@ absl::StatusOr<size_t> OversightApp::FireDueTimers(size_t max) {
                      Row<v1::NoticeRecord>(kNoticesProjection, id));
     ASSIGN_OR_RETURN(v1::CaseFacts c, Row<v1::CaseFacts>(kCaseFactsProjection,
                                                          n.raised().case_id()));
-    const RedLine line = Line();
+    const std::shared_ptr<const RedLine> line = Line();
     // A notice raised as its case closed (the two followers race) resolves
     // here instead of climbing.
     auto emitted = c.closed()
                        ? DecideCaseClosed(n)
                        : registry_->Read([&](const registry::RegistryState& s) {
-                           return DecideEscalate(n, line, s, rules_, now);
+                           return DecideEscalate(n, *line, s, rules_, now);
                          });
     eventstore::AppendRequest request;
     std::vector<v1::Notice> changed;

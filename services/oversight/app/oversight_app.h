@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -126,14 +127,16 @@ class OversightApp {
       const std::function<absl::StatusOr<std::vector<Emitted>>(
           const v1::NoticeRecord&)>& decide);
   void Publish(const std::vector<v1::Notice>& changed);
-  RedLine Line() const;
+  // The line as it stands: an immutable snapshot, replaced on change.
+  std::shared_ptr<const RedLine> Line() const;
 
   eventstore::EventStore* const store_;
   registry::RegistryReplica* const registry_;
   const OversightRules rules_;
   const Clock* const clock_;
   mutable absl::Mutex line_mu_;
-  RedLine line_ ABSL_GUARDED_BY(line_mu_);
+  std::shared_ptr<const RedLine> line_ ABSL_GUARDED_BY(line_mu_) =
+      std::make_shared<const RedLine>();
   notify::Listeners<v1::Notice> listeners_;
   eventstore::TimerThread timers_;
 };

@@ -446,8 +446,7 @@ absl::StatusOr<v1::ListCasesResponse> SupervisionApp::ListCases(
 
 absl::StatusOr<v1::CaseTimeline> SupervisionApp::GetCaseTimeline(
     const std::string& case_id) const {
-  ASSIGN_OR_RETURN(v1::CaseRecord c, GetCaseRecord(case_id));
-  (void)c;
+  RETURN_IF_ERROR(GetCaseRecord(case_id).status());  // NOT_FOUND
   std::vector<v1::TimelineEntry> entries;
   ASSIGN_OR_RETURN(auto own, store_->ReadStream(CaseStream(case_id)));
   for (const auto& stored : own) {

@@ -913,15 +913,16 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
       {"services/cli/wangge", "redline", "demo", "510101", stack_flag, key},
       absl::Seconds(60));
   ASSERT_EQ(line.code, 0) << line.output;
-  testing::ToolRun demo =
-      testing::RunTool({"services/cli/wangge", "demo", stack_flag, key,
-                        "--clock_file=" + stack_.clock_file()},
-                       absl::Seconds(120));
+  testing::ToolRun demo = testing::RunTool(
+      {"services/cli/wangge", "demo", stack_flag, key,
+       "--clock_file=" + stack_.clock_file(), "--stack_dir=" + stack_.dir()},
+      absl::Seconds(120));
   EXPECT_EQ(demo.code, 0) << demo.output;
   for (const char* step :
        {"re-dispatches to urban_management-510101", "rework:", "TaskOverdue;",
         "level 2:", "calls ", "CaseClosed", "FollowUpRecorded",
-        "department/urban_management-510101"}) {
+        "department/urban_management-510101", "12. The auditor",
+        " 0 violations"}) {
     EXPECT_NE(demo.output.find(step), std::string::npos) << step << "\n"
                                                          << demo.output;
   }

@@ -43,6 +43,7 @@
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
 #include "services/audit/compare.h"
+#include "services/audit/deadlines.h"
 #include "services/audit/export_format.h"
 #include "services/audit/receipt.h"
 #include "services/audit/replay.h"
@@ -300,6 +301,7 @@ int Verify() {
            std::unique_ptr<audit::PartitionVerifier>>
       verifiers;
   audit::SeparationChecker separation;
+  audit::DeadlineChecker deadlines;
   auto feed = [&](const std::string& service, uint32_t p,
                   const common::v1::StoredEvent& e) {
     auto& v = verifiers[{service, p}];
@@ -318,7 +320,10 @@ int Verify() {
     }
     v->Add(e);
     common::v1::EventEnvelope envelope;
-    if (envelope.ParseFromString(e.record())) separation.Add(envelope);
+    if (envelope.ParseFromString(e.record())) {
+      separation.Add(envelope);
+      deadlines.Add(envelope);
+    }
   };
   if (!ForEachSourceEvent(feed)) return 2;
   std::vector<audit::PartitionReport> reports;
@@ -327,8 +332,11 @@ int Verify() {
     reports.push_back(v->Finish());
     violations += reports.back().violations.size();
   }
-  // The separation rules over the whole history, each at its event.
-  for (auto& violation : separation.Finish()) {
+  // The separation rules and deadlines over the whole history, each at its
+  // event.
+  std::vector<audit::Violation> invariants = separation.Finish();
+  for (auto& v : deadlines.Finish()) invariants.push_back(std::move(v));
+  for (auto& violation : invariants) {
     for (auto& r : reports) {
       if (r.service == violation.service &&
           r.partition == violation.partition) {

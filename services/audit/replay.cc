@@ -18,28 +18,10 @@
 namespace wangge::audit {
 namespace {
 
-// The registry's "areas": replayed in the order RegistryApp::Load applies
-// them (the deployment stream first, then each partition in sequence).
+// The registry's "areas", rows as the service keeps them.
 absl::StatusOr<ReplayedState> ReplayRegistry(
     const std::map<uint32_t, std::vector<common::v1::EventEnvelope>>& parts) {
-  registry::RegistryState state;
-  for (const auto& [p, events] : parts) {
-    for (const auto& env : events) {
-      if (env.stream_id() == registry::kDeploymentStream)
-        RETURN_IF_ERROR(registry::Evolve(state, env));
-    }
-  }
-  for (const auto& [p, events] : parts) {
-    for (const auto& env : events) {
-      if (env.stream_id() == registry::kDeploymentStream) continue;
-      absl::Status s = registry::Evolve(state, env);
-      if (!s.ok()) {
-        return absl::DataLossError(
-            absl::StrCat("registry/", p, "/", env.sequence(),
-                         " does not apply: ", s.message()));
-      }
-    }
-  }
+  ASSIGN_OR_RETURN(registry::RegistryState state, RegistryFromHistory(parts));
   ReplayedState out;
   ProjectionRows& rows = out["areas"];
   for (const auto& [code, area] : state.areas) {
@@ -85,6 +67,29 @@ absl::Status ReplayStreamEvent(const common::v1::EventEnvelope& env,
 }
 
 }  // namespace
+
+absl::StatusOr<registry::RegistryState> RegistryFromHistory(
+    const std::map<uint32_t, std::vector<common::v1::EventEnvelope>>& parts) {
+  registry::RegistryState state;
+  for (const auto& [p, events] : parts) {
+    for (const auto& env : events) {
+      if (env.stream_id() == registry::kDeploymentStream)
+        RETURN_IF_ERROR(registry::Evolve(state, env));
+    }
+  }
+  for (const auto& [p, events] : parts) {
+    for (const auto& env : events) {
+      if (env.stream_id() == registry::kDeploymentStream) continue;
+      absl::Status s = registry::Evolve(state, env);
+      if (!s.ok()) {
+        return absl::DataLossError(
+            absl::StrCat("registry/", p, "/", env.sequence(),
+                         " does not apply: ", s.message()));
+      }
+    }
+  }
+  return state;
+}
 
 absl::Status Replayer::Add(uint32_t partition,
                            const common::v1::StoredEvent& event) {

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/registry/domain/registry_state.h"
 #include "wangge/common/v1/envelope.pb.h"
 #include "wangge/common/v1/eventlog.pb.h"
 #include "wangge/dispatch/v1/events.pb.h"
@@ -57,6 +58,13 @@ class Replayer {
   std::map<std::string, oversight::v1::NoticeRecord> notices_;
   uint64_t events_ = 0;
 };
+
+// The registry's state (with its history: areas, staff and policies by
+// effective time) from its events, applied in the order RegistryApp::Load
+// applies them: the deployment stream first, then each partition in
+// sequence.
+absl::StatusOr<registry::RegistryState> RegistryFromHistory(
+    const std::map<uint32_t, std::vector<common::v1::EventEnvelope>>& parts);
 
 // Per projection: whether the replayed digest matches the service's.
 struct ProjectionComparison {

@@ -32,6 +32,12 @@ void SeparationChecker::Add(const common::v1::EventEnvelope& e) {
   const std::string& type = e.event_type();
   const bool supervision = absl::StartsWith(type, "wangge.supervision.v1.");
   const bool dispatch = absl::StartsWith(type, "wangge.dispatch.v1.");
+  // Oversight watches and prods; it never writes a case or a task.
+  if (e.source_service() == "oversight" &&
+      (absl::StartsWith(e.stream_id(), "case/") ||
+       absl::StartsWith(e.stream_id(), "task/"))) {
+    Flag(e, "oversight_changes_case", "an oversight event on a case's stream");
+  }
   if (!supervision && !dispatch) return;
   auto event = domain::Unpack(e);
   if (!event.ok()) {

@@ -14,6 +14,7 @@
 //   supervision's log, not later) and comes from the command centre (the
 //   dispatch service or a dispatcher); rulings are dispatchers'; department
 //   actions are their own department's handlers'.
+// - no oversight event is written on a case's or a task's stream.
 //
 // Feed every service's events (any order between services; each partition
 // in order), then Finish.

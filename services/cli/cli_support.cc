@@ -82,7 +82,7 @@ absl::StatusOr<std::string> MintToken(const std::string& role,
   return auth::MintToken(c, "HS256", *key);
 }
 
-std::shared_ptr<grpc::Channel> Channel(const std::string& service) {
+std::string Address(const std::string& service) {
   std::string addr = absl::GetFlag(FLAGS_addr);
   for (absl::string_view pair :
        absl::StrSplit(absl::GetFlag(FLAGS_stack), ',', absl::SkipEmpty())) {
@@ -90,7 +90,12 @@ std::shared_ptr<grpc::Channel> Channel(const std::string& service) {
     if (kv.first == service) addr = kv.second;
   }
   if (addr.empty()) addr = absl::StrCat("127.0.0.1:", kPorts.at(service));
-  return grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  return addr;
+}
+
+std::shared_ptr<grpc::Channel> Channel(const std::string& service) {
+  return grpc::CreateChannel(Address(service),
+                             grpc::InsecureChannelCredentials());
 }
 
 void Print(const google::protobuf::Message& m) {

@@ -44,6 +44,8 @@ absl::StatusOr<std::string> MintToken(const std::string& role,
                                       const std::string& subject,
                                       const std::string& department = "",
                                       const std::string& channel = "");
+// The service's address: --stack, --addr, or the local stack's port.
+std::string Address(const std::string& service);
 std::shared_ptr<grpc::Channel> Channel(const std::string& service);
 void Print(const google::protobuf::Message& m);
 // A context with a token of `role` (or --token) and a 30 s deadline.

@@ -11,10 +11,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/cli/areas.h"
+#include "services/cli/audit_command.h"
 #include "services/cli/case_commands.h"
 #include "services/cli/cli_support.h"
 #include "services/common/files/files.h"
-#include "services/registry/domain/geometry.h"
 #include "wangge/dispatch/v1/dispatch.grpc.pb.h"
 #include "wangge/intake/v1/intake.grpc.pb.h"
 #include "wangge/oversight/v1/oversight.grpc.pb.h"
@@ -24,6 +25,9 @@
 ABSL_FLAG(std::string, clock_file, "var/dev/clock.offset",
           "demo: the stack's --dev_clock_offset_file (time is moved through "
           "it to reach deadlines)");
+ABSL_FLAG(std::string, stack_dir, "var",
+          "demo: the stack's data directory (services' public signing keys "
+          "under <dir>/<service>/signing-key.pub.pem)");
 ABSL_FLAG(std::string, district, "510101",
           "demo: the district to report in (Chengdu-style, with its red "
           "line loaded)");
@@ -40,6 +44,7 @@ namespace ov = oversight::v1;
 
 class Demo {
  public:
+  explicit Demo(const char* self) : self_(self) {}
   int Run();
 
  private:
@@ -146,6 +151,7 @@ class Demo {
       dv::DispatchService::NewStub(Channel("dispatch"));
   std::unique_ptr<ov::OversightService::Stub> over_ =
       ov::OversightService::NewStub(Channel("oversight"));
+  const char* const self_;
   std::string case_id_, area_, supervisor_;
   int checks_ = 0;
 };
@@ -153,7 +159,7 @@ class Demo {
 int Demo::Run() {
   // 1. A point in a micro-grid whose red line is complete.
   auto registry = registry::v1::RegistryService::NewStub(Channel("registry"));
-  std::vector<registry::v1::Area> streets, micro;
+  std::vector<registry::v1::Area> streets;
   {
     auto ctx = As("administrator", "demo");
     registry::v1::ListAreasRequest r;
@@ -163,41 +169,17 @@ int Demo::Run() {
     if (!Ok(registry->ListAreas(ctx.get(), r, &resp), "list streets")) return 1;
     streets.assign(resp.areas().begin(), resp.areas().end());
   }
-  double lon = 0, lat = 0;
-  {
-    // Below the first street: walk to its micro-grids.
-    std::vector<std::string> frontier = {streets.empty() ? ""
-                                                         : streets[0].code()};
-    while (!frontier.empty() && micro.size() < 2) {
-      auto c = As("administrator", "demo");
-      registry::v1::ListAreasRequest q;
-      q.set_parent_code(frontier.back());
-      q.set_page_size(1000);
-      frontier.pop_back();
-      registry::v1::ListAreasResponse children;
-      if (!registry->ListAreas(c.get(), q, &children).ok()) continue;
-      for (const auto& a : children.areas()) {
-        if (a.level() == "micro_grid") micro.push_back(a);
-        if (!a.dedicated()) frontier.push_back(a.code());
-      }
-    }
-  }
-  if (micro.size() < 2) {
-    Say("no micro-grids in the district: is the demo deployment loaded?");
+  if (streets.empty()) {
+    Say("no streets in the district: is the demo deployment loaded?");
     return 1;
   }
   // The first micro-grid of a street is the demo line's deliberate gap.
-  std::sort(micro.begin(), micro.end(),
-            [](const auto& a, const auto& b) { return a.code() < b.code(); });
-  const auto& target = micro[1];
-  auto boundary = registry::Boundary::FromGeoJson(target.boundary_geojson());
-  if (!boundary.ok()) return Fail("the micro-grid's boundary does not parse");
-  const auto& env = (*boundary)->envelope();
-  for (int i = 0; i < 100; ++i) {
-    lon = env.min_x + (env.max_x - env.min_x) * (i % 10 + 0.5) / 10;
-    lat = env.min_y + (env.max_y - env.min_y) * (i / 10 + 0.5) / 10;
-    if ((*boundary)->Covers(lon, lat)) break;
+  auto micro = LeafGrids(streets[0].code(), 2);
+  if (!micro.ok() || micro->size() < 2) {
+    Say("no micro-grids in the district: is the demo deployment loaded?");
+    return 1;
   }
+  const double lon = (*micro)[1].longitude, lat = (*micro)[1].latitude;
 
   Say("1. A resident reports through the public app (公众号):");
   {
@@ -387,15 +369,23 @@ int Demo::Run() {
                                             absl::Now() + absl::Hours(24 * 30),
                                             absl::UTCTimeZone()));
   if (EvaluationCommand(argv) != 0) return 1;
-  Say("\nNow check the history as an auditor would (hashes, Merkle roots, "
-      "signed checkpoints, and the separation rules):\n"
-      "  audit verify --key_file=var/dev/jwt.key "
-      "--addr=intake=127.0.0.1:7101,supervision=127.0.0.1:7102,"
-      "dispatch=127.0.0.1:7103,oversight=127.0.0.1:7104,"
-      "registry=127.0.0.1:7105 --public_keys=intake=var/intake/"
-      "signing-key.pub.pem,supervision=var/supervision/signing-key.pub.pem,"
-      "dispatch=var/dispatch/signing-key.pub.pem,oversight=var/oversight/"
-      "signing-key.pub.pem,registry=var/registry/signing-key.pub.pem");
+  Say("\n12. The auditor verifies every service's history (hashes, Merkle "
+      "roots, signed checkpoints, the separation rules):");
+  std::string addrs = "--addr=", keys = "--public_keys=";
+  for (const char* service :
+       {"intake", "supervision", "dispatch", "oversight", "registry"}) {
+    absl::StrAppend(&addrs, service, "=", Address(service), ",");
+    absl::StrAppend(&keys, service, "=", absl::GetFlag(FLAGS_stack_dir), "/",
+                    service, "/signing-key.pub.pem,");
+  }
+  addrs.pop_back();
+  keys.pop_back();
+  Say(absl::StrCat("   wangge audit verify ", addrs, " ", keys));
+  if (RunAudit(self_, {"verify", addrs, keys,
+                       "--key_file=" + absl::GetFlag(FLAGS_key_file)}) != 0) {
+    Say("  FAILED: the audit found violations (above)");
+    return 1;
+  }
   return 0;
 }
 
@@ -403,7 +393,7 @@ int Demo::Run() {
 
 int DemoCommand(const std::vector<char*>& args) {
   if (args.size() != 2) return Fail("demo [--clock_file=...] [--district=...]");
-  Demo demo;
+  Demo demo(args[0]);
   return demo.Run();
 }
 

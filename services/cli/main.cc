@@ -20,10 +20,12 @@
 //       --department=sanitation-110101 | task handled ... --note=...
 //   wangge task approve task/C.../1 --redispatch=urban_management-110101
 //   wangge evaluation 110101 [--from=... --to=...]
-//   wangge redline org street-510101001 --area=510101001 --name=... \
+//   wangge redline org street-510101001 --area=510101001 --name=...
 //       --kind=working_committee | redline assign m-1 --org=... --area=...
 //   wangge coverage 510101001 [--as_of=...]
 //   wangge notice list|watch --subject=m-1 | notice ack|act|resolve ID
+//   wangge load [--duration=60s --rate=500 --concurrency=64]
+//   wangge audit verify|replay|timeline|... (the audit tool's commands)
 //   wangge wish record AREA --text=... | wish claim|fulfil W... --subject=m-1
 //   wangge participation 510101
 //   wangge demo   (the whole loop on the live stack, moving its dev clock)
@@ -47,9 +49,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "services/cli/audit_command.h"
 #include "services/cli/case_commands.h"
 #include "services/cli/cli_support.h"
 #include "services/cli/demo_command.h"
+#include "services/cli/load_command.h"
 #include "services/cli/oversight_commands.h"
 #include "services/common/auth/token.h"
 #include "services/common/clock/proto_time.h"
@@ -298,12 +302,16 @@ int Heads(const std::vector<char*>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The audit tool's own flags pass through untouched.
+  if (argc >= 2 && std::string(argv[1]) == "audit") {
+    return wangge::cli::ExecAudit(argv[0], argc - 2, argv + 2);
+  }
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() < 2) {
     return Fail(
         "commands: token, registry, report, report-get, case, task, "
         "evaluation, redline, coverage, notice, wish, participation, demo, "
-        "heads "
+        "heads, load, audit "
         "(see --help)");
   }
   const std::string command = args[1];
@@ -321,6 +329,7 @@ int main(int argc, char** argv) {
   if (command == "task") return TaskCommand(args);
   if (command == "evaluation") return EvaluationCommand(args);
   if (command == "demo") return DemoCommand(args);
+  if (command == "load") return LoadCommand(args);
   if (command == "redline") return RedLineCommand(args);
   if (command == "coverage") return CoverageCommand(args);
   if (command == "notice") return NoticeCommand(args);

@@ -628,6 +628,7 @@ v1::Case CaseView(const v1::CaseRecord& c) {
   if (c.has_due_time()) *v.mutable_due_time() = c.due_time();
   v.set_overdue(c.overdue());
   v.set_rework_count(c.rework_count());
+  v.set_task_id(c.task_id());
   v.set_open311_status(Open311Status(c));
   v.set_fixmystreet_status(FixMyStreetStatus(c));
   return v;

@@ -353,6 +353,7 @@ TEST_F(CaseTest, CloseTypeMustMatchTheOverdueRecord) {
   EXPECT_EQ(case_.status(), v1::CASE_STATUS_CLOSED);
   EXPECT_EQ(FixMyStreetStatus(case_), "fixed");
   EXPECT_EQ(CaseView(case_).open311_status(), "closed");
+  EXPECT_EQ(CaseView(case_).task_id(), "task/C1/1");
 }
 
 TEST_F(CaseTest, FollowUpAfterTheAuditedContactReadAndReopen) {

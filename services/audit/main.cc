@@ -8,6 +8,8 @@
 //   audit export --addr=intake=127.0.0.1:7101 > history.jsonl
 //   audit receipt --addr=intake=... --case=C20240719-ABCDEFGH > receipt.json
 //   audit check-receipt --receipt=receipt.json --public_keys=intake=intake.pub
+//   audit prove --addr=dispatch=... --partition=2 --sequence=17
+//       --public_keys=dispatch=dispatch.pub [--receipt=proof.json]
 //   audit consistency --addr=intake=... --partition=3 --saved=checkpoint.pb
 //       --public_keys=intake=intake.pub  (saves the newer one over it)
 //   audit replay --addr=intake=...,registry=...  (rebuilds projections from
@@ -68,8 +70,10 @@ ABSL_FLAG(std::string, report, "",
 ABSL_FLAG(std::string, token, "", "Auditor bearer token");
 ABSL_FLAG(std::string, key_file, "", "HS256 development secret to mint one");
 ABSL_FLAG(std::string, case_id, "", "receipt, timeline: the case (report)");
-ABSL_FLAG(std::string, receipt, "", "check-receipt: the receipt file");
-ABSL_FLAG(int, partition, 0, "consistency: the partition");
+ABSL_FLAG(std::string, receipt, "",
+          "check-receipt: the receipt file; prove: where to keep the proof");
+ABSL_FLAG(int, partition, 0, "consistency, prove: the partition");
+ABSL_FLAG(uint64_t, sequence, 0, "prove: the event's sequence (1-based)");
 ABSL_FLAG(std::string, saved, "", "consistency: a checkpoint saved earlier");
 ABSL_FLAG(std::string, as_of, "",
           "replay: rebuild the state at this moment (RFC 3339) instead of "
@@ -394,6 +398,38 @@ std::unique_ptr<crypto::Verifier> KeyOf(const std::string& service) {
   return v.ok() ? std::move(*v) : nullptr;
 }
 
+// Completes a receipt for the event it names: the latest signed checkpoint
+// of its partition and the inclusion proof against that tree; false (with
+// the reason printed) when the service gives neither.
+bool Prove(const std::string& address, audit::Receipt* receipt) {
+  auto stub = EventLogStub(address);
+  grpc::ClientContext cctx;
+  Authorize(cctx);
+  common::v1::GetCheckpointRequest creq;
+  creq.set_partition(receipt->partition);
+  grpc::Status s = stub->GetCheckpoint(&cctx, creq, &receipt->checkpoint);
+  if (!s.ok() || receipt->checkpoint.tree_size() <= receipt->leaf_index) {
+    std::fprintf(stderr, "audit: no checkpoint covers the event yet (%s)\n",
+                 s.error_message().c_str());
+    return false;
+  }
+  grpc::ClientContext pctx;
+  Authorize(pctx);
+  common::v1::GetInclusionProofRequest preq;
+  preq.set_partition(receipt->partition);
+  preq.set_leaf_index(receipt->leaf_index);
+  preq.set_tree_size(receipt->checkpoint.tree_size());
+  common::v1::InclusionProof proof;
+  s = stub->GetInclusionProof(&pctx, preq, &proof);
+  if (!s.ok()) {
+    std::fprintf(stderr, "audit: no inclusion proof: %s\n",
+                 s.error_message().c_str());
+    return false;
+  }
+  receipt->proof.assign(proof.hashes().begin(), proof.hashes().end());
+  return true;
+}
+
 // Finds the case's ReportReceived in intake's log and proves it against the
 // latest signed checkpoint of its partition.
 int MakeReceipt() {
@@ -418,29 +454,67 @@ int MakeReceipt() {
                  absl::GetFlag(FLAGS_case_id).c_str());
     return 1;
   }
-  auto stub = EventLogStub(address);
-  grpc::ClientContext cctx;
-  Authorize(cctx);
-  common::v1::GetCheckpointRequest creq;
-  creq.set_partition(receipt->partition);
-  grpc::Status s = stub->GetCheckpoint(&cctx, creq, &receipt->checkpoint);
-  if (!s.ok() || receipt->checkpoint.tree_size() <= receipt->leaf_index) {
-    std::fprintf(stderr, "audit: no checkpoint covers the report yet (%s)\n",
-                 s.error_message().c_str());
-    return 1;
-  }
-  grpc::ClientContext pctx;
-  Authorize(pctx);
-  common::v1::GetInclusionProofRequest preq;
-  preq.set_partition(receipt->partition);
-  preq.set_leaf_index(receipt->leaf_index);
-  preq.set_tree_size(receipt->checkpoint.tree_size());
-  common::v1::InclusionProof proof;
-  s = stub->GetInclusionProof(&pctx, preq, &proof);
-  if (!s.ok()) return 2;
-  receipt->proof.assign(proof.hashes().begin(), proof.hashes().end());
+  if (!Prove(address, &*receipt)) return 1;
   std::printf("%s\n", audit::ReceiptToJson(*receipt).c_str());
   return 0;
+}
+
+// Any event, by position: fetched from the service's log, proved against
+// its latest signed checkpoint and checked at every step here (the service
+// is not trusted); --receipt also keeps the proof for offline checks.
+int ProveCommand() {
+  auto sources = Pairs(absl::GetFlag(FLAGS_addr));
+  const uint64_t sequence = absl::GetFlag(FLAGS_sequence);
+  if (sources.size() != 1 || sequence == 0) {
+    std::fprintf(stderr,
+                 "usage: audit prove --addr=<service>=<address> "
+                 "--partition=P --sequence=S --public_keys=<service>=<pem>\n");
+    return 2;
+  }
+  const auto& [service, address] = *sources.begin();
+  auto key = KeyOf(service);
+  if (!key) {
+    std::fprintf(stderr, "audit: no public key for %s\n", service.c_str());
+    return 2;
+  }
+  const uint32_t partition = absl::GetFlag(FLAGS_partition);
+  audit::Receipt receipt{service, partition, sequence - 1, "", "", {}, {}};
+  {
+    auto stub = EventLogStub(address);
+    grpc::ClientContext ctx;
+    Authorize(ctx);
+    common::v1::ReadLogRequest request;
+    request.set_partition(partition);
+    request.set_from_sequence(sequence);
+    request.set_to_sequence(sequence);
+    auto reader = stub->ReadLog(&ctx, request);
+    common::v1::ReadLogResponse batch;
+    while (reader->Read(&batch)) {
+      for (const auto& e : batch.events()) {
+        receipt.record = e.record();
+        receipt.leaf_hash = e.leaf_hash();
+      }
+    }
+    grpc::Status s = reader->Finish();
+    if (!s.ok() || receipt.record.empty()) {
+      std::fprintf(stderr, "audit: no event %s/%u/%llu: %s\n", service.c_str(),
+                   partition, static_cast<unsigned long long>(sequence),
+                   s.error_message().c_str());
+      return 1;
+    }
+  }
+  if (!Prove(address, &receipt)) return 1;
+  absl::Status s = audit::CheckReceipt(receipt, *key);
+  if (!absl::GetFlag(FLAGS_receipt).empty()) {
+    std::ofstream(absl::GetFlag(FLAGS_receipt))
+        << audit::ReceiptToJson(receipt) << "\n";
+  }
+  std::printf("%s/%u/%llu in the signed tree of size %llu: %s\n",
+              service.c_str(), partition,
+              static_cast<unsigned long long>(sequence),
+              static_cast<unsigned long long>(receipt.checkpoint.tree_size()),
+              s.ok() ? "proved" : std::string(s.message()).c_str());
+  return s.ok() ? 0 : 1;
 }
 
 int CheckReceiptCommand() {
@@ -651,6 +725,8 @@ int main(int argc, char** argv) {
   if (args.size() == 2 && std::string(args[1]) == "export") return Export();
   if (args.size() == 2 && std::string(args[1]) == "receipt")
     return MakeReceipt();
+  if (args.size() == 2 && std::string(args[1]) == "prove")
+    return ProveCommand();
   if (args.size() == 2 && std::string(args[1]) == "check-receipt") {
     return CheckReceiptCommand();
   }

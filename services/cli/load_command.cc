@@ -247,6 +247,24 @@ class Load::Worker {
                       std::chrono::seconds(30));
     return ctx;
   }
+  // One call, retried with the same request while the service is away (a
+  // restart): commands carry request ids, so a retry never applies twice.
+  template <typename Method>
+  grpc::Status Call(const std::string& token, Method method) {
+    const absl::Time until = absl::Now() + kStepTimeout;
+    while (true) {
+      auto ctx = As(token);
+      grpc::Status s = method(ctx.get());
+      const auto code = s.error_code();
+      if ((code != grpc::StatusCode::UNAVAILABLE &&
+           code != grpc::StatusCode::DEADLINE_EXCEEDED) ||
+          absl::Now() > until) {
+        return s;
+      }
+      load_->samples_.Count("retried while a service was away");
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
   std::optional<sv::Case> Await(
       const std::string& case_id,
       const std::function<bool(const sv::Case&)>& done) {
@@ -268,10 +286,11 @@ class Load::Worker {
     dv::TaskCommandResponse resp;
     grpc::Status s;
     for (int attempt = 0; attempt < 100; ++attempt) {
-      auto ctx = As(token);
-      if (what == "accept") s = disp_->AcceptTask(ctx.get(), r, &resp);
-      if (what == "send-back") s = disp_->RequestSendBack(ctx.get(), r, &resp);
-      if (what == "handled") s = disp_->ReportHandled(ctx.get(), r, &resp);
+      s = Call(token, [&](grpc::ClientContext* c) {
+        if (what == "accept") return disp_->AcceptTask(c, r, &resp);
+        if (what == "send-back") return disp_->RequestSendBack(c, r, &resp);
+        return disp_->ReportHandled(c, r, &resp);
+      });
       if (s.error_code() != grpc::StatusCode::NOT_FOUND) break;
       absl::SleepFor(absl::Milliseconds(10));
     }
@@ -299,9 +318,12 @@ class Load::Worker {
       r.mutable_reporter()->set_name("load");
       r.mutable_reporter()->set_phone("13900000000");
       intake::v1::ReportCaseResponse resp;
-      auto ctx = As(tokens_.For(
-          "channel", absl::StrCat("load-", channel, "-", index_), "", channel));
-      grpc::Status s = intake_->ReportCase(ctx.get(), r, &resp);
+      grpc::Status s = Call(
+          tokens_.For("channel", absl::StrCat("load-", channel, "-", index_),
+                      "", channel),
+          [&](grpc::ClientContext* c) {
+            return intake_->ReportCase(c, r, &resp);
+          });
       if (!s.ok()) return "report: " + s.error_message();
       load_->samples_.Add("intake", absl::Now() - begun);
       load_->samples_.Count("reported");
@@ -324,8 +346,10 @@ class Load::Worker {
       r.set_request_id(absl::StrCat(load_->run_id_, "-verify-", case_id));
       r.set_case_id(case_id);
       r.set_confirmed(true);
-      auto ctx = As(tokens_.For("supervisor", supervisor));
-      grpc::Status s = sup_->VerifyCase(ctx.get(), r, &done);
+      grpc::Status s = Call(tokens_.For("supervisor", supervisor),
+                            [&](grpc::ClientContext* c) {
+                              return sup_->VerifyCase(c, r, &done);
+                            });
       if (!s.ok()) return "verify: " + s.error_message();
     }
     absl::Time filed;
@@ -335,8 +359,9 @@ class Load::Worker {
       r.set_case_id(case_id);
       r.set_urgency(sv::URGENCY_ORDINARY);
       r.set_filing_criterion("confirmed on site");
-      auto ctx = As(tokens_.For("shift_leader", leader));
-      grpc::Status s = sup_->FileCase(ctx.get(), r, &done);
+      grpc::Status s = Call(
+          tokens_.For("shift_leader", leader),
+          [&](grpc::ClientContext* c) { return sup_->FileCase(c, r, &done); });
       if (!s.ok()) return "file: " + s.error_message();
       filed = absl::Now();
     }
@@ -368,8 +393,10 @@ class Load::Worker {
       r.set_decision(dv::DECISION_APPROVE);
       r.set_redispatch_department(other);
       dv::TaskCommandResponse resp;
-      auto ctx = As(tokens_.For("dispatcher", "dispatcher-" + district));
-      s = disp_->DecideRequest(ctx.get(), r, &resp);
+      s = Call(tokens_.For("dispatcher", "dispatcher-" + district),
+               [&](grpc::ClientContext* c) {
+                 return disp_->DecideRequest(c, r, &resp);
+               });
       if (!s.ok()) return "approve send-back: " + s.error_message();
       view = dispatched(++attempt);
       if (!view) return "re-dispatch";
@@ -393,8 +420,9 @@ class Load::Worker {
       r.set_case_id(case_id);
       r.set_passed(!rework);
       r.set_note(rework ? "still broken" : "fixed");
-      auto ctx = As(tokens_.For("supervisor", supervisor));
-      s = sup_->CheckCase(ctx.get(), r, &done);
+      s = Call(
+          tokens_.For("supervisor", supervisor),
+          [&](grpc::ClientContext* c) { return sup_->CheckCase(c, r, &done); });
       if (!s.ok()) return "check: " + s.error_message();
       if (!rework) break;
       rework = false;
@@ -406,8 +434,9 @@ class Load::Worker {
       r.set_request_id(absl::StrCat(load_->run_id_, "-close-", case_id));
       r.set_case_id(case_id);
       r.set_closing_type(sv::CLOSING_TYPE_NORMAL);
-      auto ctx = As(tokens_.For("shift_leader", leader));
-      grpc::Status s = sup_->CloseCase(ctx.get(), r, &done);
+      grpc::Status s = Call(
+          tokens_.For("shift_leader", leader),
+          [&](grpc::ClientContext* c) { return sup_->CloseCase(c, r, &done); });
       if (!s.ok()) return "close: " + s.error_message();
       load_->samples_.Add("lifecycle", absl::Now() - begun);
       load_->samples_.Count("closed");
@@ -421,8 +450,10 @@ class Load::Worker {
       r.set_case_id(case_id);
       r.set_purpose("回访 follow-up call");
       intake::v1::ReporterContact contact;
-      auto ctx = As(tokens_.For("follow_up_agent", agent));
-      grpc::Status s = intake_->RevealReporterContact(ctx.get(), r, &contact);
+      grpc::Status s = Call(
+          tokens_.For("follow_up_agent", agent), [&](grpc::ClientContext* c) {
+            return intake_->RevealReporterContact(c, r, &contact);
+          });
       if (!s.ok()) return "reveal contact: " + s.error_message();
     }
     sv::RecordFollowUpRequest r;
@@ -432,8 +463,10 @@ class Load::Worker {
     r.set_solved(true);
     grpc::Status s;
     for (int i = 0; i < 1000; ++i) {
-      auto ctx = As(tokens_.For("follow_up_agent", agent));
-      s = sup_->RecordFollowUp(ctx.get(), r, &done);
+      s = Call(tokens_.For("follow_up_agent", agent),
+               [&](grpc::ClientContext* c) {
+                 return sup_->RecordFollowUp(c, r, &done);
+               });
       if (s.error_code() != grpc::StatusCode::FAILED_PRECONDITION) break;
       absl::SleepFor(absl::Milliseconds(20));
     }

@@ -236,22 +236,18 @@ void Consumer::OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
 }
 
 absl::Status Consumer::Connect() {
-  auto bootstrap = options_.kafka.Resolve();
-  if (!bootstrap.ok()) return bootstrap.status();
-  std::vector<std::pair<std::string, std::string>> settings = {
-      {"bootstrap.servers", *bootstrap},
-      {"group.id", options_.group_id},
-      {"client.id", absl::StrCat("wangge-", options_.group_id)},
-      {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"},
-      {"auto.offset.reset", "earliest"},
-      // The mock broker holds an empty fetch for the whole wait.
-      {"fetch.wait.max.ms", "5"},
-      {"log_level", "3"},
-  };
-  for (auto& s : options_.kafka.SecuritySettings())
-    settings.push_back(std::move(s));
-  auto made = MakeKafkaConf(settings);
+  std::string bootstrap;
+  auto made = MakeClientConf(
+      options_.kafka, absl::StrCat("wangge-", options_.group_id),
+      {
+          {"group.id", options_.group_id},
+          {"enable.auto.commit", "false"},
+          {"enable.auto.offset.store", "false"},
+          {"auto.offset.reset", "earliest"},
+          // The mock broker holds an empty fetch for the whole wait.
+          {"fetch.wait.max.ms", "5"},
+      },
+      &bootstrap);
   if (!made.ok()) return made.status();
   rd_kafka_conf_t* conf = *made;
   char err[512];
@@ -277,7 +273,7 @@ absl::Status Consumer::Connect() {
     Disconnect();
     return absl::UnavailableError(rd_kafka_err2str(e));
   }
-  connected_to_ = *bootstrap;
+  connected_to_ = bootstrap;
   brokers_down_ = false;
   return absl::OkStatus();
 }

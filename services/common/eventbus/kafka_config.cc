@@ -49,6 +49,25 @@ absl::StatusOr<rd_kafka_conf_t*> MakeKafkaConf(
   return conf;
 }
 
+absl::StatusOr<rd_kafka_conf_t*> MakeClientConf(
+    const KafkaEndpoint& endpoint, const std::string& client_id,
+    const std::vector<std::pair<std::string, std::string>>& settings,
+    std::string* bootstrap) {
+  auto resolved = endpoint.Resolve();
+  if (!resolved.ok()) return resolved.status();
+  std::vector<std::pair<std::string, std::string>> all = {
+      {"bootstrap.servers", *resolved},
+      {"client.id", client_id},
+      {"socket.nagle.disable", "true"},
+      {"log_level", "3"},
+  };
+  for (auto& s : endpoint.SecuritySettings()) all.push_back(std::move(s));
+  all.insert(all.end(), settings.begin(), settings.end());
+  auto conf = MakeKafkaConf(all);
+  if (conf.ok()) *bootstrap = *resolved;
+  return conf;
+}
+
 bool BootstrapWatch::ShouldReconnect(const KafkaEndpoint& endpoint,
                                      bool brokers_down,
                                      const std::string& connected_to) {

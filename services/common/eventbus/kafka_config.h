@@ -34,6 +34,15 @@ struct KafkaEndpoint {
 absl::StatusOr<rd_kafka_conf_t*> MakeKafkaConf(
     const std::vector<std::pair<std::string, std::string>>& settings);
 
+// A Wangge client's configuration: the endpoint's bootstrap servers (also
+// returned in `bootstrap`) and security, the client id, quiet logs, Nagle
+// off (small events on a request/response path: with Nagle and delayed
+// acknowledgements each hop waited tens of milliseconds), then `settings`.
+absl::StatusOr<rd_kafka_conf_t*> MakeClientConf(
+    const KafkaEndpoint& endpoint, const std::string& client_id,
+    const std::vector<std::pair<std::string, std::string>>& settings,
+    std::string* bootstrap);
+
 // When the brokers have been unreachable for a while, whether the bootstrap
 // servers moved (the dev broker restarted on a new port): then the client
 // should be rebuilt. Call on every loop turn with the client's current

@@ -142,21 +142,17 @@ void Relay::OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* msg,
 }
 
 absl::Status Relay::Connect() {
-  auto bootstrap = options_.kafka.Resolve();
-  if (!bootstrap.ok()) return bootstrap.status();
-  std::vector<std::pair<std::string, std::string>> settings = {
-      {"bootstrap.servers", *bootstrap},
-      {"client.id", absl::StrCat("wangge-", store_->service(), "-relay")},
-      {"enable.idempotence", "true"},
-      {"acks", "all"},
-      {"linger.ms", "1"},
-      // Wait out outages: never expire a message.
-      {"message.timeout.ms", "0"},
-      {"log_level", "3"},
-  };
-  for (auto& s : options_.kafka.SecuritySettings())
-    settings.push_back(std::move(s));
-  auto made = MakeKafkaConf(settings);
+  std::string bootstrap;
+  auto made = MakeClientConf(
+      options_.kafka, absl::StrCat("wangge-", store_->service(), "-relay"),
+      {
+          {"enable.idempotence", "true"},
+          {"acks", "all"},
+          {"linger.ms", "1"},
+          // Wait out outages: never expire a message.
+          {"message.timeout.ms", "0"},
+      },
+      &bootstrap);
   if (!made.ok()) return made.status();
   rd_kafka_conf_t* conf = *made;
   char err[512];
@@ -165,7 +161,7 @@ absl::Status Relay::Connect() {
   rd_kafka_conf_set_error_cb(conf, &Relay::OnError);
   producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   if (producer_ == nullptr) return absl::UnavailableError(err);
-  connected_to_ = *bootstrap;
+  connected_to_ = bootstrap;
   brokers_down_ = false;
   fatal_ = false;
   need_watermark_check_ = true;

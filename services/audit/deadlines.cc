@@ -59,7 +59,8 @@ void DeadlineChecker::Add(const common::v1::EventEnvelope& e) {
 std::vector<Violation> DeadlineChecker::Finish() {
   std::vector<Violation> out;
   Check check(&out);
-  if (dispatch_.empty()) return out;
+  if (dispatch_.empty() || registry_.empty()) return out;
+  checked_ = true;
   auto registry = RegistryFromHistory(registry_);
   if (!registry.ok()) {
     Violation v;

@@ -340,6 +340,11 @@ int Verify() {
   // event.
   std::vector<audit::Violation> invariants = separation.Finish();
   for (auto& v : deadlines.Finish()) invariants.push_back(std::move(v));
+  if (!deadlines.checked()) {
+    std::fprintf(stderr,
+                 "audit: deadlines not checked (they need both dispatch's "
+                 "and the registry's logs)\n");
+  }
   for (auto& violation : invariants) {
     for (auto& r : reports) {
       if (r.service == violation.service &&

@@ -5,6 +5,10 @@
 //       --public_keys=intake=intake.pub,registry=registry.pub
 //       [--state=state.json] [--report=report.json]
 //   audit verify --export_file=history.jsonl --public_keys=...
+//   audit verify --kafka_topics=intake,dispatch --kafka_bootstrap=host:9093
+//       [--kafka_ca_file=... --kafka_cert_file=... --kafka_key_file=...]
+//       --public_keys=...   (the topics from their beginning)
+//   audit compare --addr=... --export_file=...|--kafka_topics=...
 //   audit export --addr=intake=127.0.0.1:7101 > history.jsonl
 //   audit receipt --addr=intake=... --case=C20240719-ABCDEFGH > receipt.json
 //   audit check-receipt --receipt=receipt.json --public_keys=intake=intake.pub
@@ -47,6 +51,7 @@
 #include "services/audit/compare.h"
 #include "services/audit/deadlines.h"
 #include "services/audit/export_format.h"
+#include "services/audit/kafka_source.h"
 #include "services/audit/receipt.h"
 #include "services/audit/replay.h"
 #include "services/audit/separation.h"
@@ -60,6 +65,16 @@
 ABSL_FLAG(std::string, addr, "", "service=host:port,... (EventLog sources)");
 ABSL_FLAG(std::string, export_file, "",
           "An export (JSON Lines) instead of --addr");
+ABSL_FLAG(std::string, kafka_topics, "",
+          "Source: these services' Kafka topics from the beginning "
+          "(comma-separated service names)");
+ABSL_FLAG(std::string, kafka_bootstrap, "", "Kafka bootstrap servers");
+ABSL_FLAG(std::string, kafka_bootstrap_file, "",
+          "A file holding the bootstrap servers (the dev broker's)");
+ABSL_FLAG(std::string, kafka_ca_file, "", "Kafka TLS: the cluster CA");
+ABSL_FLAG(std::string, kafka_cert_file, "",
+          "Kafka TLS: the auditor user's certificate");
+ABSL_FLAG(std::string, kafka_key_file, "", "Kafka TLS: its private key");
 ABSL_FLAG(std::string, public_keys, "",
           "service=public.pem,... (checkpoint keys)");
 ABSL_FLAG(std::string, crypto_suite, "standard",
@@ -189,11 +204,35 @@ bool ReadExportFile(const std::string& path, const SourceFn& fn) {
   return true;
 }
 
-// Every event of the sources: --export_file, or each --addr's ReadLog.
+// Every event of the --kafka_topics, each topic from its beginning.
+bool ReadKafkaTopics(const SourceFn& fn) {
+  eventbus::KafkaEndpoint kafka;
+  kafka.bootstrap = absl::GetFlag(FLAGS_kafka_bootstrap);
+  kafka.bootstrap_file = absl::GetFlag(FLAGS_kafka_bootstrap_file);
+  kafka.ca_file = absl::GetFlag(FLAGS_kafka_ca_file);
+  kafka.cert_file = absl::GetFlag(FLAGS_kafka_cert_file);
+  kafka.key_file = absl::GetFlag(FLAGS_kafka_key_file);
+  for (absl::string_view service : absl::StrSplit(
+           absl::GetFlag(FLAGS_kafka_topics), ',', absl::SkipEmpty())) {
+    absl::Status s = audit::ReadTopic(
+        kafka, std::string(service),
+        [&, name = std::string(service)](
+            uint32_t p, const common::v1::StoredEvent& e) { fn(name, p, e); });
+    if (!s.ok()) {
+      std::fprintf(stderr, "audit: %s\n", s.ToString().c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+// Every event of the sources: --export_file, --kafka_topics, or each
+// --addr's ReadLog.
 bool ForEachSourceEvent(const SourceFn& fn) {
   if (!absl::GetFlag(FLAGS_export_file).empty()) {
     return ReadExportFile(absl::GetFlag(FLAGS_export_file), fn);
   }
+  if (!absl::GetFlag(FLAGS_kafka_topics).empty()) return ReadKafkaTopics(fn);
   for (const auto& [service, address] : Pairs(absl::GetFlag(FLAGS_addr))) {
     if (!ReadService(
             service, address,
@@ -210,8 +249,11 @@ bool ForEachSourceEvent(const SourceFn& fn) {
 // by event; every difference is listed with its position.
 int CompareSources() {
   if (absl::GetFlag(FLAGS_addr).empty() ||
-      absl::GetFlag(FLAGS_export_file).empty()) {
-    std::fprintf(stderr, "audit: compare needs --addr and --export_file\n");
+      absl::GetFlag(FLAGS_export_file).empty() ==
+          absl::GetFlag(FLAGS_kafka_topics).empty()) {
+    std::fprintf(stderr,
+                 "audit: compare needs --addr and one of --export_file, "
+                 "--kafka_topics\n");
     return 2;
   }
   audit::SourceComparer comparer;
@@ -224,11 +266,13 @@ int CompareSources() {
       return 2;
     }
   }
-  if (!ReadExportFile(absl::GetFlag(FLAGS_export_file),
-                      [&](const std::string& service, uint32_t p,
-                          const common::v1::StoredEvent& e) {
-                        comparer.AddRight(service, p, e);
-                      })) {
+  const SourceFn right = [&](const std::string& service, uint32_t p,
+                             const common::v1::StoredEvent& e) {
+    comparer.AddRight(service, p, e);
+  };
+  if (!(absl::GetFlag(FLAGS_export_file).empty()
+            ? ReadKafkaTopics(right)
+            : ReadExportFile(absl::GetFlag(FLAGS_export_file), right))) {
     return 2;
   }
   // The export may be older than the live read: what the services wrote

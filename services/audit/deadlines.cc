@@ -60,7 +60,6 @@ std::vector<Violation> DeadlineChecker::Finish() {
   std::vector<Violation> out;
   Check check(&out);
   if (dispatch_.empty() || registry_.empty()) return out;
-  checked_ = true;
   auto registry = RegistryFromHistory(registry_);
   if (!registry.ok()) {
     Violation v;

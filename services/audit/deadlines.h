@@ -37,14 +37,14 @@ class DeadlineChecker {
 
   void Add(const common::v1::EventEnvelope& envelope);
   std::vector<Violation> Finish();
-  // Whether Finish checked anything: dispatch's and the registry's logs
-  // were both among the events (without the registry's history there is no
-  // policy to check against).
-  bool checked() const { return checked_; }
+  // Dispatch's log was given without the registry's: there is no policy
+  // history to check its deadlines against (Finish checks nothing).
+  bool missing_registry() const {
+    return !dispatch_.empty() && registry_.empty();
+  }
 
  private:
   absl::Duration grace_;
-  bool checked_ = false;
   std::map<uint32_t, std::vector<common::v1::EventEnvelope>> registry_;
   std::map<uint32_t, std::vector<common::v1::EventEnvelope>> dispatch_;
 };

@@ -15,6 +15,10 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "gRPC listen address");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:0",
           "Prometheus /metrics address; empty disables it");
+ABSL_FLAG(std::string, health_listen, "",
+          "A second, plaintext listener serving only grpc.health.v1 (for "
+          "kubelet probes when the main port requires client "
+          "certificates); empty: none");
 ABSL_FLAG(std::string, data_dir, "", "Directory of the service's RocksDB");
 ABSL_FLAG(std::string, kafka_bootstrap, "", "Kafka bootstrap servers");
 ABSL_FLAG(std::string, kafka_bootstrap_file, "",
@@ -102,6 +106,7 @@ std::string Describe(const ServiceConfig& c) {
       absl::StrCat("service=", c.service),
       absl::StrCat("listen=", c.listen),
       absl::StrCat("metrics_listen=", c.metrics_listen),
+      absl::StrCat("health_listen=", c.health_listen),
       absl::StrCat("data_dir=", c.data_dir),
       absl::StrCat("kafka_bootstrap=", c.kafka_bootstrap),
       absl::StrCat("kafka_bootstrap_file=", c.kafka_bootstrap_file),
@@ -132,6 +137,7 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   c.service = service;
   c.listen = absl::GetFlag(FLAGS_listen);
   c.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  c.health_listen = absl::GetFlag(FLAGS_health_listen);
   c.data_dir = absl::GetFlag(FLAGS_data_dir);
   c.kafka_bootstrap = absl::GetFlag(FLAGS_kafka_bootstrap);
   c.kafka_bootstrap_file = absl::GetFlag(FLAGS_kafka_bootstrap_file);

@@ -20,6 +20,7 @@
 
 ABSL_DECLARE_FLAG(std::string, listen);
 ABSL_DECLARE_FLAG(std::string, metrics_listen);
+ABSL_DECLARE_FLAG(std::string, health_listen);
 ABSL_DECLARE_FLAG(std::string, data_dir);
 ABSL_DECLARE_FLAG(std::string, kafka_bootstrap);
 ABSL_DECLARE_FLAG(std::string, kafka_bootstrap_file);
@@ -71,6 +72,7 @@ struct ServiceConfig {
   std::string service;
   std::string listen;
   std::string metrics_listen;
+  std::string health_listen;  // plaintext, grpc.health.v1 only; "" = none
   std::string data_dir;
   std::string kafka_bootstrap;
   std::string kafka_bootstrap_file;

@@ -184,8 +184,21 @@ absl::Status Chassis::Start() {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config_.listen));
   }
+  if (!config_.health_listen.empty()) {
+    // Kubelet's gRPC probes speak plaintext and present no certificate.
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(config_.health_listen,
+                                    grpc::InsecureServerCredentials(),
+                                    &health_port_);
+    health_server_ = health_builder.BuildAndStart();
+    if (!health_server_ || health_port_ == 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", config_.health_listen));
+    }
+  }
   SetReady(false);
   log::Info("serving", {{"address", address()},
+                        {"health_port", std::to_string(health_port_)},
                         {"metrics_port", std::to_string(metrics_.port())},
                         {"tls", config_.tls.plaintext ? "off" : "on"}});
   return absl::OkStatus();
@@ -202,12 +215,19 @@ void Chassis::SetReady(bool ready) {
     absl::MutexLock lock(&mu_);
     if (shut_down_) return;  // draining: stays not ready
   }
-  auto* health = server_->GetHealthCheckService();
-  // The unnamed service and each registered service follow readiness; the
-  // bulk setter touches every name, so liveness is set again after it.
-  health->SetServingStatus(ready);
-  health->SetServingStatus(kReadiness, ready);
-  health->SetServingStatus(kLiveness, true);
+  SetHealth(ready, true);
+}
+
+void Chassis::SetHealth(bool ready, bool live) {
+  for (grpc::Server* s : {server_.get(), health_server_.get()}) {
+    if (s == nullptr) continue;
+    auto* health = s->GetHealthCheckService();
+    // The unnamed service and each registered service follow readiness; the
+    // bulk setter touches every name, so liveness is set again after it.
+    health->SetServingStatus(ready);
+    health->SetServingStatus(kReadiness, ready);
+    health->SetServingStatus(kLiveness, live);
+  }
 }
 
 void Chassis::AddShutdownHook(std::function<void()> hook) {
@@ -244,15 +264,16 @@ void Chassis::Shutdown() {
     hooks.swap(hooks_);
   }
   if (server_) {
-    auto* health = server_->GetHealthCheckService();
-    health->SetServingStatus(false);
-    health->SetServingStatus(kReadiness, false);
-    health->SetServingStatus(kLiveness, false);
+    SetHealth(false, false);
     const absl::Time t0 = absl::Now();
     // Waits for in-flight calls; cancels what is left at the deadline.
     server_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoSeconds(config_.drain_timeout));
     server_->Wait();
+    if (health_server_) {
+      health_server_->Shutdown();
+      health_server_->Wait();
+    }
     log::Info(
         "drained",
         {{"seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - t0))}});

@@ -106,6 +106,8 @@ class Chassis {
   std::string address() const;
 
   void SetReady(bool ready);
+  // The health port's listening port (0 without --health_listen).
+  int health_port() const { return health_port_; }
   void AddShutdownHook(std::function<void()> hook);
 
   // Installs SIGTERM/SIGINT handlers (call early in main), then blocks until
@@ -164,8 +166,12 @@ class Chassis {
   // Full method name -> entry; written before Start(), read-only after.
   absl::flat_hash_map<std::string, MethodEntry> methods_;
   std::vector<grpc::Service*> services_;
+  void SetHealth(bool ready, bool live);
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  // --health_listen: grpc.health.v1 only, plaintext, mirroring server_'s.
+  std::unique_ptr<grpc::Server> health_server_;
+  int health_port_ = 0;
   absl::Mutex mu_;
   std::vector<std::function<void()>> hooks_ ABSL_GUARDED_BY(mu_);
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

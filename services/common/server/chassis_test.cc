@@ -353,5 +353,54 @@ TEST_F(ChassisTest, MutualTlsRefusesMissingAndForeignCertificates) {
   EXPECT_EQ(echo_->entered, 1);
 }
 
+// Kubelet's probes speak plaintext: with --health_listen a second port
+// answers grpc.health.v1 (mirroring the main port's readiness) and nothing
+// else, while the main port keeps requiring client certificates.
+TEST_F(ChassisTest, PlaintextHealthPortBesideMutualTls) {
+  dir_ = wangge::testing::MakeTempDir("health");
+  auto tls = wangge::testing::MakeTlsFiles(dir_);
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  config::ServiceConfig config = wangge::testing::LoopbackConfig("echo", dir_);
+  config.tls.plaintext = false;
+  config.tls.cert_file = tls->server_cert;
+  config.tls.key_file = tls->server_key;
+  config.tls.ca_file = tls->ca_cert;
+  config.listen = "localhost:0";
+  config.health_listen = "127.0.0.1:0";
+  StartServer(config);
+  ASSERT_GT(chassis_->health_port(), 0);
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", chassis_->health_port()),
+                          grpc::InsecureChannelCredentials());
+  auto health = ::grpc::health::v1::Health::NewStub(channel);
+  auto check = [&](const std::string& service) {
+    grpc::ClientContext ctx;
+    HealthCheckRequest request;
+    request.set_service(service);
+    HealthCheckResponse response;
+    grpc::Status s = health->Check(&ctx, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response.status();
+  };
+  EXPECT_EQ(check("liveness"), HealthCheckResponse::SERVING);
+  EXPECT_EQ(check("readiness"), HealthCheckResponse::NOT_SERVING);
+  chassis_->SetReady(true);
+  EXPECT_EQ(check("readiness"), HealthCheckResponse::SERVING);
+  // Only health: the service's methods are not served here.
+  EchoResponse response;
+  EXPECT_EQ(Call(channel, wangge::testing::DevToken(ROLE_SHIFT_LEADER), "11",
+                 &response)
+                .error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(echo_->entered, 0);
+  chassis_->Shutdown();
+  grpc::ClientContext ctx;
+  HealthCheckRequest request;
+  request.set_service("liveness");
+  HealthCheckResponse after;
+  EXPECT_FALSE(health->Check(&ctx, request, &after).ok() &&
+               after.status() == HealthCheckResponse::SERVING);
+}
+
 }  // namespace
 }  // namespace wangge::server

@@ -65,6 +65,12 @@
 ABSL_FLAG(std::string, addr, "", "service=host:port,... (EventLog sources)");
 ABSL_FLAG(std::string, export_file, "",
           "An export (JSON Lines) instead of --addr");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "TLS to the services: the CA that signs their certificates "
+          "(plaintext when unset)");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "TLS: the auditor's client certificate (services requiring mTLS)");
+ABSL_FLAG(std::string, tls_key_file, "", "TLS: its private key");
 ABSL_FLAG(std::string, kafka_topics, "",
           "Source: these services' Kafka topics from the beginning "
           "(comma-separated service names)");
@@ -130,10 +136,32 @@ common::v1::HashAlgorithm HashAlgorithmFlag() {
              : common::v1::HASH_ALGORITHM_SHA256;
 }
 
+// Plaintext, or TLS (the services' CA; with a client certificate where the
+// services require one, as in production).
+std::shared_ptr<grpc::ChannelCredentials> Credentials() {
+  const std::string ca_file = absl::GetFlag(FLAGS_tls_ca_file);
+  if (ca_file.empty()) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions options;
+  auto read = [](const std::string& path, std::string* out) {
+    if (path.empty()) return;
+    auto text = files::ReadFileToString(path);
+    if (!text.ok()) {
+      std::fprintf(stderr, "audit: %s\n", text.status().ToString().c_str());
+      std::exit(2);
+    }
+    *out = *text;
+  };
+  read(ca_file, &options.pem_root_certs);
+  read(absl::GetFlag(FLAGS_tls_cert_file), &options.pem_cert_chain);
+  read(absl::GetFlag(FLAGS_tls_key_file), &options.pem_private_key);
+  return grpc::SslCredentials(options);
+}
+
 std::unique_ptr<common::v1::EventLog::Stub> EventLogStub(
     const std::string& address) {
+  static const auto credentials = Credentials();
   return common::v1::EventLog::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(address, credentials));
 }
 
 // Every call carries the auditor's bearer token.

@@ -220,7 +220,11 @@ int ServiceMain(int argc, char** argv, const std::string& service,
     } else {
       chassis.SetReady(true);
     }
-    // One machine-readable line for scripts and end-to-end tests.
+    // Machine-readable lines for scripts and end-to-end tests (the health
+    // port's first: "listening" is the last line they wait for).
+    if (chassis.health_port() > 0) {
+      std::printf("health port %d\n", chassis.health_port());
+    }
     std::printf("listening %s\n", chassis.address().c_str());
     std::fflush(stdout);
     chassis.WaitForShutdownSignal();

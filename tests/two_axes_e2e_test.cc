@@ -25,6 +25,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "services/common/clock/proto_time.h"
+#include "services/common/files/files.h"
 #include "services/common/testing/subprocess.h"
 #include "services/common/testing/test_support.h"
 #include "services/registry/app/deployment_json.h"
@@ -900,6 +901,30 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
   EXPECT_NE(replayed.find("cases"), std::string::npos) << replayed;
   EXPECT_NE(replayed.find("tasks"), std::string::npos) << replayed;
   EXPECT_NE(replayed.find("notices"), std::string::npos) << replayed;
+  // The evaluation figures replayed from the registry's, supervision's and
+  // dispatch's logs with supervision's own FactsOf and Evaluate equal the
+  // live GetEvaluation for the same window; also exported as CSV.
+  std::string figures;
+  const std::string csv = stack_.dir() + "/evaluation.csv";
+  auto rfc3339 = [](absl::Time t) {
+    return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
+  };
+  EXPECT_EQ(
+      audit({"evaluation",
+             absl::StrCat("--addr=registry=", stack_.addr("registry"),
+                          ",supervision=", stack_.addr("supervision"),
+                          ",dispatch=", stack_.addr("dispatch")),
+             absl::StrCat("--area=", kDistrict), "--from=" + rfc3339(start),
+             "--to=" + rfc3339(start + absl::Hours(24 * 60)), "--csv=" + csv,
+             "--compare_live"},
+            &figures),
+      0)
+      << figures;
+  auto csv_text = files::ReadFileToString(csv);
+  ASSERT_TRUE(csv_text.ok());
+  EXPECT_TRUE(absl::StartsWith(*csv_text, "subject,score,grade,")) << *csv_text;
+  EXPECT_NE(csv_text->find("department/sanitation-110101,"), std::string::npos)
+      << *csv_text;
 
   // Last, what a new user runs first: `wangge demo` against this stack
   // (with the demo red line), one case through the whole loop.

@@ -21,6 +21,9 @@
 //   audit replay --addr=... --as_of=2026-11-22T08:00:00Z [--state_out=f.json]
 //       (the state at that moment, from history alone)
 //   audit timeline --addr=...|--export_file=... --case_id=C...
+//   audit evaluation --addr=registry=...,supervision=...,dispatch=...
+//       --area=110101 --from=2026-11-01T00:00:00Z --to=2026-12-01T00:00:00Z
+//       [--as_of=...] [--csv=figures.csv] [--compare_live]
 //   [--report=t.json]
 //
 // verify also checks the separation rules over all the services given
@@ -47,9 +50,12 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "nlohmann/json.hpp"
 #include "services/audit/compare.h"
 #include "services/audit/deadlines.h"
+#include "services/audit/evaluation_replay.h"
 #include "services/audit/export_format.h"
 #include "services/audit/kafka_source.h"
 #include "services/audit/receipt.h"
@@ -58,13 +64,24 @@
 #include "services/audit/timeline.h"
 #include "services/audit/verifier.h"
 #include "services/common/auth/token.h"
+#include "services/common/clock/proto_time.h"
 #include "services/common/files/files.h"
 #include "services/common/merkle/merkle.h"
 #include "wangge/common/v1/eventlog.grpc.pb.h"
+#include "wangge/supervision/v1/supervision.grpc.pb.h"
 
 ABSL_FLAG(std::string, addr, "", "service=host:port,... (EventLog sources)");
 ABSL_FLAG(std::string, export_file, "",
           "An export (JSON Lines) instead of --addr");
+ABSL_FLAG(std::string, area, "", "evaluation: the area (scope)");
+ABSL_FLAG(std::string, from, "", "evaluation: RFC 3339 start of the window");
+ABSL_FLAG(std::string, to, "", "evaluation: RFC 3339 end (exclusive)");
+ABSL_FLAG(std::string, evaluation_file, "",
+          "evaluation: the weights file supervision runs with (default "
+          "weights when unset)");
+ABSL_FLAG(std::string, csv, "", "evaluation: also write the figures as CSV");
+ABSL_FLAG(bool, compare_live, false,
+          "evaluation: compare with supervision's GetEvaluation");
 ABSL_FLAG(std::string, tls_ca_file, "",
           "TLS to the services: the CA that signs their certificates "
           "(plaintext when unset)");
@@ -692,6 +709,106 @@ absl::StatusOr<audit::ReplayedState> ReplayService(
   return replayer.Finish();
 }
 
+// The evaluation figures of --area for [--from, --to), replayed from the
+// registry's, supervision's and dispatch's logs (up to --as_of); JSON, and
+// CSV with --csv; --compare_live also asks supervision's GetEvaluation for
+// the same window and fails on any difference.
+int EvaluationCommand() {
+  absl::Time from, to, as_of = absl::InfiniteFuture();
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, absl::GetFlag(FLAGS_from), &from,
+                       &error) ||
+      !absl::ParseTime(absl::RFC3339_full, absl::GetFlag(FLAGS_to), &to,
+                       &error) ||
+      (!absl::GetFlag(FLAGS_as_of).empty() &&
+       !absl::ParseTime(absl::RFC3339_full, absl::GetFlag(FLAGS_as_of), &as_of,
+                        &error))) {
+    std::fprintf(stderr, "audit: --from, --to, --as_of: %s\n", error.c_str());
+    return 2;
+  }
+  supervision::EvaluationWeights weights;
+  if (!absl::GetFlag(FLAGS_evaluation_file).empty()) {
+    auto text = files::ReadFileToString(absl::GetFlag(FLAGS_evaluation_file));
+    auto parsed =
+        text.ok()
+            ? supervision::ParseEvaluationWeights(*text)
+            : absl::StatusOr<supervision::EvaluationWeights>(text.status());
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "audit: --evaluation_file: %s\n",
+                   parsed.status().ToString().c_str());
+      return 2;
+    }
+    weights = *parsed;
+  }
+  audit::EvaluationReplay replay(as_of);
+  if (!ForEachSourceEvent(
+          [&](const std::string&, uint32_t, const common::v1::StoredEvent& e) {
+            common::v1::EventEnvelope env;
+            if (env.ParseFromString(e.record())) replay.Add(env);
+          })) {
+    return 2;
+  }
+  auto evaluation =
+      replay.Evaluate(weights, absl::GetFlag(FLAGS_area), from, to);
+  if (!evaluation.ok()) {
+    std::fprintf(stderr, "audit: %s\n", evaluation.status().ToString().c_str());
+    return 2;
+  }
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(*evaluation, &json,
+                                                    options);
+  std::printf("%s\n", json.c_str());
+  if (!absl::GetFlag(FLAGS_csv).empty() &&
+      !files::WriteFileAtomically(absl::GetFlag(FLAGS_csv),
+                                  audit::EvaluationCsv(*evaluation))
+           .ok()) {
+    return 2;
+  }
+  if (!absl::GetFlag(FLAGS_compare_live)) return 0;
+  const std::string address = Pairs(absl::GetFlag(FLAGS_addr))["supervision"];
+  if (address.empty()) {
+    std::fprintf(stderr, "audit: --compare_live needs supervision in --addr\n");
+    return 2;
+  }
+  auto stub = supervision::v1::SupervisionService::NewStub(
+      grpc::CreateChannel(address, Credentials()));
+  grpc::ClientContext ctx;
+  Authorize(ctx);
+  supervision::v1::GetEvaluationRequest request;
+  request.set_area_code(absl::GetFlag(FLAGS_area));
+  *request.mutable_start_time() = ToProto(from);
+  *request.mutable_end_time() = ToProto(to);
+  supervision::v1::Evaluation live;
+  grpc::Status s = stub->GetEvaluation(&ctx, request, &live);
+  if (!s.ok()) {
+    std::fprintf(stderr, "audit: live evaluation: %s\n",
+                 s.error_message().c_str());
+    return 2;
+  }
+  std::string difference;
+  google::protobuf::util::MessageDifferencer differ;
+  differ.set_float_comparison(
+      google::protobuf::util::MessageDifferencer::APPROXIMATE);
+  differ.set_repeated_field_comparison(
+      google::protobuf::util::MessageDifferencer::AS_SET);
+  differ.ReportDifferencesToString(&difference);
+  if (!differ.Compare(live, *evaluation)) {
+    std::fprintf(stderr,
+                 "audit: the replayed evaluation differs from the live "
+                 "service's:\n%s",
+                 difference.c_str());
+    return 1;
+  }
+  std::fprintf(stderr,
+               "audit: the replayed evaluation equals the live service's "
+               "(%d subjects)\n",
+               evaluation->scores_size());
+  return 0;
+}
+
 // replay --as_of: the state at a past moment, from history alone.
 int ReplayAsOf() {
   absl::Time as_of;
@@ -802,6 +919,8 @@ int main(int argc, char** argv) {
   if (args.size() == 2 && std::string(args[1]) == "export") return Export();
   if (args.size() == 2 && std::string(args[1]) == "receipt")
     return MakeReceipt();
+  if (args.size() == 2 && std::string(args[1]) == "evaluation")
+    return EvaluationCommand();
   if (args.size() == 2 && std::string(args[1]) == "prove")
     return ProveCommand();
   if (args.size() == 2 && std::string(args[1]) == "check-receipt") {

@@ -4,7 +4,8 @@
 // (hashes, Merkle roots, signed checkpoints). Then a forged copy of one
 // event is published into intake's topic (what someone with write access to
 // Kafka could do): verify on the topic reports it, and the comparison with
-// the service's own log finds the difference.
+// the service's own log finds the difference. Also `audit prove` for one
+// event, checked offline.
 
 #include <librdkafka/rdkafka.h>
 
@@ -96,6 +97,29 @@ TEST(AuditKafkaE2eTest, TopicsVerifyAndAForgedMessageIsCaught) {
   ASSERT_EQ(verify.code, 0) << verify.output;
   EXPECT_NE(verify.output.find("\"ok\": true"), std::string::npos);
   EXPECT_NE(verify.output.find("\"service\": \"intake\""), std::string::npos);
+
+  // One event proved against the latest signed checkpoint; the proof is
+  // kept and checks offline; another service's key does not verify it.
+  const std::string proof = stack.dir() + "/proof.json";
+  testing::ToolRun prove = testing::RunTool(
+      {"services/audit/audit", "prove", "--addr=intake=" + stack.addr("intake"),
+       "--partition=0", "--sequence=2", "--receipt=" + proof, key,
+       "--public_keys=intake=" + stack.dir() + "/intake/signing-key.pub.pem"},
+      absl::Seconds(60));
+  EXPECT_EQ(prove.code, 0) << prove.output;
+  EXPECT_NE(prove.output.find("intake/0/2 in the signed tree"),
+            std::string::npos)
+      << prove.output;
+  testing::ToolRun offline = testing::RunTool(
+      {"services/audit/audit", "check-receipt", "--receipt=" + proof,
+       "--public_keys=intake=" + stack.dir() + "/intake/signing-key.pub.pem"});
+  EXPECT_EQ(offline.code, 0) << offline.output;
+  testing::ToolRun wrong_key = testing::RunTool(
+      {"services/audit/audit", "prove", "--addr=intake=" + stack.addr("intake"),
+       "--partition=0", "--sequence=2", key,
+       "--public_keys=intake=" + stack.dir() + "/registry/signing-key.pub.pem"},
+      absl::Seconds(60));
+  EXPECT_EQ(wrong_key.code, 1) << wrong_key.output;
 
   // A forged copy of intake's second event in partition 0: one byte of the
   // record changed, the claimed leaf hash kept.

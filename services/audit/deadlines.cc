@@ -27,13 +27,7 @@ class Check {
   explicit Check(std::vector<Violation>* out) : out_(out) {}
   void Flag(const common::v1::EventEnvelope& e, const std::string& rule,
             const std::string& message) {
-    Violation v;
-    v.service = e.source_service();
-    v.partition = e.partition();
-    v.sequence = e.sequence();
-    v.check = absl::StrCat("deadline:", rule);
-    v.message = absl::StrCat(e.event_type(), " ", e.stream_id(), ": ", message);
-    out_->push_back(std::move(v));
+    out_->push_back(ViolationAt(e, absl::StrCat("deadline:", rule), message));
   }
 
  private:

@@ -19,13 +19,8 @@ std::string RoleName(Role r) { return common::v1::Role_Name(r); }
 void SeparationChecker::Flag(const common::v1::EventEnvelope& e,
                              const std::string& rule,
                              const std::string& message) {
-  Violation v;
-  v.service = e.source_service();
-  v.partition = e.partition();
-  v.sequence = e.sequence();
-  v.check = absl::StrCat("separation:", rule);
-  v.message = absl::StrCat(e.event_type(), " ", e.stream_id(), ": ", message);
-  violations_.push_back(std::move(v));
+  violations_.push_back(
+      ViolationAt(e, absl::StrCat("separation:", rule), message));
 }
 
 void SeparationChecker::Add(const common::v1::EventEnvelope& e) {

@@ -13,6 +13,17 @@ bool OwnedBy(const std::string& event_type, const std::string& service) {
          absl::StartsWith(event_type, "wangge.common.v1.");
 }
 
+Violation ViolationAt(const wangge::common::v1::EventEnvelope& e,
+                      std::string check, const std::string& message) {
+  Violation v;
+  v.service = e.source_service();
+  v.partition = e.partition();
+  v.sequence = e.sequence();
+  v.check = std::move(check);
+  v.message = absl::StrCat(e.event_type(), " ", e.stream_id(), ": ", message);
+  return v;
+}
+
 PartitionVerifier::PartitionVerifier(std::string service, uint32_t partition,
                                      const crypto::Hasher* hasher,
                                      const crypto::Verifier* verifier)

@@ -74,6 +74,10 @@ class PartitionVerifier {
   PartitionReport report_;
 };
 
+// A violation of an invariant at the event `e` ("<type> <stream>: message").
+Violation ViolationAt(const wangge::common::v1::EventEnvelope& e,
+                      std::string check, const std::string& message);
+
 // "wangge.<service>.v1.*" and "wangge.common.v1.*" belong to <service>'s log.
 bool OwnedBy(const std::string& event_type, const std::string& service);
 

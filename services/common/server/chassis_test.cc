@@ -45,6 +45,18 @@ class ChassisTest : public ::testing::Test {
                                    grpc::InsecureChannelCredentials());
   }
 
+  // Client certificates required, on localhost (the certificate's name).
+  config::ServiceConfig MutualTlsConfig(const wangge::testing::TlsFiles& tls) {
+    config::ServiceConfig config =
+        wangge::testing::LoopbackConfig("echo", dir_);
+    config.tls.plaintext = false;
+    config.tls.cert_file = tls.server_cert;
+    config.tls.key_file = tls.server_key;
+    config.tls.ca_file = tls.ca_cert;
+    config.listen = "localhost:0";
+    return config;
+  }
+
   grpc::Status Call(std::shared_ptr<grpc::Channel> channel,
                     const std::string& token, const std::string& area,
                     EchoResponse* response) {
@@ -323,12 +335,7 @@ TEST_F(ChassisTest, MutualTlsRefusesMissingAndForeignCertificates) {
   dir_ = wangge::testing::MakeTempDir("mtls");
   auto tls = wangge::testing::MakeTlsFiles(dir_);
   ASSERT_TRUE(tls.ok()) << tls.status();
-  config::ServiceConfig config = wangge::testing::LoopbackConfig("echo", dir_);
-  config.tls.plaintext = false;
-  config.tls.cert_file = tls->server_cert;
-  config.tls.key_file = tls->server_key;
-  config.tls.ca_file = tls->ca_cert;
-  config.listen = "localhost:0";
+  config::ServiceConfig config = MutualTlsConfig(*tls);
   StartServer(config);
   const std::string address = absl::StrCat("localhost:", chassis_->port());
   const std::string token = wangge::testing::DevToken(ROLE_SHIFT_LEADER);
@@ -360,12 +367,7 @@ TEST_F(ChassisTest, PlaintextHealthPortBesideMutualTls) {
   dir_ = wangge::testing::MakeTempDir("health");
   auto tls = wangge::testing::MakeTlsFiles(dir_);
   ASSERT_TRUE(tls.ok()) << tls.status();
-  config::ServiceConfig config = wangge::testing::LoopbackConfig("echo", dir_);
-  config.tls.plaintext = false;
-  config.tls.cert_file = tls->server_cert;
-  config.tls.key_file = tls->server_key;
-  config.tls.ca_file = tls->ca_cert;
-  config.listen = "localhost:0";
+  config::ServiceConfig config = MutualTlsConfig(*tls);
   config.health_listen = "127.0.0.1:0";
   StartServer(config);
   ASSERT_GT(chassis_->health_port(), 0);

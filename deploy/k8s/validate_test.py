@@ -549,7 +549,23 @@ def check_prod_tls(by_kind):
                  f"services' issuer {sorted(issuers)}")
 
 
+def check_validator_is_strict():
+    """The schema validator itself: a misspelt field and a wrong type fail."""
+    bad = [{"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "typo", "labelz": {}}, "data": {"a": "b"}},
+           {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "wrong-type"}, "data": "not a map"}]
+    result = subprocess.run(["node", os.path.join(ROOT, "deploy/k8s/validate_schemas.js")],
+                            input=json.dumps(bad), capture_output=True, text=True,
+                            env={**os.environ, "WANGGE_TOOLS": TOOLS})
+    lines = result.stdout.splitlines()
+    if result.returncode == 0 or len(lines) != 2 or any(l.startswith("ok ") for l in lines) \
+            or "metadata.labelz" not in lines[0]:
+        fail(f"the schema validator accepted broken objects: {lines} {result.stderr[-300:]}")
+
+
 def main():
+    check_validator_is_strict()
     cmd = kubectl()
     # kustomize does not follow the symlinks of Bazel's runfiles: render a
     # real copy.

@@ -12,6 +12,8 @@
 //   audit export --addr=intake=127.0.0.1:7101 > history.jsonl
 //   audit receipt --addr=intake=... --case=C20240719-ABCDEFGH > receipt.json
 //   audit check-receipt --receipt=receipt.json --public_keys=intake=intake.pub
+//   (--public_keys=intake=new.pub+old.pub: a service's keys across a
+//   rotation; a checkpoint verifies with either)
 //   audit prove --addr=dispatch=... --partition=2 --sequence=17
 //       --public_keys=dispatch=dispatch.pub [--receipt=proof.json]
 //   audit consistency --addr=intake=... --partition=3 --saved=checkpoint.pb
@@ -370,18 +372,52 @@ int Timeline() {
   return 0;
 }
 
-int Verify() {
-  const crypto::Hasher hasher(HashAlgorithmFlag());
-  std::map<std::string, std::unique_ptr<crypto::Verifier>> keys;
-  for (const auto& [service, file] : Pairs(absl::GetFlag(FLAGS_public_keys))) {
-    auto pem = files::ReadFileToString(file);
+// The service's public keys in --public_keys (service=a.pem+b.pem: the keys
+// before and after a rotation); empty, with the reason printed, when one
+// cannot be read.
+std::vector<std::unique_ptr<crypto::Verifier>> KeysOf(
+    const std::string& service) {
+  std::vector<std::unique_ptr<crypto::Verifier>> keys;
+  const std::string files = Pairs(absl::GetFlag(FLAGS_public_keys))[service];
+  for (absl::string_view file : absl::StrSplit(files, '+', absl::SkipEmpty())) {
+    auto pem = files::ReadFileToString(std::string(file));
     auto v = pem.ok() ? crypto::Verifier::FromPem(*pem) : pem.status();
     if (!v.ok()) {
       std::fprintf(stderr, "audit: public key of %s: %s\n", service.c_str(),
                    std::string(v.status().message()).c_str());
-      return 2;
+      return {};
     }
-    keys[service] = std::move(*v);
+    keys.push_back(std::move(*v));
+  }
+  return keys;
+}
+
+bool AnyKeyVerifies(const std::vector<std::unique_ptr<crypto::Verifier>>& keys,
+                    const common::v1::Checkpoint& c) {
+  return std::any_of(keys.begin(), keys.end(), [&](const auto& key) {
+    return crypto::VerifyCheckpoint(*key, c).ok();
+  });
+}
+
+// A receipt checks with one of the keys (the first refusal otherwise).
+absl::Status CheckReceiptWithAny(
+    const audit::Receipt& receipt,
+    const std::vector<std::unique_ptr<crypto::Verifier>>& keys) {
+  absl::Status first = absl::NotFoundError("no public key");
+  for (const auto& key : keys) {
+    absl::Status s = CheckReceiptWithAny(receipt, keys);
+    if (s.ok()) return s;
+    if (first.code() == absl::StatusCode::kNotFound) first = s;
+  }
+  return first;
+}
+
+int Verify() {
+  const crypto::Hasher hasher(HashAlgorithmFlag());
+  std::map<std::string, std::vector<std::unique_ptr<crypto::Verifier>>> keys;
+  for (const auto& [service, files] : Pairs(absl::GetFlag(FLAGS_public_keys))) {
+    keys[service] = KeysOf(service);
+    if (keys[service].empty()) return 2;
   }
   // Checkpoints saved by the previous run.
   nlohmann::json state = nlohmann::json::object();
@@ -400,8 +436,12 @@ int Verify() {
     auto& v = verifiers[{service, p}];
     if (!v) {
       auto key = keys.find(service);
-      v = std::make_unique<audit::PartitionVerifier>(
-          service, p, &hasher, key == keys.end() ? nullptr : key->second.get());
+      std::vector<const crypto::Verifier*> ring;
+      if (key != keys.end()) {
+        for (const auto& k : key->second) ring.push_back(k.get());
+      }
+      v = std::make_unique<audit::PartitionVerifier>(service, p, &hasher,
+                                                     std::move(ring));
       const std::string id = absl::StrCat(service, "/", p);
       if (state.contains(id)) {
         common::v1::Checkpoint saved;
@@ -484,14 +524,6 @@ int Export() {
   return 0;
 }
 
-std::unique_ptr<crypto::Verifier> KeyOf(const std::string& service) {
-  auto keys = Pairs(absl::GetFlag(FLAGS_public_keys));
-  auto pem = files::ReadFileToString(keys[service]);
-  if (!pem.ok()) return nullptr;
-  auto v = crypto::Verifier::FromPem(*pem);
-  return v.ok() ? std::move(*v) : nullptr;
-}
-
 // Completes a receipt for the event it names: the latest signed checkpoint
 // of its partition and the inclusion proof against that tree; false (with
 // the reason printed) when the service gives neither.
@@ -566,8 +598,8 @@ int ProveCommand() {
     return 2;
   }
   const auto& [service, address] = *sources.begin();
-  auto key = KeyOf(service);
-  if (!key) {
+  auto keys = KeysOf(service);
+  if (keys.empty()) {
     std::fprintf(stderr, "audit: no public key for %s\n", service.c_str());
     return 2;
   }
@@ -598,7 +630,7 @@ int ProveCommand() {
     }
   }
   if (!Prove(address, &receipt)) return 1;
-  absl::Status s = audit::CheckReceipt(receipt, *key);
+  absl::Status s = CheckReceiptWithAny(receipt, keys);
   if (!absl::GetFlag(FLAGS_receipt).empty()) {
     std::ofstream(absl::GetFlag(FLAGS_receipt))
         << audit::ReceiptToJson(receipt) << "\n";
@@ -620,9 +652,9 @@ int CheckReceiptCommand() {
                  std::string(receipt.status().message()).c_str());
     return 1;
   }
-  auto key = KeyOf(receipt->service);
-  if (!key) return 2;
-  absl::Status s = audit::CheckReceipt(*receipt, *key);
+  auto keys = KeysOf(receipt->service);
+  if (keys.empty()) return 2;
+  absl::Status s = CheckReceiptWithAny(*receipt, keys);
   std::printf("%s\n",
               s.ok() ? "receipt verifies" : std::string(s.message()).c_str());
   return s.ok() ? 0 : 1;
@@ -634,8 +666,8 @@ int Consistency() {
   auto sources = Pairs(absl::GetFlag(FLAGS_addr));
   if (sources.size() != 1) return 2;
   const auto& [service, address] = *sources.begin();
-  auto key = KeyOf(service);
-  if (!key) return 2;
+  auto keys = KeysOf(service);
+  if (keys.empty()) return 2;
   common::v1::Checkpoint saved;
   auto text = files::ReadFileToString(absl::GetFlag(FLAGS_saved));
   const bool have_saved = text.ok() && saved.ParseFromString(*text);
@@ -646,12 +678,12 @@ int Consistency() {
   creq.set_partition(absl::GetFlag(FLAGS_partition));
   common::v1::Checkpoint latest;
   if (!stub->GetCheckpoint(&cctx, creq, &latest).ok()) return 2;
-  if (!crypto::VerifyCheckpoint(*key, latest).ok()) {
+  if (!AnyKeyVerifies(keys, latest)) {
     std::printf("the latest checkpoint's signature does not verify\n");
     return 1;
   }
   if (have_saved) {
-    if (!crypto::VerifyCheckpoint(*key, saved).ok()) {
+    if (!AnyKeyVerifies(keys, saved)) {
       std::printf("the saved checkpoint's signature does not verify\n");
       return 1;
     }

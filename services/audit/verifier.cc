@@ -1,5 +1,7 @@
 #include "services/audit/verifier.h"
 
+#include <algorithm>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -27,10 +29,18 @@ Violation ViolationAt(const wangge::common::v1::EventEnvelope& e,
 PartitionVerifier::PartitionVerifier(std::string service, uint32_t partition,
                                      const crypto::Hasher* hasher,
                                      const crypto::Verifier* verifier)
+    : PartitionVerifier(std::move(service), partition, hasher,
+                        verifier == nullptr
+                            ? std::vector<const crypto::Verifier*>{}
+                            : std::vector<const crypto::Verifier*>{verifier}) {}
+
+PartitionVerifier::PartitionVerifier(std::string service, uint32_t partition,
+                                     const crypto::Hasher* hasher,
+                                     std::vector<const crypto::Verifier*> keys)
     : service_(std::move(service)),
       partition_(partition),
       hasher_(hasher),
-      verifier_(verifier),
+      keys_(std::move(keys)),
       range_(hasher) {
   report_.service = service_;
   report_.partition = partition_;
@@ -96,9 +106,13 @@ void PartitionVerifier::Add(const wangge::common::v1::StoredEvent& event) {
              absl::StrCat("the checkpoint of tree size ", c.tree_size(),
                           " does not match the log before it"));
       }
-      if (verifier_ == nullptr) {
+      const bool signed_by_a_key =
+          std::any_of(keys_.begin(), keys_.end(), [&](const auto* key) {
+            return crypto::VerifyCheckpoint(*key, c).ok();
+          });
+      if (keys_.empty()) {
         Flag(seq, "signature", "no public key given: signature not checked");
-      } else if (!crypto::VerifyCheckpoint(*verifier_, c).ok()) {
+      } else if (!signed_by_a_key) {
         Flag(seq, "signature",
              absl::StrCat("the checkpoint signature (key ", c.key_id(),
                           ") does not verify"));

@@ -48,6 +48,11 @@ class PartitionVerifier {
   PartitionVerifier(std::string service, uint32_t partition,
                     const crypto::Hasher* hasher,
                     const crypto::Verifier* verifier);
+  // Several keys of the service (before and after a rotation): a
+  // checkpoint verifies if one of them verifies it.
+  PartitionVerifier(std::string service, uint32_t partition,
+                    const crypto::Hasher* hasher,
+                    std::vector<const crypto::Verifier*> keys);
 
   // Feeds the next stored event (in the order received). Stops recording
   // after the first violation of the chain (later ones follow from it), but
@@ -64,7 +69,7 @@ class PartitionVerifier {
   const std::string service_;
   const uint32_t partition_;
   const crypto::Hasher* hasher_;
-  const crypto::Verifier* verifier_;
+  std::vector<const crypto::Verifier*> keys_;
   merkle::CompactRange range_;
   std::string chain_;
   uint64_t expected_ = 1;

@@ -145,6 +145,62 @@ TEST_F(VerifierTest, RewrittenHistoryIsCaughtBySignedCheckpoints) {
   EXPECT_TRUE(Verify(log_, &*genuine.last_checkpoint).violations.empty());
 }
 
+// A signing key rotated halfway: the checkpoints before and after verify
+// with the two keys together, and with neither alone.
+TEST(KeyRotationTest, CheckpointsVerifyWithTheKeysOfTheirTime) {
+  const crypto::Hasher hasher(common::v1::HASH_ALGORITHM_SHA256);
+  std::shared_ptr<const crypto::Signer> keys[2] = {
+      *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_ED25519,
+                                "intake-1"),
+      *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_ED25519,
+                                "intake-2")};
+  const std::string path = testing::MakeTempDir("rotation") + "/store";
+  for (int round = 0; round < 2; ++round) {
+    eventstore::Options o;
+    o.service = "intake";
+    o.path = path;
+    o.partitions = 1;
+    o.signer = keys[round];
+    o.checkpoint_every_events = 20;
+    o.durability = eventstore::Durability::kAsync;
+    auto store = eventstore::EventStore::Open(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    for (int i = 0; i < 100; ++i) {
+      eventstore::AppendRequest r;
+      eventstore::StreamAppend sa;
+      sa.stream_id = absl::StrCat("case/", round, "-", i);
+      common::v1::Position payload;
+      payload.set_sequence(i);
+      sa.events.push_back(eventstore::MakeEvent(payload));
+      sa.events.back().type = "wangge.intake.v1.ReportReceived";
+      r.streams.push_back(sa);
+      ASSERT_TRUE((*store)->Append(r).ok());
+    }
+  }
+  eventstore::Options o;
+  o.service = "intake";
+  o.path = path;
+  o.partitions = 1;
+  o.signer = keys[1];
+  auto store = *eventstore::EventStore::Open(o);
+  const auto log = *store->ReadPartition(0, 1, SIZE_MAX);
+  auto old_key = *crypto::Verifier::FromPem(keys[0]->PublicKeyPem());
+  auto new_key = *crypto::Verifier::FromPem(keys[1]->PublicKeyPem());
+  auto verify = [&](std::vector<const crypto::Verifier*> ring) {
+    PartitionVerifier v("intake", 0, &hasher, std::move(ring));
+    for (const auto& e : log) v.Add(e);
+    return v.Finish();
+  };
+  PartitionReport both = verify({new_key.get(), old_key.get()});
+  EXPECT_TRUE(both.violations.empty());
+  EXPECT_GE(both.checkpoints, 8u);
+  for (const auto* alone : {old_key.get(), new_key.get()}) {
+    PartitionReport r = verify({alone});
+    ASSERT_FALSE(r.violations.empty());
+    EXPECT_EQ(r.violations[0].check, "signature");
+  }
+}
+
 TEST_F(VerifierTest, ForeignEventTypesAreViolations) {
   EXPECT_TRUE(OwnedBy("wangge.intake.v1.ReportReceived", "intake"));
   EXPECT_TRUE(OwnedBy("wangge.common.v1.Checkpoint", "dispatch"));

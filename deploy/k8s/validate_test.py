@@ -77,6 +77,16 @@ def read(path):
         return f.read()
 
 
+# Where the services register their Prometheus metrics.
+METRIC_SOURCES = [
+    "services/common/eventbus/consumer.cc",
+    "services/common/eventbus/relay.cc",
+    "services/common/metrics/metrics.cc",
+    "services/dispatch/main.cc",
+    "services/oversight/main.cc",
+]
+
+
 def consumed_by_code():
     """The topics each service's code consumes: FollowSource(context, "x"),
     and the registry's through FollowRegistry(context). The consumer group
@@ -465,6 +475,14 @@ def check_overlay(name, docs):
             if ns != namespace:
                 fail(f"{name}: alert {alert} looks at namespace {ns}, the overlay's is "
                      f"{namespace}")
+    # Every Wangge metric an alert reads is one the code registers.
+    defined = set()
+    for src in METRIC_SOURCES:
+        defined |= set(re.findall(r'Name\("(wangge_[a-z_]+)"\)', read(src)))
+    for alert, r in alerts.items():
+        for metric in re.findall(r"\b(wangge_[a-z_]+?)(?:_bucket|_sum|_count)?\b", r["expr"]):
+            if metric not in defined:
+                fail(f"{name}: alert {alert} reads {metric}, which no service registers")
     down = alerts.get("WanggeServiceDown", {}).get("expr", "")
     for s in SERVICES:
         if not re.search(rf'absent\([^)]*pod="{s}-0"', down):

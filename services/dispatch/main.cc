@@ -36,6 +36,16 @@ int main(int argc, char** argv) {
                             .Register(context.chassis->metrics().registry())
                             .Add({});
         app->on_overdue = [&overdue] { overdue.Increment(); };
+        auto& backlog = prometheus::BuildGauge()
+                            .Name("wangge_tasks_overdue_open")
+                            .Help(
+                                "Open dispatch tasks past their deadline "
+                                "(the overdue backlog)")
+                            .Register(context.chassis->metrics().registry())
+                            .Add({});
+        app->on_overdue_backlog = [&backlog](size_t n) {
+          backlog.Set(static_cast<double>(n));
+        };
         auto supervision_follower =
             server::FollowSource(context, "supervision",
                                  [app](const common::v1::EventEnvelope& env) {

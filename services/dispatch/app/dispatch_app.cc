@@ -62,8 +62,18 @@ DispatchApp::DispatchApp(eventstore::EventStore* store,
       registry_(registry),
       options_(options),
       clock_(clock),
-      timers_([this](size_t max) { return FireDueTimers(max); },
-              options.timers_per_batch, options.timer_idle) {}
+      timers_(
+          [this](size_t max) {
+            auto fired = FireDueTimers(max);
+            if (on_overdue_backlog &&
+                absl::Now() - backlog_counted_ >= backlog_every) {
+              backlog_counted_ = absl::Now();
+              auto backlog = OverdueBacklog();
+              if (backlog.ok()) on_overdue_backlog(*backlog);
+            }
+            return fired;
+          },
+          options.timers_per_batch, options.timer_idle) {}
 
 DispatchApp::~DispatchApp() { StopTimers(); }
 
@@ -100,6 +110,15 @@ absl::StatusOr<eventstore::AppendRequest> DispatchApp::Effects(
     } else if (before.version() > 0) {
       r.projection_writes.push_back(
           {kQueueProjection, QueueKey(before), std::nullopt});
+    }
+    const bool was_overdue =
+        before.version() > 0 && Open(before) && before.overdue();
+    const bool is_overdue = Open(after) && after.overdue();
+    if (is_overdue && !was_overdue) {
+      r.projection_writes.push_back(
+          {kOverdueProjection, id, after.dispatched().department()});
+    } else if (was_overdue && !is_overdue) {
+      r.projection_writes.push_back({kOverdueProjection, id, std::nullopt});
     }
     eventstore::MoveTimer(
         kTimersProjection, id,
@@ -473,6 +492,16 @@ absl::StatusOr<size_t> DispatchApp::FireDueTimers(size_t max) {
     }
   }
   return fired;
+}
+
+absl::StatusOr<size_t> DispatchApp::OverdueBacklog() const {
+  size_t n = 0;
+  RETURN_IF_ERROR(store_->ScanProjection(
+      kOverdueProjection, "", [&](const std::string&, const std::string&) {
+        ++n;
+        return true;
+      }));
+  return n;
 }
 
 void DispatchApp::StartTimers() { timers_.Start(); }

@@ -43,6 +43,9 @@ inline constexpr char kQueueProjection[] = "queue";
 inline constexpr char kCaseTasksProjection[] = "case_tasks";
 inline constexpr char kTimersProjection[] = "timers";
 inline constexpr char kCaseNoticesProjection[] = "case_notices";
+// Open tasks past their deadline (task id -> department): the overdue
+// backlog, small in normal operation, counted for the metrics.
+inline constexpr char kOverdueProjection[] = "overdue";
 
 struct DispatchOptions {
   // Tasks whose timers are fired per append, and per batch before the
@@ -103,6 +106,11 @@ class DispatchApp {
   // TaskOverdue fired (metrics).
   std::function<void(double)> on_timer_lateness;
   std::function<void()> on_overdue;
+  // Set to receive the overdue backlog (open tasks past their deadline),
+  // recounted by the timer thread every `backlog_every`.
+  std::function<void(size_t)> on_overdue_backlog;
+  absl::Duration backlog_every = absl::Seconds(10);
+  absl::StatusOr<size_t> OverdueBacklog() const;
 
   // Every task change, after it is durable (WatchWorkQueue).
   using Listener = std::function<void(const v1::Task&)>;
@@ -135,6 +143,7 @@ class DispatchApp {
   const Clock* const clock_;
   std::atomic<uint64_t> timers_fired_{0};
   eventstore::TimerThread timers_;
+  absl::Time backlog_counted_ = absl::InfinitePast();  // timer thread only
   notify::Listeners<v1::Task> listeners_;
 };
 

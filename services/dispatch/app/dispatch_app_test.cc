@@ -211,6 +211,18 @@ TEST_F(DispatchAppTest, TimersFireOnceAlsoAcrossARestart) {
   }
   EXPECT_EQ(overdue, 1);
   EXPECT_FALSE(app_->GetTaskRecord("task/C2/1")->overdue());
+  // The overdue backlog: C1, until it is handled.
+  EXPECT_EQ(*app_->OverdueBacklog(), 1u);
+  ASSERT_TRUE(app_->Act(Handler(reg::kSanitation), TaskAction::kAccept,
+                        Action("task/C1/1"))
+                  .ok());
+  EXPECT_EQ(*app_->OverdueBacklog(), 1u);
+  auto late = Action("task/C1/1");
+  late.set_note("done, late");
+  ASSERT_TRUE(
+      app_->Act(Handler(reg::kSanitation), TaskAction::kReportHandled, late)
+          .ok());
+  EXPECT_EQ(*app_->OverdueBacklog(), 0u);
 }
 
 TEST_F(DispatchAppTest, ShelvedTaskDoesNotFireAndRestoredOneDoes) {

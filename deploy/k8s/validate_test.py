@@ -87,6 +87,10 @@ METRIC_SOURCES = [
 ]
 
 
+def configs_of(by_kind, service):
+    return by_kind.get("ConfigMap", {}).get(f"{service}-config", {}).get("data", {})
+
+
 def consumed_by_code():
     """The topics each service's code consumes: FollowSource(context, "x"),
     and the registry's through FollowRegistry(context). The consumer group
@@ -516,6 +520,31 @@ def check_overlay(name, docs):
         if not ok:
             fail(f"{name}: no NetworkPolicy lets Kafka cluster {cname}'s pods reach each "
                  f"other and the Kubernetes API (443, 6443)")
+    # Each service's egress reaches exactly the peers its code follows (their
+    # gRPC ports), and Kafka; the audit job every service.
+    consumed = consumed_by_code()
+    port_of = {svc: listen_port(configs_of(by_kind, svc).get("LISTEN", "")) for svc in SERVICES}
+    for who in SERVICES + ["audit"]:
+        p = policies.get(f"{who}-egress")
+        if p is None or p["spec"]["podSelector"].get("matchLabels") != \
+                {"app.kubernetes.io/name": who}:
+            fail(f"{name}: no egress NetworkPolicy {who}-egress for {who}'s pods")
+            continue
+        peers, ports = set(), set()
+        for e in p["spec"].get("egress", []):
+            for peer in e.get("to", []):
+                for expr in peer.get("podSelector", {}).get("matchExpressions", []):
+                    if expr.get("key") == "app.kubernetes.io/name" and expr.get("operator") == "In":
+                        peers |= set(expr.get("values", []))
+                        ports |= {pt.get("port") for pt in e.get("ports", [])}
+        expected = set(SERVICES) if who == "audit" else consumed[who]
+        if peers != expected or ports != {port_of[x] for x in expected}:
+            fail(f"{name}: {who}-egress reaches {sorted(peers)} on {sorted(ports)}; "
+                 f"the code follows {sorted(expected)}")
+    for p in policies.values():
+        if "Egress" in p["spec"].get("policyTypes", []) and \
+                p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/part-of"):
+            fail(f"{name}: {p['metadata']['name']} opens egress for every Wangge pod")
     kafka_clients = policies.get("kafka-clients", {}).get("spec", {})
     client_selectors = [peer.get("podSelector", {}).get("matchLabels", {})
                         for i in kafka_clients.get("ingress", []) for peer in i.get("from", [])

@@ -20,6 +20,12 @@ _GENERATED_COPTS = ["-std=c++17", "-w"]
 def wangge_cc_library(name, copts = [], **kwargs):
     native.cc_library(name = name, copts = WANGGE_COPTS + copts, **kwargs)
 
+# tcmalloc (Debian's libtcmalloc-minimal), for binaries that allocate a lot
+# on few threads: the audit tool's replay ran 1.3x faster with it. The
+# services keep glibc's malloc: under load they gained nothing measurable
+# and held more memory (docs/benchmarks.md).
+TCMALLOC = "@system//:tcmalloc_minimal"
+
 def wangge_cc_binary(name, copts = [], **kwargs):
     native.cc_binary(name = name, copts = WANGGE_COPTS + copts, **kwargs)
 

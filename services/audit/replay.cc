@@ -98,6 +98,19 @@ absl::Status Replayer::Add(uint32_t partition,
     return absl::DataLossError(
         absl::StrCat(service_, "/", partition, ": a record does not parse"));
   }
+  return Add(partition, std::move(env));
+}
+
+void Replayer::Absorb(Replayer&& other) {
+  for (auto& [name, rows] : other.streamed_) streamed_[name].merge(rows);
+  cases_.merge(other.cases_);
+  tasks_.merge(other.tasks_);
+  notices_.merge(other.notices_);
+  partitions_.merge(other.partitions_);
+  events_ += other.events_;
+}
+
+absl::Status Replayer::Add(uint32_t partition, common::v1::EventEnvelope env) {
   if (FromProto(env.recorded_time()) > as_of_) return absl::OkStatus();
   ++events_;
   if (service_ == "intake") return ReplayIntakeEvent(partition, env, streamed_);

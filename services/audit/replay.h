@@ -41,6 +41,11 @@ class Replayer {
   // Takes one stored event of `partition`; events of a partition arrive in
   // sequence order.
   absl::Status Add(uint32_t partition, const common::v1::StoredEvent& event);
+  // The same for a record already parsed.
+  absl::Status Add(uint32_t partition, common::v1::EventEnvelope env);
+  // Takes over what `other` replayed of other partitions (a replay split
+  // by partition across threads).
+  void Absorb(Replayer&& other);
 
   // The projections as the service keeps them (once: the rows move out).
   // UNIMPLEMENTED for a service the replayer does not know.

@@ -58,7 +58,8 @@ void PartitionVerifier::ExpectPrefix(
   if (saved.tree_size() == 0) saved_checked_ = true;
 }
 
-void PartitionVerifier::Add(const wangge::common::v1::StoredEvent& event) {
+void PartitionVerifier::Add(const wangge::common::v1::StoredEvent& event,
+                            const wangge::common::v1::EventEnvelope* parsed) {
   ++report_.events;
   if (broken_) return;
   const uint64_t seq = expected_;
@@ -73,12 +74,16 @@ void PartitionVerifier::Add(const wangge::common::v1::StoredEvent& event) {
     broken_ = true;
     return;
   }
-  wangge::common::v1::EventEnvelope env;
-  if (!env.ParseFromString(event.record())) {
-    Flag(seq, "record", "the record does not parse");
-    broken_ = true;
-    return;
+  wangge::common::v1::EventEnvelope own;
+  if (parsed == nullptr) {
+    if (!own.ParseFromString(event.record())) {
+      Flag(seq, "record", "the record does not parse");
+      broken_ = true;
+      return;
+    }
+    parsed = &own;
   }
+  const wangge::common::v1::EventEnvelope& env = *parsed;
   if (env.partition() != partition_ || env.sequence() != seq) {
     Flag(seq, env.sequence() > seq ? "gap" : "position",
          absl::StrCat("expected ", partition_, "/", seq, ", the record says ",

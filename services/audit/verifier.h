@@ -57,7 +57,10 @@ class PartitionVerifier {
   // Feeds the next stored event (in the order received). Stops recording
   // after the first violation of the chain (later ones follow from it), but
   // keeps counting.
-  void Add(const wangge::common::v1::StoredEvent& event);
+  // `parsed`, when given, is the event's record already parsed (by a caller
+  // that also replays it): the record is then not parsed again.
+  void Add(const wangge::common::v1::StoredEvent& event,
+           const wangge::common::v1::EventEnvelope* parsed = nullptr);
   // A checkpoint saved by an earlier audit: the log must extend it.
   void ExpectPrefix(const wangge::common::v1::Checkpoint& saved);
   PartitionReport Finish();

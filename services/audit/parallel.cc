@@ -1,0 +1,52 @@
+#include "services/audit/parallel.h"
+
+#include <algorithm>
+#include <memory>
+#include <thread>
+
+namespace wangge::audit {
+
+VerifiedReplay VerifyAndReplay(
+    const std::string& service,
+    const std::vector<std::vector<common::v1::StoredEvent>>& partitions,
+    const crypto::Hasher* hasher, std::vector<const crypto::Verifier*> keys,
+    int threads) {
+  const int n = std::max(1, std::min<int>(threads, partitions.size()));
+  std::vector<std::unique_ptr<Replayer>> replayers;
+  std::vector<absl::Status> failures(n);
+  VerifiedReplay out;
+  out.reports.resize(partitions.size());
+  for (int t = 0; t < n; ++t)
+    replayers.push_back(std::make_unique<Replayer>(service));
+  auto work = [&](int t) {
+    for (size_t p = t; p < partitions.size(); p += n) {
+      PartitionVerifier verifier(service, p, hasher, keys);
+      for (const auto& e : partitions[p]) {
+        common::v1::EventEnvelope env;
+        if (!env.ParseFromString(e.record())) {
+          verifier.Add(e);  // reports the record at its position
+          continue;
+        }
+        verifier.Add(e, &env);
+        if (failures[t].ok())
+          failures[t] = replayers[t]->Add(p, std::move(env));
+      }
+      out.reports[p] = verifier.Finish();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < n; ++t) pool.emplace_back(work, t);
+  work(0);
+  for (auto& th : pool) th.join();
+  for (int t = 0; t < n; ++t) {
+    if (!failures[t].ok()) {
+      out.state = failures[t];
+      return out;
+    }
+  }
+  for (int t = 1; t < n; ++t) replayers[0]->Absorb(std::move(*replayers[t]));
+  out.state = replayers[0]->Finish();
+  return out;
+}
+
+}  // namespace wangge::audit

@@ -405,7 +405,7 @@ absl::Status CheckReceiptWithAny(
     const std::vector<std::unique_ptr<crypto::Verifier>>& keys) {
   absl::Status first = absl::NotFoundError("no public key");
   for (const auto& key : keys) {
-    absl::Status s = CheckReceiptWithAny(receipt, keys);
+    absl::Status s = audit::CheckReceipt(receipt, *key);
     if (s.ok()) return s;
     if (first.code() == absl::StatusCode::kNotFound) first = s;
   }

@@ -43,7 +43,10 @@ absl::Status ReadTopic(
   char err[512];
   std::unique_ptr<rd_kafka_t, KafkaDeleter> consumer(
       rd_kafka_new(RD_KAFKA_CONSUMER, *conf, err, sizeof(err)));
-  if (consumer == nullptr) return absl::UnavailableError(err);
+  if (consumer == nullptr) {
+    rd_kafka_conf_destroy(*conf);  // kept by the client only on success
+    return absl::UnavailableError(err);
+  }
   rd_kafka_poll_set_consumer(consumer.get());
 
   // The topic's partitions and where each ends now.

@@ -185,7 +185,7 @@ const char* const kCategories[] = {"event/01/0102", "event/02/0201",
 
 class Load {
  public:
-  Load(std::vector<ReportableGrid> grids) : grids_(std::move(grids)) {
+  explicit Load(std::vector<ReportableGrid> grids) : grids_(std::move(grids)) {
     for (int i = 0; i < 4; ++i) {
       intake_.push_back(Channel("intake"));
       supervision_.push_back(Channel("supervision"));

@@ -254,7 +254,10 @@ absl::Status Consumer::Connect() {
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_error_cb(conf, &Consumer::OnError);
   kafka_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-  if (kafka_ == nullptr) return absl::UnavailableError(err);
+  if (kafka_ == nullptr) {
+    rd_kafka_conf_destroy(conf);  // kept by the client only on success
+    return absl::UnavailableError(err);
+  }
   rd_kafka_poll_set_consumer(kafka_);
   // Our own positions decide what to apply; Kafka offsets are only where
   // to start reading.

@@ -160,7 +160,10 @@ absl::Status Relay::Connect() {
   rd_kafka_conf_set_dr_msg_cb(conf, &Relay::OnDelivery);
   rd_kafka_conf_set_error_cb(conf, &Relay::OnError);
   producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-  if (producer_ == nullptr) return absl::UnavailableError(err);
+  if (producer_ == nullptr) {
+    rd_kafka_conf_destroy(conf);  // kept by the client only on success
+    return absl::UnavailableError(err);
+  }
   connected_to_ = bootstrap;
   brokers_down_ = false;
   fatal_ = false;

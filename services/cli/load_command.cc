@@ -39,6 +39,9 @@ ABSL_FLAG(int, concurrency, 64, "load: lifecycles in flight at most");
 ABSL_FLAG(std::string, areas, "510101,110101",
           "load: the areas (districts) to report in");
 ABSL_FLAG(int, grids_per_area, 200, "load: grids used in each area");
+ABSL_FLAG(bool, reports_only, false,
+          "load: citizen reports only (each opens a case file in supervision): "
+          "fills the stack with cases to measure its memory");
 
 namespace wangge::cli {
 namespace {
@@ -318,16 +321,20 @@ class Load::Worker {
       r.mutable_reporter()->set_name("load");
       r.mutable_reporter()->set_phone("13900000000");
       intake::v1::ReportCaseResponse resp;
-      grpc::Status s = Call(
-          tokens_.For("channel", absl::StrCat("load-", channel, "-", index_),
-                      "", channel),
-          [&](grpc::ClientContext* c) {
-            return intake_->ReportCase(c, r, &resp);
-          });
+      // Reports only: many callers, within intake's per-caller rate limit.
+      const std::string caller =
+          absl::GetFlag(FLAGS_reports_only)
+              ? absl::StrCat("load-", channel, "-", n % 200)
+              : absl::StrCat("load-", channel, "-", index_);
+      grpc::Status s = Call(tokens_.For("channel", caller, "", channel),
+                            [&](grpc::ClientContext* c) {
+                              return intake_->ReportCase(c, r, &resp);
+                            });
       if (!s.ok()) return "report: " + s.error_message();
       load_->samples_.Add("intake", absl::Now() - begun);
       load_->samples_.Count("reported");
       case_id = resp.case_id();
+      if (absl::GetFlag(FLAGS_reports_only)) return "";
     }
     // Done with the board's entry whatever happens below.
     struct Forget {
@@ -537,7 +544,9 @@ std::vector<std::pair<std::string, int64_t>> ResidentKib() {
 
 int Load::Run() {
   run_id_ = absl::StrCat("load-", absl::ToUnixMillis(absl::Now()));
-  std::thread watcher([this] { Watch(); });
+  std::thread watcher([this] {
+    if (!absl::GetFlag(FLAGS_reports_only)) Watch();
+  });
   absl::SleepFor(absl::Milliseconds(200));  // the watch is open
   const int concurrency = std::max(1, absl::GetFlag(FLAGS_concurrency));
   start_ = absl::Now();
@@ -560,15 +569,18 @@ int Load::Run() {
   }
   // Progress every 10 s; resident memory at the end of the starting window
   // (the stack under load), before the last lifecycles drain.
+  // What a run completes: closed lifecycles, or (--reports_only) reports.
+  const std::string done =
+      absl::GetFlag(FLAGS_reports_only) ? "reported" : "closed";
   int64_t last_closed = 0;
   absl::Time last = start_;
   std::vector<std::pair<std::string, int64_t>> resident;
   while (absl::Now() < stop_starting_) {
     absl::SleepFor(std::min(absl::Seconds(10), stop_starting_ - absl::Now()));
-    const int64_t closed = samples_.Counted("closed");
-    std::printf("  %5.0f s  %lld closed (%.0f/s)\n",
+    const int64_t closed = samples_.Counted(done);
+    std::printf("  %5.0f s  %lld %s (%.0f/s)\n",
                 absl::ToDoubleSeconds(absl::Now() - start_),
-                static_cast<long long>(closed),
+                static_cast<long long>(closed), done.c_str(),
                 (closed - last_closed) /
                     std::max(1e-9, absl::ToDoubleSeconds(absl::Now() - last)));
     std::fflush(stdout);
@@ -576,7 +588,7 @@ int Load::Run() {
     last = absl::Now();
   }
   resident = ResidentKib();
-  const int64_t closed_in_window = samples_.Counted("closed");
+  const int64_t closed_in_window = samples_.Counted(done);
   for (auto& t : workers) t.join();
   const absl::Duration elapsed = absl::Now() - start_;
   stop_watch_ = true;
@@ -587,12 +599,13 @@ int Load::Run() {
   watcher.join();
 
   const double window = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_duration));
-  std::printf(
-      "\nlifecycles closed: %lld in %.1f s (%lld within the %.0f s "
-      "window: %.1f/s)\n",
-      static_cast<long long>(samples_.Counted("closed")),
-      absl::ToDoubleSeconds(elapsed), static_cast<long long>(closed_in_window),
-      window, closed_in_window / window);
+  std::printf("\n%s: %lld in %.1f s (%lld within the %.0f s window: %.1f/s)\n",
+              absl::GetFlag(FLAGS_reports_only) ? "reports acknowledged"
+                                                : "lifecycles closed",
+              static_cast<long long>(samples_.Counted(done)),
+              absl::ToDoubleSeconds(elapsed),
+              static_cast<long long>(closed_in_window), window,
+              closed_in_window / window);
   std::printf("intake ReportCase      %s\n",
               samples_.Percentiles("intake").c_str());
   std::printf("report -> dispatched   %s\n",

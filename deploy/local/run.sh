@@ -74,7 +74,8 @@ for s in registry intake supervision dispatch oversight; do
   pids+=($!)
 done
 for s in registry intake supervision dispatch oversight; do
-  for _ in $(seq 100); do grep -q listening "$VAR/log/$s.out" 2>/dev/null && break; sleep 0.1; done
+  # A store holding a long history takes a while to open.
+  for _ in $(seq 1200); do grep -q listening "$VAR/log/$s.out" 2>/dev/null && break; sleep 0.1; done
   grep -q listening "$VAR/log/$s.out" || { echo "$s did not start (see $VAR/log/$s.log)"; stop 1; }
 done
 

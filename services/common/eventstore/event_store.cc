@@ -228,11 +228,14 @@ absl::Status EventStore::Load() {
   db_options.statistics = statistics_;
   // Memory is bounded whatever the history's size: memtables of all column
   // families together flush at 64 MiB, and every table shares one 32 MiB
-  // block cache (a service holding a million cases stays well under
-  // 200 MB resident).
+  // block cache (docs/benchmarks.md: resident size at a million cases).
   db_options.db_write_buffer_size = 64 << 20;
   rocksdb::BlockBasedTableOptions shared_cache;
   shared_cache.block_cache = rocksdb::NewLRUCache(32 << 20);
+  // Index and filter blocks in that cache too (by default every open table
+  // keeps its own outside any budget: memory then grows with the history).
+  shared_cache.cache_index_and_filter_blocks = true;
+  shared_cache.pin_l0_filter_and_index_blocks_in_cache = true;
   rocksdb::ColumnFamilyOptions plain;
   plain.table_factory.reset(rocksdb::NewBlockBasedTableFactory(shared_cache));
 

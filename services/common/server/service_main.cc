@@ -1,5 +1,6 @@
 #include "services/common/server/service_main.h"
 
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -209,6 +210,16 @@ int ServiceMain(int argc, char** argv, const std::string& service,
       return 1;
     }
     std::atomic<bool> stop_readiness{false};
+    // glibc keeps memory freed after a burst (a republish of the whole log,
+    // a catch-up) in its arenas: after a million-case republish a service
+    // held ~470 MB it no longer used. Handing it back every 30 s keeps the
+    // resident size at what is live.
+    std::thread trimmer([&] {
+      for (int tick = 0; !stop_readiness; ++tick) {
+        absl::SleepFor(absl::Milliseconds(200));
+        if (tick % 150 == 149) ::malloc_trim(0);
+      }
+    });
     std::thread readiness;
     if (context.ready_when) {
       readiness = std::thread([&] {
@@ -230,6 +241,7 @@ int ServiceMain(int argc, char** argv, const std::string& service,
     chassis.WaitForShutdownSignal();
     stop_readiness = true;
     if (readiness.joinable()) readiness.join();
+    trimmer.join();
   }
   // After the server drained: publish what is left, then close the store.
   if (relay) relay->Stop(absl::Seconds(5));

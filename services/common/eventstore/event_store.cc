@@ -1195,6 +1195,19 @@ absl::StatusOr<std::pair<std::string, uint64_t>> EventStore::ProjectionDigest(
   return DigestRows(rows, options_.hash_algorithm);
 }
 
+std::map<std::string, uint64_t> EventStore::MemoryUsage() const {
+  std::map<std::string, uint64_t> out;
+  uint64_t v = 0;
+  if (db_->GetAggregatedIntProperty("rocksdb.size-all-mem-tables", &v))
+    out["memtables"] = v;
+  if (db_->GetAggregatedIntProperty("rocksdb.estimate-table-readers-mem", &v))
+    out["table_readers"] = v;
+  // One cache shared by every column family: asked once.
+  if (db_->GetIntProperty(meta_cf_, "rocksdb.block-cache-usage", &v))
+    out["block_cache"] = v;
+  return out;
+}
+
 absl::StatusOr<std::optional<std::string>> EventStore::GetMeta(
     const std::string& key) const {
   std::string value;

@@ -197,6 +197,12 @@ class EventStore {
       const std::function<bool(uint64_t sequence, const StoredEventView&)>& fn)
       const;
 
+  // Approximate memory RocksDB holds, by kind: "memtables" (all column
+  // families, flushing ones included), "table_readers" (index and filter
+  // blocks outside the cache), "block_cache" (the shared cache, pinned
+  // blocks included).
+  std::map<std::string, uint64_t> MemoryUsage() const;
+
   // Last committed sequence of each partition.
   std::vector<uint64_t> Heads() const;
   uint64_t Head(uint32_t partition) const;

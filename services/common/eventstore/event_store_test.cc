@@ -86,6 +86,11 @@ TEST_F(EventStoreTest, AppendsReadsAndReportsPositions) {
   EXPECT_EQ(store->ReadStream("case/C1", 2)->size(), 1u);
   EXPECT_EQ(store->ReadPartition(p, 1, 10)->size(), 2u);
   EXPECT_EQ(store->ReadPartition(p, 2, 10)->size(), 1u);
+  // What RocksDB holds, for the metrics: the unflushed events at least.
+  auto memory = store->MemoryUsage();
+  EXPECT_GT(memory["memtables"], 0u);
+  EXPECT_EQ(memory.count("table_readers"), 1u);
+  EXPECT_EQ(memory.count("block_cache"), 1u);
 }
 
 TEST_F(EventStoreTest, BadRequestsAreRefusedAndWriteNothing) {

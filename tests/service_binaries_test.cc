@@ -85,6 +85,35 @@ TEST_P(ServiceBinaryTest, StartsServesStopsAndRestartsOnItsData) {
   EXPECT_EQ(*code, 2);
 }
 
+// Supervision's evaluation weights come from --evaluation_file: a valid
+// file is taken, a bad one refuses the start.
+TEST(SupervisionBinaryTest, EvaluationFileIsReadAndValidated) {
+  const std::string dir = testing::MakeTempDir("evaluation");
+  testing::WriteFile(dir + "/jwt.key", testing::kDevSecret);
+  testing::WriteFile(
+      dir + "/good.json",
+      R"({"department": {"closure": 0.5}, "area": {"rework": 0}})");
+  testing::WriteFile(dir + "/bad.json", R"({"area": {"handling": -1}})");
+  auto env = Env(dir);
+  env["EVALUATION_FILE"] = dir + "/good.json";
+  testing::Subprocess good;
+  ASSERT_TRUE(good.Start({"services/supervision/supervision"}, env).ok());
+  EXPECT_TRUE(good.WaitForLine("listening ", absl::Seconds(30)).ok());
+  good.Signal(SIGTERM);
+  auto stopped = good.Wait(absl::Seconds(30));
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_EQ(*stopped, 0);
+
+  env["EVALUATION_FILE"] = dir + "/bad.json";
+  env["DATA_DIR"] = dir + "/bad-data";
+  testing::Subprocess bad;
+  ASSERT_TRUE(bad.Start({"services/supervision/supervision"}, env).ok());
+  EXPECT_FALSE(bad.WaitForLine("listening ", absl::Seconds(30)).ok());
+  auto code = bad.Wait(absl::Seconds(30));
+  ASSERT_TRUE(code.ok());
+  EXPECT_NE(*code, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllServices, ServiceBinaryTest,
                          ::testing::Values("intake", "supervision", "dispatch",
                                            "oversight", "registry"));

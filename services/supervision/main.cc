@@ -5,6 +5,7 @@
 // notices and actions, for the case timeline).
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "services/common/files/files.h"
 #include "services/common/server/service_main.h"
 #include "services/registry/replica/follow.h"
@@ -35,11 +36,26 @@ int main(int argc, char** argv) {
         policy.verify_within =
             absl::Minutes(absl::GetFlag(FLAGS_verify_minutes));
         policy.check_within = absl::Minutes(absl::GetFlag(FLAGS_check_minutes));
+        policy.file_within = absl::Minutes(absl::GetFlag(FLAGS_file_minutes));
+        policy.file_within_emergency =
+            absl::Minutes(absl::GetFlag(FLAGS_file_minutes_emergency));
         policy.reopen_on_unsatisfied =
             absl::GetFlag(FLAGS_reopen_on_unsatisfied);
+        supervision::EvaluationWeights weights;
+        if (!absl::GetFlag(FLAGS_evaluation_file).empty()) {
+          auto text =
+              files::ReadFileToString(absl::GetFlag(FLAGS_evaluation_file));
+          if (!text.ok()) return text.status();
+          auto parsed = supervision::ParseEvaluationWeights(*text);
+          if (!parsed.ok()) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("--evaluation_file: ", parsed.status().message()));
+          }
+          weights = *std::move(parsed);
+        }
         auto app = std::make_shared<supervision::SupervisionApp>(
-            context.store, replica.get(), policy,
-            supervision::EvaluationWeights(), context.clock);
+            context.store, replica.get(), policy, std::move(weights),
+            context.clock);
         std::vector<std::shared_ptr<eventbus::Consumer>> followers{
             registry->follower};
         auto after = [app](const common::v1::EventEnvelope& env) {

@@ -92,7 +92,8 @@ def configs_of(by_kind, service):
 
 
 def consumed_by_code():
-    """The topics each service's code consumes: FollowSource(context, "x"),
+    """The topics each service's code consumes: FollowSource(context, "x")
+    and the sources given to FollowAll,
     and the registry's through FollowRegistry(context). The consumer group
     is the consumer's default, "<service>.<source>"
     (services/common/eventbus/consumer.cc), unless a main.cc sets one."""
@@ -100,6 +101,8 @@ def consumed_by_code():
     for s in SERVICES:
         text = read(os.path.join("services", s, "main.cc"))
         consumed[s] = set(re.findall(r'FollowSource\(\s*context,\s*"([a-z]+)"', text))
+        # FollowAll(context, {{"intake", [app](...) {...}, ...}, ...}).
+        consumed[s] |= set(re.findall(r'\{\{?"([a-z]+)",\s*\[', text))
         if re.search(r'FollowRegistry\(\s*context\s*\)', text):
             consumed[s].add("registry")
         if "group_id" in text:

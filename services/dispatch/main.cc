@@ -46,24 +46,20 @@ int main(int argc, char** argv) {
         app->on_overdue_backlog = [&backlog](size_t n) {
           backlog.Set(static_cast<double>(n));
         };
-        auto supervision_follower =
-            server::FollowSource(context, "supervision",
-                                 [app](const common::v1::EventEnvelope& env) {
-                                   return app->SupervisionEffects(env);
-                                 });
-        if (!supervision_follower.ok()) return supervision_follower.status();
-        auto oversight_follower = server::FollowSource(
-            context, "oversight",
-            [app](const common::v1::EventEnvelope& env) {
-              return app->OversightEffects(env);
-            },
-            [app](const common::v1::EventEnvelope& env) {
-              app->OnOversightApplied(env);
-            });
-        if (!oversight_follower.ok()) return oversight_follower.status();
-        server::ReadyWhenCaughtUp(
-            context,
-            {registry->follower, *supervision_follower, *oversight_follower});
+        s = server::FollowAll(context,
+                              {{"supervision",
+                                [app](const common::v1::EventEnvelope& env) {
+                                  return app->SupervisionEffects(env);
+                                }},
+                               {"oversight",
+                                [app](const common::v1::EventEnvelope& env) {
+                                  return app->OversightEffects(env);
+                                },
+                                [app](const common::v1::EventEnvelope& env) {
+                                  app->OnOversightApplied(env);
+                                }}},
+                              {registry->follower});
+        if (!s.ok()) return s;
         app->StartTimers();
         auto server = std::make_shared<dispatch::DispatchServer>(
             context.chassis, app.get(), context.store);

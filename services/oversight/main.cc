@@ -48,28 +48,22 @@ int main(int argc, char** argv) {
             context.store, replica.get(), rules, context.clock);
         s = app->Load();
         if (!s.ok()) return s;
-        std::vector<std::shared_ptr<eventbus::Consumer>> followers{
-            registry->follower};
         auto after = [app](const common::v1::EventEnvelope& env) {
           app->OnApplied(env);
         };
-        auto supervision_follower = server::FollowSource(
-            context, "supervision",
-            [app](const common::v1::EventEnvelope& env) {
-              return app->SupervisionEffects(env);
-            },
-            after);
-        if (!supervision_follower.ok()) return supervision_follower.status();
-        followers.push_back(*supervision_follower);
-        auto dispatch_follower = server::FollowSource(
-            context, "dispatch",
-            [app](const common::v1::EventEnvelope& env) {
-              return app->DispatchEffects(env);
-            },
-            after);
-        if (!dispatch_follower.ok()) return dispatch_follower.status();
-        followers.push_back(*dispatch_follower);
-        server::ReadyWhenCaughtUp(context, followers);
+        s = server::FollowAll(context,
+                              {{"supervision",
+                                [app](const common::v1::EventEnvelope& env) {
+                                  return app->SupervisionEffects(env);
+                                },
+                                after},
+                               {"dispatch",
+                                [app](const common::v1::EventEnvelope& env) {
+                                  return app->DispatchEffects(env);
+                                },
+                                after}},
+                              {registry->follower});
+        if (!s.ok()) return s;
         app->StartTimers();
         // Breaks in the line as a metric, refreshed every 30 s.
         auto& uncovered = prometheus::BuildGauge()

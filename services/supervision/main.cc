@@ -56,34 +56,26 @@ int main(int argc, char** argv) {
         auto app = std::make_shared<supervision::SupervisionApp>(
             context.store, replica.get(), policy, std::move(weights),
             context.clock);
-        std::vector<std::shared_ptr<eventbus::Consumer>> followers{
-            registry->follower};
         auto after = [app](const common::v1::EventEnvelope& env) {
           app->OnApplied(env);
         };
-        auto intake_follower = server::FollowSource(
-            context, "intake",
-            [app](const common::v1::EventEnvelope& env) {
-              return app->IntakeEffects(env);
-            },
-            after);
-        if (!intake_follower.ok()) return intake_follower.status();
-        followers.push_back(*intake_follower);
-        auto dispatch_follower = server::FollowSource(
-            context, "dispatch",
-            [app](const common::v1::EventEnvelope& env) {
-              return app->DispatchEffects(env);
-            },
-            after);
-        if (!dispatch_follower.ok()) return dispatch_follower.status();
-        followers.push_back(*dispatch_follower);
-        auto oversight_follower = server::FollowSource(
-            context, "oversight", [app](const common::v1::EventEnvelope& env) {
-              return app->OversightEffects(env);
-            });
-        if (!oversight_follower.ok()) return oversight_follower.status();
-        followers.push_back(*oversight_follower);
-        server::ReadyWhenCaughtUp(context, followers);
+        s = server::FollowAll(context,
+                              {{"intake",
+                                [app](const common::v1::EventEnvelope& env) {
+                                  return app->IntakeEffects(env);
+                                },
+                                after},
+                               {"dispatch",
+                                [app](const common::v1::EventEnvelope& env) {
+                                  return app->DispatchEffects(env);
+                                },
+                                after},
+                               {"oversight",
+                                [app](const common::v1::EventEnvelope& env) {
+                                  return app->OversightEffects(env);
+                                }}},
+                              {registry->follower});
+        if (!s.ok()) return s;
         auto server = std::make_shared<supervision::SupervisionServer>(
             context.chassis, app.get(), context.store);
         s = context.chassis->Register<supervision::v1::SupervisionService>(

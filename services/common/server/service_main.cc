@@ -110,6 +110,19 @@ absl::StatusOr<std::string> ServiceToken(const config::ServiceConfig& config) {
   return auth::MintToken(claims, "HS256", *key);
 }
 
+absl::Status FollowAll(ServiceContext& context, std::vector<Source> sources,
+                       std::vector<std::shared_ptr<eventbus::Consumer>> also) {
+  for (auto& source : sources) {
+    auto follower =
+        FollowSource(context, source.name, std::move(source.handler),
+                     std::move(source.after_apply));
+    if (!follower.ok()) return follower.status();
+    also.push_back(*std::move(follower));
+  }
+  ReadyWhenCaughtUp(context, std::move(also));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::shared_ptr<eventbus::Consumer>> FollowSource(
     ServiceContext& context, const std::string& source,
     eventbus::Handler handler,

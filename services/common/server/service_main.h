@@ -59,6 +59,20 @@ absl::StatusOr<std::shared_ptr<eventbus::Consumer>> FollowSource(
     std::function<void(const wangge::common::v1::EventEnvelope&)> after_apply =
         nullptr);
 
+// A source to follow, as FollowSource takes it.
+struct Source {
+  std::string name;
+  eventbus::Handler handler;
+  std::function<void(const wangge::common::v1::EventEnvelope&)> after_apply =
+      nullptr;
+};
+
+// FollowSource for each source, then readiness once they and `also` (the
+// registry's follower, say) have caught up.
+absl::Status FollowAll(
+    ServiceContext& context, std::vector<Source> sources,
+    std::vector<std::shared_ptr<eventbus::Consumer>> also = {});
+
 // Readiness: once every follower (null ones skipped) has caught up.
 void ReadyWhenCaughtUp(
     ServiceContext& context,

@@ -451,12 +451,15 @@ int Verify() {
         v->ExpectPrefix(saved);
       }
     }
-    v->Add(e);
+    // Parsed once for the verifier and the invariants.
     common::v1::EventEnvelope envelope;
-    if (envelope.ParseFromString(e.record())) {
-      separation.Add(envelope);
-      deadlines.Add(envelope);
+    if (!envelope.ParseFromString(e.record())) {
+      v->Add(e);  // reports the record at its position
+      return;
     }
+    v->Add(e, &envelope);
+    separation.Add(envelope);
+    deadlines.Add(envelope);
   };
   if (!ForEachSourceEvent(feed)) return 2;
   std::vector<audit::PartitionReport> reports;

@@ -110,6 +110,21 @@ absl::StatusOr<std::string> ServiceToken(const config::ServiceConfig& config) {
   return auth::MintToken(claims, "HS256", *key);
 }
 
+namespace {
+
+// Where the service's Kafka is, for its relay and its consumers alike.
+eventbus::KafkaEndpoint KafkaEndpointOf(const config::ServiceConfig& config) {
+  eventbus::KafkaEndpoint kafka;
+  kafka.bootstrap = config.kafka_bootstrap;
+  kafka.bootstrap_file = config.kafka_bootstrap_file;
+  kafka.ca_file = config.kafka_ca_file;
+  kafka.cert_file = config.kafka_cert_file;
+  kafka.key_file = config.kafka_key_file;
+  return kafka;
+}
+
+}  // namespace
+
 absl::Status FollowAll(ServiceContext& context, std::vector<Source> sources,
                        std::vector<std::shared_ptr<eventbus::Consumer>> also) {
   for (auto& source : sources) {
@@ -138,11 +153,7 @@ absl::StatusOr<std::shared_ptr<eventbus::Consumer>> FollowSource(
   ASSIGN_OR_RETURN(auto channel, MakeChannel(peer->second, config.tls));
   eventbus::ConsumerOptions options;
   options.source = source;
-  options.kafka.bootstrap = config.kafka_bootstrap;
-  options.kafka.bootstrap_file = config.kafka_bootstrap_file;
-  options.kafka.ca_file = config.kafka_ca_file;
-  options.kafka.cert_file = config.kafka_cert_file;
-  options.kafka.key_file = config.kafka_key_file;
+  options.kafka = KafkaEndpointOf(config);
   options.partitions = config.partitions;
   options.read_log = eventbus::MakeReadLogFn(channel, token);
   options.read_heads = eventbus::MakeReadHeadsFn(channel, token);
@@ -192,11 +203,7 @@ int ServiceMain(int argc, char** argv, const std::string& service,
   if (!config->kafka_bootstrap.empty() ||
       !config->kafka_bootstrap_file.empty()) {
     eventbus::RelayOptions ro;
-    ro.kafka.bootstrap = config->kafka_bootstrap;
-    ro.kafka.bootstrap_file = config->kafka_bootstrap_file;
-    ro.kafka.ca_file = config->kafka_ca_file;
-    ro.kafka.cert_file = config->kafka_cert_file;
-    ro.kafka.key_file = config->kafka_key_file;
+    ro.kafka = KafkaEndpointOf(*config);
     relay = std::make_unique<eventbus::Relay>(store->get(), ro);
   } else {
     log::Warning(

@@ -1,5 +1,8 @@
 #include "services/audit/replay.h"
 
+#include <algorithm>
+#include <thread>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
@@ -24,16 +27,16 @@ absl::StatusOr<ReplayedState> ReplayRegistry(
   ASSIGN_OR_RETURN(registry::RegistryState state, RegistryFromHistory(parts));
   ReplayedState out;
   ProjectionRows& rows = out["areas"];
-  for (const auto& [code, area] : state.areas) {
-    rows[code] = registry::AreaProjectionRow(area);
-  }
+  for (const auto& [code, area] : state.areas)  // a hash map: sorted below
+    rows.emplace_back(code, registry::AreaProjectionRow(area));
+  std::sort(rows.begin(), rows.end());
   return out;
 }
 
 // Intake's "reports": one row per ReportReceived, as ReportView renders it.
 // Streamed: a row depends on its own event only.
 absl::Status ReplayIntakeEvent(uint32_t p, const common::v1::EventEnvelope& env,
-                               ReplayedState& out) {
+                               ProjectionRows& rows) {
   if (env.event_type() != "wangge.intake.v1.ReportReceived")
     return absl::OkStatus();
   intake::v1::ReportReceived received;
@@ -41,9 +44,61 @@ absl::Status ReplayIntakeEvent(uint32_t p, const common::v1::EventEnvelope& env,
     return absl::DataLossError(absl::StrCat("intake/", p, "/", env.sequence(),
                                             ": ReportReceived does not parse"));
   }
-  out["reports"][received.case_id()] =
-      intake::ReportView(received).SerializeAsString();
+  std::string row = intake::ReportView(received).SerializeAsString();
+  rows.emplace_back(std::move(*received.mutable_case_id()), std::move(row));
   return absl::OkStatus();
+}
+
+// A row's place in key order: the key's first 16 bytes as two big-endian
+// words (compared without touching the string), then the whole key, then
+// arrival (the later of two equal keys wins, as a map assignment would).
+struct RowOrder {
+  uint64_t head = 0, tail = 0;
+  uint32_t index = 0;
+};
+
+uint64_t BigEndianWord(const std::string& key, size_t at) {
+  uint64_t w = 0;
+  for (size_t i = at; i < at + 8; ++i)
+    w = (w << 8) | (i < key.size() ? static_cast<unsigned char>(key[i]) : 0);
+  return w;
+}
+
+// Sorts `rows` by key; of equal keys the last one stays. Large inputs are
+// sorted in two halves on two threads, then merged.
+ProjectionRows SortedRows(ProjectionRows&& rows) {
+  std::vector<RowOrder> order(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    order[i] = {BigEndianWord(rows[i].first, 0),
+                BigEndianWord(rows[i].first, 8), static_cast<uint32_t>(i)};
+  }
+  auto less = [&rows](const RowOrder& a, const RowOrder& b) {
+    if (a.head != b.head) return a.head < b.head;
+    if (a.tail != b.tail) return a.tail < b.tail;
+    const int c = rows[a.index].first.compare(rows[b.index].first);
+    return c != 0 ? c < 0 : a.index < b.index;
+  };
+  const auto middle = order.begin() + order.size() / 2;
+  if (order.size() >= 100000) {
+    std::thread half([&] { std::sort(order.begin(), middle, less); });
+    std::sort(middle, order.end(), less);
+    half.join();
+    std::inplace_merge(order.begin(), middle, order.end(), less);
+  } else {
+    std::sort(order.begin(), order.end(), less);
+  }
+  ProjectionRows out;
+  out.reserve(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (i + 1 < order.size() && order[i + 1].head == order[i].head &&
+        order[i + 1].tail == order[i].tail &&
+        rows[order[i + 1].index].first == rows[order[i].index].first) {
+      continue;  // a later row has the same key
+    }
+    out.push_back(std::move(rows[order[i].index]));
+  }
+  rows.clear();
+  return out;
 }
 
 // A service whose rows are its streams' states, folded with its own Evolve:
@@ -102,7 +157,10 @@ absl::Status Replayer::Add(uint32_t partition,
 }
 
 void Replayer::Absorb(Replayer&& other) {
-  for (auto& [name, rows] : other.streamed_) streamed_[name].merge(rows);
+  report_rows_.insert(report_rows_.end(),
+                      std::make_move_iterator(other.report_rows_.begin()),
+                      std::make_move_iterator(other.report_rows_.end()));
+  other.report_rows_.clear();
   cases_.merge(other.cases_);
   tasks_.merge(other.tasks_);
   notices_.merge(other.notices_);
@@ -111,9 +169,20 @@ void Replayer::Absorb(Replayer&& other) {
 }
 
 absl::Status Replayer::Add(uint32_t partition, common::v1::EventEnvelope env) {
+  if (service_ != "registry") return Apply(partition, env);
   if (FromProto(env.recorded_time()) > as_of_) return absl::OkStatus();
   ++events_;
-  if (service_ == "intake") return ReplayIntakeEvent(partition, env, streamed_);
+  partitions_[partition].push_back(std::move(env));
+  return absl::OkStatus();
+}
+
+absl::Status Replayer::Apply(uint32_t partition,
+                             const common::v1::EventEnvelope& env) {
+  if (service_ == "registry") return Add(partition, env);
+  if (FromProto(env.recorded_time()) > as_of_) return absl::OkStatus();
+  ++events_;
+  if (service_ == "intake")
+    return ReplayIntakeEvent(partition, env, report_rows_);
   if (service_ == "supervision") {
     return ReplayStreamEvent(
         env, "case/", "cases", cases_,
@@ -138,8 +207,7 @@ absl::Status Replayer::Add(uint32_t partition, common::v1::EventEnvelope env) {
           return dispatch::Evolve(t, e);
         });
   }
-  partitions_[partition].push_back(std::move(env));
-  return absl::OkStatus();
+  return absl::OkStatus();  // a service without projections to replay
 }
 
 absl::StatusOr<ReplayedState> Replayer::Finish() {
@@ -147,8 +215,8 @@ absl::StatusOr<ReplayedState> Replayer::Finish() {
   if (service_ == "supervision") {
     ReplayedState out;
     auto& rows = out["cases"];
-    for (auto& [stream, c] : cases_) {
-      rows[stream.substr(5)] = c.SerializeAsString();  // keyed by case id
+    for (auto& [stream, c] : cases_) {  // "case/" + id: in case id order
+      rows.emplace_back(stream.substr(5), c.SerializeAsString());
     }
     cases_.clear();
     return out;
@@ -157,21 +225,21 @@ absl::StatusOr<ReplayedState> Replayer::Finish() {
     ReplayedState out;
     auto& rows = out["notices"];
     for (auto& [stream, n] : notices_)
-      rows[stream.substr(7)] = n.SerializeAsString();
+      rows.emplace_back(stream.substr(7), n.SerializeAsString());
     notices_.clear();
     return out;
   }
   if (service_ == "dispatch") {
     ReplayedState out;
     auto& rows = out["tasks"];
-    for (auto& [stream, t] : tasks_) rows[stream] = t.SerializeAsString();
+    for (auto& [stream, t] : tasks_)
+      rows.emplace_back(stream, t.SerializeAsString());
     tasks_.clear();
     return out;
   }
   if (service_ == "intake") {
-    ReplayedState out = std::move(streamed_);
-    streamed_.clear();
-    out["reports"];  // present even when empty
+    ReplayedState out;
+    out["reports"] = SortedRows(std::move(report_rows_));
     return out;
   }
   return absl::UnimplementedError(
@@ -185,8 +253,9 @@ std::vector<ProjectionComparison> Compare(
   for (const auto& [name, rows] : replayed) {
     ProjectionComparison c;
     c.name = name;
-    std::tie(c.replayed_digest, c.replayed_rows) =
-        eventstore::DigestRows(rows, algorithm);
+    eventstore::RowDigest digest(algorithm);
+    for (const auto& [key, row] : rows) digest.Add(key, row);
+    std::tie(c.replayed_digest, c.replayed_rows) = digest.Finish();
     for (const auto& d : reported.projections()) {
       if (d.name() != name) continue;
       c.reported_digest = d.digest();

@@ -1,5 +1,6 @@
 #include "services/audit/replay.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "services/common/clock/clock.h"
@@ -196,6 +197,47 @@ TEST(ReplayTest, ReplayToAPastMomentMatchesTheStateCapturedThen) {
   const std::string json = StateJson(*then);
   EXPECT_NE(json.find("illegal parking 11"), std::string::npos) << json;
   EXPECT_EQ(json.find("illegal parking 12"), std::string::npos) << json;
+}
+
+// Intake rows are collected unordered and sorted once: the result must be
+// what assigning them one by one into an ordered map gives, for keys that
+// share their first 16 bytes, differ only in length or hold NUL bytes, for a
+// repeated key (the later row wins), and for inputs large enough to be
+// sorted on two threads.
+TEST(ReplayTest, ReportRowsComeOutInKeyOrderWithTheLastRowOfAKey) {
+  for (const int n : {7, 150000}) {
+    Replayer r("intake");
+    std::map<std::string, std::string> expected;
+    std::vector<std::string> ids = {"C20261122-0000001",
+                                    "C20261122-00000010",
+                                    "C20261122-0000001" + std::string(1, '\0'),
+                                    "C2026112",
+                                    "C20261122-0000001\u00e9",
+                                    ""};
+    for (int i = 0; i < n; ++i)
+      ids.push_back(absl::StrCat("C20261122-", (i * 7919) % n));
+    ids.push_back("C2026112");  // again: a second row for the key
+    for (size_t i = 0; i < ids.size(); ++i) {
+      intake::v1::ReportReceived e;
+      e.set_case_id(ids[i]);
+      e.set_description(absl::StrCat("row ", i));
+      common::v1::EventEnvelope env;
+      env.set_event_type("wangge.intake.v1.ReportReceived");
+      env.mutable_payload()->PackFrom(e);
+      ASSERT_TRUE(r.Apply(i % 4, env).ok());
+      expected[ids[i]] = intake::ReportView(e).SerializeAsString();
+    }
+    auto state = r.Finish();
+    ASSERT_TRUE(state.ok()) << state.status();
+    const ProjectionRows& rows = state->at("reports");
+    ASSERT_EQ(rows.size(), expected.size()) << n;
+    size_t i = 0;
+    for (const auto& [key, row] : expected) {
+      ASSERT_EQ(rows[i].first, key) << "row " << i << " of " << n;
+      ASSERT_EQ(rows[i].second, row) << key;
+      ++i;
+    }
+  }
 }
 
 TEST(ReplayTest, UnknownServiceAndBadRecordsAreErrors) {

@@ -125,7 +125,7 @@ void PartitionVerifier::Add(const wangge::common::v1::StoredEvent& event,
       report_.last_checkpoint = c;
     }
   }
-  range_.Append(event.leaf_hash());
+  range_.Extend(event.leaf_hash());
   chain_ = event.chain_hash();
   ++expected_;
   // An earlier audit's checkpoint: the tree at its size must have its root.

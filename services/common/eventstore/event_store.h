@@ -352,12 +352,22 @@ class EventStore {
   std::atomic<uint64_t> group_commits_{0};
 };
 
-// The digest of a projection's rows (key order): SHA-256 or SM3 over
+// The digest of a projection's rows, fed in key order: SHA-256 or SM3 over
 // len(key) key len(value) value, 8-byte big-endian lengths. The store's
-// ProjectionDigest and the audit tool's replay compute the same.
-std::pair<std::string, uint64_t> DigestRows(
-    const std::map<std::string, std::string>& rows,
-    wangge::common::v1::HashAlgorithm algorithm);
+// ProjectionDigest and the audit tool's replay compute the same; rows are
+// streamed, never collected.
+class RowDigest {
+ public:
+  explicit RowDigest(wangge::common::v1::HashAlgorithm algorithm)
+      : hash_(algorithm) {}
+  void Add(absl::string_view key, absl::string_view value);
+  // The digest and the number of rows.
+  std::pair<std::string, uint64_t> Finish();
+
+ private:
+  crypto::StreamingHash hash_;
+  uint64_t rows_ = 0;
+};
 
 // Key helpers, shared with tests and tools.
 std::string EventKey(uint32_t partition, uint64_t sequence);

@@ -144,21 +144,25 @@ absl::StatusOr<CompactRange> CompactRange::Load(const crypto::Hasher* hasher,
 std::vector<CompactRange::Node> CompactRange::Append(
     const std::string& leaf_hash) {
   std::vector<Node> completed;
-  completed.push_back({0, size_, leaf_hash});
+  Add(leaf_hash, &completed);
+  return completed;
+}
+
+void CompactRange::Add(const std::string& leaf_hash,
+                       std::vector<Node>* completed) {
+  if (completed != nullptr) completed->push_back({0, size_, leaf_hash});
   frontier_.push_back({0, size_, leaf_hash});
   ++size_;
   while (frontier_.size() >= 2 && frontier_[frontier_.size() - 1].level ==
                                       frontier_[frontier_.size() - 2].level) {
     Node right = std::move(frontier_.back());
     frontier_.pop_back();
-    Node left = std::move(frontier_.back());
-    frontier_.pop_back();
-    Node parent{left.level + 1, left.index / 2,
-                NodeHash(*h_, left.hash, right.hash)};
-    completed.push_back(parent);
-    frontier_.push_back(std::move(parent));
+    Node& left = frontier_.back();
+    left.hash = NodeHash(*h_, left.hash, right.hash);
+    left.index /= 2;
+    ++left.level;
+    if (completed != nullptr) completed->push_back(left);
   }
-  return completed;
 }
 
 std::string CompactRange::Root() const {

@@ -74,10 +74,15 @@ class CompactRange {
   // Appends a leaf hash; returns every node completed by it (the leaf at
   // level 0 first), for the caller to store.
   std::vector<Node> Append(const std::string& leaf_hash);
+  // The same for a caller that does not store nodes (a verifier): no list
+  // of completed nodes is built.
+  void Extend(const std::string& leaf_hash) { Add(leaf_hash, nullptr); }
   uint64_t size() const { return size_; }
   std::string Root() const;
 
  private:
+  void Add(const std::string& leaf_hash, std::vector<Node>* completed);
+
   const crypto::Hasher* h_;
   uint64_t size_ = 0;
   std::vector<Node> frontier_;  // decreasing levels, left to right

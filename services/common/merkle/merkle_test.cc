@@ -216,5 +216,20 @@ TEST_F(MerkleTest, CompactRangeReloadsFromStoredNodes) {
   EXPECT_EQ(reloaded->Root(), fresh.Root());
 }
 
+TEST_F(MerkleTest, ExtendBuildsTheSameTreeAsAppend) {
+  MemoryTree t(&h_);
+  CompactRange extended(&h_);
+  for (int i = 0; i < 1100; ++i) {
+    const std::string record = "r" + std::to_string(i);
+    t.Add(record);
+    extended.Extend(LeafHash(h_, record));
+    ASSERT_EQ(extended.size(), t.range().size());
+    ASSERT_EQ(extended.Root(), t.range().Root()) << "size " << i + 1;
+  }
+  extended.Extend(LeafHash(h_, "other"));
+  t.Add("another");
+  EXPECT_NE(extended.Root(), t.range().Root());
+}
+
 }  // namespace
 }  // namespace wangge::merkle

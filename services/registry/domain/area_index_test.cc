@@ -2,6 +2,7 @@
 
 #include <geos_c.h>
 
+#include <limits>
 #include <random>
 
 #include "gtest/gtest.h"
@@ -58,6 +59,19 @@ void CompareEverywhere(const RegistryState& state, const AreaIndex& index,
   std::uniform_real_distribution<double> ux(all.min_x - 0.01, all.max_x + 0.01);
   std::uniform_real_distribution<double> uy(all.min_y - 0.01, all.max_y + 0.01);
   for (int i = 0; i < random_points; ++i) points.emplace_back(ux(rng), uy(rng));
+  // The index's own edges and coordinates no cell can hold.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (const auto& p : std::vector<std::pair<double, double>>{
+           {all.min_x, all.min_y},
+           {all.max_x, all.max_y},
+           {all.max_x, all.min_y},
+           {(all.min_x + all.max_x) / 2, all.max_y},
+           {1e300, 30.0},
+           {-1e300, -1e300},
+           {nan, 30.0},
+           {104.0, nan}}) {
+    points.push_back(p);
+  }
   int mismatches = 0, found = 0;
   for (const auto& [x, y] : points) {
     auto a = index.Locate(x, y, as_of);

@@ -113,6 +113,19 @@ bool Boundary::CoversPoint(const GEOSGeometry* point, double lon,
          GEOSPreparedCovers_r(Ctx(), prepared_, point) == 1;
 }
 
+bool Boundary::CoversRectangle(const Envelope& r) const {
+  if (r.min_x < envelope_.min_x || r.max_x > envelope_.max_x ||
+      r.min_y < envelope_.min_y || r.max_y > envelope_.max_y) {
+    return false;
+  }
+  GEOSGeometry* rect =
+      GEOSGeom_createRectangle_r(Ctx(), r.min_x, r.min_y, r.max_x, r.max_y);
+  if (rect == nullptr) return false;
+  const bool covered = GEOSPreparedCovers_r(Ctx(), prepared_, rect) == 1;
+  GEOSGeom_destroy_r(Ctx(), rect);
+  return covered;
+}
+
 bool Boundary::Covers(double lon, double lat) const {
   if (!envelope_.Contains(lon, lat)) return false;
   GEOSGeometry* p = GEOSGeom_createPointFromXY_r(Ctx(), lon, lat);

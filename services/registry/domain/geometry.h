@@ -57,6 +57,8 @@ class Boundary {
   bool Covers(double lon, double lat) const;
   // The same with a point made once per lookup (see MakePoint).
   bool CoversPoint(const GEOSGeometry* point, double lon, double lat) const;
+  // Whether the whole rectangle (edges included) lies within the boundary.
+  bool CoversRectangle(const Envelope& r) const;
   // Area of this outside `other`, and of the overlap with `other`.
   double AreaOutside(const Boundary& other) const;
   double OverlapArea(const Boundary& other) const;

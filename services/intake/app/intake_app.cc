@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
@@ -13,6 +14,33 @@
 
 namespace wangge::intake {
 
+namespace {
+
+void PutBigEndian(std::string* out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i)
+    out->push_back(static_cast<char>(v >> (8 * i)));
+}
+
+// Metres per degree of latitude (and of longitude at the equator).
+constexpr double kMetresPerDegree = 111320.0;
+
+// Newest first in key order: the time is stored inverted.
+uint64_t InvertedMicros(absl::Time t) {
+  return UINT64_MAX -
+         static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMicros(t)));
+}
+
+std::string NearbyCellPrefix(const std::string& category, int64_t cx,
+                             int64_t cy) {
+  std::string key = category;
+  key.push_back('\0');
+  PutBigEndian(&key, static_cast<uint64_t>(cx + (int64_t{1} << 31)), 4);
+  PutBigEndian(&key, static_cast<uint64_t>(cy + (int64_t{1} << 31)), 4);
+  return key;
+}
+
+}  // namespace
+
 IntakeApp::IntakeApp(eventstore::EventStore* store, KeyStore* keys,
                      IntakeOptions options, const Clock* clock)
     : store_(store),
@@ -23,65 +51,69 @@ IntakeApp::IntakeApp(eventstore::EventStore* store, KeyStore* keys,
       caller_limiter_(options.caller_rate, clock),
       duplicate_radius_m_(options.duplicate_radius_m),
       duplicate_window_(options.duplicate_window),
+      nearby_cell_deg_(std::max(1.0, options.duplicate_radius_m) /
+                       kMetresPerDegree),
       registry_(store) {}
 
-void IntakeApp::Remember(const std::string& category, const Recent& report) {
-  absl::MutexLock lock(&recent_mu_);
-  auto& list = recent_[category];
-  list.push_back(report);
-  const absl::Time horizon = clock_->Now() - duplicate_window_;
-  while (!list.empty() && list.front().time < horizon) list.pop_front();
+std::string IntakeApp::NearbyKey(const std::string& category, LonLat at,
+                                 absl::Time time,
+                                 const std::string& case_id) const {
+  std::string key = NearbyCellPrefix(
+      category, static_cast<int64_t>(std::floor(at.lon / nearby_cell_deg_)),
+      static_cast<int64_t>(std::floor(at.lat / nearby_cell_deg_)));
+  PutBigEndian(&key, InvertedMicros(time), 8);
+  key += case_id;
+  return key;
 }
 
-std::vector<std::string> IntakeApp::NearbyOpen(
-    const v1::ReportCaseRequest& request, absl::Time now) {
-  std::vector<std::string> out;
-  if (request.location().location_case() != v1::Location::kPoint) return out;
-  const double lon = request.location().point().longitude();
-  const double lat = request.location().point().latitude();
-  absl::MutexLock lock(&recent_mu_);
-  auto it = recent_.find(request.category_code());
-  if (it == recent_.end()) return out;
-  // Equirectangular distance: exact enough at a hundred metres.
-  const double k = 111320.0;
-  const double cos_lat = std::cos(lat * M_PI / 180.0);
-  for (auto r = it->second.rbegin(); r != it->second.rend() && out.size() < 5;
-       ++r) {
-    if (now - r->time > duplicate_window_) break;
-    const double dx = (r->lon - lon) * k * cos_lat, dy = (r->lat - lat) * k;
-    if (dx * dx + dy * dy <= duplicate_radius_m_ * duplicate_radius_m_) {
-      out.push_back(r->case_id);
+std::vector<std::string> IntakeApp::NearbyOpen(const std::string& category,
+                                               LonLat at,
+                                               absl::Time now) const {
+  // Cells are the radius high, so one row of cells either side covers it;
+  // narrower in metres east-west by cos(latitude), so more columns.
+  const double cos_lat = std::max(0.01, std::cos(at.lat * M_PI / 180.0));
+  const int64_t cx = std::floor(at.lon / nearby_cell_deg_);
+  const int64_t cy = std::floor(at.lat / nearby_cell_deg_);
+  const int64_t span_x = static_cast<int64_t>(std::ceil(1.0 / cos_lat));
+  std::string horizon;
+  PutBigEndian(&horizon, InvertedMicros(now - duplicate_window_) + 1, 8);
+  std::vector<std::pair<std::string, std::string>> found;  // (key time, id)
+  const double r2 = duplicate_radius_m_ * duplicate_radius_m_;
+  for (int64_t y = cy - 1; y <= cy + 1; ++y) {
+    for (int64_t x = cx - span_x; x <= cx + span_x; ++x) {
+      const std::string prefix = NearbyCellPrefix(category, x, y);
+      int matches = 0, scanned = 0;
+      // A hot spot can hold many rows: the newest few hundred are enough.
+      absl::Status s = store_->ScanProjectionRange(
+          kNearbyProjection, prefix, prefix + horizon,
+          [&](const std::string& key, const std::string& value) {
+            double lon = 0, lat = 0;
+            if (value.size() == 16) {
+              std::memcpy(&lon, value.data(), 8);
+              std::memcpy(&lat, value.data() + 8, 8);
+              const double dx = (lon - at.lon) * kMetresPerDegree * cos_lat;
+              const double dy = (lat - at.lat) * kMetresPerDegree;
+              if (dx * dx + dy * dy <= r2) {
+                found.emplace_back(key.substr(prefix.size(), 8),
+                                   key.substr(prefix.size() + 8));
+                ++matches;
+              }
+            }
+            return matches < 5 && ++scanned < 256;
+          });
+      if (!s.ok()) return {};  // hints only: a read error costs no report
     }
   }
+  std::sort(found.begin(), found.end());  // inverted time: newest first
+  std::vector<std::string> out;
+  for (size_t i = 0; i < found.size() && out.size() < 5; ++i)
+    out.push_back(found[i].second);
   return out;
 }
 
 absl::Status IntakeApp::Load() {
-  RETURN_IF_ERROR(registry_.Load());
-  // Recent reports, for duplicate hints.
-  std::vector<v1::Report> recent;
-  RETURN_IF_ERROR(
-      store_->ScanProjection(kReportsProjection, "",
-                             [&](const std::string&, const std::string& value) {
-                               v1::Report report;
-                               if (report.ParseFromString(value) &&
-                                   FromProto(report.received_time()) >
-                                       clock_->Now() - duplicate_window_) {
-                                 recent.push_back(std::move(report));
-                               }
-                               return true;
-                             }));
-  std::sort(recent.begin(), recent.end(),
-            [](const v1::Report& a, const v1::Report& b) {
-              return FromProto(a.received_time()) <
-                     FromProto(b.received_time());
-            });
-  for (const auto& report : recent) {
-    Remember(report.category_code(),
-             {FromProto(report.received_time()), report.point().longitude(),
-              report.point().latitude(), report.case_id()});
-  }
-  return absl::OkStatus();
+  // Duplicate hints read the "nearby" projection on disk: nothing to load.
+  return registry_.Load();
 }
 
 absl::StatusOr<eventstore::AppendRequest> IntakeApp::RegistryEffects(
@@ -160,7 +192,13 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
     input.actor = actor;
     input.now = now;
     input.case_id = MintCaseId(now);
-    input.possible_duplicates = NearbyOpen(request, now);
+    if (request.location().has_point()) {
+      // An invalid point gets its error from DecideReport below.
+      auto at = PointInWgs84(request.location().point());
+      if (at.ok())
+        input.possible_duplicates =
+            NearbyOpen(request.category_code(), *at, now);
+    }
     input.index = index.get();
     absl::StatusOr<v1::ReportReceived> event =
         registry_.Read([&](const registry::RegistryState& state) {
@@ -193,17 +231,23 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
     append.projection_writes.push_back(
         {kReportsProjection, event->case_id(),
          ReportView(*event).SerializeAsString()});
+    if (event->has_point()) {
+      std::string at(16, '\0');
+      const double lon = event->point().longitude();
+      const double lat = event->point().latitude();
+      std::memcpy(at.data(), &lon, 8);
+      std::memcpy(at.data() + 8, &lat, 8);
+      append.projection_writes.push_back(
+          {kNearbyProjection,
+           NearbyKey(event->category_code(), {lon, lat}, now, event->case_id()),
+           std::move(at)});
+    }
     auto result = store_->Append(std::move(append));
     if (!result.ok() && result.status().code() == absl::StatusCode::kAborted) {
       continue;  // the minted id exists: mint another
     }
     if (!result.ok()) return result.status();
     if (result->duplicate) return ReportCase(actor, request);  // raced a retry
-    if (event->has_point()) {
-      Remember(event->category_code(),
-               {now, event->point().longitude(), event->point().latitude(),
-                event->case_id()});
-    }
     response.set_case_id(event->case_id());
     response.set_area_code(event->area_code());
     for (const auto& d : event->possible_duplicates())

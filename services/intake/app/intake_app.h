@@ -8,16 +8,15 @@
 //
 // Thread safety: every method may be called from any thread.
 
-#include <deque>
 #include <memory>
 #include <string>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "services/common/clock/clock.h"
 #include "services/common/eventstore/event_store.h"
 #include "services/common/ratelimit/rate_limiter.h"
+#include "services/intake/domain/coordinates.h"
 #include "services/intake/privacy/contact_crypto.h"
 #include "services/intake/privacy/key_store.h"
 #include "services/registry/domain/area_index.h"
@@ -29,6 +28,11 @@
 namespace wangge::intake {
 
 inline constexpr char kReportsProjection[] = "reports";
+// Reports by class, place and time, for duplicate hints: a cell of the
+// duplicate radius, newest first. An index on disk, written with each report,
+// so that intake's memory does not grow with the reports in the window (not
+// part of the state digest: it is derived from "reports").
+inline constexpr char kNearbyProjection[] = "nearby";
 using registry::kRegistryProjection;
 
 struct IntakeOptions {
@@ -80,14 +84,13 @@ class IntakeApp {
 
  private:
   std::shared_ptr<const registry::AreaIndex> Index();
-  struct Recent {
-    absl::Time time;
-    double lon, lat;
-    std::string case_id;
-  };
-  std::vector<std::string> NearbyOpen(const v1::ReportCaseRequest& request,
-                                      absl::Time now);
-  void Remember(const std::string& category, const Recent& report);
+  // Reports of `category` within the duplicate radius of `at` and window
+  // before `now`, newest first, at most five (from the "nearby" projection).
+  std::vector<std::string> NearbyOpen(const std::string& category, LonLat at,
+                                      absl::Time now) const;
+  // The "nearby" row for a report: category, cell, newest first.
+  std::string NearbyKey(const std::string& category, LonLat at, absl::Time time,
+                        const std::string& case_id) const;
   std::string MintCaseId(absl::Time now) const;
 
   absl::StatusOr<v1::ReportReceived> ReceivedEvent(
@@ -101,10 +104,7 @@ class IntakeApp {
   ratelimit::RateLimiter caller_limiter_;
   const double duplicate_radius_m_;
   const absl::Duration duplicate_window_;
-  absl::Mutex recent_mu_;
-  // Recent reports per class, oldest first.
-  absl::flat_hash_map<std::string, std::deque<Recent>> recent_
-      ABSL_GUARDED_BY(recent_mu_);
+  const double nearby_cell_deg_;  // the nearby index's cell side
   registry::RegistryReplica registry_;
   absl::Mutex index_mu_;
   std::shared_ptr<const registry::AreaIndex> index_ ABSL_GUARDED_BY(index_mu_);

@@ -1,5 +1,6 @@
 #include "services/intake/app/intake_app.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include "absl/strings/escaping.h"
@@ -97,6 +98,59 @@ TEST_F(IntakeAppTest, ReportMintsACaseAndARetryIsTheSameCase) {
   EXPECT_EQ(report->source(), "REPORT_SOURCE_HOTLINE_12345");
   EXPECT_EQ(app_->GetReport("C0-NOPE").status().code(),
             absl::StatusCode::kNotFound);
+}
+
+// The hints come from an index on disk: they survive a restart, compare
+// points in WGS84 whatever system each report used, find neighbours across
+// the index's cell edges, keep the radius, and list the newest first.
+TEST_F(IntakeAppTest, DuplicateHintsUseTheIndexOnDisk) {
+  auto first = app_->ReportCase(Hotline(), Request("n-1"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  clock_.Advance(absl::Minutes(1));
+  auto second = app_->ReportCase(Hotline(), Request("n-2"));
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->possible_duplicates_size(), 1);
+  // Restart: nothing in memory.
+  app_.reset();
+  store_.reset();
+  keys_.reset();
+  Open();
+  clock_.Advance(absl::Minutes(1));
+  // The same spot given in GCJ-02 (about 500 m off in raw numbers).
+  v1::ReportCaseRequest gcj = Request("n-3");
+  const LonLat shifted = Wgs84ToGcj02({104.06, 30.66});
+  gcj.mutable_location()->mutable_point()->set_longitude(shifted.lon);
+  gcj.mutable_location()->mutable_point()->set_latitude(shifted.lat);
+  gcj.mutable_location()->mutable_point()->set_coordinate_system(
+      common::v1::COORDINATE_SYSTEM_GCJ02);
+  auto third = app_->ReportCase(Hotline(), gcj);
+  ASSERT_TRUE(third.ok()) << third.status();
+  ASSERT_EQ(third->possible_duplicates_size(), 2);
+  EXPECT_EQ(third->possible_duplicates(0), second->case_id());  // newest
+  EXPECT_EQ(third->possible_duplicates(1), first->case_id());
+  // Across a cell edge, 60 m apart east-west and north-south; and 150 m
+  // away (outside the 100 m radius) is no duplicate.
+  const double cell = 100.0 / 111320.0;
+  const double edge_lon = std::ceil(104.07 / cell) * cell;
+  const double edge_lat = std::ceil(30.67 / cell) * cell;
+  auto at = [&](const std::string& id, double lon, double lat) {
+    v1::ReportCaseRequest r = Request(id);
+    r.mutable_location()->mutable_point()->set_longitude(lon);
+    r.mutable_location()->mutable_point()->set_latitude(lat);
+    return app_->ReportCase(Hotline(), r);
+  };
+  const double lon_30m = 30.0 / (111320.0 * std::cos(30.67 * M_PI / 180));
+  const double lat_30m = 30.0 / 111320.0;
+  auto west = at("n-4", edge_lon - lon_30m, edge_lat - lat_30m);
+  ASSERT_TRUE(west.ok()) << west.status();
+  EXPECT_EQ(west->possible_duplicates_size(), 0);
+  auto east = at("n-5", edge_lon + lon_30m, edge_lat + lat_30m);
+  ASSERT_TRUE(east.ok());
+  ASSERT_EQ(east->possible_duplicates_size(), 1);
+  EXPECT_EQ(east->possible_duplicates(0), west->case_id());
+  auto far = at("n-6", edge_lon + 5 * lon_30m, edge_lat);
+  ASSERT_TRUE(far.ok());
+  EXPECT_EQ(far->possible_duplicates_size(), 0);
 }
 
 TEST_F(IntakeAppTest, NearbyReportsOfTheSameClassAreHintedAndListed) {

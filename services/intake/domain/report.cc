@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/status/errors.h"
+#include "services/common/status/status_macros.h"
 #include "services/intake/domain/coordinates.h"
 #include "services/registry/domain/policy.h"
 
@@ -72,6 +73,27 @@ v1::Report ReportView(const v1::ReportReceived& e) {
   r.set_source(v1::ReportSource_Name(e.source()));
   *r.mutable_received_time() = e.received_time();
   return r;
+}
+
+absl::StatusOr<LonLat> PointInWgs84(const common::v1::GeoPoint& p) {
+  if (!(p.longitude() >= -180 && p.longitude() <= 180 && p.latitude() >= -90 &&
+        p.latitude() <= 90)) {
+    return status::InvalidField("location.point",
+                                "outside longitude/latitude range");
+  }
+  const LonLat given{p.longitude(), p.latitude()};
+  switch (p.coordinate_system()) {
+    case common::v1::COORDINATE_SYSTEM_GCJ02:
+      return Gcj02ToWgs84(given);
+    case common::v1::COORDINATE_SYSTEM_BD09:
+      return Bd09ToWgs84(given);
+    case common::v1::COORDINATE_SYSTEM_WGS84:
+    case common::v1::COORDINATE_SYSTEM_CGCS2000:
+      return given;
+    default:
+      return status::InvalidField("location.point.coordinate_system",
+                                  "required: WGS84, CGCS2000, GCJ02 or BD09");
+  }
 }
 
 absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
@@ -164,28 +186,7 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
   const auto& loc = r.location();
   switch (loc.location_case()) {
     case v1::Location::kPoint: {
-      const auto& p = loc.point();
-      if (p.longitude() < -180 || p.longitude() > 180 || p.latitude() < -90 ||
-          p.latitude() > 90) {
-        return status::InvalidField("location.point",
-                                    "outside longitude/latitude range");
-      }
-      LonLat wgs{p.longitude(), p.latitude()};
-      switch (p.coordinate_system()) {
-        case common::v1::COORDINATE_SYSTEM_GCJ02:
-          wgs = Gcj02ToWgs84(wgs);
-          break;
-        case common::v1::COORDINATE_SYSTEM_BD09:
-          wgs = Bd09ToWgs84(wgs);
-          break;
-        case common::v1::COORDINATE_SYSTEM_WGS84:
-        case common::v1::COORDINATE_SYSTEM_CGCS2000:
-          break;
-        default:
-          return status::InvalidField(
-              "location.point.coordinate_system",
-              "required: WGS84, CGCS2000, GCJ02 or BD09");
-      }
+      ASSIGN_OR_RETURN(const LonLat wgs, PointInWgs84(loc.point()));
       auto located = in.index->Locate(wgs.lon, wgs.lat, observed);
       if (!located.ok()) {
         return status::InvalidField("location.point",

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/intake/domain/coordinates.h"
 #include "services/registry/domain/area_index.h"
 #include "services/registry/domain/registry_state.h"
 #include "wangge/common/v1/envelope.pb.h"
@@ -34,6 +35,10 @@ struct ReportInput {
   // become hints, never merges: merging is supervision's decision.
   std::vector<std::string> possible_duplicates;
 };
+
+// A reported point in WGS84 (GCJ-02 and BD-09 converted), or the violation
+// of `location.point`.
+absl::StatusOr<LonLat> PointInWgs84(const common::v1::GeoPoint& p);
 
 // The contact, if any, is validated here and encrypted by the caller (keys
 // and randomness are not the domain's).

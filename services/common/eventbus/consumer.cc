@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/escaping.h"
@@ -163,6 +164,11 @@ absl::Status Consumer::Apply(const EventEnvelope& env) {
   return absl::OkStatus();
 }
 
+namespace {
+// Events asked of a source's ReadLog at once while repairing a gap.
+constexpr uint64_t kRepairChunk = 2048;
+}  // namespace
+
 absl::Status Consumer::Repair(uint32_t partition, uint64_t from, uint64_t to) {
   if (!options_.read_log) {
     return absl::FailedPreconditionError(
@@ -176,7 +182,10 @@ absl::Status Consumer::Repair(uint32_t partition, uint64_t from, uint64_t to) {
   absl::Status status;
   uint64_t next = from;
   while (next <= to && status.ok()) {
-    auto events = options_.read_log(partition, next, to);
+    // In bounded pieces: a gap can span most of a source's history (a fresh
+    // dev broker), and a ReadLog answer is held whole in memory.
+    auto events = options_.read_log(partition, next,
+                                    std::min(to, next + kRepairChunk - 1));
     if (!events.ok()) {
       status = events.status();
       break;
@@ -204,22 +213,27 @@ absl::Status Consumer::Repair(uint32_t partition, uint64_t from, uint64_t to) {
   return status;
 }
 
-absl::Status Consumer::CatchUp() {
-  if (!options_.read_heads) return absl::OkStatus();
+absl::StatusOr<std::vector<uint64_t>> Consumer::MeasureLag() {
   auto heads = options_.read_heads();
   if (!heads.ok()) return heads.status();
-  std::vector<uint64_t> consumed(heads->size());
   double lag = 0;
   for (uint32_t p = 0; p < heads->size(); ++p) {
-    consumed[p] = store_->ConsumedPosition(options_.source, p);
-    if ((*heads)[p] > consumed[p]) {
-      lag += static_cast<double>((*heads)[p] - consumed[p]);
-    }
+    const uint64_t consumed = store_->ConsumedPosition(options_.source, p);
+    if ((*heads)[p] > consumed)
+      lag += static_cast<double>((*heads)[p] - consumed);
   }
   if (lag_metric_) lag_metric_->Set(lag);
+  return heads;
+}
+
+absl::Status Consumer::CatchUp() {
+  if (!options_.read_heads) return absl::OkStatus();
+  auto heads = MeasureLag();
+  if (!heads.ok()) return heads.status();
   for (uint32_t p = 0; p < heads->size(); ++p) {
-    if ((*heads)[p] > consumed[p]) {
-      absl::Status s = Repair(p, consumed[p] + 1, (*heads)[p]);
+    const uint64_t consumed = store_->ConsumedPosition(options_.source, p);
+    if ((*heads)[p] > consumed) {
+      absl::Status s = Repair(p, consumed + 1, (*heads)[p]);
       if (!s.ok()) return s;
     }
   }
@@ -246,6 +260,11 @@ absl::Status Consumer::Connect() {
           {"auto.offset.reset", "earliest"},
           // The mock broker holds an empty fetch for the whole wait.
           {"fetch.wait.max.ms", "5"},
+          // Prefetch at most 8 MiB (librdkafka's default is 64 MiB and
+          // 100,000 messages per partition): a consumer behind by a million
+          // events held most of that in memory, for each source.
+          {"queued.max.messages.kbytes", "8192"},
+          {"queued.min.messages", "10000"},
       },
       &bootstrap);
   if (!made.ok()) return made.status();
@@ -306,6 +325,7 @@ void Consumer::Loop() {
   BootstrapWatch bootstrap_watch;
   std::vector<int64_t> offsets(options_.partitions, -1);
   absl::Time last_offset_store = absl::Now();
+  absl::Time last_lag = absl::Now();
   while (running_) {
     if (kafka_ == nullptr) {
       absl::Status s = Connect();
@@ -365,6 +385,12 @@ void Consumer::Loop() {
       log::Info("kafka bootstrap changed: reconnecting");
       Disconnect();
       continue;
+    }
+    // Busy: the lag gauge is only true if measured while busy too (a
+    // consumer falling behind under load is what its alert is for).
+    if (options_.read_heads && absl::Now() - last_lag > options_.lag_interval) {
+      MeasureLag().IgnoreError();
+      last_lag = absl::Now();
     }
     // Idle: make sure nothing is left behind (lost or never-sent messages).
     if (absl::Now() - last_message > options_.idle_check &&

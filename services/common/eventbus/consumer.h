@@ -64,6 +64,9 @@ struct ConsumerOptions {
   ReadLogFn read_log;
   ReadHeadsFn read_heads;  // optional: catch-up when idle
   absl::Duration idle_check = absl::Seconds(1);
+  // How often the lag gauge is measured against the source's heads while
+  // busy (when idle, every catch-up measures it).
+  absl::Duration lag_interval = absl::Seconds(10);
   // Called after an event's effects are durable (not for duplicates or dead
   // letters): in-memory state follows the store, never runs ahead of it.
   std::function<void(const wangge::common::v1::EventEnvelope&)> after_apply;
@@ -96,6 +99,8 @@ class Consumer {
 
  private:
   absl::Status Repair(uint32_t partition, uint64_t from, uint64_t to);
+  // The source's heads (read_heads), with the lag gauge set from them.
+  absl::StatusOr<std::vector<uint64_t>> MeasureLag();
   absl::Status Apply(const wangge::common::v1::EventEnvelope& env);
   absl::Status DeadLetter(const std::string& key, const std::string& reason,
                           const eventstore::Consumed* consumed);

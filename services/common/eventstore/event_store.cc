@@ -1179,18 +1179,37 @@ absl::Status EventStore::ScanProjectionRange(
     const std::string& to,
     const std::function<bool(const std::string&, const std::string&)>& fn)
     const {
+  return ScanProjectionRanges(
+      projection, {{from, to}},
+      [&](size_t, const std::string& key, const std::string& value) {
+        return fn(key, value);
+      });
+}
+
+absl::Status EventStore::ScanProjectionRanges(
+    const std::string& projection,
+    const std::vector<std::pair<std::string, std::string>>& ranges,
+    const std::function<bool(size_t, const std::string&, const std::string&)>&
+        fn) const {
   const std::string prefix = ProjectionKey(projection, "");
-  const std::string end = ProjectionKey(projection, to);
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), projections_cf_));
-  for (it->Seek(ProjectionKey(projection, from));
-       it->Valid() && it->key().starts_with(prefix) &&
-       it->key().compare(end) < 0;
-       it->Next()) {
-    if (!fn(it->key().ToString().substr(prefix.size()),
-            it->value().ToString())) {
-      break;
+  // The bound lets RocksDB stop at the projection's end instead of reading
+  // past it; each range's own end is checked here.
+  std::string upper = prefix;
+  upper.back() = static_cast<char>(upper.back() + 1);  // after name 0x00
+  const rocksdb::Slice bound(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &bound;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, projections_cf_));
+  for (size_t r = 0; r < ranges.size(); ++r) {
+    const std::string end = ProjectionKey(projection, ranges[r].second);
+    for (it->Seek(ProjectionKey(projection, ranges[r].first));
+         it->Valid() && it->key().compare(end) < 0; it->Next()) {
+      if (!fn(r, it->key().ToString().substr(prefix.size()),
+              it->value().ToString())) {
+        break;
+      }
     }
+    if (!it->status().ok()) break;
   }
   return FromRocks(it->status(), "scan projection");
 }

@@ -264,6 +264,14 @@ class EventStore {
       const std::string& to,
       const std::function<bool(const std::string& key,
                                const std::string& value)>& fn) const;
+  // Several ranges [from, to) through one iterator (one seek each, instead
+  // of an iterator each); `fn` gets the range's index and returns false to
+  // end that range.
+  absl::Status ScanProjectionRanges(
+      const std::string& projection,
+      const std::vector<std::pair<std::string, std::string>>& ranges,
+      const std::function<bool(size_t range, const std::string& key,
+                               const std::string& value)>& fn) const;
   absl::StatusOr<std::pair<std::string, uint64_t>> ProjectionDigest(
       const std::string& projection) const;
 

@@ -55,12 +55,23 @@ IntakeApp::IntakeApp(eventstore::EventStore* store, KeyStore* keys,
                        kMetresPerDegree),
       registry_(store) {}
 
+double NearbyCellWidthDeg(double cell_deg, int64_t row) {
+  // The poleward edge of the rows beside this one: a degree of longitude is
+  // shortest there, so the cell is at least `cell_deg` of latitude wide in
+  // metres for every point a query from those rows measures from.
+  const double poleward =
+      std::min(89.0, std::max(std::fabs((row - 1) * cell_deg),
+                              std::fabs((row + 2) * cell_deg)));
+  return cell_deg / std::cos(poleward * M_PI / 180.0);
+}
+
 std::string IntakeApp::NearbyKey(const std::string& category, LonLat at,
                                  absl::Time time,
                                  const std::string& case_id) const {
+  const int64_t row = std::floor(at.lat / nearby_cell_deg_);
   std::string key = NearbyCellPrefix(
-      category, static_cast<int64_t>(std::floor(at.lon / nearby_cell_deg_)),
-      static_cast<int64_t>(std::floor(at.lat / nearby_cell_deg_)));
+      category, std::floor(at.lon / NearbyCellWidthDeg(nearby_cell_deg_, row)),
+      row);
   PutBigEndian(&key, InvertedMicros(time), 8);
   key += case_id;
   return key;
@@ -69,41 +80,46 @@ std::string IntakeApp::NearbyKey(const std::string& category, LonLat at,
 std::vector<std::string> IntakeApp::NearbyOpen(const std::string& category,
                                                LonLat at,
                                                absl::Time now) const {
-  // Cells are the radius high, so one row of cells either side covers it;
-  // narrower in metres east-west by cos(latitude), so more columns.
+  // Cells are at least the radius high and wide (in metres, for any point
+  // of their row or the rows beside it): the 3 x 3 cells around the point
+  // hold every report within the radius.
   const double cos_lat = std::max(0.01, std::cos(at.lat * M_PI / 180.0));
-  const int64_t cx = std::floor(at.lon / nearby_cell_deg_);
   const int64_t cy = std::floor(at.lat / nearby_cell_deg_);
-  const int64_t span_x = static_cast<int64_t>(std::ceil(1.0 / cos_lat));
   std::string horizon;
   PutBigEndian(&horizon, InvertedMicros(now - duplicate_window_) + 1, 8);
   std::vector<std::pair<std::string, std::string>> found;  // (key time, id)
   const double r2 = duplicate_radius_m_ * duplicate_radius_m_;
+  std::vector<std::pair<std::string, std::string>> cells;  // [from, to)
+  std::vector<size_t> prefix_size;
   for (int64_t y = cy - 1; y <= cy + 1; ++y) {
-    for (int64_t x = cx - span_x; x <= cx + span_x; ++x) {
-      const std::string prefix = NearbyCellPrefix(category, x, y);
-      int matches = 0, scanned = 0;
-      // A hot spot can hold many rows: the newest few hundred are enough.
-      absl::Status s = store_->ScanProjectionRange(
-          kNearbyProjection, prefix, prefix + horizon,
-          [&](const std::string& key, const std::string& value) {
-            double lon = 0, lat = 0;
-            if (value.size() == 16) {
-              std::memcpy(&lon, value.data(), 8);
-              std::memcpy(&lat, value.data() + 8, 8);
-              const double dx = (lon - at.lon) * kMetresPerDegree * cos_lat;
-              const double dy = (lat - at.lat) * kMetresPerDegree;
-              if (dx * dx + dy * dy <= r2) {
-                found.emplace_back(key.substr(prefix.size(), 8),
-                                   key.substr(prefix.size() + 8));
-                ++matches;
-              }
-            }
-            return matches < 5 && ++scanned < 256;
-          });
-      if (!s.ok()) return {};  // hints only: a read error costs no report
+    const int64_t cx =
+        std::floor(at.lon / NearbyCellWidthDeg(nearby_cell_deg_, y));
+    for (int64_t x = cx - 1; x <= cx + 1; ++x) {
+      std::string prefix = NearbyCellPrefix(category, x, y);
+      prefix_size.push_back(prefix.size());
+      cells.emplace_back(prefix, prefix + horizon);
     }
   }
+  // A hot spot can hold many rows: the newest few hundred are enough.
+  std::vector<int> matches(cells.size(), 0), scanned(cells.size(), 0);
+  absl::Status s = store_->ScanProjectionRanges(
+      kNearbyProjection, cells,
+      [&](size_t cell, const std::string& key, const std::string& value) {
+        double lon = 0, lat = 0;
+        if (value.size() == 16) {
+          std::memcpy(&lon, value.data(), 8);
+          std::memcpy(&lat, value.data() + 8, 8);
+          const double dx = (lon - at.lon) * kMetresPerDegree * cos_lat;
+          const double dy = (lat - at.lat) * kMetresPerDegree;
+          if (dx * dx + dy * dy <= r2) {
+            found.emplace_back(key.substr(prefix_size[cell], 8),
+                               key.substr(prefix_size[cell] + 8));
+            ++matches[cell];
+          }
+        }
+        return matches[cell] < 5 && ++scanned[cell] < 256;
+      });
+  if (!s.ok()) return {};  // hints only: a read error costs no report
   std::sort(found.begin(), found.end());  // inverted time: newest first
   std::vector<std::string> out;
   for (size_t i = 0; i < found.size() && out.size() < 5; ++i)

@@ -131,8 +131,10 @@ TEST_F(IntakeAppTest, DuplicateHintsUseTheIndexOnDisk) {
   // Across a cell edge, 60 m apart east-west and north-south; and 150 m
   // away (outside the 100 m radius) is no duplicate.
   const double cell = 100.0 / 111320.0;
-  const double edge_lon = std::ceil(104.07 / cell) * cell;
-  const double edge_lat = std::ceil(30.67 / cell) * cell;
+  const int64_t row = std::floor(30.67 / cell);
+  const double edge_lat = (row + 1) * cell;
+  const double width = NearbyCellWidthDeg(cell, row + 1);
+  const double edge_lon = std::ceil(104.07 / width) * width;
   auto at = [&](const std::string& id, double lon, double lat) {
     v1::ReportCaseRequest r = Request(id);
     r.mutable_location()->mutable_point()->set_longitude(lon);

@@ -200,6 +200,11 @@ absl::Status Consumer::Repair(uint32_t partition, uint64_t from, uint64_t to) {
       ++repaired_;
       if (repaired_metric_) repaired_metric_->Increment();
     }
+    // A long repair blocks the loop that measures lag: count it down here.
+    if (lag_metric_) {
+      lag_metric_->Set(std::max(
+          0.0, lag_metric_->Value() - static_cast<double>(events->size())));
+    }
     next = store_->ConsumedPosition(options_.source, partition) + 1;
   }
   --repair_depth_;

@@ -51,7 +51,7 @@ IntakeApp::IntakeApp(eventstore::EventStore* store, KeyStore* keys,
       caller_limiter_(options.caller_rate, clock),
       duplicate_radius_m_(options.duplicate_radius_m),
       duplicate_window_(options.duplicate_window),
-      nearby_cell_deg_(std::max(1.0, options.duplicate_radius_m) /
+      nearby_cell_deg_(2 * std::max(1.0, options.duplicate_radius_m) /
                        kMetresPerDegree),
       registry_(store) {}
 
@@ -80,31 +80,40 @@ std::string IntakeApp::NearbyKey(const std::string& category, LonLat at,
 std::vector<std::string> IntakeApp::NearbyOpen(const std::string& category,
                                                LonLat at,
                                                absl::Time now) const {
-  // Cells are at least the radius high and wide (in metres, for any point
-  // of their row or the rows beside it): the 3 x 3 cells around the point
-  // hold every report within the radius.
+  // Cells are at least twice the radius high and wide (in metres, for any
+  // point of their row or the rows beside it), so the circle around a point
+  // meets its own cell and at most the neighbours on the side of the half
+  // it lies in: 2 x 2 cells, four seeks.
   const double cos_lat = std::max(0.01, std::cos(at.lat * M_PI / 180.0));
-  const int64_t cy = std::floor(at.lat / nearby_cell_deg_);
+  const double fy = at.lat / nearby_cell_deg_;
+  const int64_t y0 = std::floor(fy) - (fy - std::floor(fy) < 0.5 ? 1 : 0);
   std::string horizon;
   PutBigEndian(&horizon, InvertedMicros(now - duplicate_window_) + 1, 8);
   std::vector<std::pair<std::string, std::string>> found;  // (key time, id)
   const double r2 = duplicate_radius_m_ * duplicate_radius_m_;
   std::vector<std::pair<std::string, std::string>> cells;  // [from, to)
   std::vector<size_t> prefix_size;
-  for (int64_t y = cy - 1; y <= cy + 1; ++y) {
-    const int64_t cx =
-        std::floor(at.lon / NearbyCellWidthDeg(nearby_cell_deg_, y));
-    for (int64_t x = cx - 1; x <= cx + 1; ++x) {
+  for (int64_t y = y0; y <= y0 + 1; ++y) {
+    const double fx = at.lon / NearbyCellWidthDeg(nearby_cell_deg_, y);
+    const int64_t x0 = std::floor(fx) - (fx - std::floor(fx) < 0.5 ? 1 : 0);
+    for (int64_t x = x0; x <= x0 + 1; ++x) {
       std::string prefix = NearbyCellPrefix(category, x, y);
       prefix_size.push_back(prefix.size());
       cells.emplace_back(prefix, prefix + horizon);
     }
   }
-  // A hot spot can hold many rows: the newest few hundred are enough.
-  std::vector<int> matches(cells.size(), 0), scanned(cells.size(), 0);
+  // A hot spot can hold many rows: the newest 32 of a cell are looked at
+  // (hints are a help to the verifier, not a search).
+  // `found` keeps the five newest so far (inverted time: smallest first);
+  // a cell's rows come newest first, so a cell ends at its first row older
+  // than the fifth.
+  constexpr size_t kHints = 5;
+  std::vector<int> scanned(cells.size(), 0);
   absl::Status s = store_->ScanProjectionRanges(
       kNearbyProjection, cells,
       [&](size_t cell, const std::string& key, const std::string& value) {
+        std::string when = key.substr(prefix_size[cell], 8);
+        if (found.size() == kHints && when >= found.back().first) return false;
         double lon = 0, lat = 0;
         if (value.size() == 16) {
           std::memcpy(&lon, value.data(), 8);
@@ -112,18 +121,18 @@ std::vector<std::string> IntakeApp::NearbyOpen(const std::string& category,
           const double dx = (lon - at.lon) * kMetresPerDegree * cos_lat;
           const double dy = (lat - at.lat) * kMetresPerDegree;
           if (dx * dx + dy * dy <= r2) {
-            found.emplace_back(key.substr(prefix_size[cell], 8),
-                               key.substr(prefix_size[cell] + 8));
-            ++matches[cell];
+            std::pair<std::string, std::string> hit(
+                std::move(when), key.substr(prefix_size[cell] + 8));
+            found.insert(std::upper_bound(found.begin(), found.end(), hit),
+                         std::move(hit));
+            if (found.size() > kHints) found.pop_back();
           }
         }
-        return matches[cell] < 5 && ++scanned[cell] < 256;
+        return ++scanned[cell] < 32;
       });
   if (!s.ok()) return {};  // hints only: a read error costs no report
-  std::sort(found.begin(), found.end());  // inverted time: newest first
   std::vector<std::string> out;
-  for (size_t i = 0; i < found.size() && out.size() < 5; ++i)
-    out.push_back(found[i].second);
+  for (auto& [when, id] : found) out.push_back(std::move(id));
   return out;
 }
 

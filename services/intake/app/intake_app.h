@@ -33,8 +33,8 @@ inline constexpr char kReportsProjection[] = "reports";
 // so that intake's memory does not grow with the reports in the window (not
 // part of the state digest: it is derived from "reports").
 inline constexpr char kNearbyProjection[] = "nearby";
-// The nearby index's cells are `cell_deg` of latitude high (the radius);
-// the width in degrees of longitude of the cells of a row.
+// The nearby index's cells are `cell_deg` of latitude high (twice the
+// radius); the width in degrees of longitude of the cells of a row.
 double NearbyCellWidthDeg(double cell_deg, int64_t row);
 using registry::kRegistryProjection;
 

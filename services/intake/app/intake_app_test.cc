@@ -130,7 +130,7 @@ TEST_F(IntakeAppTest, DuplicateHintsUseTheIndexOnDisk) {
   EXPECT_EQ(third->possible_duplicates(1), first->case_id());
   // Across a cell edge, 60 m apart east-west and north-south; and 150 m
   // away (outside the 100 m radius) is no duplicate.
-  const double cell = 100.0 / 111320.0;
+  const double cell = 200.0 / 111320.0;
   const int64_t row = std::floor(30.67 / cell);
   const double edge_lat = (row + 1) * cell;
   const double width = NearbyCellWidthDeg(cell, row + 1);

@@ -176,16 +176,39 @@ std::shared_ptr<grpc::ChannelCredentials> Credentials() {
   return grpc::SslCredentials(options);
 }
 
+// A channel to a service, with the credentials read once.
+std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
+  static const auto credentials = Credentials();
+  return grpc::CreateChannel(address, credentials);
+}
+
 std::unique_ptr<common::v1::EventLog::Stub> EventLogStub(
     const std::string& address) {
-  static const auto credentials = Credentials();
-  return common::v1::EventLog::NewStub(
-      grpc::CreateChannel(address, credentials));
+  return common::v1::EventLog::NewStub(Channel(address));
 }
 
 // Every call carries the auditor's bearer token.
 void Authorize(grpc::ClientContext& ctx, const std::string& token = Token()) {
   ctx.AddMetadata("authorization", "Bearer " + token);
+}
+
+// Streams the events [from, to] of one partition (ReadLog) to `fn`.
+grpc::Status ReadRange(
+    common::v1::EventLog::Stub& stub, const std::string& token, uint32_t p,
+    uint64_t from, uint64_t to,
+    const std::function<void(const common::v1::StoredEvent&)>& fn) {
+  grpc::ClientContext ctx;
+  Authorize(ctx, token);
+  common::v1::ReadLogRequest request;
+  request.set_partition(p);
+  request.set_from_sequence(from);
+  request.set_to_sequence(to);
+  auto reader = stub.ReadLog(&ctx, request);
+  common::v1::ReadLogResponse batch;
+  while (reader->Read(&batch)) {
+    for (const auto& e : batch.events()) fn(e);
+  }
+  return reader->Finish();
 }
 
 // Streams every event of every partition of one service to `fn`.
@@ -207,23 +230,17 @@ bool ReadService(
     return false;
   }
   for (int p = 0; p < heads.heads_size(); ++p) {
-    grpc::ClientContext ctx;
-    Authorize(ctx, token);
-    common::v1::ReadLogRequest request;
-    request.set_partition(p);
     uint64_t last = heads.heads(p);
     if (upto != nullptr) {
       auto it = upto->find(p);
       last = it == upto->end() ? 0 : std::min(last, it->second);
     }
-    request.set_to_sequence(last);
     if (last == 0) continue;
-    auto reader = stub->ReadLog(&ctx, request);
-    common::v1::ReadLogResponse batch;
-    while (reader->Read(&batch)) {
-      for (const auto& e : batch.events()) fn(p, e);
+    if (!ReadRange(*stub, token, p, 1, last,
+                   [&](const common::v1::StoredEvent& e) { fn(p, e); })
+             .ok()) {
+      return false;
     }
-    if (!reader->Finish().ok()) return false;
   }
   return true;
 }
@@ -609,22 +626,12 @@ int ProveCommand() {
   const uint32_t partition = absl::GetFlag(FLAGS_partition);
   audit::Receipt receipt{service, partition, sequence - 1, "", "", {}, {}};
   {
-    auto stub = EventLogStub(address);
-    grpc::ClientContext ctx;
-    Authorize(ctx);
-    common::v1::ReadLogRequest request;
-    request.set_partition(partition);
-    request.set_from_sequence(sequence);
-    request.set_to_sequence(sequence);
-    auto reader = stub->ReadLog(&ctx, request);
-    common::v1::ReadLogResponse batch;
-    while (reader->Read(&batch)) {
-      for (const auto& e : batch.events()) {
-        receipt.record = e.record();
-        receipt.leaf_hash = e.leaf_hash();
-      }
-    }
-    grpc::Status s = reader->Finish();
+    grpc::Status s =
+        ReadRange(*EventLogStub(address), Token(), partition, sequence,
+                  sequence, [&](const common::v1::StoredEvent& e) {
+                    receipt.record = e.record();
+                    receipt.leaf_hash = e.leaf_hash();
+                  });
     if (!s.ok() || receipt.record.empty()) {
       std::fprintf(stderr, "audit: no event %s/%u/%llu: %s\n", service.c_str(),
                    partition, static_cast<unsigned long long>(sequence),
@@ -808,8 +815,7 @@ int EvaluationCommand() {
     std::fprintf(stderr, "audit: --compare_live needs supervision in --addr\n");
     return 2;
   }
-  auto stub = supervision::v1::SupervisionService::NewStub(
-      grpc::CreateChannel(address, Credentials()));
+  auto stub = supervision::v1::SupervisionService::NewStub(Channel(address));
   grpc::ClientContext ctx;
   Authorize(ctx);
   supervision::v1::GetEvaluationRequest request;

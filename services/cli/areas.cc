@@ -44,16 +44,13 @@ absl::StatusOr<std::vector<ReportableGrid>> LeafGrids(const std::string& parent,
   std::vector<ReportableGrid> out;
   std::vector<std::string> frontier = {parent};
   while (!frontier.empty() && out.size() < limit) {
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + *token);
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::seconds(30));
+    auto ctx = ContextWithToken(*token);
     registry::v1::ListAreasRequest request;
     request.set_parent_code(frontier.back());
     request.set_page_size(1000);
     frontier.pop_back();
     registry::v1::ListAreasResponse children;
-    grpc::Status s = stub->ListAreas(&ctx, request, &children);
+    grpc::Status s = stub->ListAreas(ctx.get(), request, &children);
     if (!s.ok()) return status::FromGrpcStatus(s);
     for (const auto& a : children.areas()) {
       if (a.dedicated()) continue;

@@ -115,8 +115,13 @@ absl::StatusOr<std::unique_ptr<grpc::ClientContext>> Context(
                                  : absl::GetFlag(FLAGS_role);
   auto token = Token(chosen);
   if (!token.ok()) return token.status();
+  return ContextWithToken(*token);
+}
+
+std::unique_ptr<grpc::ClientContext> ContextWithToken(
+    const std::string& token) {
   auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->AddMetadata("authorization", "Bearer " + *token);
+  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
   ctx->set_deadline(std::chrono::system_clock::now() +
                     std::chrono::seconds(30));
   return ctx;

@@ -48,6 +48,8 @@ absl::StatusOr<std::string> MintToken(const std::string& role,
 std::string Address(const std::string& service);
 std::shared_ptr<grpc::Channel> Channel(const std::string& service);
 void Print(const google::protobuf::Message& m);
+// A context carrying `token` (none when empty) and a 30 s deadline.
+std::unique_ptr<grpc::ClientContext> ContextWithToken(const std::string& token);
 // A context with a token of `role` (or --token) and a 30 s deadline.
 absl::StatusOr<std::unique_ptr<grpc::ClientContext>> Context(
     const std::string& role);

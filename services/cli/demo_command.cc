@@ -53,11 +53,7 @@ class Demo {
                                           const std::string& department = "",
                                           const std::string& channel = "") {
     auto token = MintToken(role, subject, department, channel);
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    if (token.ok()) ctx->AddMetadata("authorization", "Bearer " + *token);
-    ctx->set_deadline(std::chrono::system_clock::now() +
-                      std::chrono::seconds(30));
-    return ctx;
+    return ContextWithToken(token.ok() ? *token : "");
   }
   bool Ok(const grpc::Status& s, const std::string& step) {
     if (s.ok()) return true;

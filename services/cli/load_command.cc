@@ -243,20 +243,13 @@ class Load::Worker {
   }
 
  private:
-  std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->AddMetadata("authorization", "Bearer " + token);
-    ctx->set_deadline(std::chrono::system_clock::now() +
-                      std::chrono::seconds(30));
-    return ctx;
-  }
   // One call, retried with the same request while the service is away (a
   // restart): commands carry request ids, so a retry never applies twice.
   template <typename Method>
   grpc::Status Call(const std::string& token, Method method) {
     const absl::Time until = absl::Now() + kStepTimeout;
     while (true) {
-      auto ctx = As(token);
+      auto ctx = ContextWithToken(token);
       grpc::Status s = method(ctx.get());
       const auto code = s.error_code();
       if ((code != grpc::StatusCode::UNAVAILABLE &&

@@ -35,8 +35,7 @@ class Check {
 };
 
 std::string Time(const google::protobuf::Timestamp& t) {
-  return absl::FormatTime(absl::RFC3339_full, FromProto(t),
-                          absl::UTCTimeZone());
+  return Rfc3339(FromProto(t));
 }
 
 }  // namespace
@@ -177,9 +176,7 @@ std::vector<Violation> DeadlineChecker::Finish() {
       check.Flag(*last_of_task[id], "overdue_missing",
                  absl::StrCat(id, " was due ", Time(task.due_time()),
                               " and never went overdue (history to ",
-                              absl::FormatTime(absl::RFC3339_full, newest,
-                                               absl::UTCTimeZone()),
-                              ")"));
+                              Rfc3339(newest), ")"));
     }
   }
   return out;

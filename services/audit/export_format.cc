@@ -44,9 +44,7 @@ std::string ExportLine(const std::string& service, uint32_t partition,
   if (parsed) {
     line["event_type"] = env.event_type();
     line["stream_id"] = env.stream_id();
-    line["occurred_time"] =
-        absl::FormatTime(absl::RFC3339_full, FromProto(env.occurred_time()),
-                         absl::UTCTimeZone());
+    line["occurred_time"] = Rfc3339(FromProto(env.occurred_time()));
     // The payload, decoded for reading (never used by the checks).
     const std::string payload = PayloadJson(env);
     if (!payload.empty())

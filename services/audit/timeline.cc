@@ -12,10 +12,6 @@
 namespace wangge::audit {
 namespace {
 
-std::string Time(absl::Time t) {
-  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
-}
-
 std::string ActorText(const common::v1::Actor& a) {
   std::string out = a.subject().empty() ? "-" : a.subject();
   if (a.role() != common::v1::ROLE_UNSPECIFIED) {
@@ -66,8 +62,8 @@ std::vector<TimelineEntry> CaseTimeline::Finish() const {
 std::string TimelineText(const std::vector<TimelineEntry>& entries) {
   std::string out;
   for (const auto& e : entries) {
-    absl::StrAppend(&out, Time(e.recorded), "  ", e.service, "/", e.partition,
-                    "#", e.sequence, "  ", e.event_type, "  by ",
+    absl::StrAppend(&out, Rfc3339(e.recorded), "  ", e.service, "/",
+                    e.partition, "#", e.sequence, "  ", e.event_type, "  by ",
                     ActorText(e.actor), "\n");
   }
   return out;
@@ -77,8 +73,8 @@ std::string TimelineJson(const std::vector<TimelineEntry>& entries) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const auto& e : entries) {
     nlohmann::ordered_json j;
-    j["recorded_time"] = Time(e.recorded);
-    j["occurred_time"] = Time(e.occurred);
+    j["recorded_time"] = Rfc3339(e.recorded);
+    j["occurred_time"] = Rfc3339(e.occurred);
     j["service"] = e.service;
     j["partition"] = e.partition;
     j["sequence"] = e.sequence;

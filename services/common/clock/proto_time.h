@@ -2,9 +2,11 @@
 #define WANGGE_SERVICES_COMMON_CLOCK_PROTO_TIME_H_
 
 // absl::Time <-> google.protobuf.Timestamp (UTC). An unset timestamp reads
-// as absl::InfinitePast().
+// as absl::InfinitePast(). And the RFC 3339 text (UTC) reports print.
 
 #include <google/protobuf/timestamp.pb.h>
+
+#include <string>
 
 #include "absl/time/time.h"
 
@@ -27,6 +29,10 @@ inline google::protobuf::Timestamp ToProto(absl::Time t) {
 inline absl::Time FromProto(const google::protobuf::Timestamp& ts) {
   if (ts.seconds() == 0 && ts.nanos() == 0) return absl::InfinitePast();
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+inline std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
 }
 
 }  // namespace wangge

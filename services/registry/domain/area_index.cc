@@ -14,10 +14,11 @@ namespace {
 // True when candidate `a` is a better answer than `b`. Depth is the code's
 // length: codes are hierarchical, so among areas covering one point a longer
 // code is a deeper area, whatever order a follower met the events in.
-bool Better(bool a_dedicated, const std::string& a_code, const Located& b) {
-  if (a_dedicated != b.dedicated) return a_dedicated;
-  if (a_code.size() != b.code.size()) return a_code.size() > b.code.size();
-  return a_code < b.code;
+bool Better(bool a_dedicated, const std::string& a_code, bool b_dedicated,
+            const std::string& b_code) {
+  if (a_dedicated != b_dedicated) return a_dedicated;
+  if (a_code.size() != b_code.size()) return a_code.size() > b_code.size();
+  return a_code < b_code;
 }
 
 absl::Status NotFound(double lon, double lat) {
@@ -48,10 +49,8 @@ AreaIndex::AreaIndex(const RegistryState& state) {
   // Entries in answer order, so that every cell's list comes out sorted.
   std::sort(entries_.begin(), entries_.end(),
             [](const Entry& a, const Entry& b) {
-              if (a.dedicated != b.dedicated) return a.dedicated;
-              if (a.code.size() != b.code.size())
-                return a.code.size() > b.code.size();
-              if (a.code != b.code) return a.code < b.code;
+              if (a.dedicated != b.dedicated || a.code != b.code)
+                return Better(a.dedicated, a.code, b.dedicated, b.code);
               return a.from < b.from;
             });
   Envelope all = entries_[0].boundary->envelope();
@@ -189,7 +188,7 @@ absl::StatusOr<Located> LocateByScan(const RegistryState& state, double lon,
   for (const auto& [code, area] : state.areas) {
     const AreaVersion* v = area.VersionAt(as_of);
     if (v == nullptr || !v->boundary->Covers(lon, lat)) continue;
-    if (!found || Better(area.dedicated, code, best)) {
+    if (!found || Better(area.dedicated, code, best.dedicated, best.code)) {
       found = true;
       best = {code, area.level, area.dedicated, area.depth};
     }

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/eventstore/key_codec.h"
 #include "services/common/log/log.h"
 
 namespace wangge::eventbus {
@@ -17,19 +18,14 @@ std::string RelayKey(uint32_t p) { return absl::StrCat(kRelayPrefix, p); }
 
 std::string Encode(uint64_t seq, int64_t offset) {
   std::string s;
-  for (int i = 7; i >= 0; --i) s.push_back(static_cast<char>(seq >> (8 * i)));
-  for (int i = 7; i >= 0; --i) {
-    s.push_back(static_cast<char>(static_cast<uint64_t>(offset) >> (8 * i)));
-  }
+  eventstore::PutU64(&s, seq);
+  eventstore::PutU64(&s, static_cast<uint64_t>(offset));
   return s;
 }
 
 void Decode(const std::string& s, uint64_t* seq, int64_t* offset) {
-  uint64_t a = 0, b = 0;
-  for (int i = 0; i < 8; ++i) a = (a << 8) | static_cast<uint8_t>(s[i]);
-  for (int i = 8; i < 16; ++i) b = (b << 8) | static_cast<uint8_t>(s[i]);
-  *seq = a;
-  *offset = static_cast<int64_t>(b);
+  *seq = eventstore::GetU64(s.data());
+  *offset = static_cast<int64_t>(eventstore::GetU64(s.data() + 8));
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "services/common/eventstore/key_codec.h"
 
 namespace wangge::eventstore {
 namespace {
@@ -31,22 +32,6 @@ constexpr size_t kMaxStreamIdBytes = 512;
 // adjacent leaves instead of stored: one write per 16 events, not per event.
 constexpr int kLowestStoredLevel = 4;
 
-void PutU32(std::string* out, uint32_t v) {
-  for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-void PutU64(std::string* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-uint32_t GetU32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-uint64_t GetU64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
 std::string U64(uint64_t v) {
   std::string s;
   PutU64(&s, v);

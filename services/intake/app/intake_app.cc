@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/clock/proto_time.h"
+#include "services/common/eventstore/key_codec.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 #include "services/intake/domain/report.h"
@@ -15,11 +16,6 @@
 namespace wangge::intake {
 
 namespace {
-
-void PutBigEndian(std::string* out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i)
-    out->push_back(static_cast<char>(v >> (8 * i)));
-}
 
 // Metres per degree of latitude (and of longitude at the equator).
 constexpr double kMetresPerDegree = 111320.0;
@@ -34,8 +30,8 @@ std::string NearbyCellPrefix(const std::string& category, int64_t cx,
                              int64_t cy) {
   std::string key = category;
   key.push_back('\0');
-  PutBigEndian(&key, static_cast<uint64_t>(cx + (int64_t{1} << 31)), 4);
-  PutBigEndian(&key, static_cast<uint64_t>(cy + (int64_t{1} << 31)), 4);
+  eventstore::PutU32(&key, static_cast<uint32_t>(cx + (int64_t{1} << 31)));
+  eventstore::PutU32(&key, static_cast<uint32_t>(cy + (int64_t{1} << 31)));
   return key;
 }
 
@@ -72,7 +68,7 @@ std::string IntakeApp::NearbyKey(const std::string& category, LonLat at,
   std::string key = NearbyCellPrefix(
       category, std::floor(at.lon / NearbyCellWidthDeg(nearby_cell_deg_, row)),
       row);
-  PutBigEndian(&key, InvertedMicros(time), 8);
+  eventstore::PutU64(&key, InvertedMicros(time));
   key += case_id;
   return key;
 }
@@ -88,7 +84,7 @@ std::vector<std::string> IntakeApp::NearbyOpen(const std::string& category,
   const double fy = at.lat / nearby_cell_deg_;
   const int64_t y0 = std::floor(fy) - (fy - std::floor(fy) < 0.5 ? 1 : 0);
   std::string horizon;
-  PutBigEndian(&horizon, InvertedMicros(now - duplicate_window_) + 1, 8);
+  eventstore::PutU64(&horizon, InvertedMicros(now - duplicate_window_) + 1);
   std::vector<std::pair<std::string, std::string>> found;  // (key time, id)
   const double r2 = duplicate_radius_m_ * duplicate_radius_m_;
   std::vector<std::pair<std::string, std::string>> cells;  // [from, to)

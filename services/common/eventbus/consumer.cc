@@ -79,6 +79,7 @@ absl::Status Consumer::DeadLetter(const std::string& key,
   r.projection_writes.push_back(
       {kDeadLetterProjection, absl::StrCat(options_.source, "/", key), reason});
   if (consumed != nullptr) r.consumed.push_back(*consumed);
+  r.defer_fsync = true;  // set aside again if lost
   auto result = store_->Append(std::move(r));
   return result.status();
 }
@@ -146,6 +147,10 @@ absl::Status Consumer::Apply(const EventEnvelope& env) {
       request = std::move(*effects);
     }
     request.consumed.push_back(consumed);
+    // Derived again from the source if a power loss drops it: no fsync per
+    // event (one consumer thread would wait for one per event); the store
+    // publishes its events once a later fsync covers them.
+    request.defer_fsync = true;
     result = store_->Append(std::move(request));
     if (result.ok() || result.status().code() != absl::StatusCode::kAborted ||
         attempt == 8) {

@@ -7,7 +7,9 @@
 // - every event carries its source (partition, sequence); the consumer
 //   applies sequence n only after n - 1, in the same RocksDB write batch as
 //   the consumed position (EventStore's `consumed`), so a crash never
-//   applies an event twice or skips one;
+//   applies an event twice or skips one (the write is not fsync'd on its
+//   own: a power loss can only take back a suffix, effects and positions
+//   together, which is applied again);
 // - a smaller sequence is a duplicate (relay restart, republish) and is
 //   ignored; a larger one is a gap (the dev broker keeps only a window),
 //   repaired from the source's ReadLog before going on;
@@ -67,7 +69,7 @@ struct ConsumerOptions {
   // How often the lag gauge is measured against the source's heads while
   // busy (when idle, every catch-up measures it).
   absl::Duration lag_interval = absl::Seconds(10);
-  // Called after an event's effects are durable (not for duplicates or dead
+  // Called after an event's effects are written (not for duplicates or dead
   // letters): in-memory state follows the store, never runs ahead of it.
   std::function<void(const wangge::common::v1::EventEnvelope&)> after_apply;
   // Where to export wangge_consumer_* and wangge_dead_letters_total

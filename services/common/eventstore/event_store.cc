@@ -15,6 +15,7 @@
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "services/common/eventstore/key_codec.h"
+#include "services/common/log/log.h"
 
 namespace wangge::eventstore {
 namespace {
@@ -84,9 +85,11 @@ std::string CheckpointKey(uint32_t partition, uint64_t size) {
   return k;
 }
 
-// Positions `it` on the partition's newest checkpoint; false if it has none.
-bool SeekLatestCheckpoint(rocksdb::Iterator* it, uint32_t partition) {
-  it->SeekForPrev(CheckpointKey(partition, UINT64_MAX));
+// Positions `it` on the partition's newest checkpoint of a tree no larger
+// than `max_size`; false if it has none.
+bool SeekLatestCheckpoint(rocksdb::Iterator* it, uint32_t partition,
+                          uint64_t max_size = UINT64_MAX) {
+  it->SeekForPrev(CheckpointKey(partition, max_size));
   return it->Valid() && it->key().starts_with(CheckpointPrefix(partition));
 }
 
@@ -200,6 +203,7 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(Options options) {
   absl::Status s = store->Load();
   if (!s.ok()) return s;
   store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  store->syncer_ = std::thread([s = store.get()] { s->SyncerLoop(); });
   return store;
 }
 
@@ -324,6 +328,7 @@ absl::Status EventStore::Load() {
           GetU64(ck->key().data() + ck->key().size() - 8) + 1;
     }
     heads_[p] = state.head;
+    written_heads_.push_back(state.head);
     states_.push_back(std::move(state));
   }
 
@@ -343,6 +348,11 @@ EventStore::~EventStore() {
     stopping_ = true;
   }
   if (writer_.joinable()) writer_.join();
+  {
+    absl::MutexLock lock(&heads_mu_);
+    syncer_stopping_ = true;  // after a last fsync of what is written
+  }
+  if (syncer_.joinable()) syncer_.join();
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   handles_.clear();
   if (db_) db_->Close();
@@ -511,7 +521,10 @@ void EventStore::ProcessGroup(std::vector<Job*>& jobs) {
   const std::vector<PartitionState> saved = states_;
   const absl::Time now = options_.clock->Now();
   bool force_checkpoint = false;
+  // One job that needs its fsync makes the whole group wait for it.
+  bool deferred = true;
   for (Job* job : jobs) {
+    if (job->checkpoint_now || !job->request.defer_fsync) deferred = false;
     if (job->checkpoint_now) {
       force_checkpoint = true;
       job->result = AppendResult{};
@@ -533,7 +546,7 @@ void EventStore::ProcessGroup(std::vector<Job*>& jobs) {
   }
   if (group.batch.Count() > 0) {
     rocksdb::WriteOptions wo;
-    wo.sync = options_.durability == Durability::kSync;
+    wo.sync = options_.durability == Durability::kSync && !deferred;
     absl::Status s = FromRocks(db_->Write(wo, &group.batch), "group commit");
     if (!s.ok()) {
       // Nothing of this group is durable: forget what it assigned.
@@ -544,11 +557,46 @@ void EventStore::ProcessGroup(std::vector<Job*>& jobs) {
     } else {
       group_commits_.fetch_add(1);
       absl::MutexLock lock(&heads_mu_);
-      for (int p = 0; p < options_.partitions; ++p) heads_[p] = states_[p].head;
+      for (int p = 0; p < options_.partitions; ++p) {
+        written_heads_[p] = states_[p].head;
+      }
+      // An fsync'd write makes every earlier one in the WAL durable too.
+      if (wo.sync || options_.durability == Durability::kAsync) {
+        heads_ = written_heads_;
+      }
       for (const auto& [key, seq] : group.consumed) consumed_[key] = seq;
     }
   }
   for (Job* job : jobs) job->done.Notify();
+}
+
+void EventStore::SyncerLoop() {
+  while (true) {
+    std::vector<uint64_t> written;
+    {
+      absl::MutexLock lock(&heads_mu_);
+      auto work = [this]() ABSL_SHARED_LOCKS_REQUIRED(heads_mu_) {
+        return syncer_stopping_ || written_heads_ != heads_;
+      };
+      heads_mu_.Await(absl::Condition(&work));
+      if (written_heads_ == heads_) return;  // stopping, nothing pending
+      written = written_heads_;
+    }
+    // Everything written before this call is in the WAL: one fsync makes
+    // all of it durable, however many writes that is.
+    rocksdb::Status rs = db_->SyncWAL();
+    if (!rs.ok()) {
+      log::Error("event store: WAL fsync failed; events stay unpublished",
+                 {{"path", options_.path}, {"error", rs.ToString()}});
+      absl::SleepFor(absl::Milliseconds(100));
+      continue;
+    }
+    deferred_syncs_.fetch_add(1);
+    absl::MutexLock lock(&heads_mu_);
+    for (size_t p = 0; p < heads_.size(); ++p) {
+      heads_[p] = std::max(heads_[p], written[p]);
+    }
+  }
 }
 
 absl::StatusOr<AppendResult> EventStore::ApplyAppend(
@@ -1014,7 +1062,13 @@ absl::StatusOr<std::vector<std::string>> EventStore::ConsistencyProof(
 absl::StatusOr<wangge::common::v1::Checkpoint> EventStore::GetCheckpoint(
     uint32_t partition, uint64_t tree_size) const {
   std::string value;
+  // A checkpoint of tree size N is event N + 1: only a published one counts.
+  const uint64_t head = Head(partition);
   if (tree_size != 0) {
+    if (tree_size >= head) {
+      return absl::NotFoundError(
+          absl::StrCat("no checkpoint of size ", tree_size, " yet"));
+    }
     absl::Status s =
         FromRocks(db_->Get(rocksdb::ReadOptions(), meta_cf_,
                            CheckpointKey(partition, tree_size), &value),
@@ -1023,7 +1077,7 @@ absl::StatusOr<wangge::common::v1::Checkpoint> EventStore::GetCheckpoint(
   } else {
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), meta_cf_));
-    if (!SeekLatestCheckpoint(it.get(), partition)) {
+    if (head == 0 || !SeekLatestCheckpoint(it.get(), partition, head - 1)) {
       return absl::NotFoundError(
           absl::StrCat("no checkpoint yet in partition ", partition));
     }

@@ -12,6 +12,15 @@
 // commit). Append() returns after that write, so an acknowledged append is
 // durable in `sync` mode and survives a process crash in `async` mode.
 //
+// A consumer's append (AppendRequest::defer_fsync) is written without an
+// fsync: its effects can be derived again from their source, whose consumed
+// position is in the same batch. A syncer thread fsyncs the WAL behind such
+// writes, many at a time, and only then publishes them: Heads(), the log
+// reads, proofs and checkpoints never show an event a power loss could take
+// back (it would come back with other hashes under the same sequence).
+// Everything else (streams, projections, consumed positions) reads what is
+// written, durable or not, so the next decision sees the last one.
+//
 // Column families and keys (big-endian integers):
 //   events       P(4) S(8)               -> StoredEvent (record + hashes)
 //   streams      stream_id 0x00 V(8)      -> P(4) S(8) N(4): versions
@@ -130,6 +139,10 @@ struct AppendRequest {
   // (service, partition); one already applied makes the whole request a
   // duplicate that writes nothing.
   std::vector<Consumed> consumed;
+  // Return once written, before the fsync (`sync` durability only): for
+  // effects that a power loss may drop because they are derived again from
+  // their source (a consumer's). The events are published once durable.
+  bool defer_fsync = false;
 };
 
 struct AppendResult {
@@ -203,7 +216,7 @@ class EventStore {
   // blocks included).
   std::map<std::string, uint64_t> MemoryUsage() const;
 
-  // Last committed sequence of each partition.
+  // Last committed (durable, published) sequence of each partition.
   std::vector<uint64_t> Heads() const;
   uint64_t Head(uint32_t partition) const;
   // Waits until partition's head passes `after` or `deadline`; returns the
@@ -289,6 +302,8 @@ class EventStore {
   const crypto::Hasher& hasher() const { return hasher_; }
   // RocksDB WAL fsyncs so far (group commits in `sync` mode).
   uint64_t wal_syncs() const;
+  // Fsyncs made by the syncer behind defer_fsync writes.
+  uint64_t deferred_syncs() const { return deferred_syncs_.load(); }
   uint64_t group_commits() const { return group_commits_.load(); }
 
  private:
@@ -312,6 +327,8 @@ class EventStore {
   explicit EventStore(Options options);
   absl::Status Load();
   void WriterLoop();
+  // Fsyncs the WAL behind defer_fsync writes and publishes them.
+  void SyncerLoop();
   void ProcessGroup(std::vector<Job*>& jobs);
   merkle::Tree TreeOf(uint32_t partition) const;
   absl::StatusOr<std::string> Node(uint32_t partition, int level,
@@ -349,7 +366,14 @@ class EventStore {
 
   // Committed heads and consumed positions, published after each write.
   mutable absl::Mutex heads_mu_;
+  // Durable and published (what the log shows).
   std::vector<uint64_t> heads_ ABSL_GUARDED_BY(heads_mu_);
+  // Written, maybe not fsync'd yet (defer_fsync); the syncer's work is the
+  // difference.
+  std::vector<uint64_t> written_heads_ ABSL_GUARDED_BY(heads_mu_);
+  bool syncer_stopping_ ABSL_GUARDED_BY(heads_mu_) = false;
+  std::thread syncer_;
+  std::atomic<uint64_t> deferred_syncs_{0};
   absl::flat_hash_map<std::string, uint64_t> consumed_
       ABSL_GUARDED_BY(heads_mu_);
 

@@ -408,6 +408,58 @@ TEST_F(EventStoreTest, SyncModeFsyncsPerGroupAndAsyncNever) {
   EXPECT_EQ(store->group_commits(), 20u);
 }
 
+TEST_F(EventStoreTest, DeferredFsyncWritesAreReadAtOnceAndPublishedWhenSynced) {
+  const std::string path = dir_ + "/deferred";
+  constexpr int kEvents = 300;
+  {
+    auto store = Open(MakeOptions(path));
+    const uint32_t p = store->PartitionOf("case/C1");
+    const uint64_t syncs_at_open = store->wal_syncs();
+    for (int i = 0; i < kEvents; ++i) {
+      // A consumer's shape: the next decision reads the last one's effects.
+      AppendRequest r = Request({To("case/C1", i, {Event("x")})});
+      r.consumed.push_back({"source", 0, static_cast<uint64_t>(i + 1)});
+      r.projection_writes.push_back({"cases", "C1", absl::StrCat(i + 1)});
+      r.defer_fsync = true;
+      auto result = store->Append(std::move(r));
+      ASSERT_TRUE(result.ok()) << i << ": " << result.status();
+      EXPECT_EQ(*store->StreamVersion("case/C1"), static_cast<uint64_t>(i + 1));
+      EXPECT_EQ(store->ConsumedPosition("source", 0),
+                static_cast<uint64_t>(i + 1));
+      EXPECT_EQ(**store->GetProjection("cases", "C1"), absl::StrCat(i + 1));
+    }
+    // No append waited for an fsync of its own: every fsync is the
+    // syncer's (one may be in flight, counted by RocksDB and not yet by it)...
+    EXPECT_LE(store->wal_syncs() - syncs_at_open, store->deferred_syncs() + 1);
+    // ...and the syncer publishes them all, behind fsyncs it shares.
+    EXPECT_EQ(
+        store->WaitForAppend(p, kEvents - 1, absl::Now() + absl::Seconds(10)),
+        static_cast<uint64_t>(kEvents));
+    EXPECT_GE(store->deferred_syncs(), 1u);
+    EXPECT_LE(store->deferred_syncs(), static_cast<uint64_t>(kEvents));
+    auto log = store->ReadPartition(p, 1, 1000);
+    ASSERT_TRUE(log.ok());
+    EXPECT_EQ(log->size(), static_cast<size_t>(kEvents));
+    // A normal append right after deferred ones publishes them with its own.
+    AppendRequest deferred = Request({To("case/C2", kNoStream, {Event("d")})});
+    deferred.defer_fsync = true;
+    ASSERT_TRUE(store->Append(std::move(deferred)).ok());
+    auto synced =
+        store->Append(Request({To("case/C3", kNoStream, {Event("s")})}));
+    ASSERT_TRUE(synced.ok());
+    for (const Position& pos : synced->positions) {
+      EXPECT_GE(store->Head(pos.partition()), pos.sequence());
+    }
+    EXPECT_TRUE(store->Verify(p).ok);
+  }
+  // Closing fsyncs what is left: everything is there after a reopen.
+  auto store = Open(MakeOptions(path));
+  EXPECT_EQ(*store->StreamVersion("case/C1"), static_cast<uint64_t>(kEvents));
+  EXPECT_EQ(*store->StreamVersion("case/C2"), 1u);
+  EXPECT_EQ(store->ConsumedPosition("source", 0),
+            static_cast<uint64_t>(kEvents));
+}
+
 TEST_F(EventStoreTest, ConcurrentWritersShareGroupCommits) {
   auto store = Open(MakeOptions(dir_));
   std::vector<std::thread> threads;

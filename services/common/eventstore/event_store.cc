@@ -521,10 +521,7 @@ void EventStore::ProcessGroup(std::vector<Job*>& jobs) {
   const std::vector<PartitionState> saved = states_;
   const absl::Time now = options_.clock->Now();
   bool force_checkpoint = false;
-  // One job that needs its fsync makes the whole group wait for it.
-  bool deferred = true;
   for (Job* job : jobs) {
-    if (job->checkpoint_now || !job->request.defer_fsync) deferred = false;
     if (job->checkpoint_now) {
       force_checkpoint = true;
       job->result = AppendResult{};
@@ -544,57 +541,125 @@ void EventStore::ProcessGroup(std::vector<Job*>& jobs) {
       MaybeCheckpoint(p, now, force_checkpoint, &group);
     }
   }
+  // Written without an fsync: in `sync` mode the syncer thread fsyncs behind
+  // the writer (the next group is built and written meanwhile) and only then
+  // acknowledges, so one fsync covers every group written before it.
+  bool written = true;
   if (group.batch.Count() > 0) {
-    rocksdb::WriteOptions wo;
-    wo.sync = options_.durability == Durability::kSync && !deferred;
-    absl::Status s = FromRocks(db_->Write(wo, &group.batch), "group commit");
+    absl::Status s = FromRocks(
+        db_->Write(rocksdb::WriteOptions(), &group.batch), "group commit");
     if (!s.ok()) {
       // Nothing of this group is durable: forget what it assigned.
+      written = false;
       states_ = saved;
       for (Job* job : jobs) {
         if (job->result.ok()) job->result = s;
       }
     } else {
       group_commits_.fetch_add(1);
-      absl::MutexLock lock(&heads_mu_);
+    }
+  }
+  // Nobody queued behind this group: fsync here rather than wake the syncer
+  // (a thread hand-off costs more than the fsync on this kind of VM).
+  bool queue_empty;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    queue_empty = queue_.empty();
+  }
+  std::vector<Job*> done_now, sync_here;
+  std::vector<uint64_t> heads;
+  uint64_t writes = 0;
+  {
+    absl::MutexLock lock(&heads_mu_);
+    if (written && group.batch.Count() > 0) {
+      ++written_writes_;
       for (int p = 0; p < options_.partitions; ++p) {
         written_heads_[p] = states_[p].head;
       }
-      // An fsync'd write makes every earlier one in the WAL durable too.
-      if (wo.sync || options_.durability == Durability::kAsync) {
+      if (options_.durability == Durability::kAsync) {
         heads_ = written_heads_;
+        synced_writes_ = claimed_writes_ = written_writes_;
       }
       for (const auto& [key, seq] : group.consumed) consumed_[key] = seq;
     }
+    // Only if the syncer has nothing in hand (everything before this group
+    // is durable), so acknowledgements keep their order.
+    const bool inline_sync = queue_empty && awaiting_fsync_.empty() &&
+                             claimed_writes_ == synced_writes_ &&
+                             synced_writes_ + 1 >= written_writes_;
+    for (Job* job : jobs) {
+      // A retried command's first result waits too: its original write may
+      // not be durable yet.
+      const bool wait_for_fsync =
+          options_.durability == Durability::kSync && job->result.ok() &&
+          (job->checkpoint_now || !job->request.defer_fsync);
+      if (!wait_for_fsync) {
+        done_now.push_back(job);
+      } else if (inline_sync) {
+        sync_here.push_back(job);
+      } else {
+        awaiting_fsync_.push_back(job);
+      }
+    }
+    heads = written_heads_;
+    writes = written_writes_;
+    if (!sync_here.empty()) claimed_writes_ = writes;  // not the syncer's
+  }
+  for (Job* job : done_now) job->done.Notify();
+  if (!sync_here.empty()) SyncAndAcknowledge(writes, heads, sync_here);
+}
+
+bool EventStore::SyncAndAcknowledge(uint64_t writes,
+                                    const std::vector<uint64_t>& heads,
+                                    const std::vector<Job*>& jobs) {
+  bool needed;
+  {
+    absl::MutexLock lock(&heads_mu_);
+    needed = writes > synced_writes_;
+  }
+  // Everything written before this call is in the WAL: one fsync makes
+  // all of it durable, however many groups that is.
+  rocksdb::Status rs = needed ? db_->SyncWAL() : rocksdb::Status::OK();
+  if (!rs.ok()) {
+    log::Error("event store: WAL fsync failed; events stay unpublished",
+               {{"path", options_.path}, {"error", rs.ToString()}});
+    for (Job* job : jobs) {
+      job->result = absl::UnavailableError(
+          absl::StrCat("event store: WAL fsync failed: ", rs.ToString()));
+    }
+  } else {
+    absl::MutexLock lock(&heads_mu_);
+    synced_writes_ = std::max(synced_writes_, writes);
+    for (size_t p = 0; p < heads_.size(); ++p) {
+      heads_[p] = std::max(heads_[p], heads[p]);
+    }
   }
   for (Job* job : jobs) job->done.Notify();
+  return rs.ok();
 }
 
 void EventStore::SyncerLoop() {
   while (true) {
-    std::vector<uint64_t> written;
+    std::vector<uint64_t> heads;
+    std::vector<Job*> jobs;
+    uint64_t writes = 0;
     {
       absl::MutexLock lock(&heads_mu_);
       auto work = [this]() ABSL_SHARED_LOCKS_REQUIRED(heads_mu_) {
-        return syncer_stopping_ || written_heads_ != heads_;
+        return syncer_stopping_ || written_writes_ > claimed_writes_ ||
+               !awaiting_fsync_.empty();
       };
       heads_mu_.Await(absl::Condition(&work));
-      if (written_heads_ == heads_) return;  // stopping, nothing pending
-      written = written_heads_;
+      if (written_writes_ <= synced_writes_ && awaiting_fsync_.empty()) {
+        return;  // stopping, and everything written is durable
+      }
+      heads = written_heads_;
+      writes = written_writes_;
+      claimed_writes_ = std::max(claimed_writes_, writes);
+      jobs.swap(awaiting_fsync_);
     }
-    // Everything written before this call is in the WAL: one fsync makes
-    // all of it durable, however many writes that is.
-    rocksdb::Status rs = db_->SyncWAL();
-    if (!rs.ok()) {
-      log::Error("event store: WAL fsync failed; events stay unpublished",
-                 {{"path", options_.path}, {"error", rs.ToString()}});
-      absl::SleepFor(absl::Milliseconds(100));
-      continue;
-    }
-    deferred_syncs_.fetch_add(1);
-    absl::MutexLock lock(&heads_mu_);
-    for (size_t p = 0; p < heads_.size(); ++p) {
-      heads_[p] = std::max(heads_[p], written[p]);
+    if (!SyncAndAcknowledge(writes, heads, jobs)) {
+      absl::SleepFor(absl::Milliseconds(100));  // then try again
     }
   }
 }

@@ -8,18 +8,20 @@
 // them, reads, a live tail and a full re-walk (Verify).
 //
 // Writes go through one writer thread that drains a queue: concurrent
-// appends share one RocksDB write and, in `sync` mode, one fsync (group
-// commit). Append() returns after that write, so an acknowledged append is
-// durable in `sync` mode and survives a process crash in `async` mode.
+// appends share one RocksDB write (group commit). In `sync` mode a second
+// thread, the syncer, fsyncs the WAL behind the writer, one fsync for every
+// group written since the last, and only then acknowledges the appends and
+// publishes their events: an acknowledged append is durable in `sync` mode
+// and survives a process crash in `async` mode, and Heads(), the log reads,
+// proofs and checkpoints never show an event a power loss could take back
+// (it would come back with other hashes under the same sequence). Streams,
+// projections and consumed positions read what is written, durable or not,
+// so the next decision sees the last one; after a power loss they lose the
+// same suffix as the log.
 //
-// A consumer's append (AppendRequest::defer_fsync) is written without an
-// fsync: its effects can be derived again from their source, whose consumed
-// position is in the same batch. A syncer thread fsyncs the WAL behind such
-// writes, many at a time, and only then publishes them: Heads(), the log
-// reads, proofs and checkpoints never show an event a power loss could take
-// back (it would come back with other hashes under the same sequence).
-// Everything else (streams, projections, consumed positions) reads what is
-// written, durable or not, so the next decision sees the last one.
+// A consumer's append (AppendRequest::defer_fsync) is acknowledged once
+// written: its effects can be derived again from their source, whose
+// consumed position is in the same batch.
 //
 // Column families and keys (big-endian integers):
 //   events       P(4) S(8)               -> StoredEvent (record + hashes)
@@ -302,8 +304,7 @@ class EventStore {
   const crypto::Hasher& hasher() const { return hasher_; }
   // RocksDB WAL fsyncs so far (group commits in `sync` mode).
   uint64_t wal_syncs() const;
-  // Fsyncs made by the syncer behind defer_fsync writes.
-  uint64_t deferred_syncs() const { return deferred_syncs_.load(); }
+
   uint64_t group_commits() const { return group_commits_.load(); }
 
  private:
@@ -327,8 +328,13 @@ class EventStore {
   explicit EventStore(Options options);
   absl::Status Load();
   void WriterLoop();
-  // Fsyncs the WAL behind defer_fsync writes and publishes them.
+  // Fsyncs the WAL behind the writer, publishes and acknowledges.
   void SyncerLoop();
+  // One fsync covering `writes` (if not yet durable), then publishes
+  // `heads` and acknowledges `jobs` (with an error if the fsync failed,
+  // then false).
+  bool SyncAndAcknowledge(uint64_t writes, const std::vector<uint64_t>& heads,
+                          const std::vector<Job*>& jobs);
   void ProcessGroup(std::vector<Job*>& jobs);
   merkle::Tree TreeOf(uint32_t partition) const;
   absl::StatusOr<std::string> Node(uint32_t partition, int level,
@@ -368,12 +374,16 @@ class EventStore {
   mutable absl::Mutex heads_mu_;
   // Durable and published (what the log shows).
   std::vector<uint64_t> heads_ ABSL_GUARDED_BY(heads_mu_);
-  // Written, maybe not fsync'd yet (defer_fsync); the syncer's work is the
-  // difference.
+  // Written, maybe not fsync'd yet; the syncer's work is the difference.
   std::vector<uint64_t> written_heads_ ABSL_GUARDED_BY(heads_mu_);
+  uint64_t written_writes_ ABSL_GUARDED_BY(heads_mu_) = 0;
+  uint64_t synced_writes_ ABSL_GUARDED_BY(heads_mu_) = 0;
+  // Writes some thread is fsyncing (or has): the syncer leaves them alone.
+  uint64_t claimed_writes_ ABSL_GUARDED_BY(heads_mu_) = 0;
+  // Appends acknowledged by the syncer after its next fsync.
+  std::vector<Job*> awaiting_fsync_ ABSL_GUARDED_BY(heads_mu_);
   bool syncer_stopping_ ABSL_GUARDED_BY(heads_mu_) = false;
   std::thread syncer_;
-  std::atomic<uint64_t> deferred_syncs_{0};
   absl::flat_hash_map<std::string, uint64_t> consumed_
       ABSL_GUARDED_BY(heads_mu_);
 

@@ -389,10 +389,13 @@ TEST_F(EventStoreTest, SyncModeFsyncsPerGroupAndAsyncNever) {
     auto store = Open(o);
     const uint64_t at_open = store->wal_syncs();
     for (int i = 0; i < 20; ++i) {
-      ASSERT_TRUE(
-          store->Append(Request({To("s", kAnyVersion, {Event("x")})})).ok());
+      auto r = store->Append(Request({To("s", kAnyVersion, {Event("x")})}));
+      ASSERT_TRUE(r.ok());
+      // Acknowledged only once durable, and then published.
+      EXPECT_EQ(store->wal_syncs() - at_open, static_cast<uint64_t>(i + 1));
+      EXPECT_EQ(store->Head(r->positions[0].partition()),
+                r->positions[0].sequence());
     }
-    EXPECT_EQ(store->wal_syncs() - at_open, 20u);
     EXPECT_EQ(store->group_commits(), 20u);
   }
   Options o = MakeOptions(dir_ + "/async");
@@ -414,7 +417,7 @@ TEST_F(EventStoreTest, DeferredFsyncWritesAreReadAtOnceAndPublishedWhenSynced) {
   {
     auto store = Open(MakeOptions(path));
     const uint32_t p = store->PartitionOf("case/C1");
-    const uint64_t syncs_at_open = store->wal_syncs();
+    int returned_before_published = 0;
     for (int i = 0; i < kEvents; ++i) {
       // A consumer's shape: the next decision reads the last one's effects.
       AppendRequest r = Request({To("case/C1", i, {Event("x")})});
@@ -423,20 +426,21 @@ TEST_F(EventStoreTest, DeferredFsyncWritesAreReadAtOnceAndPublishedWhenSynced) {
       r.defer_fsync = true;
       auto result = store->Append(std::move(r));
       ASSERT_TRUE(result.ok()) << i << ": " << result.status();
+      if (store->Head(p) < result->positions[0].sequence()) {
+        ++returned_before_published;
+      }
       EXPECT_EQ(*store->StreamVersion("case/C1"), static_cast<uint64_t>(i + 1));
       EXPECT_EQ(store->ConsumedPosition("source", 0),
                 static_cast<uint64_t>(i + 1));
       EXPECT_EQ(**store->GetProjection("cases", "C1"), absl::StrCat(i + 1));
     }
-    // No append waited for an fsync of its own: every fsync is the
-    // syncer's (one may be in flight, counted by RocksDB and not yet by it)...
-    EXPECT_LE(store->wal_syncs() - syncs_at_open, store->deferred_syncs() + 1);
-    // ...and the syncer publishes them all, behind fsyncs it shares.
+    // Appends do not wait for their fsync (an fsync takes hundreds of
+    // microseconds here, returning a few: most return unpublished)...
+    EXPECT_GT(returned_before_published, 0);
+    // ...and the syncer publishes them all.
     EXPECT_EQ(
         store->WaitForAppend(p, kEvents - 1, absl::Now() + absl::Seconds(10)),
         static_cast<uint64_t>(kEvents));
-    EXPECT_GE(store->deferred_syncs(), 1u);
-    EXPECT_LE(store->deferred_syncs(), static_cast<uint64_t>(kEvents));
     auto log = store->ReadPartition(p, 1, 1000);
     ASSERT_TRUE(log.ok());
     EXPECT_EQ(log->size(), static_cast<size_t>(kEvents));

@@ -237,6 +237,10 @@ absl::Status EventStore::Load() {
       rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
   shared_cache.partition_filters = true;
   shared_cache.metadata_block_size = 4096;
+  // XXH3 block checksums: CRC32C cost an eighth of a replay (this RocksDB
+  // build computes it without the CPU's instruction). Tables written
+  // before keep theirs; each table names its own.
+  shared_cache.checksum = rocksdb::kXXH3;
   rocksdb::ColumnFamilyOptions plain;
   plain.table_factory.reset(rocksdb::NewBlockBasedTableFactory(shared_cache));
 
@@ -249,6 +253,11 @@ absl::Status EventStore::Load() {
   rocksdb::ColumnFamilyOptions sequential = plain;
   sequential.memtable_insert_with_hint_prefix_extractor.reset(
       rocksdb::NewFixedPrefixTransform(4));
+  // 16 KiB blocks (~50 events): a replay pays per block (cache lookup,
+  // checksum, prefetch), 4 KiB blocks made that a third of its time.
+  rocksdb::BlockBasedTableOptions log_table = shared_cache;
+  log_table.block_size = 16 << 10;
+  sequential.table_factory.reset(rocksdb::NewBlockBasedTableFactory(log_table));
   // The log is written once and read in order: LZ4 (cheaper than Snappy on
   // two cores) for what is compacted; half the memtable budget at most.
   sequential.write_buffer_size = 32 << 20;
@@ -1009,7 +1018,9 @@ absl::Status EventStore::ScanPartition(
     const std::function<bool(uint64_t, const StoredEventView&)>& fn) const {
   const uint64_t head = Head(partition);
   rocksdb::ReadOptions ro;
-  ro.readahead_size = 4 << 20;
+  // 256 KiB: 4 MiB buffers (one per table) were mostly page faults and
+  // copies of other partitions' data (replay 377k -> 684k events/s).
+  ro.readahead_size = 256 << 10;
   ro.fill_cache = false;  // a replay should not evict the working set
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, events_cf_));
   for (it->Seek(EventKey(partition, std::max<uint64_t>(from_sequence, 1)));

@@ -170,11 +170,16 @@ absl::StatusOr<Located> AreaIndex::Locate(double lon, double lat,
       found = &e;
       break;
     }
-    if (point == nullptr) point = MakePoint(lon, lat);
-    if (e.boundary->CoversPoint(point, lon, lat)) {
-      found = &e;
-      break;
+    // Most points are decided by a crossing test over the boundary's own
+    // vertices; GEOS only for points on an edge and for large boundaries.
+    const int quick = e.boundary->QuickCover(lon, lat);
+    if (quick < 0) continue;
+    if (quick == 0) {
+      if (point == nullptr) point = MakePoint(lon, lat);
+      if (!e.boundary->CoversPoint(point, lon, lat)) continue;
     }
+    found = &e;
+    break;
   }
   if (point != nullptr) DestroyGeometry(point);
   if (found == nullptr) return NotFound(lon, lat);

@@ -24,7 +24,8 @@ RegistryState Import(const CitySpec& spec, uint64_t seed) {
   return state;
 }
 
-// Random points, every boundary vertex, and points a hair off each vertex:
+// Random points, every third boundary vertex, points a hair off it, and
+// edge midpoints with points a hair off them:
 // the index and the brute-force scan must agree on every one.
 void CompareEverywhere(const RegistryState& state, const AreaIndex& index,
                        absl::Time as_of, int random_points, uint64_t seed) {
@@ -52,6 +53,18 @@ void CompareEverywhere(const RegistryState& state, const AreaIndex& index,
         points.emplace_back(x, y);
         points.emplace_back(x + 1e-9, y - 1e-9);
         points.emplace_back(x - 1e-7, y + 1e-7);
+        // On an edge, and just either side of the band around edges where
+        // the index's crossing test defers to GEOS.
+        if (k + 1 < n) {
+          double x2, y2;
+          GEOSCoordSeq_getXY_r(ctx, seq, k + 1, &x2, &y2);
+          const double mx = (x + x2) / 2, my = (y + y2) / 2;
+          points.emplace_back(mx, my);
+          for (double d : {-3e-9, -1e-9, 1e-9, 3e-9}) {
+            points.emplace_back(mx + d, my);
+            points.emplace_back(mx, my + d);
+          }
+        }
       }
     }
     GEOS_finish_r(ctx);

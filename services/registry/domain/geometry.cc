@@ -2,6 +2,7 @@
 
 #include <geos_c.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 
@@ -29,8 +30,46 @@ GEOSContextHandle_t GeosContext() {
   return handle.h;
 }
 
+namespace {
+
+// Points this close to an edge (degrees, ~0.1 mm) are left to GEOS: the
+// crossing test's rounding is many orders of magnitude smaller, so outside
+// this band its answer is GEOS's, and on the edge GEOS's "covers" decides.
+constexpr double kEdgeTolerance = 1e-9;
+// Above this many vertices GEOS's indexed point locator beats a linear
+// walk over the edges.
+constexpr size_t kMaxQuickVertices = 256;
+
+void AppendRing(const GEOSGeometry* ring, std::vector<double>* rings) {
+  const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(Ctx(), ring);
+  unsigned int n = 0;
+  if (seq == nullptr || GEOSCoordSeq_getSize_r(Ctx(), seq, &n) == 0) return;
+  rings->push_back(n);
+  for (unsigned int i = 0; i < n; ++i) {
+    double x = 0, y = 0;
+    GEOSCoordSeq_getXY_r(Ctx(), seq, i, &x, &y);
+    rings->push_back(x);
+    rings->push_back(y);
+  }
+}
+
+}  // namespace
+
 Boundary::Boundary(GEOSGeometry* geometry)
     : geometry_(geometry), prepared_(GEOSPrepare_r(Ctx(), geometry)) {
+  if (GEOSGetNumCoordinates_r(Ctx(), geometry_) <=
+      static_cast<int>(kMaxQuickVertices)) {
+    const int parts = GEOSGetNumGeometries_r(Ctx(), geometry_);
+    for (int i = 0; i < parts; ++i) {
+      const GEOSGeometry* polygon = GEOSGetGeometryN_r(Ctx(), geometry_, i);
+      AppendRing(GEOSGetExteriorRing_r(Ctx(), polygon), &rings_);
+      const int holes = GEOSGetNumInteriorRings_r(Ctx(), polygon);
+      for (int h = 0; h < holes; ++h) {
+        AppendRing(GEOSGetInteriorRingN_r(Ctx(), polygon, h), &rings_);
+      }
+    }
+    rings_.shrink_to_fit();
+  }
   double minx = 0, miny = 0, maxx = 0, maxy = 0;
   GEOSGeom_getXMin_r(Ctx(), geometry_, &minx);
   GEOSGeom_getYMin_r(Ctx(), geometry_, &miny);
@@ -111,6 +150,39 @@ bool Boundary::CoversPoint(const GEOSGeometry* point, double lon,
                            double lat) const {
   return envelope_.Contains(lon, lat) &&
          GEOSPreparedCovers_r(Ctx(), prepared_, point) == 1;
+}
+
+int Boundary::QuickCover(double px, double py) const {
+  if (!envelope_.Contains(px, py)) return -1;
+  if (rings_.empty()) return 0;
+  // Even-odd crossings of a ray towards +x, over every ring (the polygons of
+  // a valid MultiPolygon do not overlap, so the parity is still right).
+  bool inside = false;
+  const double* const end = rings_.data() + rings_.size();
+  for (const double* ring = rings_.data(); ring < end;) {
+    const size_t points = static_cast<size_t>(ring[0]);
+    const double* v = ring + 1;
+    ring = v + 2 * points;
+    for (size_t i = 0; i + 1 < points; ++i, v += 2) {
+      const double x1 = v[0], y1 = v[1], x2 = v[2], y2 = v[3];
+      if ((py < y1 - kEdgeTolerance && py < y2 - kEdgeTolerance) ||
+          (py > y1 + kEdgeTolerance && py > y2 + kEdgeTolerance)) {
+        continue;  // neither crossed nor near
+      }
+      const double dx = x2 - x1, dy = y2 - y1;
+      const double length2 = dx * dx + dy * dy;
+      const double t =
+          length2 > 0 ? std::clamp(((px - x1) * dx + (py - y1) * dy) / length2,
+                                   0.0, 1.0)
+                      : 0.0;
+      const double qx = x1 + t * dx - px, qy = y1 + t * dy - py;
+      if (qx * qx + qy * qy <= kEdgeTolerance * kEdgeTolerance) return 0;
+      if ((y1 > py) != (y2 > py) && px < x1 + (py - y1) * dx / dy) {
+        inside = !inside;
+      }
+    }
+  }
+  return inside ? 1 : -1;
 }
 
 bool Boundary::CoversRectangle(const Envelope& r) const {

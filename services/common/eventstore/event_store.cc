@@ -133,15 +133,32 @@ absl::Status ValidateStreamId(const std::string& id) {
 
 }  // namespace
 
+namespace {
+constexpr size_t kRowDigestPiece = 64 << 10;
+}  // namespace
+
 void RowDigest::Add(absl::string_view key, absl::string_view value) {
-  hash_.Update(U64(key.size()));
-  hash_.Update(key);
-  hash_.Update(U64(value.size()));
-  hash_.Update(value);
   ++rows_;
+  PutU64(&pending_, key.size());
+  pending_.append(key.data(), key.size());
+  PutU64(&pending_, value.size());
+  if (value.size() >= kRowDigestPiece) {  // hashed in place, not copied
+    Flush();
+    hash_.Update(value);
+    return;
+  }
+  pending_.append(value.data(), value.size());
+  if (pending_.size() >= kRowDigestPiece) Flush();
+}
+
+void RowDigest::Flush() {
+  if (pending_.empty()) return;
+  hash_.Update(pending_);
+  pending_.clear();
 }
 
 std::pair<std::string, uint64_t> RowDigest::Finish() {
+  Flush();
   return {hash_.Final(), rows_};
 }
 

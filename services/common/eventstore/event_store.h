@@ -407,7 +407,12 @@ class RowDigest {
   std::pair<std::string, uint64_t> Finish();
 
  private:
+  // Rows are gathered into 64 KiB pieces before hashing: four hash updates
+  // and two length strings per row cost more than the hashing.
+  void Flush();
+
   crypto::StreamingHash hash_;
+  std::string pending_;
   uint64_t rows_ = 0;
 };
 

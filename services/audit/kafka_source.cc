@@ -2,14 +2,16 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
+#include <array>
 #include <map>
 #include <memory>
 #include <vector>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "services/common/crypto/crypto.h"
 
 namespace wangge::audit {
 namespace {
@@ -93,10 +95,13 @@ absl::Status ReadTopic(
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return absl::UnavailableError(rd_kafka_err2str(e));
   }
-  // Per partition, a fingerprint of each event passed on, by sequence: a
+  // Per partition, a SHA-256 of each message passed on, by sequence: a
   // repeat with the same bytes is a republished duplicate; one with other
-  // bytes is passed on for the verifier to report.
-  std::map<int32_t, std::vector<uint64_t>> seen;
+  // bytes is passed on for the verifier to report. A cryptographic digest,
+  // not a 64-bit hash: whoever could make a rewritten event collide with
+  // the original would have it dropped as a duplicate, unseen.
+  const crypto::Hasher sha256(common::v1::HASH_ALGORITHM_SHA256);
+  std::map<int32_t, std::vector<std::array<char, 32>>> seen;
   while (!end.empty()) {
     if (absl::Now() > deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
@@ -118,9 +123,12 @@ absl::Status ReadTopic(
           topic, "/", p, " offset ", msg->offset, ": not a stored event"));
     }
     common::v1::EventEnvelope envelope;
-    const uint64_t fingerprint = absl::HashOf(
+    const std::string digest = sha256.Hash(
         absl::string_view(static_cast<const char*>(msg->payload), msg->len));
-    std::vector<uint64_t>& fingerprints = seen[p];
+    std::array<char, 32> fingerprint{};
+    std::copy_n(digest.data(), std::min<size_t>(digest.size(), 32),
+                fingerprint.begin());
+    std::vector<std::array<char, 32>>& fingerprints = seen[p];
     bool duplicate = false;
     if (envelope.ParseFromString(event.record()) && envelope.sequence() > 0) {
       const uint64_t seq = envelope.sequence();

@@ -232,9 +232,10 @@ absl::Status EventStore::Load() {
   statistics_ = rocksdb::CreateDBStatistics();
   db_options.statistics = statistics_;
   // Memory is bounded whatever the history's size: memtables of all column
-  // families together flush at 64 MiB, and every table shares one 32 MiB
-  // block cache (docs/benchmarks.md: resident size at a million cases).
-  db_options.db_write_buffer_size = 64 << 20;
+  // families together flush at 32 MiB, and every table shares one 32 MiB
+  // block cache (docs/benchmarks.md: resident size at a million cases;
+  // with 64 MiB of memtables intake reached 205 MiB under load).
+  db_options.db_write_buffer_size = 32 << 20;
   rocksdb::BlockBasedTableOptions shared_cache;
   // 16 shards of 2 MiB: a block larger than its shard would be read from
   // disk at every use.
@@ -283,7 +284,7 @@ absl::Status EventStore::Load() {
   sequential.table_factory.reset(rocksdb::NewBlockBasedTableFactory(log_table));
   // The log is written once and read in order: LZ4 (cheaper than Snappy on
   // two cores) for what is compacted; half the memtable budget at most.
-  sequential.write_buffer_size = 32 << 20;
+  sequential.write_buffer_size = 16 << 20;
   sequential.compression = rocksdb::kLZ4Compression;
   rocksdb::ColumnFamilyOptions sequential_lookups = point_lookups;
   sequential_lookups.memtable_insert_with_hint_prefix_extractor.reset(

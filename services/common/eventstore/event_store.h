@@ -304,7 +304,6 @@ class EventStore {
   const crypto::Hasher& hasher() const { return hasher_; }
   // RocksDB WAL fsyncs so far (group commits in `sync` mode).
   uint64_t wal_syncs() const;
-
   uint64_t group_commits() const { return group_commits_.load(); }
 
  private:

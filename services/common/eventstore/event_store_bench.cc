@@ -35,10 +35,15 @@ std::unique_ptr<EventStore> Open(Durability d, int partitions,
   return *EventStore::Open(o);
 }
 
-std::unique_ptr<EventStore> OpenFresh(Durability d, int partitions = 8) {
+// A new, empty directory for a store.
+std::string FreshPath() {
   const std::string path = absl::StrCat(g_dir, "/", g_run++);
   if (std::system(("rm -rf " + path).c_str()) != 0) std::perror("system");
-  return Open(d, partitions, path);
+  return path;
+}
+
+std::unique_ptr<EventStore> OpenFresh(Durability d, int partitions = 8) {
+  return Open(d, partitions, FreshPath());
 }
 
 NewEvent Payload() {
@@ -97,8 +102,8 @@ void Appends(Durability d, int writers, int batch, absl::Duration duration) {
 }
 
 void Replay() {
-  auto store = OpenFresh(Durability::kAsync);
-  const std::string path = absl::StrCat(g_dir, "/", g_run - 1);
+  const std::string path = FreshPath();
+  auto store = Open(Durability::kAsync, 8, path);
   const int kEvents = 400000;
   {
     std::vector<std::thread> threads;

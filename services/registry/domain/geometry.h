@@ -13,7 +13,6 @@
 // Thread safety: a Boundary is immutable once built and may be read from any
 // thread.
 
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>

@@ -1,7 +1,6 @@
 #include "services/audit/replay.h"
 
 #include <algorithm>
-#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -28,8 +27,8 @@ absl::StatusOr<ReplayedState> ReplayRegistry(
   ReplayedState out;
   ProjectionRows& rows = out["areas"];
   for (const auto& [code, area] : state.areas)  // a hash map: sorted below
-    rows.emplace_back(code, registry::AreaProjectionRow(area));
-  std::sort(rows.begin(), rows.end());
+    rows.Append(code, registry::AreaProjectionRow(area));
+  rows.SortByKey();
   return out;
 }
 
@@ -44,61 +43,10 @@ absl::Status ReplayIntakeEvent(uint32_t p, const common::v1::EventEnvelope& env,
     return absl::DataLossError(absl::StrCat("intake/", p, "/", env.sequence(),
                                             ": ReportReceived does not parse"));
   }
-  std::string row = intake::ReportView(received).SerializeAsString();
-  rows.emplace_back(std::move(*received.mutable_case_id()), std::move(row));
+  const intake::v1::Report row = intake::ReportView(received);
+  row.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(
+      rows.AppendForRow(received.case_id(), row.ByteSizeLong())));
   return absl::OkStatus();
-}
-
-// A row's place in key order: the key's first 16 bytes as two big-endian
-// words (compared without touching the string), then the whole key, then
-// arrival (the later of two equal keys wins, as a map assignment would).
-struct RowOrder {
-  uint64_t head = 0, tail = 0;
-  uint32_t index = 0;
-};
-
-uint64_t BigEndianWord(const std::string& key, size_t at) {
-  uint64_t w = 0;
-  for (size_t i = at; i < at + 8; ++i)
-    w = (w << 8) | (i < key.size() ? static_cast<unsigned char>(key[i]) : 0);
-  return w;
-}
-
-// Sorts `rows` by key; of equal keys the last one stays. Large inputs are
-// sorted in two halves on two threads, then merged.
-ProjectionRows SortedRows(ProjectionRows&& rows) {
-  std::vector<RowOrder> order(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    order[i] = {BigEndianWord(rows[i].first, 0),
-                BigEndianWord(rows[i].first, 8), static_cast<uint32_t>(i)};
-  }
-  auto less = [&rows](const RowOrder& a, const RowOrder& b) {
-    if (a.head != b.head) return a.head < b.head;
-    if (a.tail != b.tail) return a.tail < b.tail;
-    const int c = rows[a.index].first.compare(rows[b.index].first);
-    return c != 0 ? c < 0 : a.index < b.index;
-  };
-  const auto middle = order.begin() + order.size() / 2;
-  if (order.size() >= 100000) {
-    std::thread half([&] { std::sort(order.begin(), middle, less); });
-    std::sort(middle, order.end(), less);
-    half.join();
-    std::inplace_merge(order.begin(), middle, order.end(), less);
-  } else {
-    std::sort(order.begin(), order.end(), less);
-  }
-  ProjectionRows out;
-  out.reserve(order.size());
-  for (size_t i = 0; i < order.size(); ++i) {
-    if (i + 1 < order.size() && order[i + 1].head == order[i].head &&
-        order[i + 1].tail == order[i].tail &&
-        rows[order[i + 1].index].first == rows[order[i].index].first) {
-      continue;  // a later row has the same key
-    }
-    out.push_back(std::move(rows[order[i].index]));
-  }
-  rows.clear();
-  return out;
 }
 
 // A service whose rows are its streams' states, folded with its own Evolve:
@@ -157,10 +105,7 @@ absl::Status Replayer::Add(uint32_t partition,
 }
 
 void Replayer::Absorb(Replayer&& other) {
-  report_rows_.insert(report_rows_.end(),
-                      std::make_move_iterator(other.report_rows_.begin()),
-                      std::make_move_iterator(other.report_rows_.end()));
-  other.report_rows_.clear();
+  report_rows_.Absorb(std::move(other.report_rows_));
   cases_.merge(other.cases_);
   tasks_.merge(other.tasks_);
   notices_.merge(other.notices_);
@@ -216,7 +161,7 @@ absl::StatusOr<ReplayedState> Replayer::Finish() {
     ReplayedState out;
     auto& rows = out["cases"];
     for (auto& [stream, c] : cases_) {  // "case/" + id: in case id order
-      rows.emplace_back(stream.substr(5), c.SerializeAsString());
+      rows.Append(absl::string_view(stream).substr(5), c.SerializeAsString());
     }
     cases_.clear();
     return out;
@@ -225,21 +170,21 @@ absl::StatusOr<ReplayedState> Replayer::Finish() {
     ReplayedState out;
     auto& rows = out["notices"];
     for (auto& [stream, n] : notices_)
-      rows.emplace_back(stream.substr(7), n.SerializeAsString());
+      rows.Append(absl::string_view(stream).substr(7), n.SerializeAsString());
     notices_.clear();
     return out;
   }
   if (service_ == "dispatch") {
     ReplayedState out;
     auto& rows = out["tasks"];
-    for (auto& [stream, t] : tasks_)
-      rows.emplace_back(stream, t.SerializeAsString());
+    for (auto& [stream, t] : tasks_) rows.Append(stream, t.SerializeAsString());
     tasks_.clear();
     return out;
   }
   if (service_ == "intake") {
     ReplayedState out;
-    out["reports"] = SortedRows(std::move(report_rows_));
+    report_rows_.SortByKey();
+    out["reports"] = std::move(report_rows_);
     return out;
   }
   return absl::UnimplementedError(
@@ -276,11 +221,12 @@ std::string StateJson(const ReplayedState& state) {
     for (const auto& [key, row] : rows) {
       intake::v1::Report report;
       std::string json;
-      if (name == "reports" && report.ParseFromString(row) &&
+      if (name == "reports" && report.ParseFromArray(row.data(), row.size()) &&
           google::protobuf::util::MessageToJsonString(report, &json).ok()) {
-        projection[key] = nlohmann::json::parse(json, nullptr, false);
+        projection[std::string(key)] =
+            nlohmann::json::parse(json, nullptr, false);
       } else {
-        projection[key] = row;
+        projection[std::string(key)] = std::string(row);
       }
     }
   }

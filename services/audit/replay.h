@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/audit/projection_rows.h"
 #include "services/registry/domain/registry_state.h"
 #include "wangge/common/v1/envelope.pb.h"
 #include "wangge/common/v1/eventlog.pb.h"
@@ -23,11 +24,8 @@
 
 namespace wangge::audit {
 
-// One projection's rows, keyed as the service keys them, in key order with
-// no key twice (a sorted vector: ten million map nodes cost seconds).
-using ProjectionRows = std::vector<std::pair<std::string, std::string>>;
-
-// Projections by name.
+// Projections by name; each one's rows keyed as the service keys them, in
+// key order with no key twice.
 using ReplayedState = std::map<std::string, ProjectionRows>;
 
 // Collects one service's history (any partition order) and rebuilds its
@@ -49,7 +47,7 @@ class Replayer {
   // A hint: about `events` more events will arrive.
   void Reserve(size_t events) {
     if (service_ == "intake")
-      report_rows_.reserve(report_rows_.size() + events);
+      report_rows_.Reserve(report_rows_.size() + events);
   }
   // Takes over what `other` replayed of other partitions (a replay split
   // by partition across threads).

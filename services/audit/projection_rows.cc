@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
+
+#include <sys/mman.h>
 
 namespace wangge::audit {
 namespace {
@@ -17,6 +21,31 @@ uint64_t BigEndianWord(absl::string_view key, size_t at) {
 }
 
 }  // namespace
+
+ProjectionRows::Block ProjectionRows::Block::Map(size_t size) {
+  void* m = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) {
+    std::fprintf(stderr, "audit: out of memory for %zu bytes of rows\n", size);
+    std::abort();  // as a failed operator new would end
+  }
+  // Huge pages: a replay writes gigabytes of fresh rows, and a fault per
+  // 4 KiB page cost more than writing them (docs/benchmarks.md, audit).
+  madvise(m, size, MADV_HUGEPAGE);
+  Block b;
+  b.data = static_cast<char*>(m);
+  b.size = size;
+  return b;
+}
+
+ProjectionRows::Block::Block(Block&& o) noexcept : data(o.data), size(o.size) {
+  o.data = nullptr;
+  o.size = 0;
+}
+
+ProjectionRows::Block::~Block() {
+  if (data != nullptr) munmap(data, size);
+}
 
 ProjectionRows::ProjectionRows(const ProjectionRows& other) { *this = other; }
 
@@ -35,8 +64,8 @@ char* ProjectionRows::Allocate(size_t size) {
   if (size > free_size_) {
     // A row larger than a block gets a block of its own.
     const size_t block = std::max(size, kBlockSize);
-    blocks_.emplace_back(new char[block]);  // not zeroed: written at once
-    free_ = blocks_.back().get();
+    blocks_.push_back(Block::Map(block));
+    free_ = blocks_.back().data;
     free_size_ = block;
   }
   char* at = free_;

@@ -9,7 +9,6 @@
 
 #include <cstdint>
 #include <iterator>
-#include <memory>
 #include <utility>
 #include <vector>
 
@@ -83,9 +82,19 @@ class ProjectionRows {
     const char* data = nullptr;  // key, then row
     uint32_t key_size = 0, row_size = 0;
   };
+  // An anonymous mapping of its own.
+  struct Block {
+    static Block Map(size_t size);
+    Block() = default;
+    Block(Block&& o) noexcept;
+    Block& operator=(Block&&) = delete;
+    ~Block();
+    char* data = nullptr;
+    size_t size = 0;
+  };
   char* Allocate(size_t size);
 
-  std::vector<std::unique_ptr<char[]>> blocks_;
+  std::vector<Block> blocks_;
   char* free_ = nullptr;
   size_t free_size_ = 0;
   std::vector<Entry> entries_;

@@ -1,12 +1,12 @@
 #include "services/audit/projection_rows.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
-#include <cstring>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
-
-#include <sys/mman.h>
 
 namespace wangge::audit {
 namespace {
@@ -22,18 +22,22 @@ uint64_t BigEndianWord(absl::string_view key, size_t at) {
 
 }  // namespace
 
-ProjectionRows::Block ProjectionRows::Block::Map(size_t size) {
-  void* m = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+void* MapHuge(size_t bytes) {
+  void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) {
-    std::fprintf(stderr, "audit: out of memory for %zu bytes of rows\n", size);
+    std::fprintf(stderr, "audit: out of memory for %zu bytes of rows\n", bytes);
     std::abort();  // as a failed operator new would end
   }
-  // Huge pages: a replay writes gigabytes of fresh rows, and a fault per
-  // 4 KiB page cost more than writing them (docs/benchmarks.md, audit).
-  madvise(m, size, MADV_HUGEPAGE);
+  madvise(m, bytes, MADV_HUGEPAGE);
+  return m;
+}
+
+void UnmapHuge(void* p, size_t bytes) { munmap(p, bytes); }
+
+ProjectionRows::Block ProjectionRows::Block::Map(size_t size) {
   Block b;
-  b.data = static_cast<char*>(m);
+  b.data = static_cast<char*>(MapHuge(size));
   b.size = size;
   return b;
 }
@@ -44,7 +48,7 @@ ProjectionRows::Block::Block(Block&& o) noexcept : data(o.data), size(o.size) {
 }
 
 ProjectionRows::Block::~Block() {
-  if (data != nullptr) munmap(data, size);
+  if (data != nullptr) UnmapHuge(data, size);
 }
 
 ProjectionRows::ProjectionRows(const ProjectionRows& other) { *this = other; }
@@ -84,6 +88,7 @@ char* ProjectionRows::AppendForRow(absl::string_view key, size_t row_size) {
   e.key_size = static_cast<uint32_t>(key.size());
   e.row_size = static_cast<uint32_t>(row_size);
   entries_.push_back(e);
+  sorted_ = false;
   return at + key.size();
 }
 
@@ -91,39 +96,83 @@ void ProjectionRows::Append(absl::string_view key, absl::string_view row) {
   std::memcpy(AppendForRow(key, row.size()), row.data(), row.size());
 }
 
+bool ProjectionRows::SameKey(const Entry& a, const Entry& b) {
+  return a.head == b.head && a.tail == b.tail &&
+         absl::string_view(a.data, a.key_size) ==
+             absl::string_view(b.data, b.key_size);
+}
+
+bool ProjectionRows::KeyLess(const Entry& a, const Entry& b) {
+  if (a.head != b.head) return a.head < b.head;
+  if (a.tail != b.tail) return a.tail < b.tail;
+  return absl::string_view(a.data, a.key_size) <
+         absl::string_view(b.data, b.key_size);
+}
+
+bool ProjectionRows::KeyThenArrivalLess(const Entry& a, const Entry& b) {
+  if (a.head != b.head) return a.head < b.head;
+  if (a.tail != b.tail) return a.tail < b.tail;
+  const int c = absl::string_view(a.data, a.key_size)
+                    .compare(absl::string_view(b.data, b.key_size));
+  return c != 0 ? c < 0 : a.order < b.order;
+}
+
+void ProjectionRows::KeepLastOfEachKey() {
+  size_t kept = 0;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (i + 1 < entries_.size() && SameKey(entries_[i], entries_[i + 1]))
+      continue;  // a later row has the same key
+    entries_[kept++] = entries_[i];
+  }
+  entries_.resize(kept);
+}
+
 void ProjectionRows::Absorb(ProjectionRows&& other) {
-  entries_.insert(entries_.end(), other.entries_.begin(), other.entries_.end());
+  const bool merge = sorted_ && other.sorted_ && !empty() && !other.empty();
+  if (merge) {
+    // Sorted runs with no key twice each: the merge keeps `other`'s row of
+    // a key both hold (std::merge takes equal elements from the first
+    // range first, so `other` goes second and wins below).
+    Entries merged(entries_.size() + other.entries_.size());
+    std::merge(entries_.begin(), entries_.end(), other.entries_.begin(),
+               other.entries_.end(), merged.begin(), KeyLess);
+    entries_.swap(merged);
+    KeepLastOfEachKey();
+  } else {
+    entries_.insert(entries_.end(), other.entries_.begin(),
+                    other.entries_.end());
+    if (entries_.size() == other.entries_.size()) {
+      sorted_ = other.sorted_;  // this held none
+    } else if (!other.empty()) {
+      sorted_ = false;
+    }
+  }
   for (auto& b : other.blocks_) blocks_.push_back(std::move(b));
   other.blocks_.clear();
   other.entries_.clear();
   other.free_ = nullptr;
   other.free_size_ = 0;
+  other.sorted_ = true;
 }
 
-void ProjectionRows::SortByKey() {
-  auto less = [](const Entry& a, const Entry& b) {
-    if (a.head != b.head) return a.head < b.head;
-    if (a.tail != b.tail) return a.tail < b.tail;
-    return absl::string_view(a.data, a.key_size) <
-           absl::string_view(b.data, b.key_size);
-  };
-  // Stable: of equal keys, arrival order survives for the pass below.
-  const auto middle = entries_.begin() + entries_.size() / 2;
-  if (entries_.size() >= 100000) {
-    std::thread half([&] { std::stable_sort(entries_.begin(), middle, less); });
-    std::stable_sort(middle, entries_.end(), less);
+void ProjectionRows::SortByKey(int threads) {
+  if (sorted_) return;
+  for (size_t i = 0; i < entries_.size(); ++i) entries_[i].order = i;
+  if (threads > 1 && entries_.size() >= 100000) {
+    const auto middle = entries_.begin() + entries_.size() / 2;
+    std::thread half(
+        [&] { std::sort(entries_.begin(), middle, KeyThenArrivalLess); });
+    std::sort(middle, entries_.end(), KeyThenArrivalLess);
     half.join();
-    std::inplace_merge(entries_.begin(), middle, entries_.end(), less);
+    Entries merged(entries_.size());
+    std::merge(entries_.begin(), middle, middle, entries_.end(), merged.begin(),
+               KeyThenArrivalLess);
+    entries_.swap(merged);
   } else {
-    std::stable_sort(entries_.begin(), entries_.end(), less);
+    std::sort(entries_.begin(), entries_.end(), KeyThenArrivalLess);
   }
-  size_t kept = 0;
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    if (i + 1 < entries_.size() && !less(entries_[i], entries_[i + 1]))
-      continue;  // a later row has the same key
-    entries_[kept++] = entries_[i];
-  }
-  entries_.resize(kept);
+  KeepLastOfEachKey();
+  sorted_ = true;
 }
 
 bool operator==(const ProjectionRows& a, const ProjectionRows& b) {

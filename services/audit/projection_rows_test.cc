@@ -67,5 +67,36 @@ TEST(ProjectionRowsTest, SortByKeyKeepsTheLastRowOfAKey) {
   }
 }
 
+// Shares sorted apart (a replay's workers) merge into key order; a key both
+// hold keeps the absorbed share's row, as appending and sorting would.
+TEST(ProjectionRowsTest, SortedSharesMergeAsAppendingThenSortingWould) {
+  for (const int n : {5, 50000}) {
+    ProjectionRows merged, appended;
+    ProjectionRows first, second;
+    for (int i = 0; i < n; ++i) {
+      const std::string key = "case-" + std::to_string((i * 31) % n);
+      ProjectionRows& share = i % 3 == 0 ? second : first;
+      share.Append(key, "row " + std::to_string(i));
+    }
+    first.Append("case-both", "first's");
+    second.Append("case-both", "second's");
+    appended = first;
+    ProjectionRows second_copy = second;
+    appended.Absorb(std::move(second_copy));
+    EXPECT_FALSE(appended.sorted());
+    appended.SortByKey();
+
+    first.SortByKey(/*threads=*/1);
+    second.SortByKey(/*threads=*/1);
+    ASSERT_TRUE(first.sorted() && second.sorted());
+    merged.Absorb(std::move(first));  // into an empty one: stays sorted
+    EXPECT_TRUE(merged.sorted());
+    merged.Absorb(std::move(second));
+    EXPECT_TRUE(merged.sorted());
+    EXPECT_EQ(merged, appended) << n;
+    EXPECT_EQ(AsMap(merged).at("case-both"), "second's");
+  }
+}
+
 }  // namespace
 }  // namespace wangge::audit

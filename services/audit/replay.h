@@ -49,6 +49,9 @@ class Replayer {
     if (service_ == "intake")
       report_rows_.Reserve(report_rows_.size() + events);
   }
+  // Puts the rows collected so far in key order on the calling thread (a
+  // worker's share, before Absorb merges the shares).
+  void SortRows() { report_rows_.SortByKey(/*threads=*/1); }
   // Takes over what `other` replayed of other partitions (a replay split
   // by partition across threads).
   void Absorb(Replayer&& other);

@@ -353,7 +353,9 @@ class EventStore {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
-  rocksdb::ColumnFamilyHandle* events_cf_ = nullptr;
+  // The log's column family of each partition (all the same one in a store
+  // created before the log was split by partition).
+  std::vector<rocksdb::ColumnFamilyHandle*> log_cfs_;
   rocksdb::ColumnFamilyHandle* streams_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* merkle_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* commands_cf_ = nullptr;

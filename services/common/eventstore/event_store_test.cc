@@ -4,6 +4,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
@@ -91,6 +92,71 @@ TEST_F(EventStoreTest, AppendsReadsAndReportsPositions) {
   EXPECT_GT(memory["memtables"], 0u);
   EXPECT_EQ(memory.count("table_readers"), 1u);
   EXPECT_EQ(memory.count("block_cache"), 1u);
+}
+
+// A store written before the log was split by partition keeps every
+// partition's events in one "events" column family: it still opens, reads,
+// verifies and appends there, and no per-partition family appears.
+TEST_F(EventStoreTest, StoreWithTheSharedLogFamilyStillWorks) {
+  std::vector<std::vector<StoredEvent>> before(4);
+  {
+    auto store = Open(MakeOptions(dir_));
+    for (int i = 0; i < 30; ++i) {
+      ASSERT_TRUE(store
+                      ->Append(Request({To(absl::StrCat("case/", i % 7),
+                                           kAnyVersion, {Event("x")})}))
+                      .ok());
+    }
+    for (uint32_t p = 0; p < 4; ++p)
+      before[p] = *store->ReadPartition(p, 1, SIZE_MAX);
+  }
+  {  // Rewrite the layout as the old store had it.
+    std::vector<std::string> names;
+    ASSERT_TRUE(
+        rocksdb::DB::ListColumnFamilies(rocksdb::Options(), dir_, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const auto& n : names) families.push_back({n, {}});
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::Options(), dir_, families, &handles, &db)
+            .ok());
+    rocksdb::ColumnFamilyHandle* shared = nullptr;
+    ASSERT_TRUE(db->CreateColumnFamily({}, "events", &shared).ok());
+    int moved = 0;
+    for (auto* h : handles) {
+      if (!absl::StartsWith(h->GetName(), "events.")) continue;
+      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, h));
+      for (it->SeekToFirst(); it->Valid(); it->Next(), ++moved)
+        ASSERT_TRUE(db->Put({}, shared, it->key(), it->value()).ok());
+      ASSERT_TRUE(db->DropColumnFamily(h).ok());
+    }
+    EXPECT_EQ(moved, 30);
+    handles.push_back(shared);
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  {
+    auto store = Open(MakeOptions(dir_));
+    for (uint32_t p = 0; p < 4; ++p) {
+      auto read = store->ReadPartition(p, 1, SIZE_MAX);
+      ASSERT_TRUE(read.ok());
+      ASSERT_EQ(read->size(), before[p].size()) << p;
+      for (size_t i = 0; i < read->size(); ++i)
+        EXPECT_EQ((*read)[i].record(), before[p][i].record());
+      EXPECT_TRUE(store->Verify(p).ok) << store->Verify(p).reason;
+    }
+    auto appended =
+        store->Append(Request({To("case/3", kAnyVersion, {Event("y")})}));
+    ASSERT_TRUE(appended.ok()) << appended.status();
+    auto stream = store->ReadStream("case/3", 1, SIZE_MAX);
+    ASSERT_TRUE(stream.ok());
+    EXPECT_EQ(stream->size(), 5u);  // four before (3, 10, 17, 24), one now
+  }
+  std::vector<std::string> names;
+  ASSERT_TRUE(
+      rocksdb::DB::ListColumnFamilies(rocksdb::Options(), dir_, &names).ok());
+  for (const auto& n : names) EXPECT_FALSE(absl::StartsWith(n, "events.")) << n;
 }
 
 TEST_F(EventStoreTest, BadRequestsAreRefusedAndWriteNothing) {
@@ -506,7 +572,7 @@ class TamperTest : public EventStoreTest {
     {
       std::vector<rocksdb::ColumnFamilyDescriptor> families = {
           {rocksdb::kDefaultColumnFamilyName, {}},
-          {"events", {}},
+          {"events.0", {}},  // the log of partition 0
           {"streams", {}},
           {"merkle", {}},
           {"commands", {}},

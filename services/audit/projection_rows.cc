@@ -61,6 +61,7 @@ ProjectionRows& ProjectionRows::operator=(const ProjectionRows& other) {
   entries_.clear();
   entries_.reserve(other.size());
   for (const auto& [key, row] : other) Append(key, row);
+  sorted_ = other.sorted_;
   return *this;
 }
 

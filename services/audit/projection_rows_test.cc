@@ -56,7 +56,10 @@ TEST(ProjectionRowsTest, SortByKeyKeepsTheLastRowOfAKey) {
     for (int i = 0; i < n; ++i)
       add("C20261122-" + std::to_string((i * 7919) % n), std::to_string(i));
     add("C20261122-0000001", "later");
+    EXPECT_FALSE(rows.sorted());
     rows.SortByKey();
+    const ProjectionRows copy = rows;  // a copy of sorted rows is sorted
+    EXPECT_TRUE(copy.sorted());
     ASSERT_EQ(rows.size(), expected.size());
     size_t i = 0;
     for (const auto& [key, row] : expected) {

@@ -16,6 +16,7 @@
 #include "rocksdb/write_batch.h"
 #include "services/common/eventstore/key_codec.h"
 #include "services/common/log/log.h"
+#include "services/common/status/status_macros.h"
 
 namespace wangge::eventstore {
 namespace {
@@ -29,8 +30,9 @@ constexpr char kPartitionsKey[] = "partitions";
 // The log's column families: "events.<p>"; "events" alone in a store
 // created before the log was split by partition.
 constexpr char kSharedLogFamily[] = "events";
+constexpr char kLogFamilyPrefix[] = "events.";
 std::string LogFamily(int partition) {
-  return absl::StrCat(kSharedLogFamily, ".", partition);
+  return absl::StrCat(kLogFamilyPrefix, partition);
 }
 constexpr char kCheckpointPrefix[] = "checkpoint/";
 constexpr char kConsumedPrefix[] = "consumed/";
@@ -137,10 +139,8 @@ absl::Status ValidateStreamId(const std::string& id) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-namespace {
 constexpr size_t kRowDigestPiece = 64 << 10;
+
 }  // namespace
 
 void RowDigest::Add(absl::string_view key, absl::string_view value) {
@@ -313,16 +313,14 @@ absl::Status EventStore::Load() {
            .ok()) {
     existing.clear();  // a new store
   }
-  const bool shared_log = std::find(existing.begin(), existing.end(),
-                                    kSharedLogFamily) != existing.end();
-  if (shared_log) {
-    families.push_back({kSharedLogFamily, sequential});
-  } else if (existing.empty()) {
+  if (existing.empty()) {
     for (int p = 0; p < options_.partitions; ++p)
-      families.push_back({LogFamily(p), sequential});
+      existing.push_back(LogFamily(p));
   }
+  bool shared_log = false;
   for (const std::string& name : existing) {
-    if (absl::StartsWith(name, kSharedLogFamily) && name != kSharedLogFamily)
+    shared_log = shared_log || name == kSharedLogFamily;
+    if (name == kSharedLogFamily || absl::StartsWith(name, kLogFamilyPrefix))
       families.push_back({name, sequential});
   }
   rocksdb::DB* raw = nullptr;
@@ -437,6 +435,12 @@ uint32_t EventStore::PartitionOf(const std::string& stream_id) const {
   return static_cast<uint32_t>(h % static_cast<uint64_t>(options_.partitions));
 }
 
+absl::Status EventStore::CheckPartition(uint32_t partition) const {
+  if (partition < log_cfs_.size()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("partition ", partition, " of ", options_.partitions));
+}
+
 uint64_t EventStore::wal_syncs() const {
   return statistics_->getTickerCount(rocksdb::WAL_FILE_SYNCED);
 }
@@ -444,10 +448,7 @@ uint64_t EventStore::wal_syncs() const {
 absl::StatusOr<std::string> EventStore::Node(uint32_t partition, int level,
                                              uint64_t index) const {
   std::string value;
-  if (partition >= log_cfs_.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("partition ", partition, " of ", options_.partitions));
-  }
+  RETURN_IF_ERROR(CheckPartition(partition));
   if (level < kLowestStoredLevel) {
     // Rebuild the small subtree from its adjacent leaves.
     const uint64_t width = uint64_t{1} << level;
@@ -1060,10 +1061,7 @@ absl::StatusOr<std::vector<StoredEvent>> EventStore::ReadStream(
 
 absl::StatusOr<std::vector<StoredEvent>> EventStore::ReadPartition(
     uint32_t partition, uint64_t from_sequence, size_t max) const {
-  if (partition >= static_cast<uint32_t>(options_.partitions)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("partition ", partition, " of ", options_.partitions));
-  }
+  RETURN_IF_ERROR(CheckPartition(partition));
   const uint64_t head = Head(partition);
   std::vector<StoredEvent> out;
   std::unique_ptr<rocksdb::Iterator> it(
@@ -1085,10 +1083,7 @@ absl::StatusOr<std::vector<StoredEvent>> EventStore::ReadPartition(
 absl::Status EventStore::ScanPartition(
     uint32_t partition, uint64_t from_sequence,
     const std::function<bool(uint64_t, const StoredEventView&)>& fn) const {
-  if (partition >= log_cfs_.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("partition ", partition, " of ", options_.partitions));
-  }
+  RETURN_IF_ERROR(CheckPartition(partition));
   const uint64_t head = Head(partition);
   rocksdb::ReadOptions ro;
   // 256 KiB: 4 MiB buffers (one per table) were mostly page faults and
@@ -1248,7 +1243,7 @@ VerifyReport EventStore::Verify(uint32_t partition,
     report.reason = std::move(reason);
     return report;
   };
-  if (partition >= log_cfs_.size()) return fail(0, "no such partition");
+  if (!CheckPartition(partition).ok()) return fail(0, "no such partition");
   const uint64_t head = Head(partition);
   merkle::CompactRange range(&hasher_);
   std::string chain;

@@ -24,7 +24,9 @@
 // consumed position is in the same batch.
 //
 // Column families and keys (big-endian integers):
-//   events       P(4) S(8)               -> StoredEvent (record + hashes)
+//   events.<P>   P(4) S(8)               -> StoredEvent (record + hashes),
+//                                          one family per partition ("events"
+//                                          for all in a store created before)
 //   streams      stream_id 0x00 V(8)      -> P(4) S(8) N(4): versions
 //                                          V..V+N-1 are sequences S..S+N-1
 //                                          (one entry per stream per append)
@@ -335,6 +337,8 @@ class EventStore {
   bool SyncAndAcknowledge(uint64_t writes, const std::vector<uint64_t>& heads,
                           const std::vector<Job*>& jobs);
   void ProcessGroup(std::vector<Job*>& jobs);
+  // INVALID_ARGUMENT for a partition the store does not have.
+  absl::Status CheckPartition(uint32_t partition) const;
   merkle::Tree TreeOf(uint32_t partition) const;
   absl::StatusOr<std::string> Node(uint32_t partition, int level,
                                    uint64_t index) const;

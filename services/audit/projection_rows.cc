@@ -97,31 +97,18 @@ void ProjectionRows::Append(absl::string_view key, absl::string_view row) {
   std::memcpy(AppendForRow(key, row.size()), row.data(), row.size());
 }
 
-bool ProjectionRows::SameKey(const Entry& a, const Entry& b) {
-  return a.head == b.head && a.tail == b.tail &&
-         absl::string_view(a.data, a.key_size) ==
-             absl::string_view(b.data, b.key_size);
-}
-
-bool ProjectionRows::KeyLess(const Entry& a, const Entry& b) {
-  if (a.head != b.head) return a.head < b.head;
-  if (a.tail != b.tail) return a.tail < b.tail;
-  return absl::string_view(a.data, a.key_size) <
-         absl::string_view(b.data, b.key_size);
-}
-
-bool ProjectionRows::KeyThenArrivalLess(const Entry& a, const Entry& b) {
-  if (a.head != b.head) return a.head < b.head;
-  if (a.tail != b.tail) return a.tail < b.tail;
-  const int c = absl::string_view(a.data, a.key_size)
-                    .compare(absl::string_view(b.data, b.key_size));
-  return c != 0 ? c < 0 : a.order < b.order;
+int ProjectionRows::CompareKeys(const Entry& a, const Entry& b) {
+  if (a.head != b.head) return a.head < b.head ? -1 : 1;
+  if (a.tail != b.tail) return a.tail < b.tail ? -1 : 1;
+  return absl::string_view(a.data, a.key_size)
+      .compare(absl::string_view(b.data, b.key_size));
 }
 
 void ProjectionRows::KeepLastOfEachKey() {
   size_t kept = 0;
   for (size_t i = 0; i < entries_.size(); ++i) {
-    if (i + 1 < entries_.size() && SameKey(entries_[i], entries_[i + 1]))
+    if (i + 1 < entries_.size() &&
+        CompareKeys(entries_[i], entries_[i + 1]) == 0)
       continue;  // a later row has the same key
     entries_[kept++] = entries_[i];
   }
@@ -135,8 +122,10 @@ void ProjectionRows::Absorb(ProjectionRows&& other) {
     // a key both hold (std::merge takes equal elements from the first
     // range first, so `other` goes second and wins below).
     Entries merged(entries_.size() + other.entries_.size());
-    std::merge(entries_.begin(), entries_.end(), other.entries_.begin(),
-               other.entries_.end(), merged.begin(), KeyLess);
+    std::merge(
+        entries_.begin(), entries_.end(), other.entries_.begin(),
+        other.entries_.end(), merged.begin(),
+        [](const Entry& a, const Entry& b) { return CompareKeys(a, b) < 0; });
     entries_.swap(merged);
     KeepLastOfEachKey();
   } else {
@@ -158,19 +147,22 @@ void ProjectionRows::Absorb(ProjectionRows&& other) {
 
 void ProjectionRows::SortByKey(int threads) {
   if (sorted_) return;
+  auto less = [](const Entry& a, const Entry& b) {
+    const int c = CompareKeys(a, b);
+    return c != 0 ? c < 0 : a.order < b.order;
+  };
   for (size_t i = 0; i < entries_.size(); ++i) entries_[i].order = i;
   if (threads > 1 && entries_.size() >= 100000) {
     const auto middle = entries_.begin() + entries_.size() / 2;
-    std::thread half(
-        [&] { std::sort(entries_.begin(), middle, KeyThenArrivalLess); });
-    std::sort(middle, entries_.end(), KeyThenArrivalLess);
+    std::thread half([&] { std::sort(entries_.begin(), middle, less); });
+    std::sort(middle, entries_.end(), less);
     half.join();
     Entries merged(entries_.size());
     std::merge(entries_.begin(), middle, middle, entries_.end(), merged.begin(),
-               KeyThenArrivalLess);
+               less);
     entries_.swap(merged);
   } else {
-    std::sort(entries_.begin(), entries_.end(), KeyThenArrivalLess);
+    std::sort(entries_.begin(), entries_.end(), less);
   }
   KeepLastOfEachKey();
   sorted_ = true;

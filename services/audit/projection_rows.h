@@ -125,9 +125,8 @@ class ProjectionRows {
     uint64_t order = 0;
   };
   using Entries = std::vector<Entry, HugePageAllocator<Entry>>;
-  static bool SameKey(const Entry& a, const Entry& b);
-  static bool KeyLess(const Entry& a, const Entry& b);  // keys only
-  static bool KeyThenArrivalLess(const Entry& a, const Entry& b);
+  // <0, 0, >0 as a's key sorts before, equal to or after b's.
+  static int CompareKeys(const Entry& a, const Entry& b);
   // Of each run of equal keys in sorted entries, keeps the last.
   void KeepLastOfEachKey();
   // An anonymous mapping of its own.

@@ -28,6 +28,17 @@ std::string ReceiptToJson(const Receipt& r) {
   return j.dump(2);
 }
 
+namespace {
+
+// Base64 only as the writer spells it. A decoder ignores the unused low bits
+// of a padded last group, so other texts decode to the same bytes: one
+// receipt would have many spellings, and a changed character could pass.
+bool UnescapeCanonicalBase64(const std::string& text, std::string* out) {
+  return absl::Base64Unescape(text, out) && absl::Base64Escape(*out) == text;
+}
+
+}  // namespace
+
 absl::StatusOr<Receipt> ReceiptFromJson(const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
@@ -38,7 +49,8 @@ absl::StatusOr<Receipt> ReceiptFromJson(const std::string& text) {
     r.service = j.at("service").get<std::string>();
     r.partition = j.at("partition").get<uint32_t>();
     r.leaf_index = j.at("leaf_index").get<uint64_t>();
-    if (!absl::Base64Unescape(j.at("record").get<std::string>(), &r.record)) {
+    if (!UnescapeCanonicalBase64(j.at("record").get<std::string>(),
+                                 &r.record)) {
       return absl::InvalidArgumentError("record is not base64");
     }
     r.leaf_hash = absl::HexStringToBytes(j.at("leaf_hash").get<std::string>());
@@ -46,8 +58,8 @@ absl::StatusOr<Receipt> ReceiptFromJson(const std::string& text) {
       r.proof.push_back(absl::HexStringToBytes(h.get<std::string>()));
     }
     std::string checkpoint;
-    if (!absl::Base64Unescape(j.at("checkpoint").get<std::string>(),
-                              &checkpoint) ||
+    if (!UnescapeCanonicalBase64(j.at("checkpoint").get<std::string>(),
+                                 &checkpoint) ||
         !r.checkpoint.ParseFromString(checkpoint)) {
       return absl::InvalidArgumentError("checkpoint does not parse");
     }

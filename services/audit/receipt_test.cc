@@ -97,5 +97,20 @@ TEST(ReceiptTest, VerifiesOfflineAndFailsWhenAnyByteChanges) {
           .ok());
 }
 
+// "QR==" decodes to the same byte as "QQ==" (the low four bits of the last
+// character are unused): only the canonical spelling is read.
+TEST(ReceiptTest, OnlyCanonicalBase64IsRead) {
+  Receipt r;
+  r.service = "intake";
+  r.record = "A";
+  const std::string json = ReceiptToJson(r);
+  ASSERT_NE(json.find("\"QQ==\""), std::string::npos) << json;
+  EXPECT_TRUE(ReceiptFromJson(json).ok());
+  std::string other = json;
+  other.replace(other.find("\"QQ==\""), 6, "\"QR==\"");
+  EXPECT_EQ(ReceiptFromJson(other).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace wangge::audit

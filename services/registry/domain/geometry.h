@@ -57,7 +57,9 @@ class Boundary {
   std::string ToGeoJson() const;
   double Area() const { return area_; }
   const Envelope& envelope() const { return envelope_; }
-  // Point on the boundary counts as inside (callers break ties).
+  // Point on the boundary counts as inside (callers break ties). GEOS
+  // alone, without QuickCover: the brute-force answer the index is tested
+  // against.
   bool Covers(double lon, double lat) const;
   // The same with a point made once per lookup (see MakePoint).
   bool CoversPoint(const GEOSGeometry* point, double lon, double lat) const;

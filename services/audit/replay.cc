@@ -1,6 +1,5 @@
 #include "services/audit/replay.h"
 
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"

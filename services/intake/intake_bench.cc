@@ -3,6 +3,7 @@
 // registry, and N client threads each sending one report at a time.
 //
 //   bazel run -c opt //services/intake:intake_bench -- [clients] [seconds]
+//       [in_flight]
 
 #include <grpcpp/grpcpp.h>
 
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "services/common/testing/test_support.h"
 #include "services/intake/app/intake_app.h"
@@ -20,9 +22,99 @@
 
 using namespace wangge;
 
+namespace {
+
+std::string Token(int client) {
+  return testing::DevToken(common::v1::ROLE_CHANNEL, {"*"},
+                           absl::StrCat("system-", client));
+}
+
+intake::v1::ReportCaseRequest Report(int client, uint64_t n) {
+  intake::v1::ReportCaseRequest r;
+  r.set_request_id(absl::StrCat(client, "-", n));
+  r.set_category_code("event/05/0505");
+  r.set_description("机动车乱停放 illegal parking");
+  auto* p = r.mutable_location()->mutable_point();
+  p->set_longitude(104.05 + 0.0002 * ((n + 1) % 100));
+  p->set_latitude(30.655 + 0.0002 * (client % 50));
+  p->set_coordinate_system(common::v1::COORDINATE_SYSTEM_WGS84);
+  return r;
+}
+
+// One connection with `in_flight` calls always outstanding: each completion
+// (on a gRPC thread) records its latency and starts the next call.
+class CallbackClient {
+ public:
+  CallbackClient(int id, std::shared_ptr<grpc::Channel> channel, int in_flight,
+                 const std::atomic<bool>* stop, std::vector<double>* latencies,
+                 std::atomic<uint64_t>* failures)
+      : id_(id),
+        stub_(intake::v1::IntakeService::NewStub(std::move(channel))),
+        token_("Bearer " + Token(id)),
+        stop_(stop),
+        latencies_(latencies),
+        failures_(failures),
+        slots_(in_flight) {
+    for (auto& slot : slots_) Start(&slot);
+  }
+  // Waits for the outstanding calls once `stop` is set.
+  void Drain() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* active) { return *active == 0; }, &active_));
+  }
+
+ private:
+  struct Slot {
+    std::unique_ptr<grpc::ClientContext> context;
+    intake::v1::ReportCaseRequest request;
+    intake::v1::ReportCaseResponse response;
+    absl::Time started;
+  };
+  void Start(Slot* slot) {
+    {
+      absl::MutexLock lock(&mu_);
+      ++active_;
+      slot->request = Report(id_, next_++);
+    }
+    slot->context = std::make_unique<grpc::ClientContext>();
+    slot->context->AddMetadata("authorization", token_);
+    slot->started = absl::Now();
+    stub_->async()->ReportCase(slot->context.get(), &slot->request,
+                               &slot->response, [this, slot](grpc::Status s) {
+                                 const double us = absl::ToDoubleMicroseconds(
+                                     absl::Now() - slot->started);
+                                 if (!s.ok()) ++*failures_;
+                                 {
+                                   absl::MutexLock lock(&mu_);
+                                   latencies_->push_back(us);
+                                   --active_;
+                                 }
+                                 if (!*stop_) Start(slot);
+                               });
+  }
+
+  const int id_;
+  std::unique_ptr<intake::v1::IntakeService::Stub> stub_;
+  const std::string token_;
+  const std::atomic<bool>* stop_;
+  std::vector<double>* latencies_;
+  std::atomic<uint64_t>* failures_;
+  std::vector<Slot> slots_;
+  absl::Mutex mu_;
+  int active_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   const int clients = argc > 1 ? std::atoi(argv[1]) : 32;
   const int seconds = argc > 2 ? std::atoi(argv[2]) : 10;
+  // With an in-flight count, each client keeps that many calls going through
+  // gRPC's callback API (no client thread per call); without, one blocking
+  // call at a time on a thread of its own.
+  const int in_flight = argc > 3 ? std::atoi(argv[3]) : 0;
   const std::string dir = "/tmp/wangge-intake-bench";
   if (std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()) != 0)
     return 1;
@@ -66,27 +158,26 @@ int main(int argc, char** argv) {
   std::vector<std::vector<double>> latencies(clients);
   std::atomic<uint64_t> failures{0};
   std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<CallbackClient>> callback_clients;
   const absl::Time start = absl::Now();
   for (int c = 0; c < clients; ++c) {
-    threads.emplace_back([&, c] {
-      grpc::ChannelArguments args;
-      args.SetInt("grpc.channel_id", c);  // a connection per client
-      auto stub = intake::v1::IntakeService::NewStub(grpc::CreateCustomChannel(
-          chassis.address(), grpc::InsecureChannelCredentials(), args));
-      const std::string token = testing::DevToken(
-          common::v1::ROLE_CHANNEL, {"*"}, absl::StrCat("system-", c));
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.channel_id", c);  // a connection per client
+    auto channel = grpc::CreateCustomChannel(
+        chassis.address(), grpc::InsecureChannelCredentials(), args);
+    if (in_flight > 0) {
+      callback_clients.push_back(std::make_unique<CallbackClient>(
+          c, channel, in_flight, &stop, &latencies[c], &failures));
+      continue;
+    }
+    threads.emplace_back([&, c, channel] {
+      auto stub = intake::v1::IntakeService::NewStub(channel);
+      const std::string token = Token(c);
       uint64_t n = 0;
       while (!stop) {
         grpc::ClientContext ctx;
         ctx.AddMetadata("authorization", "Bearer " + token);
-        intake::v1::ReportCaseRequest r;
-        r.set_request_id(absl::StrCat(c, "-", n++));
-        r.set_category_code("event/05/0505");
-        r.set_description("机动车乱停放 illegal parking");
-        auto* p = r.mutable_location()->mutable_point();
-        p->set_longitude(104.05 + 0.0002 * (n % 100));
-        p->set_latitude(30.655 + 0.0002 * (c % 50));
-        p->set_coordinate_system(common::v1::COORDINATE_SYSTEM_WGS84);
+        intake::v1::ReportCaseRequest r = Report(c, n++);
         intake::v1::ReportCaseResponse resp;
         const absl::Time t0 = absl::Now();
         grpc::Status s = stub->ReportCase(&ctx, r, &resp);
@@ -98,16 +189,19 @@ int main(int argc, char** argv) {
   absl::SleepFor(absl::Seconds(seconds));
   stop = true;
   for (auto& t : threads) t.join();
+  for (auto& c : callback_clients) c->Drain();
   const double secs = absl::ToDoubleSeconds(absl::Now() - start);
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
   std::printf(
-      "| ReportCase, %d clients, %d s, sync | %.0f calls/s | p50 %.0f us | p99 "
+      "| ReportCase, %d clients x %d in flight (%s), %d s, sync | %.0f calls/s "
+      "| p50 %.0f us | p99 "
       "%.0f us | %llu failed (outside the city) | %llu group commits, %llu WAL "
       "fsyncs |\n",
-      clients, seconds, all.size() / secs, all[all.size() / 2],
-      all[all.size() * 99 / 100],
+      clients, std::max(in_flight, 1),
+      in_flight > 0 ? "callback API" : "blocking stubs", seconds,
+      all.size() / secs, all[all.size() / 2], all[all.size() * 99 / 100],
       static_cast<unsigned long long>(failures.load()),
       static_cast<unsigned long long>(store->group_commits()),
       static_cast<unsigned long long>(store->wal_syncs()));

@@ -7,8 +7,10 @@
 // written in the same batch as the events or consumed positions that cause
 // them, reads, a live tail and a full re-walk (Verify).
 //
-// Writes go through one writer thread that drains a queue: concurrent
-// appends share one RocksDB write (group commit). In `sync` mode a second
+// Groups are written one at a time. A writer thread drains a queue:
+// concurrent appends share one RocksDB write (group commit); an append that
+// needs no fsync and finds the queue empty and no group being written writes
+// itself, saving two thread hand-offs. In `sync` mode a second
 // thread, the syncer, fsyncs the WAL behind the writer, one fsync for every
 // group written since the last, and only then acknowledges the appends and
 // publishes their events: an acknowledged append is durable in `sync` mode
@@ -366,13 +368,16 @@ class EventStore {
   rocksdb::ColumnFamilyHandle* projections_cf_ = nullptr;
   std::shared_ptr<rocksdb::Statistics> statistics_;
 
-  // Writer-thread state: touched only by the writer (and Load before it).
+  // Writer state: touched only by the thread holding `writing_` (the writer
+  // thread, or an appender that found the queue empty), and Load before.
   std::vector<PartitionState> states_;
 
   // Queue.
   absl::Mutex queue_mu_;
   std::deque<Job*> queue_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  // Some thread is in ProcessGroup: groups are written one at a time.
+  bool writing_ ABSL_GUARDED_BY(queue_mu_) = false;
   std::thread writer_;
 
   // Committed heads and consumed positions, published after each write.

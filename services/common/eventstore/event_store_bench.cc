@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/common/eventstore/event_store.h"
@@ -211,10 +213,16 @@ int main(int argc, char** argv) {
     Appends(Durability::kAsync, 16, 100, absl::Seconds(6));
     return 0;
   }
-  if (only == "sync-64" || only == "async-64") {
-    Appends(only == "sync-64" ? Durability::kSync : Durability::kAsync, 64, 1,
-            absl::Seconds(6));
-    return 0;
+  // sync-N / async-N: N writers of single events.
+  for (const auto& [prefix, durability] :
+       {std::pair<std::string, Durability>{"sync-", Durability::kSync},
+        {"async-", Durability::kAsync}}) {
+    int writers = 0;
+    if (absl::StartsWith(only, prefix) &&
+        absl::SimpleAtoi(only.substr(prefix.size()), &writers) && writers > 0) {
+      Appends(durability, writers, 1, absl::Seconds(6));
+      return 0;
+    }
   }
   if (only == "replay") {
     Replay();

@@ -1,0 +1,246 @@
+// Unary gRPC calls over loopback on this machine (manual): what any service
+// call costs before the service does anything, so the ReportCase and load
+// figures can be read against it (docs/benchmarks.md).
+//
+//   bazel run -c opt //services/common/server:grpc_bench -- [seconds]
+//
+// Servers: a bare callback server (the body finishes the call on gRPC's own
+// thread) and the chassis (token check, method policy, body on the handler
+// pool). Clients in the same process, on the same two cores: 32 threads with
+// one blocking call each, or 8 connections with 8 calls each in flight
+// through the callback API.
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "services/common/server/chassis.h"
+#include "services/common/server/echo_service_for_test.h"
+#include "services/common/testing/test_support.h"
+#include "wangge/testing/v1/echo.grpc.pb.h"
+
+namespace {
+
+using wangge::testing::v1::EchoRequest;
+using wangge::testing::v1::EchoResponse;
+using wangge::testing::v1::EchoService;
+
+// Answers on the callback thread: the least a unary call can cost.
+class BareEcho final : public EchoService::CallbackService {
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
+                                 const EchoRequest* request,
+                                 EchoResponse* response) override {
+    response->set_message(request->message());
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
+struct Result {
+  uint64_t calls = 0;
+  uint64_t failed = 0;
+  double seconds = 0;
+  std::vector<double> latencies_us;
+};
+
+EchoRequest Request() {
+  EchoRequest r;
+  r.set_message(std::string(200, 'x'));  // about a report's size
+  r.mutable_area()->set_code("110101");
+  return r;
+}
+
+Result Blocking(const std::string& address, const std::string& token,
+                int threads_n, absl::Duration duration) {
+  std::atomic<bool> stop{false};
+  std::vector<std::vector<double>> latencies(threads_n);
+  std::atomic<uint64_t> failed{0};
+  std::vector<std::thread> threads;
+  const absl::Time start = absl::Now();
+  for (int t = 0; t < threads_n; ++t) {
+    threads.emplace_back([&, t] {
+      grpc::ChannelArguments args;
+      args.SetInt("grpc.channel_id", t);  // a connection per client
+      auto stub = EchoService::NewStub(grpc::CreateCustomChannel(
+          address, grpc::InsecureChannelCredentials(), args));
+      const EchoRequest request = Request();
+      while (!stop) {
+        grpc::ClientContext ctx;
+        if (!token.empty()) ctx.AddMetadata("authorization", token);
+        EchoResponse response;
+        const absl::Time t0 = absl::Now();
+        grpc::Status s = stub->Echo(&ctx, request, &response);
+        latencies[t].push_back(absl::ToDoubleMicroseconds(absl::Now() - t0));
+        if (!s.ok()) ++failed;
+      }
+    });
+  }
+  absl::SleepFor(duration);
+  stop = true;
+  for (auto& t : threads) t.join();
+  Result r;
+  r.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  for (auto& l : latencies) {
+    r.latencies_us.insert(r.latencies_us.end(), l.begin(), l.end());
+  }
+  r.calls = r.latencies_us.size();
+  r.failed = failed;
+  return r;
+}
+
+// One connection with `in_flight` calls always outstanding; each completion
+// starts the next call from gRPC's thread.
+class CallbackConnection {
+ public:
+  CallbackConnection(const std::string& address, int id,
+                     const std::string& token, int in_flight,
+                     const std::atomic<bool>* stop)
+      : token_(token), stop_(stop), slots_(in_flight) {
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.channel_id", 1000 + id);
+    stub_ = EchoService::NewStub(grpc::CreateCustomChannel(
+        address, grpc::InsecureChannelCredentials(), args));
+    for (auto& slot : slots_) Start(&slot);
+  }
+  // Once `stop` is set: waits for the outstanding calls.
+  void Drain(Result* into) {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* active) { return *active == 0; }, &active_));
+    into->latencies_us.insert(into->latencies_us.end(), latencies_.begin(),
+                              latencies_.end());
+    into->failed += failed_;
+  }
+
+ private:
+  struct Slot {
+    std::unique_ptr<grpc::ClientContext> context;
+    EchoRequest request = Request();
+    EchoResponse response;
+    absl::Time started;
+  };
+  void Start(Slot* slot) {
+    {
+      absl::MutexLock lock(&mu_);
+      ++active_;
+    }
+    slot->context = std::make_unique<grpc::ClientContext>();
+    if (!token_.empty()) slot->context->AddMetadata("authorization", token_);
+    slot->started = absl::Now();
+    stub_->async()->Echo(slot->context.get(), &slot->request, &slot->response,
+                         [this, slot](grpc::Status s) {
+                           const double us = absl::ToDoubleMicroseconds(
+                               absl::Now() - slot->started);
+                           {
+                             absl::MutexLock lock(&mu_);
+                             latencies_.push_back(us);
+                             if (!s.ok()) ++failed_;
+                             --active_;
+                           }
+                           if (!*stop_) Start(slot);
+                         });
+  }
+
+  const std::string token_;
+  const std::atomic<bool>* stop_;
+  std::unique_ptr<EchoService::Stub> stub_;
+  std::vector<Slot> slots_;
+  absl::Mutex mu_;
+  int active_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t failed_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<double> latencies_ ABSL_GUARDED_BY(mu_);
+};
+
+Result Callback(const std::string& address, const std::string& token,
+                int connections, int in_flight, absl::Duration duration) {
+  std::atomic<bool> stop{false};
+  const absl::Time start = absl::Now();
+  std::vector<std::unique_ptr<CallbackConnection>> all;
+  for (int c = 0; c < connections; ++c) {
+    all.push_back(std::make_unique<CallbackConnection>(address, c, token,
+                                                       in_flight, &stop));
+  }
+  absl::SleepFor(duration);
+  stop = true;
+  Result r;
+  for (auto& c : all) c->Drain(&r);
+  r.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  r.calls = r.latencies_us.size();
+  return r;
+}
+
+void Print(const char* server, const char* client, Result r) {
+  std::sort(r.latencies_us.begin(), r.latencies_us.end());
+  const auto at = [&](double q) {
+    return r.latencies_us.empty()
+               ? 0.0
+               : r.latencies_us[std::min(
+                     r.latencies_us.size() - 1,
+                     static_cast<size_t>(q * r.latencies_us.size()))];
+  };
+  std::printf(
+      "| %s | %s | %.0f calls/s | p50 %.0f us | p99 %.0f us | %llu "
+      "failed |\n",
+      server, client, r.calls / r.seconds, at(0.5), at(0.99),
+      static_cast<unsigned long long>(r.failed));
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const absl::Duration duration =
+      absl::Seconds(argc > 1 ? std::atoi(argv[1]) : 5);
+  const std::string dir = "/tmp/wangge-grpc-bench";
+  if (std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()) != 0) {
+    return 1;
+  }
+  setenv("TEST_TMPDIR", dir.c_str(), 1);
+
+  BareEcho bare;
+  int bare_port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &bare_port);
+  builder.RegisterService(&bare);
+  std::unique_ptr<grpc::Server> bare_server = builder.BuildAndStart();
+  if (bare_server == nullptr) return 1;
+  const std::string bare_address = absl::StrCat("127.0.0.1:", bare_port);
+
+  wangge::server::Chassis chassis(wangge::testing::LoopbackConfig("echo", dir),
+                                  wangge::Clock::Real());
+  wangge::server::EchoServiceForTest echo(&chassis);
+  if (!chassis.Init().ok() || !chassis.Register<EchoService>(&echo).ok() ||
+      !chassis.Start().ok()) {
+    return 1;
+  }
+  const std::string token =
+      "Bearer " + wangge::testing::DevToken(
+                      wangge::common::v1::ROLE_SHIFT_LEADER, {"*"}, "bench");
+
+  std::printf("| server | client | calls/s | p50 | p99 | failed |\n");
+  std::printf("|---|---|---|---|---|---|\n");
+  Print("bare callback", "32 blocking threads",
+        Blocking(bare_address, "", 32, duration));
+  Print("bare callback", "8 x 8 in flight (callback)",
+        Callback(bare_address, "", 8, 8, duration));
+  Print("chassis (token, policy, pool)", "32 blocking threads",
+        Blocking(chassis.address(), token, 32, duration));
+  Print("chassis (token, policy, pool)", "8 x 8 in flight (callback)",
+        Callback(chassis.address(), token, 8, 8, duration));
+  chassis.Shutdown();
+  bare_server->Shutdown();
+  return 0;
+}

@@ -15,7 +15,10 @@ class RealClock final : public Clock {
 }  // namespace
 
 absl::Time OffsetFileClock::Now() const {
+  const absl::Time now = absl::Now();
   absl::MutexLock lock(&mu_);
+  if (now < next_check_) return now + offset_;
+  next_check_ = now + recheck_;
   struct stat st;
   if (::stat(path_.c_str(), &st) != 0) {
     offset_ = absl::ZeroDuration();
@@ -33,7 +36,7 @@ absl::Time OffsetFileClock::Now() const {
       }
     }
   }
-  return absl::Now() + offset_;
+  return now + offset_;
 }
 
 Clock* Clock::Real() {

@@ -50,6 +50,9 @@ namespace sv = supervision::v1;
 namespace dv = dispatch::v1;
 
 constexpr absl::Duration kStepTimeout = absl::Seconds(60);
+// A worker claims its case within milliseconds of ReportCase's answer; one
+// it claims later than this waits on GetCase instead (Await's fallback).
+constexpr absl::Duration kUnclaimedKept = absl::Seconds(10);
 
 // The latest view of every case in flight, fed by one WatchCases stream
 // (and by GetCase when a wait drags on, so a broken stream only slows the
@@ -60,7 +63,12 @@ class CaseBoard {
     absl::MutexLock lock(&mu_);
     auto it = cases_.find(c.case_id());
     if (it == cases_.end()) {
+      // Kept for a worker that has not asked yet (the watch can be ahead of
+      // ReportCase's answer); swept if none ever does (a case already done
+      // and forgotten, or another client's).
       it = cases_.emplace(c.case_id(), std::make_unique<Entry>()).first;
+      it->second->created = absl::Now();
+      if (++created_ % 4096 == 0) SweepUnclaimed();
     }
     Entry& e = *it->second;
     if (!c.task_id().empty() && e.first_dispatch == absl::InfinitePast()) {
@@ -84,6 +92,7 @@ class CaseBoard {
           it = cases_.emplace(case_id, std::make_unique<Entry>()).first;
         }
         Entry& e = *it->second;
+        e.claimed = true;  // never swept: erased by Forget
         const absl::Time slice =
             std::min(deadline, absl::Now() + absl::Seconds(1));
         while (!done(e.view) && absl::Now() < slice) {
@@ -113,15 +122,34 @@ class CaseBoard {
     cases_.erase(case_id);
   }
 
+  size_t size() {
+    absl::MutexLock lock(&mu_);
+    return cases_.size();
+  }
+
  private:
   struct Entry {
     sv::Case view;
     absl::Time first_dispatch = absl::InfinitePast();
     absl::CondVar changed;
+    absl::Time created;
+    bool claimed = false;  // a worker waits on it or will forget it
   };
+  // Entries only the watch made, older than any worker could still claim.
+  void SweepUnclaimed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const absl::Time horizon = absl::Now() - kUnclaimedKept;
+    for (auto it = cases_.begin(); it != cases_.end();) {
+      if (!it->second->claimed && it->second->created < horizon) {
+        it = cases_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
   absl::Mutex mu_;
   std::unordered_map<std::string, std::unique_ptr<Entry>> cases_
       ABSL_GUARDED_BY(mu_);
+  uint64_t created_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 class Samples {
@@ -612,6 +640,8 @@ int Load::Run() {
     std::printf("  %-20s %lld\n", what.c_str(), static_cast<long long>(count));
     if (absl::StartsWith(what, "failed")) failures += count;
   }
+  // Bounded however long the run: what the watch alone brought is swept.
+  std::printf("cases on the watch board at the end: %zu\n", board_.size());
   std::printf("resident memory at the end of the window:\n");
   for (const auto& [name, kib] : resident) {
     std::printf("  %-24s %6.1f MiB\n", name.c_str(), kib / 1024.0);

@@ -10,11 +10,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "services/common/testing/callback_load.h"
 #include "services/common/testing/test_support.h"
 #include "services/intake/app/intake_app.h"
 #include "services/intake/server/intake_server.h"
@@ -40,71 +42,6 @@ intake::v1::ReportCaseRequest Report(int client, uint64_t n) {
   p->set_coordinate_system(common::v1::COORDINATE_SYSTEM_WGS84);
   return r;
 }
-
-// One connection with `in_flight` calls always outstanding: each completion
-// (on a gRPC thread) records its latency and starts the next call.
-class CallbackClient {
- public:
-  CallbackClient(int id, std::shared_ptr<grpc::Channel> channel, int in_flight,
-                 const std::atomic<bool>* stop, std::vector<double>* latencies,
-                 std::atomic<uint64_t>* failures)
-      : id_(id),
-        stub_(intake::v1::IntakeService::NewStub(std::move(channel))),
-        token_("Bearer " + Token(id)),
-        stop_(stop),
-        latencies_(latencies),
-        failures_(failures),
-        slots_(in_flight) {
-    for (auto& slot : slots_) Start(&slot);
-  }
-  // Waits for the outstanding calls once `stop` is set.
-  void Drain() {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](int* active) { return *active == 0; }, &active_));
-  }
-
- private:
-  struct Slot {
-    std::unique_ptr<grpc::ClientContext> context;
-    intake::v1::ReportCaseRequest request;
-    intake::v1::ReportCaseResponse response;
-    absl::Time started;
-  };
-  void Start(Slot* slot) {
-    {
-      absl::MutexLock lock(&mu_);
-      ++active_;
-      slot->request = Report(id_, next_++);
-    }
-    slot->context = std::make_unique<grpc::ClientContext>();
-    slot->context->AddMetadata("authorization", token_);
-    slot->started = absl::Now();
-    stub_->async()->ReportCase(slot->context.get(), &slot->request,
-                               &slot->response, [this, slot](grpc::Status s) {
-                                 const double us = absl::ToDoubleMicroseconds(
-                                     absl::Now() - slot->started);
-                                 if (!s.ok()) ++*failures_;
-                                 {
-                                   absl::MutexLock lock(&mu_);
-                                   latencies_->push_back(us);
-                                   --active_;
-                                 }
-                                 if (!*stop_) Start(slot);
-                               });
-  }
-
-  const int id_;
-  std::unique_ptr<intake::v1::IntakeService::Stub> stub_;
-  const std::string token_;
-  const std::atomic<bool>* stop_;
-  std::vector<double>* latencies_;
-  std::atomic<uint64_t>* failures_;
-  std::vector<Slot> slots_;
-  absl::Mutex mu_;
-  int active_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t next_ ABSL_GUARDED_BY(mu_) = 0;
-};
 
 }  // namespace
 
@@ -158,7 +95,10 @@ int main(int argc, char** argv) {
   std::vector<std::vector<double>> latencies(clients);
   std::atomic<uint64_t> failures{0};
   std::vector<std::thread> threads;
-  std::vector<std::unique_ptr<CallbackClient>> callback_clients;
+  using ReportLoad = testing::CallbackLoad<intake::v1::ReportCaseRequest,
+                                           intake::v1::ReportCaseResponse>;
+  std::vector<std::unique_ptr<intake::v1::IntakeService::Stub>> stubs;
+  std::vector<std::unique_ptr<ReportLoad>> callback_clients;
   const absl::Time start = absl::Now();
   for (int c = 0; c < clients; ++c) {
     grpc::ChannelArguments args;
@@ -166,8 +106,17 @@ int main(int argc, char** argv) {
     auto channel = grpc::CreateCustomChannel(
         chassis.address(), grpc::InsecureChannelCredentials(), args);
     if (in_flight > 0) {
-      callback_clients.push_back(std::make_unique<CallbackClient>(
-          c, channel, in_flight, &stop, &latencies[c], &failures));
+      stubs.push_back(intake::v1::IntakeService::NewStub(channel));
+      auto* stub = stubs.back().get();
+      callback_clients.push_back(std::make_unique<ReportLoad>(
+          [stub](grpc::ClientContext* ctx,
+                 const intake::v1::ReportCaseRequest* r,
+                 intake::v1::ReportCaseResponse* resp,
+                 std::function<void(grpc::Status)> done) {
+            stub->async()->ReportCase(ctx, r, resp, std::move(done));
+          },
+          [c](uint64_t n) { return Report(c, n); }, "Bearer " + Token(c),
+          in_flight, &stop));
       continue;
     }
     threads.emplace_back([&, c, channel] {
@@ -189,7 +138,11 @@ int main(int argc, char** argv) {
   absl::SleepFor(absl::Seconds(seconds));
   stop = true;
   for (auto& t : threads) t.join();
-  for (auto& c : callback_clients) c->Drain();
+  uint64_t callback_failures = 0;
+  for (size_t c = 0; c < callback_clients.size(); ++c) {
+    callback_clients[c]->Drain(&latencies[c], &callback_failures);
+  }
+  failures += callback_failures;
   const double secs = absl::ToDoubleSeconds(absl::Now() - start);
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());

@@ -23,10 +23,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "services/common/server/chassis.h"
 #include "services/common/server/echo_service_for_test.h"
+#include "services/common/testing/callback_load.h"
 #include "services/common/testing/test_support.h"
 #include "wangge/testing/v1/echo.grpc.pb.h"
 
@@ -100,82 +100,30 @@ Result Blocking(const std::string& address, const std::string& token,
   return r;
 }
 
-// One connection with `in_flight` calls always outstanding; each completion
-// starts the next call from gRPC's thread.
-class CallbackConnection {
- public:
-  CallbackConnection(const std::string& address, int id,
-                     const std::string& token, int in_flight,
-                     const std::atomic<bool>* stop)
-      : token_(token), stop_(stop), slots_(in_flight) {
-    grpc::ChannelArguments args;
-    args.SetInt("grpc.channel_id", 1000 + id);
-    stub_ = EchoService::NewStub(grpc::CreateCustomChannel(
-        address, grpc::InsecureChannelCredentials(), args));
-    for (auto& slot : slots_) Start(&slot);
-  }
-  // Once `stop` is set: waits for the outstanding calls.
-  void Drain(Result* into) {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](int* active) { return *active == 0; }, &active_));
-    into->latencies_us.insert(into->latencies_us.end(), latencies_.begin(),
-                              latencies_.end());
-    into->failed += failed_;
-  }
-
- private:
-  struct Slot {
-    std::unique_ptr<grpc::ClientContext> context;
-    EchoRequest request = Request();
-    EchoResponse response;
-    absl::Time started;
-  };
-  void Start(Slot* slot) {
-    {
-      absl::MutexLock lock(&mu_);
-      ++active_;
-    }
-    slot->context = std::make_unique<grpc::ClientContext>();
-    if (!token_.empty()) slot->context->AddMetadata("authorization", token_);
-    slot->started = absl::Now();
-    stub_->async()->Echo(slot->context.get(), &slot->request, &slot->response,
-                         [this, slot](grpc::Status s) {
-                           const double us = absl::ToDoubleMicroseconds(
-                               absl::Now() - slot->started);
-                           {
-                             absl::MutexLock lock(&mu_);
-                             latencies_.push_back(us);
-                             if (!s.ok()) ++failed_;
-                             --active_;
-                           }
-                           if (!*stop_) Start(slot);
-                         });
-  }
-
-  const std::string token_;
-  const std::atomic<bool>* stop_;
-  std::unique_ptr<EchoService::Stub> stub_;
-  std::vector<Slot> slots_;
-  absl::Mutex mu_;
-  int active_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t failed_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<double> latencies_ ABSL_GUARDED_BY(mu_);
-};
-
 Result Callback(const std::string& address, const std::string& token,
                 int connections, int in_flight, absl::Duration duration) {
+  using EchoLoad = wangge::testing::CallbackLoad<EchoRequest, EchoResponse>;
   std::atomic<bool> stop{false};
   const absl::Time start = absl::Now();
-  std::vector<std::unique_ptr<CallbackConnection>> all;
+  std::vector<std::unique_ptr<EchoService::Stub>> stubs;
+  std::vector<std::unique_ptr<EchoLoad>> all;
   for (int c = 0; c < connections; ++c) {
-    all.push_back(std::make_unique<CallbackConnection>(address, c, token,
-                                                       in_flight, &stop));
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.channel_id", 1000 + c);  // a connection each
+    stubs.push_back(EchoService::NewStub(grpc::CreateCustomChannel(
+        address, grpc::InsecureChannelCredentials(), args)));
+    auto* stub = stubs.back().get();
+    all.push_back(std::make_unique<EchoLoad>(
+        [stub](grpc::ClientContext* ctx, const EchoRequest* r,
+               EchoResponse* resp, std::function<void(grpc::Status)> done) {
+          stub->async()->Echo(ctx, r, resp, std::move(done));
+        },
+        [](uint64_t) { return Request(); }, token, in_flight, &stop));
   }
   absl::SleepFor(duration);
   stop = true;
   Result r;
-  for (auto& c : all) c->Drain(&r);
+  for (auto& c : all) c->Drain(&r.latencies_us, &r.failed);
   r.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   r.calls = r.latencies_us.size();
   return r;

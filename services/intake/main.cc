@@ -1,7 +1,9 @@
 // The intake service: flags, wiring, signals; nothing else.
 //
 // Follows the registry's topic (and its ReadLog for gaps) to keep its own
-// copy of the areas; reports are located against that copy.
+// copy of the areas; reports are located against that copy. Follows
+// supervision's topic, when given its address, to keep closed and voided
+// cases out of the duplicate hints.
 
 #include "absl/flags/flag.h"
 #include "services/common/ratelimit/rate_limiter.h"
@@ -49,6 +51,17 @@ int main(int argc, char** argv) {
               app->OnRegistryApplied(env);
             });
         if (!registry_follower.ok()) return registry_follower.status();
+        // Supervision's topic (with --supervision_addr): closed and voided
+        // cases leave the duplicate hints. Not needed for readiness: stale
+        // hints cost no report.
+        auto supervision_follower =
+            server::FollowSource(context, "supervision",
+                                 [app](const common::v1::EventEnvelope& env) {
+                                   return app->SupervisionEffects(env);
+                                 });
+        if (!supervision_follower.ok()) {
+          return supervision_follower.status();
+        }
         if (auto follower = *registry_follower) {
           // Ready once the registry copy has caught up with the registry.
           context.ready_when = [follower] { return follower->caught_up(); };

@@ -47,6 +47,10 @@
 
 namespace wangge::server {
 
+// How long a query waits for its min_positions (read-your-writes across
+// services) before DEADLINE_EXCEEDED.
+inline constexpr absl::Duration kMinPositionsWait = absl::Seconds(10);
+
 // The verified caller of one call.
 struct Caller {
   wangge::common::v1::Actor actor;

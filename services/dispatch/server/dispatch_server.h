@@ -18,8 +18,7 @@
 
 namespace wangge::dispatch {
 
-// How long a query waits for its min_positions.
-inline constexpr absl::Duration kMinPositionsWait = absl::Seconds(10);
+using server::kMinPositionsWait;
 
 class DispatchServer final
     : public ::wangge::dispatch::v1::DispatchService::CallbackService {

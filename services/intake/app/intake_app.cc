@@ -12,10 +12,30 @@
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 #include "services/intake/domain/report.h"
+#include "wangge/supervision/v1/events.pb.h"
 
 namespace wangge::intake {
 
 namespace {
+
+// A "nearby" row's value: the report's WGS84 point, two doubles.
+std::string NearbyValue(double lon, double lat) {
+  std::string at(16, '\0');
+  std::memcpy(at.data(), &lon, 8);
+  std::memcpy(at.data() + 8, &lat, 8);
+  return at;
+}
+
+// The case id of a supervision event (field `case_id` of each type read).
+template <typename Event>
+absl::StatusOr<std::string> CaseIdOf(const common::v1::EventEnvelope& env) {
+  Event e;
+  if (!e.ParseFromString(env.payload().value())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(env.event_type(), " does not parse"));
+  }
+  return e.case_id();
+}
 
 // Metres per degree of latitude (and of longitude at the equator).
 constexpr double kMetresPerDegree = 111320.0;
@@ -142,6 +162,55 @@ absl::StatusOr<eventstore::AppendRequest> IntakeApp::RegistryEffects(
   return registry_.Effects(env);
 }
 
+absl::StatusOr<eventstore::AppendRequest> IntakeApp::SupervisionEffects(
+    const common::v1::EventEnvelope& env) const {
+  eventstore::AppendRequest effects;
+  const std::string& type = env.event_type();
+  // "Open" means not closed or voided as far as intake knows (issue #4).
+  absl::StatusOr<std::string> case_id = std::string();
+  bool reopened = false;
+  if (type == supervision::v1::CaseClosed::descriptor()->full_name()) {
+    case_id = CaseIdOf<supervision::v1::CaseClosed>(env);
+  } else if (type == supervision::v1::CaseVoided::descriptor()->full_name()) {
+    case_id = CaseIdOf<supervision::v1::CaseVoided>(env);
+  } else if (type ==
+             supervision::v1::CaseNotAccepted::descriptor()->full_name()) {
+    case_id = CaseIdOf<supervision::v1::CaseNotAccepted>(env);
+  } else if (type == supervision::v1::CaseReopened::descriptor()->full_name()) {
+    case_id = CaseIdOf<supervision::v1::CaseReopened>(env);
+    reopened = true;
+  }
+  if (!case_id.ok()) return case_id.status();
+  if (case_id->empty()) return effects;
+  ASSIGN_OR_RETURN(auto row,
+                   store_->GetProjection(kReportsProjection, *case_id));
+  if (!row) return effects;  // not a report of this intake
+  v1::Report report;
+  if (!report.ParseFromString(*row)) {
+    return absl::DataLossError(absl::StrCat("report row ", *case_id));
+  }
+  if (!report.has_point()) return effects;  // reported by grid or component
+  const double lon = report.point().longitude();
+  const double lat = report.point().latitude();
+  eventstore::ProjectionWrite write;
+  write.projection = kNearbyProjection;
+  // The row's key as ReportCase wrote it: the report's time is its
+  // received_time.
+  write.key = NearbyKey(report.category_code(), {lon, lat},
+                        FromProto(report.received_time()), report.case_id());
+  if (reopened) write.value = NearbyValue(lon, lat);
+  effects.projection_writes.push_back(std::move(write));
+  return effects;
+}
+
+absl::Status IntakeApp::WaitApplied(
+    const google::protobuf::RepeatedPtrField<common::v1::Position>& positions,
+    absl::Time deadline) const {
+  if (positions.empty()) return absl::OkStatus();
+  return store_->WaitForPositions({positions.begin(), positions.end()},
+                                  deadline);
+}
+
 void IntakeApp::OnRegistryApplied(const common::v1::EventEnvelope& env) {
   registry_.OnApplied(env);
 }
@@ -253,15 +322,12 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
         {kReportsProjection, event->case_id(),
          ReportView(*event).SerializeAsString()});
     if (event->has_point()) {
-      std::string at(16, '\0');
       const double lon = event->point().longitude();
       const double lat = event->point().latitude();
-      std::memcpy(at.data(), &lon, 8);
-      std::memcpy(at.data() + 8, &lat, 8);
       append.projection_writes.push_back(
           {kNearbyProjection,
            NearbyKey(event->category_code(), {lon, lat}, now, event->case_id()),
-           std::move(at)});
+           NearbyValue(lon, lat)});
     }
     auto result = store_->Append(std::move(append));
     if (!result.ok() && result.status().code() == absl::StatusCode::kAborted) {

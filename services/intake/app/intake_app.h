@@ -82,6 +82,19 @@ class IntakeApp {
       const common::v1::Actor& actor, const std::string& case_id,
       const std::string& reason);
 
+  // A supervision event's effects on intake (its topic's consumer): a case
+  // closed, voided or not accepted leaves the duplicate hints, a reopened
+  // one comes back. Every other event changes nothing here (its consumed
+  // position is still written).
+  absl::StatusOr<eventstore::AppendRequest> SupervisionEffects(
+      const common::v1::EventEnvelope& env) const;
+
+  // A query's min_positions: waits until intake has applied them (its own
+  // events committed, supervision's and the registry's consumed).
+  absl::Status WaitApplied(
+      const google::protobuf::RepeatedPtrField<common::v1::Position>& positions,
+      absl::Time deadline) const;
+
   // Areas known to intake (tests, readiness).
   size_t known_areas() const;
 

@@ -1,5 +1,6 @@
 #include "services/intake/app/intake_app.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -10,6 +11,7 @@
 #include "services/common/testing/test_support.h"
 #include "services/registry/domain/test_registry.h"
 #include "services/registry/generator/city_generator.h"
+#include "wangge/supervision/v1/events.pb.h"
 
 namespace wangge::intake {
 namespace {
@@ -186,6 +188,93 @@ TEST_F(IntakeAppTest, NearbyReportsOfTheSameClassAreHintedAndListed) {
   EXPECT_EQ(page2->reports_size(), 2);
   EXPECT_TRUE(page2->next_page_token().empty());
   EXPECT_EQ(app_->ListReports("110101", 10, "")->reports_size(), 0);
+}
+
+// Supervision's events as intake's consumer applies them: the effects
+// appended with the consumed position.
+class SupervisionFeed {
+ public:
+  SupervisionFeed(IntakeApp* app, eventstore::EventStore* store)
+      : app_(app), store_(store) {}
+  template <typename Event>
+  void Apply(const Event& e) {
+    common::v1::EventEnvelope env;
+    env.set_event_type(Event::descriptor()->full_name());
+    env.set_source_service("supervision");
+    env.set_partition(0);
+    env.set_sequence(++sequence_);
+    env.mutable_payload()->set_value(e.SerializeAsString());
+    auto effects = app_->SupervisionEffects(env);
+    ASSERT_TRUE(effects.ok()) << effects.status();
+    effects->consumed.push_back({"supervision", 0, sequence_});
+    effects->defer_fsync = true;
+    ASSERT_TRUE(store_->Append(*std::move(effects)).ok());
+  }
+
+ private:
+  IntakeApp* const app_;
+  eventstore::EventStore* const store_;
+  uint64_t sequence_ = 0;
+};
+
+TEST_F(IntakeAppTest, ClosedAndVoidedCasesAreNoLongerHinted) {
+  SupervisionFeed supervision(app_.get(), store_.get());
+  auto first = app_->ReportCase(Hotline(), Request("c-1"));
+  ASSERT_TRUE(first.ok());
+  auto hints = [&](const std::string& request_id) {
+    clock_.Advance(absl::Minutes(1));  // newest first, by time
+    auto r = app_->ReportCase(Hotline(), Request(request_id));
+    EXPECT_TRUE(r.ok()) << r.status();
+    return std::vector<std::string>(r->possible_duplicates().begin(),
+                                    r->possible_duplicates().end());
+  };
+  EXPECT_EQ(hints("c-2"), std::vector<std::string>{first->case_id()});
+  // Events that end nothing change nothing.
+  supervision::v1::CaseFiled filed;
+  filed.set_case_id(first->case_id());
+  supervision.Apply(filed);
+  // c-2 is hinted too from here on: the newest first.
+  std::vector<std::string> both = hints("c-3");
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[1], first->case_id());
+  const std::string second = both[0];
+  // Closed: no longer hinted; the other open report still is.
+  supervision::v1::CaseClosed closed;
+  closed.set_case_id(first->case_id());
+  supervision.Apply(closed);
+  std::vector<std::string> after_close = hints("c-4");
+  EXPECT_EQ(
+      std::count(after_close.begin(), after_close.end(), first->case_id()), 0);
+  EXPECT_EQ(std::count(after_close.begin(), after_close.end(), second), 1);
+  // Reopened after a follow-up: hinted again.
+  supervision::v1::CaseReopened reopened;
+  reopened.set_case_id(first->case_id());
+  supervision.Apply(reopened);
+  std::vector<std::string> after_reopen = hints("c-5");
+  EXPECT_EQ(
+      std::count(after_reopen.begin(), after_reopen.end(), first->case_id()),
+      1);
+  // Voided (a duplicate merged away) and not accepted: gone as well.
+  supervision::v1::CaseVoided voided;
+  voided.set_case_id(first->case_id());
+  voided.set_duplicate_of(second);
+  supervision.Apply(voided);
+  supervision::v1::CaseNotAccepted not_accepted;
+  not_accepted.set_case_id(second);
+  supervision.Apply(not_accepted);
+  std::vector<std::string> after_void = hints("c-6");
+  EXPECT_EQ(std::count(after_void.begin(), after_void.end(), first->case_id()),
+            0);
+  EXPECT_EQ(std::count(after_void.begin(), after_void.end(), second), 0);
+  // Another intake's case, and a payload that does not parse.
+  supervision::v1::CaseClosed foreign;
+  foreign.set_case_id("C20240101-NOTOURS1");
+  supervision.Apply(foreign);
+  common::v1::EventEnvelope bad;
+  bad.set_event_type(supervision::v1::CaseClosed::descriptor()->full_name());
+  bad.mutable_payload()->set_value("\xff\xff\xff");
+  EXPECT_EQ(app_->SupervisionEffects(bad).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(IntakeAppTest, InvalidReportWritesNothing) {

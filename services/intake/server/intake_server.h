@@ -4,7 +4,9 @@
 // The intake service's gRPC surface. Every method enters through the chassis
 // guard (role and scope checked before the body).
 
+#include "absl/time/clock.h"
 #include "services/common/server/chassis.h"
+#include "services/common/status/status_macros.h"
 #include "services/intake/app/intake_app.h"
 #include "wangge/intake/v1/intake.grpc.pb.h"
 
@@ -40,6 +42,9 @@ class IntakeServer final
         context, "wangge.intake.v1.IntakeService.GetReport", request, response,
         [=](const server::Caller& caller) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          RETURN_IF_ERROR(
+              app_->WaitApplied(request->min_positions(),
+                                absl::Now() + server::kMinPositionsWait));
           auto report = app_->GetReport(request->case_id());
           if (!report.ok()) return report.status();
           // Outside the caller's area scope is as good as absent.
@@ -60,6 +65,9 @@ class IntakeServer final
         context, "wangge.intake.v1.IntakeService.ListReports", request,
         response, [=](const server::Caller&) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          RETURN_IF_ERROR(
+              app_->WaitApplied(request->min_positions(),
+                                absl::Now() + server::kMinPositionsWait));
           auto page =
               app_->ListReports(request->area_code(), request->page_size(),
                                 request->page_token());

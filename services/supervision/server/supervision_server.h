@@ -20,8 +20,7 @@
 
 namespace wangge::supervision {
 
-// How long a query waits for its min_positions.
-inline constexpr absl::Duration kMinPositionsWait = absl::Seconds(10);
+using server::kMinPositionsWait;
 
 class SupervisionServer final
     : public ::wangge::supervision::v1::SupervisionService::CallbackService {

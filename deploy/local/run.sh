@@ -127,7 +127,7 @@ Try (wangge = $BIN/cli/wangge --key_file=$VAR/dev/jwt.key):
   wangge case close <case id> --closing_type=normal
   wangge case timeline <case id>               # every service's events, in order
   wangge evaluation 110101                     # 综合评价, the last 30 days
-  wangge demo                                  # one case through the whole loop (moves the dev clock)
+  wangge demo --stack_dir=$VAR                 # one case through the whole loop (moves the dev clock)
   wangge coverage 510101                       # the red line (一根红线): gaps
   wangge notice list --subject=party-<area code>   # a party overseer's 督办
   wangge heads registry                        # events per partition

@@ -22,12 +22,12 @@
 #include "wangge/registry/v1/registry.grpc.pb.h"
 #include "wangge/supervision/v1/supervision.grpc.pb.h"
 
-ABSL_FLAG(std::string, clock_file, "var/dev/clock.offset",
+ABSL_FLAG(std::string, clock_file, "",
           "demo: the stack's --dev_clock_offset_file (time is moved through "
-          "it to reach deadlines)");
+          "it to reach deadlines); default <stack_dir>/dev/clock.offset");
 ABSL_FLAG(std::string, stack_dir, "var",
-          "demo: the stack's data directory (services' public signing keys "
-          "under <dir>/<service>/signing-key.pub.pem)");
+          "demo: the stack's data directory, run.sh's WANGGE_VAR (services' "
+          "public signing keys under <dir>/<service>/signing-key.pub.pem)");
 ABSL_FLAG(std::string, district, "510101",
           "demo: the district to report in (Chengdu-style, with its red "
           "line loaded)");
@@ -75,7 +75,10 @@ class Demo {
     return false;
   }
   bool MoveClock(absl::Duration by) {
-    const std::string file = absl::GetFlag(FLAGS_clock_file);
+    const std::string file =
+        absl::GetFlag(FLAGS_clock_file).empty()
+            ? absl::GetFlag(FLAGS_stack_dir) + "/dev/clock.offset"
+            : absl::GetFlag(FLAGS_clock_file);
     double seconds = 0;
     std::ifstream(file) >> seconds;
     seconds += absl::ToDoubleSeconds(by);

@@ -564,9 +564,7 @@ absl::StatusOr<AppendResult> EventStore::Append(AppendRequest request) {
   }
   if (write_here) {
     std::vector<Job*> jobs = {&job};
-    ProcessGroup(jobs);
-    absl::MutexLock lock(&queue_mu_);
-    writing_ = false;  // the writer thread takes whatever queued meanwhile
+    WriteGroup(jobs);  // the writer thread takes whatever queued meanwhile
   }
   job.done.WaitForNotification();
   return std::move(job.result);
@@ -610,13 +608,15 @@ void EventStore::WriterLoop() {
       stopping = stopping_ && queue_.empty();
       writing_ = true;
     }
-    ProcessGroup(jobs);
-    {
-      absl::MutexLock lock(&queue_mu_);
-      writing_ = false;
-    }
+    WriteGroup(jobs);
     if (stopping) break;
   }
+}
+
+void EventStore::WriteGroup(std::vector<Job*>& jobs) {
+  ProcessGroup(jobs);
+  absl::MutexLock lock(&queue_mu_);
+  writing_ = false;
 }
 
 void EventStore::ProcessGroup(std::vector<Job*>& jobs) {

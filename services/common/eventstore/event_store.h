@@ -339,6 +339,8 @@ class EventStore {
   bool SyncAndAcknowledge(uint64_t writes, const std::vector<uint64_t>& heads,
                           const std::vector<Job*>& jobs);
   void ProcessGroup(std::vector<Job*>& jobs);
+  // ProcessGroup by the thread that set `writing_`, which it then clears.
+  void WriteGroup(std::vector<Job*>& jobs);
   // INVALID_ARGUMENT for a partition the store does not have.
   absl::Status CheckPartition(uint32_t partition) const;
   merkle::Tree TreeOf(uint32_t partition) const;

@@ -1206,6 +1206,14 @@ absl::Status EventStore::WaitForPositions(
   return absl::OkStatus();
 }
 
+absl::Status EventStore::WaitForPositions(
+    const google::protobuf::RepeatedPtrField<Position>& positions,
+    absl::Time deadline) const {
+  if (positions.empty()) return absl::OkStatus();
+  return WaitForPositions(
+      std::vector<Position>(positions.begin(), positions.end()), deadline);
+}
+
 absl::StatusOr<std::string> EventStore::Root(uint32_t partition,
                                              uint64_t size) const {
   if (size > Head(partition)) {

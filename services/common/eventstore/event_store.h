@@ -238,6 +238,10 @@ class EventStore {
   absl::Status WaitForPositions(
       const std::vector<wangge::common::v1::Position>& positions,
       absl::Time deadline) const;
+  // The same for a request's min_positions (none: at once, no lock taken).
+  absl::Status WaitForPositions(const google::protobuf::RepeatedPtrField<
+                                    wangge::common::v1::Position>& positions,
+                                absl::Time deadline) const;
   // Last applied sequence of another service's partition (0: none).
   uint64_t ConsumedPosition(const std::string& service,
                             uint32_t partition) const;

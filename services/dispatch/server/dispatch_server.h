@@ -197,9 +197,8 @@ class DispatchServer final
   absl::Status Wait(
       const google::protobuf::RepeatedPtrField<common::v1::Position>& positions)
       const {
-    if (positions.empty() || store_ == nullptr) return absl::OkStatus();
-    return store_->WaitForPositions({positions.begin(), positions.end()},
-                                    absl::Now() + kMinPositionsWait);
+    if (store_ == nullptr) return absl::OkStatus();
+    return store_->WaitForPositions(positions, absl::Now() + kMinPositionsWait);
   }
 
   server::Chassis* const chassis_;

@@ -206,9 +206,7 @@ absl::StatusOr<eventstore::AppendRequest> IntakeApp::SupervisionEffects(
 absl::Status IntakeApp::WaitApplied(
     const google::protobuf::RepeatedPtrField<common::v1::Position>& positions,
     absl::Time deadline) const {
-  if (positions.empty()) return absl::OkStatus();
-  return store_->WaitForPositions({positions.begin(), positions.end()},
-                                  deadline);
+  return store_->WaitForPositions(positions, deadline);
 }
 
 void IntakeApp::OnRegistryApplied(const common::v1::EventEnvelope& env) {

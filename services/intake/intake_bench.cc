@@ -12,11 +12,10 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "services/common/testing/callback_load.h"
+#include "services/common/testing/client_load.h"
 #include "services/common/testing/test_support.h"
 #include "services/intake/app/intake_app.h"
 #include "services/intake/server/intake_server.h"
@@ -91,61 +90,46 @@ int main(int argc, char** argv) {
       !chassis.Start().ok()) {
     return 1;
   }
+  using Request = intake::v1::ReportCaseRequest;
+  using Response = intake::v1::ReportCaseResponse;
   std::atomic<bool> stop{false};
-  std::vector<std::vector<double>> latencies(clients);
-  std::atomic<uint64_t> failures{0};
-  std::vector<std::thread> threads;
-  using ReportLoad = testing::CallbackLoad<intake::v1::ReportCaseRequest,
-                                           intake::v1::ReportCaseResponse>;
   std::vector<std::unique_ptr<intake::v1::IntakeService::Stub>> stubs;
-  std::vector<std::unique_ptr<ReportLoad>> callback_clients;
+  std::vector<std::unique_ptr<testing::CallbackLoad<Request, Response>>>
+      callback_clients;
+  std::vector<std::unique_ptr<testing::BlockingLoad<Request, Response>>>
+      blocking_clients;
   const absl::Time start = absl::Now();
   for (int c = 0; c < clients; ++c) {
     grpc::ChannelArguments args;
     args.SetInt("grpc.channel_id", c);  // a connection per client
-    auto channel = grpc::CreateCustomChannel(
-        chassis.address(), grpc::InsecureChannelCredentials(), args);
+    stubs.push_back(
+        intake::v1::IntakeService::NewStub(grpc::CreateCustomChannel(
+            chassis.address(), grpc::InsecureChannelCredentials(), args)));
+    auto* stub = stubs.back().get();
+    auto report = [c](uint64_t n) { return Report(c, n); };
     if (in_flight > 0) {
-      stubs.push_back(intake::v1::IntakeService::NewStub(channel));
-      auto* stub = stubs.back().get();
-      callback_clients.push_back(std::make_unique<ReportLoad>(
-          [stub](grpc::ClientContext* ctx,
-                 const intake::v1::ReportCaseRequest* r,
-                 intake::v1::ReportCaseResponse* resp,
-                 std::function<void(grpc::Status)> done) {
-            stub->async()->ReportCase(ctx, r, resp, std::move(done));
-          },
-          [c](uint64_t n) { return Report(c, n); }, "Bearer " + Token(c),
-          in_flight, &stop));
-      continue;
+      callback_clients.push_back(
+          std::make_unique<testing::CallbackLoad<Request, Response>>(
+              [stub](grpc::ClientContext* ctx, const Request* r, Response* resp,
+                     std::function<void(grpc::Status)> done) {
+                stub->async()->ReportCase(ctx, r, resp, std::move(done));
+              },
+              report, "Bearer " + Token(c), in_flight, &stop));
+    } else {
+      blocking_clients.push_back(
+          std::make_unique<testing::BlockingLoad<Request, Response>>(
+              [stub](grpc::ClientContext* ctx, const Request& r,
+                     Response* resp) { return stub->ReportCase(ctx, r, resp); },
+              report, "Bearer " + Token(c), &stop));
     }
-    threads.emplace_back([&, c, channel] {
-      auto stub = intake::v1::IntakeService::NewStub(channel);
-      const std::string token = Token(c);
-      uint64_t n = 0;
-      while (!stop) {
-        grpc::ClientContext ctx;
-        ctx.AddMetadata("authorization", "Bearer " + token);
-        intake::v1::ReportCaseRequest r = Report(c, n++);
-        intake::v1::ReportCaseResponse resp;
-        const absl::Time t0 = absl::Now();
-        grpc::Status s = stub->ReportCase(&ctx, r, &resp);
-        latencies[c].push_back(absl::ToDoubleMicroseconds(absl::Now() - t0));
-        if (!s.ok()) ++failures;
-      }
-    });
   }
   absl::SleepFor(absl::Seconds(seconds));
   stop = true;
-  for (auto& t : threads) t.join();
-  uint64_t callback_failures = 0;
-  for (size_t c = 0; c < callback_clients.size(); ++c) {
-    callback_clients[c]->Drain(&latencies[c], &callback_failures);
-  }
-  failures += callback_failures;
-  const double secs = absl::ToDoubleSeconds(absl::Now() - start);
   std::vector<double> all;
-  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  uint64_t failures = 0;
+  for (auto& client : callback_clients) client->Drain(&all, &failures);
+  for (auto& client : blocking_clients) client->Drain(&all, &failures);
+  const double secs = absl::ToDoubleSeconds(absl::Now() - start);
   std::sort(all.begin(), all.end());
   std::printf(
       "| ReportCase, %d clients x %d in flight (%s), %d s, sync | %.0f calls/s "
@@ -155,7 +139,7 @@ int main(int argc, char** argv) {
       clients, std::max(in_flight, 1),
       in_flight > 0 ? "callback API" : "blocking stubs", seconds,
       all.size() / secs, all[all.size() / 2], all[all.size() * 99 / 100],
-      static_cast<unsigned long long>(failures.load()),
+      static_cast<unsigned long long>(failures),
       static_cast<unsigned long long>(store->group_commits()),
       static_cast<unsigned long long>(store->wal_syncs()));
   chassis.Shutdown();

@@ -19,14 +19,13 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/common/server/chassis.h"
 #include "services/common/server/echo_service_for_test.h"
-#include "services/common/testing/callback_load.h"
+#include "services/common/testing/client_load.h"
 #include "services/common/testing/test_support.h"
 #include "wangge/testing/v1/echo.grpc.pb.h"
 
@@ -62,71 +61,59 @@ EchoRequest Request() {
   return r;
 }
 
-Result Blocking(const std::string& address, const std::string& token,
-                int threads_n, absl::Duration duration) {
+// `connections` clients on connections of their own for `duration`, each
+// made by `make` around its stub; then their calls' figures.
+template <typename Load>
+Result Run(const std::string& address, int connections, absl::Duration duration,
+           const std::function<std::unique_ptr<Load>(
+               EchoService::Stub*, const std::atomic<bool>*)>& make) {
+  static std::atomic<int> next_channel_id{0};
   std::atomic<bool> stop{false};
-  std::vector<std::vector<double>> latencies(threads_n);
-  std::atomic<uint64_t> failed{0};
-  std::vector<std::thread> threads;
   const absl::Time start = absl::Now();
-  for (int t = 0; t < threads_n; ++t) {
-    threads.emplace_back([&, t] {
-      grpc::ChannelArguments args;
-      args.SetInt("grpc.channel_id", t);  // a connection per client
-      auto stub = EchoService::NewStub(grpc::CreateCustomChannel(
-          address, grpc::InsecureChannelCredentials(), args));
-      const EchoRequest request = Request();
-      while (!stop) {
-        grpc::ClientContext ctx;
-        if (!token.empty()) ctx.AddMetadata("authorization", token);
-        EchoResponse response;
-        const absl::Time t0 = absl::Now();
-        grpc::Status s = stub->Echo(&ctx, request, &response);
-        latencies[t].push_back(absl::ToDoubleMicroseconds(absl::Now() - t0));
-        if (!s.ok()) ++failed;
-      }
-    });
+  std::vector<std::unique_ptr<EchoService::Stub>> stubs;
+  std::vector<std::unique_ptr<Load>> loads;
+  for (int c = 0; c < connections; ++c) {
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.channel_id", next_channel_id++);  // a connection each
+    stubs.push_back(EchoService::NewStub(grpc::CreateCustomChannel(
+        address, grpc::InsecureChannelCredentials(), args)));
+    loads.push_back(make(stubs.back().get(), &stop));
   }
   absl::SleepFor(duration);
   stop = true;
-  for (auto& t : threads) t.join();
   Result r;
+  for (auto& load : loads) load->Drain(&r.latencies_us, &r.failed);
   r.seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  for (auto& l : latencies) {
-    r.latencies_us.insert(r.latencies_us.end(), l.begin(), l.end());
-  }
   r.calls = r.latencies_us.size();
-  r.failed = failed;
   return r;
+}
+
+Result Blocking(const std::string& address, const std::string& token,
+                int threads, absl::Duration duration) {
+  using Load = wangge::testing::BlockingLoad<EchoRequest, EchoResponse>;
+  return Run<Load>(
+      address, threads, duration,
+      [&](EchoService::Stub* stub, const std::atomic<bool>* stop) {
+        return std::make_unique<Load>(
+            [stub](grpc::ClientContext* ctx, const EchoRequest& r,
+                   EchoResponse* resp) { return stub->Echo(ctx, r, resp); },
+            [](uint64_t) { return Request(); }, token, stop);
+      });
 }
 
 Result Callback(const std::string& address, const std::string& token,
                 int connections, int in_flight, absl::Duration duration) {
-  using EchoLoad = wangge::testing::CallbackLoad<EchoRequest, EchoResponse>;
-  std::atomic<bool> stop{false};
-  const absl::Time start = absl::Now();
-  std::vector<std::unique_ptr<EchoService::Stub>> stubs;
-  std::vector<std::unique_ptr<EchoLoad>> all;
-  for (int c = 0; c < connections; ++c) {
-    grpc::ChannelArguments args;
-    args.SetInt("grpc.channel_id", 1000 + c);  // a connection each
-    stubs.push_back(EchoService::NewStub(grpc::CreateCustomChannel(
-        address, grpc::InsecureChannelCredentials(), args)));
-    auto* stub = stubs.back().get();
-    all.push_back(std::make_unique<EchoLoad>(
-        [stub](grpc::ClientContext* ctx, const EchoRequest* r,
-               EchoResponse* resp, std::function<void(grpc::Status)> done) {
-          stub->async()->Echo(ctx, r, resp, std::move(done));
-        },
-        [](uint64_t) { return Request(); }, token, in_flight, &stop));
-  }
-  absl::SleepFor(duration);
-  stop = true;
-  Result r;
-  for (auto& c : all) c->Drain(&r.latencies_us, &r.failed);
-  r.seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  r.calls = r.latencies_us.size();
-  return r;
+  using Load = wangge::testing::CallbackLoad<EchoRequest, EchoResponse>;
+  return Run<Load>(
+      address, connections, duration,
+      [&](EchoService::Stub* stub, const std::atomic<bool>* stop) {
+        return std::make_unique<Load>(
+            [stub](grpc::ClientContext* ctx, const EchoRequest* r,
+                   EchoResponse* resp, std::function<void(grpc::Status)> done) {
+              stub->async()->Echo(ctx, r, resp, std::move(done));
+            },
+            [](uint64_t) { return Request(); }, token, in_flight, stop);
+      });
 }
 
 void Print(const char* server, const char* client, Result r) {

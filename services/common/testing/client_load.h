@@ -1,10 +1,13 @@
-#ifndef WANGGE_SERVICES_COMMON_TESTING_CALLBACK_LOAD_H_
-#define WANGGE_SERVICES_COMMON_TESTING_CALLBACK_LOAD_H_
+#ifndef WANGGE_SERVICES_COMMON_TESTING_CLIENT_LOAD_H_
+#define WANGGE_SERVICES_COMMON_TESTING_CLIENT_LOAD_H_
 
-// A benchmark's client on gRPC's callback API: `in_flight` unary calls kept
-// outstanding, each completion (on a gRPC thread) recording its latency and
-// starting the next call, so no client thread waits per call. Blocking
-// stubs cost about twice the CPU per call on this VM (grpc_bench).
+// Benchmarks' clients, each calling one unary method until told to stop and
+// recording every call's latency:
+// - CallbackLoad: gRPC's callback API, `in_flight` calls kept outstanding,
+//   each completion (on a gRPC thread) starting the next, so no client
+//   thread waits per call;
+// - BlockingLoad: a thread of its own with a blocking stub, one call at a
+//   time (about twice the CPU per call on this VM: grpc_bench).
 
 #include <grpcpp/grpcpp.h>
 
@@ -12,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -109,6 +113,53 @@ class CallbackLoad {
   std::vector<double> latencies_ ABSL_GUARDED_BY(mu_);
 };
 
+template <typename Request, typename Response>
+class BlockingLoad {
+ public:
+  // One blocking call, e.g. stub->Echo(context, request, response).
+  using Call = std::function<grpc::Status(grpc::ClientContext*, const Request&,
+                                          Response*)>;
+  using MakeRequest = std::function<Request(uint64_t n)>;
+
+  BlockingLoad(Call call, MakeRequest make_request, std::string authorization,
+               const std::atomic<bool>* stop)
+      : thread_([this, call = std::move(call),
+                 make_request = std::move(make_request),
+                 authorization = std::move(authorization), stop] {
+          for (uint64_t n = 0; !stop->load(); ++n) {
+            grpc::ClientContext context;
+            if (!authorization.empty()) {
+              context.AddMetadata("authorization", authorization);
+            }
+            const Request request = make_request(n);
+            Response response;
+            const absl::Time t0 = absl::Now();
+            const grpc::Status s = call(&context, request, &response);
+            latencies_.push_back(absl::ToDoubleMicroseconds(absl::Now() - t0));
+            if (!s.ok()) ++failed_;
+          }
+        }) {}
+  BlockingLoad(const BlockingLoad&) = delete;
+  BlockingLoad& operator=(const BlockingLoad&) = delete;
+  ~BlockingLoad() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // As CallbackLoad::Drain.
+  void Drain(std::vector<double>* latencies_us, uint64_t* failed) {
+    thread_.join();
+    latencies_us->insert(latencies_us->end(), latencies_.begin(),
+                         latencies_.end());
+    *failed += failed_;
+  }
+
+ private:
+  // The thread's alone until Drain joins it.
+  std::vector<double> latencies_;
+  uint64_t failed_ = 0;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 }  // namespace wangge::testing
 
-#endif  // WANGGE_SERVICES_COMMON_TESTING_CALLBACK_LOAD_H_
+#endif  // WANGGE_SERVICES_COMMON_TESTING_CLIENT_LOAD_H_

@@ -42,6 +42,21 @@ AppendRequest Request(std::vector<StreamAppend> streams,
   return r;
 }
 
+// Verifies every partition (each must pass) against `key`; the events and
+// the checkpoints among them, over all partitions.
+std::pair<uint64_t, uint64_t> VerifyEveryPartition(
+    const EventStore& store, const crypto::Verifier& key) {
+  uint64_t events = 0, checkpoints = 0;
+  for (int p = 0; p < store.partitions(); ++p) {
+    VerifyReport r = store.Verify(p, &key);
+    EXPECT_TRUE(r.ok) << p << ": " << r.reason << " at "
+                      << r.first_bad_sequence;
+    events += r.events;
+    checkpoints += r.checkpoints;
+  }
+  return {events, checkpoints};
+}
+
 class EventStoreTest : public ::testing::Test {
  protected:
   Options MakeOptions(const std::string& dir) {
@@ -381,14 +396,7 @@ TEST_F(EventStoreTest, ReopenRestoresHeadsChainAndTree) {
                                          kAnyVersion, {Event("y")})}))
                     .ok());
   }
-  uint64_t checkpoints = 0, events = 0;
-  for (int p = 0; p < store->partitions(); ++p) {
-    VerifyReport r = store->Verify(p, verifier->get());
-    EXPECT_TRUE(r.ok) << p << ": " << r.reason << " at "
-                      << r.first_bad_sequence;
-    checkpoints += r.checkpoints;
-    events += r.events;
-  }
+  const auto [events, checkpoints] = VerifyEveryPartition(*store, **verifier);
   EXPECT_GT(checkpoints, 5u);
   EXPECT_EQ(events, 100u + checkpoints);
   o.partitions = 8;
@@ -606,14 +614,7 @@ TEST_F(EventStoreTest, SelfWrittenAndQueuedGroupsInterleaveSafely) {
       EXPECT_EQ(store->ReadStream("case/lone")->size(), 20u);
     }
     auto store = Open(o);
-    uint64_t events = 0, checkpoints = 0;
-    for (int p = 0; p < store->partitions(); ++p) {
-      VerifyReport r = store->Verify(p, verifier->get());
-      EXPECT_TRUE(r.ok) << p << ": " << r.reason << " at "
-                        << r.first_bad_sequence;
-      events += r.events;
-      checkpoints += r.checkpoints;
-    }
+    const auto [events, checkpoints] = VerifyEveryPartition(*store, **verifier);
     EXPECT_GT(checkpoints, 10u);
     EXPECT_EQ(events, static_cast<uint64_t>(landed.load()) + checkpoints);
     EXPECT_EQ(*store->StreamVersion("case/hot"),

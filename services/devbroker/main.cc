@@ -12,6 +12,8 @@
 
 #include <cstdio>
 
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_split.h"
@@ -30,6 +32,9 @@ void OnSignal(int sig) { g_signal = sig; }
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A crash logs its signal and stack; SIGTERM and the rest are ours below.
+  absl::InitializeSymbolizer(argv[0]);
+  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
   absl::ParseCommandLine(argc, argv);
   wangge::log::SetService("devbroker");
   std::vector<std::string> topics = wangge::devbroker::ServiceTopics();

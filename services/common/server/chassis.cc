@@ -10,6 +10,8 @@
 #include <atomic>
 #include <cerrno>
 
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -238,6 +240,11 @@ void Chassis::AddShutdownHook(std::function<void()> hook) {
 void Chassis::InstallSignalHandlers() {
   if (g_signal_pipe[0] >= 0) return;
   if (::pipe2(g_signal_pipe, O_CLOEXEC) != 0) return;
+  // A crash (SIGSEGV, SIGABRT, ...) logs its signal and stack before the
+  // process dies, so an operator sees where. SIGTERM and SIGINT are ours
+  // (below): they drain.
+  absl::InitializeSymbolizer("/proc/self/exe");
+  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
   struct sigaction sa = {};
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "services/common/files/files.h"
 #include "services/common/testing/subprocess.h"
 #include "services/common/testing/test_support.h"
 #include "wangge/testing/v1/echo.grpc.pb.h"
@@ -72,6 +73,35 @@ TEST(ShutdownTest, SigtermDrainsInFlightCallAndExitsZero) {
   request.mutable_area()->set_code("11");
   EchoResponse response;
   EXPECT_FALSE(stub->Echo(&after, request, &response).ok());
+}
+
+// A crash names its signal and where it happened on stderr (the log an
+// operator reads), then dies of that signal.
+TEST(ShutdownTest, CrashLogsTheSignalAndStack) {
+  const std::string dir = wangge::testing::MakeTempDir("crash");
+  wangge::testing::WriteFile(dir + "/jwt.key", wangge::testing::kDevSecret);
+  wangge::testing::Subprocess server;
+  ASSERT_TRUE(server
+                  .Start({"/bin/sh", "-c",
+                          absl::StrCat("exec services/common/server/echo_server"
+                                       " 2>",
+                                       dir, "/stderr")},
+                         {{"LISTEN", "127.0.0.1:0"},
+                          {"PLAINTEXT", "true"},
+                          {"METRICS_LISTEN", ""},
+                          {"JWT_KEY_FILE", dir + "/jwt.key"}})
+                  .ok());
+  auto port = server.WaitForLine("port ", absl::Seconds(30));
+  ASSERT_TRUE(port.ok()) << port.status();
+  server.Signal(SIGSEGV);
+  auto code = server.Wait(absl::Seconds(30));
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 128 + SIGSEGV);
+  const std::string stderr_text =
+      files::ReadFileToString(dir + "/stderr").value_or("");
+  EXPECT_NE(stderr_text.find("*** SIGSEGV received"), std::string::npos)
+      << stderr_text;
+  EXPECT_NE(stderr_text.find("@ "), std::string::npos) << stderr_text;
 }
 
 }  // namespace

@@ -333,6 +333,61 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
       TaskAction(Handler(kUrbanManagement),
                  &dv::DispatchService::Stub::AcceptTask, t.task_id(), "", &tr);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // Callers whose tokens cover another district only: commands on the case,
+  // its task or its reporter are refused by area_scope; reads answer
+  // NOT_FOUND or leave the task out; nothing is written.
+  {
+    const std::vector<std::string> elsewhere = {"110102"};
+    auto area_scope = [](const grpc::Status& st) {
+      return st.error_code() == grpc::StatusCode::PERMISSION_DENIED &&
+             absl::StartsWith(st.error_message(), "area_scope");
+    };
+    auto ctx = Context(testing::DevToken(common::v1::ROLE_SHIFT_LEADER,
+                                         elsewhere, "shift_leader-110102"));
+    sv::VoidCaseRequest v;
+    v.set_case_id(c1);
+    v.set_reason("not in this district");
+    grpc::Status st = sup_->VoidCase(ctx.get(), v, &cr);
+    EXPECT_TRUE(area_scope(st)) << st.error_message();
+    st = TaskAction(testing::DevToken(common::v1::ROLE_DEPARTMENT_HANDLER,
+                                      elsewhere, "handler-110102", kSanitation),
+                    &dv::DispatchService::Stub::AcceptTask, t.task_id(), "",
+                    &tr);
+    EXPECT_TRUE(area_scope(st)) << st.error_message();
+    const std::string dispatcher = testing::DevToken(
+        common::v1::ROLE_DISPATCHER, elsewhere, "dispatcher-110102");
+    dv::GetTaskRequest get;
+    get.set_task_id(t.task_id());
+    dv::Task seen;
+    ctx = Context(dispatcher);
+    EXPECT_EQ(disp_->GetTask(ctx.get(), get, &seen).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+    dv::ListWorkQueueRequest list;
+    list.set_department(kSanitation);
+    dv::ListWorkQueueResponse queue;
+    ctx = Context(dispatcher);
+    st = disp_->ListWorkQueue(ctx.get(), list, &queue);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(queue.tasks_size(), 0);
+    intake::v1::RevealReporterContactRequest reveal;
+    reveal.set_case_id(c1);
+    reveal.set_purpose("follow-up call");
+    intake::v1::ReporterContact contact;
+    ctx = Context(testing::DevToken(common::v1::ROLE_FOLLOW_UP_AGENT, elsewhere,
+                                    "follow_up_agent-110102"));
+    st = intake_stub_->RevealReporterContact(ctx.get(), reveal, &contact);
+    EXPECT_TRUE(area_scope(st)) << st.error_message();
+    EXPECT_TRUE(contact.phone().empty());
+    // The case and its task are as they were.
+    get.clear_min_positions();
+    ctx = Context(Dispatcher());
+    ASSERT_TRUE(disp_->GetTask(ctx.get(), get, &seen).ok());
+    EXPECT_EQ(seen.status(), t.status());
+    ctx = Context(Dispatcher());
+    list.set_department(kSanitation);
+    ASSERT_TRUE(disp_->ListWorkQueue(ctx.get(), list, &queue).ok());
+    EXPECT_EQ(queue.tasks_size(), 1);
+  }
   Handle(c1, t.task_id(), kSanitation);
   // The handler can never check: wrong role at the door.
   s = Check(c1, true, &cr, Handler(kSanitation));

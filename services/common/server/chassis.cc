@@ -232,6 +232,18 @@ void Chassis::SetHealth(bool ready, bool live) {
   }
 }
 
+absl::Time MinPositionsDeadline(const grpc::CallbackServerContext* context) {
+  const absl::Time ours = absl::Now() + kMinPositionsWait;
+  if (context == nullptr) return ours;
+  return std::min(ours, absl::FromChrono(context->deadline()));
+}
+
+absl::Status Caller::RequireScope(absl::string_view area_code) const {
+  if (InScope(area_code)) return absl::OkStatus();
+  return status::PermissionDenied(
+      "area_scope", absl::StrCat("area ", area_code, " is outside your scope"));
+}
+
 void Chassis::AddShutdownHook(std::function<void()> hook) {
   absl::MutexLock lock(&mu_);
   hooks_.push_back(std::move(hook));
@@ -341,6 +353,14 @@ absl::StatusOr<Caller> Chassis::Authorize(grpc::CallbackServerContext* context,
   caller.scopes = std::move(claims->scopes);
   entry->second.entered->fetch_add(1);  // the body runs next
   return caller;
+}
+
+bool Chassis::RoleMayCall(absl::string_view method,
+                          wangge::common::v1::Role role) const {
+  auto it = methods_.find(method);
+  if (it == methods_.end()) return false;
+  const auto& roles = it->second.policy.roles();
+  return std::find(roles.begin(), roles.end(), role) != roles.end();
 }
 
 uint64_t Chassis::handler_entries(absl::string_view method) const {

@@ -51,6 +51,11 @@ namespace wangge::server {
 // services) before DEADLINE_EXCEEDED.
 inline constexpr absl::Duration kMinPositionsWait = absl::Seconds(10);
 
+// Until when a call waits for its min_positions: kMinPositionsWait from now,
+// or the client's deadline if that comes first (a handler thread is not
+// held for a caller that has given up).
+absl::Time MinPositionsDeadline(const grpc::CallbackServerContext* context);
+
 // The verified caller of one call.
 struct Caller {
   wangge::common::v1::Actor actor;
@@ -58,6 +63,10 @@ struct Caller {
   bool InScope(absl::string_view area_code) const {
     return auth::InScope(scopes, area_code);
   }
+  // For a command on an existing case, task, report or notice: its area must
+  // be in the caller's scope, as a request naming an area is checked by the
+  // guard. PERMISSION_DENIED "area_scope" otherwise.
+  absl::Status RequireScope(absl::string_view area_code) const;
 };
 
 // Runs handler bodies off gRPC's callback threads: a body may wait (a group
@@ -145,6 +154,10 @@ class Chassis {
 
   // How many calls of `method` (full name) passed the guard into the body.
   uint64_t handler_entries(absl::string_view method) const;
+  // Whether `method`'s declared roles include `role` (for a body that shows
+  // one method's data inside another's answer).
+  bool RoleMayCall(absl::string_view method,
+                   wangge::common::v1::Role role) const;
 
   metrics::Metrics& metrics() { return metrics_; }
   const config::ServiceConfig& config() const { return config_; }

@@ -5,6 +5,7 @@
 // chassis guard (role and scope checked before the body); department and
 // state rules are the domain's.
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <string>
@@ -17,8 +18,6 @@
 #include "wangge/dispatch/v1/dispatch.grpc.pb.h"
 
 namespace wangge::dispatch {
-
-using server::kMinPositionsWait;
 
 class DispatchServer final
     : public ::wangge::dispatch::v1::DispatchService::CallbackService {
@@ -71,6 +70,8 @@ class DispatchServer final
         context, "wangge.dispatch.v1.DispatchService.DecideRequest", request,
         response, [=](const server::Caller& caller) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          absl::Status scope = TaskInScope(caller, request->task_id());
+          if (!scope.ok()) return scope;
           auto result = app_->Decide(caller.actor, *request);
           if (!result.ok()) return result.status();
           *response = std::move(*result);
@@ -85,14 +86,18 @@ class DispatchServer final
         context, "wangge.dispatch.v1.DispatchService.GetTask", request,
         response, [=](const server::Caller& caller) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
-          absl::Status waited = Wait(request->min_positions());
+          absl::Status waited = Wait(context, request->min_positions());
           if (!waited.ok()) return waited;
           auto task = app_->GetTask(request->task_id());
           if (!task.ok()) return task.status();
-          // A handler sees only their own department's tasks.
+          // A handler sees only their own department's tasks; anyone, only
+          // their own areas'.
           if (caller.actor.role() == common::v1::ROLE_DEPARTMENT_HANDLER &&
               caller.actor.department() != task->department()) {
             return absl::NotFoundError("no such task in your department");
+          }
+          if (!caller.InScope(task->area_code())) {
+            return absl::NotFoundError("no such task in your scope");
           }
           *response = std::move(*task);
           return absl::OkStatus();
@@ -109,12 +114,20 @@ class DispatchServer final
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
           absl::Status own = OwnQueue(caller, request->department());
           if (!own.ok()) return own;
-          absl::Status waited = Wait(request->min_positions());
+          absl::Status waited = Wait(context, request->min_positions());
           if (!waited.ok()) return waited;
           auto page =
               app_->ListWorkQueue(request->department(), request->page_size(),
                                   request->page_token());
           if (!page.ok()) return page.status();
+          // Tasks outside the caller's areas are left out of the page (the
+          // page token still moves past them).
+          auto* tasks = page->mutable_tasks();
+          tasks->erase(std::remove_if(tasks->begin(), tasks->end(),
+                                      [&](const v1::Task& t) {
+                                        return !caller.InScope(t.area_code());
+                                      }),
+                       tasks->end());
           *response = std::move(*page);
           return absl::OkStatus();
         });
@@ -133,7 +146,8 @@ class DispatchServer final
             return new server::RejectedStream<v1::Task>(
                 status::ToGrpcStatus(own));
           }
-          auto* watch = new WatchReactor(app_, request->department());
+          auto* watch =
+              new WatchReactor(app_, request->department(), caller.scopes);
           watch->Begin();
           return watch;
         });
@@ -143,27 +157,38 @@ class DispatchServer final
   // The current queue, then every change to it as it happens.
   class WatchReactor final : public server::QueuedStream<v1::Task> {
    public:
-    WatchReactor(DispatchApp* app, std::string department)
-        : app_(app), department_(std::move(department)) {
+    WatchReactor(DispatchApp* app, std::string department,
+                 std::vector<std::string> scopes)
+        : app_(app),
+          department_(std::move(department)),
+          scopes_(std::move(scopes)) {
       listener_ = app_->Subscribe([this](const v1::Task& task) {
-        if (department_.empty() || task.department() == department_) {
-          Enqueue(task);
-        }
+        if (Wanted(task)) Enqueue(task);
       });
     }
     ~WatchReactor() override { app_->Unsubscribe(listener_); }
 
    private:
+    bool Wanted(const v1::Task& task) const {
+      return (department_.empty() || task.department() == department_) &&
+             auth::InScope(scopes_, task.area_code());
+    }
+
     grpc::Status Produce() override {
-      auto queue = app_->ListWorkQueue(department_, 1000, "");
-      if (!queue.ok()) return status::ToGrpcStatus(queue.status());
-      for (const auto& t : queue->tasks())
-        if (!Send(t)) return grpc::Status::OK;
+      std::string token;
+      do {  // the whole queue, a page at a time
+        auto queue = app_->ListWorkQueue(department_, 1000, token);
+        if (!queue.ok()) return status::ToGrpcStatus(queue.status());
+        for (const auto& t : queue->tasks())
+          if (Wanted(t) && !Send(t)) return grpc::Status::OK;
+        token = queue->next_page_token();
+      } while (!token.empty());
       return Drain();
     }
 
     DispatchApp* const app_;
     const std::string department_;
+    const std::vector<std::string> scopes_;
     int listener_ = 0;
   };
 
@@ -175,11 +200,22 @@ class DispatchServer final
         context, absl::StrCat("wangge.dispatch.v1.DispatchService.", method),
         request, response, [=](const server::Caller& caller) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          absl::Status scope = TaskInScope(caller, request->task_id());
+          if (!scope.ok()) return scope;
           auto result = app_->Act(caller.actor, action, *request);
           if (!result.ok()) return result.status();
           *response = std::move(*result);
           return absl::OkStatus();
         });
+  }
+
+  // A command on a task outside the caller's areas is refused; an unknown
+  // task is the command's NOT_FOUND.
+  absl::Status TaskInScope(const server::Caller& caller,
+                           const std::string& task_id) const {
+    auto task = app_->GetTask(task_id);
+    if (!task.ok()) return absl::OkStatus();
+    return caller.RequireScope(task->area_code());
   }
 
   // Handlers see their own department's queue only.
@@ -195,10 +231,12 @@ class DispatchServer final
   }
 
   absl::Status Wait(
+      const grpc::CallbackServerContext* context,
       const google::protobuf::RepeatedPtrField<common::v1::Position>& positions)
       const {
     if (store_ == nullptr) return absl::OkStatus();
-    return store_->WaitForPositions(positions, absl::Now() + kMinPositionsWait);
+    return store_->WaitForPositions(positions,
+                                    server::MinPositionsDeadline(context));
   }
 
   server::Chassis* const chassis_;

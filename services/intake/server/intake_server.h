@@ -42,9 +42,8 @@ class IntakeServer final
         context, "wangge.intake.v1.IntakeService.GetReport", request, response,
         [=](const server::Caller& caller) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
-          RETURN_IF_ERROR(
-              app_->WaitApplied(request->min_positions(),
-                                absl::Now() + server::kMinPositionsWait));
+          RETURN_IF_ERROR(app_->WaitApplied(
+              request->min_positions(), server::MinPositionsDeadline(context)));
           auto report = app_->GetReport(request->case_id());
           if (!report.ok()) return report.status();
           // Outside the caller's area scope is as good as absent.
@@ -65,9 +64,8 @@ class IntakeServer final
         context, "wangge.intake.v1.IntakeService.ListReports", request,
         response, [=](const server::Caller&) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
-          RETURN_IF_ERROR(
-              app_->WaitApplied(request->min_positions(),
-                                absl::Now() + server::kMinPositionsWait));
+          RETURN_IF_ERROR(app_->WaitApplied(
+              request->min_positions(), server::MinPositionsDeadline(context)));
           auto page =
               app_->ListReports(request->area_code(), request->page_size(),
                                 request->page_token());
@@ -85,6 +83,7 @@ class IntakeServer final
         context, "wangge.intake.v1.IntakeService.RevealReporterContact",
         request, response, [=](const server::Caller& caller) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          RETURN_IF_ERROR(ReportInScope(caller, request->case_id()));
           auto contact = app_->RevealReporterContact(
               caller.actor, request->case_id(), request->purpose());
           if (!contact.ok()) return contact.status();
@@ -101,6 +100,7 @@ class IntakeServer final
         context, "wangge.intake.v1.IntakeService.ForgetReporter", request,
         response, [=](const server::Caller& caller) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          RETURN_IF_ERROR(ReportInScope(caller, request->case_id()));
           auto positions = app_->ForgetReporter(
               caller.actor, request->case_id(), request->reason());
           if (!positions.ok()) return positions.status();
@@ -110,9 +110,13 @@ class IntakeServer final
   }
 
  private:
-  static constexpr char kNotYet[] = "not implemented yet (issue #4)";
-  static absl::Status NotYet(const server::Caller&) {
-    return absl::UnimplementedError(kNotYet);
+  // A reporter's contact is read or forgotten only within the caller's
+  // areas; an unknown case is the command's NOT_FOUND.
+  absl::Status ReportInScope(const server::Caller& caller,
+                             const std::string& case_id) const {
+    auto report = app_->GetReport(case_id);
+    if (!report.ok()) return absl::OkStatus();
+    return caller.RequireScope(report->area_code());
   }
 
   server::Chassis* const chassis_;

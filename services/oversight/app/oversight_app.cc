@@ -5,6 +5,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/auth/token.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/clock/time_key.h"
 #include "services/common/domain/ids.h"
@@ -598,8 +599,23 @@ absl::StatusOr<v1::NoticeRecord> OversightApp::GetNotice(
   return n;
 }
 
+bool NoticeWanted(const v1::ListNoticesRequest& r,
+                  const std::vector<std::string>& scopes, const v1::Notice& n) {
+  return (r.overseer_id().empty() || n.overseer_id() == r.overseer_id()) &&
+         (r.status() == v1::NOTICE_STATUS_UNSPECIFIED ||
+          n.status() == r.status()) &&
+         auth::InScope(scopes, n.area_code());
+}
+
+absl::Status OversightApp::WaitApplied(
+    const google::protobuf::RepeatedPtrField<common::v1::Position>& positions,
+    absl::Time deadline) const {
+  return store_->WaitForPositions(positions, deadline);
+}
+
 absl::StatusOr<v1::ListNoticesResponse> OversightApp::ListNotices(
-    const v1::ListNoticesRequest& q) const {
+    const v1::ListNoticesRequest& q,
+    const std::vector<std::string>& scopes) const {
   if (q.page_size() < 0) {
     return status::InvalidField("page_size", "must not be negative");
   }
@@ -614,16 +630,13 @@ absl::StatusOr<v1::ListNoticesResponse> OversightApp::ListNotices(
           inner = absl::DataLossError(absl::StrCat("notice ", key));
           return false;
         }
-        if ((!q.overseer_id().empty() && n.overseer_id() != q.overseer_id()) ||
-            (q.status() != v1::NOTICE_STATUS_UNSPECIFIED &&
-             n.status() != q.status())) {
-          return true;
-        }
+        v1::Notice view = NoticeView(n);
+        if (!NoticeWanted(q, scopes, view)) return true;
         if (out.notices_size() == limit) {
           out.set_next_page_token(out.notices(limit - 1).notice_id());
           return false;
         }
-        *out.add_notices() = NoticeView(n);
+        *out.add_notices() = std::move(view);
         return true;
       }));
   RETURN_IF_ERROR(inner);

@@ -44,6 +44,11 @@ inline constexpr char kCaseFactsProjection[] = "case_facts";
 inline constexpr char kTaskFactsProjection[] = "task_facts";
 inline constexpr char kTimersProjection[] = "timers";
 
+// Whether notice `n` answers a list or watch request: the overseer and the
+// status asked for, and an area within `scopes`.
+bool NoticeWanted(const v1::ListNoticesRequest& r,
+                  const std::vector<std::string>& scopes, const v1::Notice& n);
+
 class OversightApp {
  public:
   OversightApp(eventstore::EventStore* store,
@@ -81,8 +86,14 @@ class OversightApp {
 
   absl::StatusOr<v1::Coverage> GetCoverage(
       const v1::GetCoverageRequest& r) const;
+  // The notices answering `r` whose area is within `scopes`.
   absl::StatusOr<v1::ListNoticesResponse> ListNotices(
-      const v1::ListNoticesRequest& r) const;
+      const v1::ListNoticesRequest& r,
+      const std::vector<std::string>& scopes = {"*"}) const;
+  // Waits (until `deadline`) for `positions` to be applied here.
+  absl::Status WaitApplied(
+      const google::protobuf::RepeatedPtrField<common::v1::Position>& positions,
+      absl::Time deadline) const;
   absl::StatusOr<v1::NoticeRecord> GetNotice(const std::string& id) const;
   absl::StatusOr<v1::Participation> GetParticipation(
       const v1::GetParticipationRequest& r) const;

@@ -12,6 +12,7 @@
 #include "services/common/server/chassis.h"
 #include "services/common/server/threaded_stream.h"
 #include "services/common/status/errors.h"
+#include "services/common/status/status_macros.h"
 #include "services/oversight/app/oversight_app.h"
 #include "wangge/oversight/v1/oversight.grpc.pb.h"
 
@@ -50,7 +51,13 @@ class OversightServer final
   WANGGE_OVERSIGHT_UNARY(GetCoverage, GetCoverageRequest, Coverage,
                          app_->GetCoverage(*request))
   WANGGE_OVERSIGHT_UNARY(ListNotices, ListNoticesRequest, ListNoticesResponse,
-                         app_->ListNotices(OwnNotices(caller, *request)))
+                         ([&]() -> absl::StatusOr<v1::ListNoticesResponse> {
+                           RETURN_IF_ERROR(app_->WaitApplied(
+                               request->min_positions(),
+                               server::MinPositionsDeadline(context)));
+                           return app_->ListNotices(
+                               OwnNotices(caller, *request), caller.scopes);
+                         }()))
   WANGGE_OVERSIGHT_UNARY(AcknowledgeNotice, NoticeActionRequest,
                          OversightCommandResponse,
                          app_->Acknowledge(caller.actor, *request))
@@ -84,7 +91,8 @@ class OversightServer final
             return new server::RejectedStream<v1::Notice>(
                 grpc::Status(grpc::StatusCode::UNAVAILABLE, "not loaded"));
           }
-          auto* watch = new WatchReactor(app_, OwnNotices(caller, *request));
+          auto* watch = new WatchReactor(app_, OwnNotices(caller, *request),
+                                         caller.scopes);
           watch->Begin();
           return watch;
         });
@@ -94,27 +102,33 @@ class OversightServer final
   // A member's current notices, then every change to them.
   class WatchReactor final : public server::QueuedStream<v1::Notice> {
    public:
-    WatchReactor(OversightApp* app, v1::ListNoticesRequest request)
-        : app_(app), request_(std::move(request)) {
+    WatchReactor(OversightApp* app, v1::ListNoticesRequest request,
+                 std::vector<std::string> scopes)
+        : app_(app), request_(std::move(request)), scopes_(std::move(scopes)) {
       listener_ = app_->Subscribe([this](const v1::Notice& n) { Enqueue(n); });
     }
     ~WatchReactor() override { app_->Unsubscribe(listener_); }
 
    private:
     grpc::Status Produce() override {
-      auto current = app_->ListNotices(request_);
-      if (!current.ok()) return status::ToGrpcStatus(current.status());
-      for (const auto& n : current->notices())
-        if (!Send(n)) return grpc::Status::OK;
-      // Only this member's notices, as they change.
+      v1::ListNoticesRequest page = request_;
+      page.set_page_size(1000);
+      do {  // every current notice, a page at a time
+        auto current = app_->ListNotices(page, scopes_);
+        if (!current.ok()) return status::ToGrpcStatus(current.status());
+        for (const auto& n : current->notices())
+          if (!Send(n)) return grpc::Status::OK;
+        page.set_page_token(current->next_page_token());
+      } while (!page.page_token().empty());
+      // Then the same notices as they change.
       return Drain([this](const v1::Notice& n) {
-        return request_.overseer_id().empty() ||
-               n.overseer_id() == request_.overseer_id();
+        return NoticeWanted(request_, scopes_, n);
       });
     }
 
     OversightApp* const app_;
     const v1::ListNoticesRequest request_;
+    const std::vector<std::string> scopes_;
     int listener_ = 0;
   };
 

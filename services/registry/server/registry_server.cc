@@ -239,8 +239,11 @@ namespace {
 // a RegistryChange.
 class WatchReactor final : public server::ThreadedStream<v1::RegistryChange> {
  public:
-  WatchReactor(eventstore::EventStore* store, std::vector<uint64_t> after)
-      : store_(store), next_(std::move(after)) {
+  // `staff_details`: whether the caller may read staff (ListStaff); if not,
+  // a StaffAssigned change carries its type, stream and position only.
+  WatchReactor(eventstore::EventStore* store, std::vector<uint64_t> after,
+               bool staff_details)
+      : store_(store), next_(std::move(after)), staff_details_(staff_details) {
     for (auto& n : next_) ++n;
   }
 
@@ -267,7 +270,10 @@ class WatchReactor final : public server::ThreadedStream<v1::RegistryChange> {
           // The payload as JSON through its own descriptor.
           const auto* desc = google::protobuf::DescriptorPool::generated_pool()
                                  ->FindMessageTypeByName(env->event_type());
-          if (desc != nullptr) {
+          const bool redacted =
+              !staff_details_ &&
+              env->event_type() == v1::StaffAssigned::descriptor()->full_name();
+          if (desc != nullptr && !redacted) {
             std::unique_ptr<google::protobuf::Message> m(
                 google::protobuf::MessageFactory::generated_factory()
                     ->GetPrototype(desc)
@@ -292,6 +298,7 @@ class WatchReactor final : public server::ThreadedStream<v1::RegistryChange> {
 
   eventstore::EventStore* const store_;
   std::vector<uint64_t> next_;
+  const bool staff_details_;
 };
 
 }  // namespace
@@ -301,7 +308,7 @@ grpc::ServerWriteReactor<v1::RegistryChange>* RegistryServer::WatchChanges(
     const v1::WatchChangesRequest* request) {
   return chassis_->Stream<v1::RegistryChange>(
       context, absl::StrCat(kService, "WatchChanges"), *request,
-      [=](const server::Caller&)
+      [=](const server::Caller& caller)
           -> grpc::ServerWriteReactor<v1::RegistryChange>* {
         if (store_ == nullptr) {
           return new server::RejectedStream<v1::RegistryChange>(
@@ -316,7 +323,10 @@ grpc::ServerWriteReactor<v1::RegistryChange>* RegistryServer::WatchChanges(
           }
           after[pos.partition()] = pos.sequence();
         }
-        auto* reactor = new WatchReactor(store_, std::move(after));
+        auto* reactor = new WatchReactor(
+            store_, std::move(after),
+            chassis_->RoleMayCall(absl::StrCat(kService, "ListStaff"),
+                                  caller.actor.role()));
         reactor->Begin();
         return reactor;
       });

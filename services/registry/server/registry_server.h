@@ -7,6 +7,7 @@
 
 #include "services/common/server/chassis.h"
 #include "services/registry/app/registry_app.h"
+#include "wangge/registry/v1/events.pb.h"
 #include "wangge/registry/v1/registry.grpc.pb.h"
 
 namespace wangge::registry {

@@ -193,6 +193,13 @@ TEST_F(RegistryServerTest, WatchSeesChangesAndExportReimportsTheSame) {
     pos->set_sequence(0);
   }
   auto watch = stub_->WatchChanges(&watch_ctx, from_start);
+  // And a channel (a public app's gateway), which may not read staff.
+  grpc::ClientContext channel_ctx;
+  channel_ctx.AddMetadata(
+      "authorization",
+      "Bearer " + testing::DevToken(common::v1::ROLE_CHANNEL, {"*"},
+                                    "app-gateway", "", "app"));
+  auto channel_watch = stub_->WatchChanges(&channel_ctx, from_start);
 
   auto demo = GenerateDemo(5, kT0);
   ASSERT_TRUE(demo.ok());
@@ -213,6 +220,19 @@ TEST_F(RegistryServerTest, WatchSeesChangesAndExportReimportsTheSame) {
             static_cast<int>(demo->staff.size()));
   watch_ctx.TryCancel();
   watch->Finish();
+  // The channel hears every change, but a post's holder (name, areas) only
+  // by its type, stream and position.
+  std::map<std::string, int> channel_by_type;
+  for (size_t i = 0; i < expected && channel_watch->Read(&change); ++i) {
+    ++channel_by_type[change.event_type()];
+    const bool staff =
+        change.event_type() == "wangge.registry.v1.StaffAssigned";
+    EXPECT_EQ(change.event_json().empty(), staff) << change.event_type();
+    EXPECT_FALSE(change.stream_id().empty());
+  }
+  EXPECT_EQ(channel_by_type, by_type);
+  channel_ctx.TryCancel();
+  channel_watch->Finish();
 
   // Export as of now, import into a fresh registry: the same answers.
   v1::ExportDeploymentRequest req;

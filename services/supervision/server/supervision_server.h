@@ -251,6 +251,12 @@ class SupervisionServer final
         absl::StrCat("wangge.supervision.v1.SupervisionService.", method),
         request, response, [=](const server::Caller& caller) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
+          // The case's area is fixed when it opens; an unknown case is the
+          // command's NOT_FOUND.
+          if (auto c = app_->GetCaseRecord(request->case_id()); c.ok()) {
+            absl::Status scope = caller.RequireScope(c->opened().area_code());
+            if (!scope.ok()) return scope;
+          }
           auto result = run(caller.actor);
           if (!result.ok()) return result.status();
           *response = std::move(*result);
@@ -271,8 +277,8 @@ class SupervisionServer final
         request, response, [=](const server::Caller& caller) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
           if (!wait.empty() && store_ != nullptr) {
-            absl::Status s =
-                store_->WaitForPositions(wait, absl::Now() + kMinPositionsWait);
+            absl::Status s = store_->WaitForPositions(
+                wait, server::MinPositionsDeadline(context));
             if (!s.ok()) return s;
           }
           return body(caller);

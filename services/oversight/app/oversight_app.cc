@@ -183,7 +183,9 @@ absl::StatusOr<std::vector<Emitted>> OversightApp::Raise(const Trigger& trigger,
   if (existing.version() > 0) return std::vector<Emitted>{};  // redelivery
   ASSIGN_OR_RETURN(v1::CaseFacts c,
                    Row<v1::CaseFacts>(kCaseFactsProjection, trigger.case_id));
-  if (c.closed()) return std::vector<Emitted>{};
+  if (c.closed() && !ComesAfterClose(trigger.kind)) {
+    return std::vector<Emitted>{};
+  }
   const std::shared_ptr<const RedLine> line = Line();
   return registry_->Read([&](const registry::RegistryState& state)
                              -> absl::StatusOr<std::vector<Emitted>> {
@@ -239,6 +241,8 @@ absl::StatusOr<eventstore::AppendRequest> OversightApp::SupervisionEffects(
     if (e.satisfaction() == sv::SATISFACTION_UNSATISFIED &&
         rules_.on_unsatisfied) {
       facts.set_unsatisfied(facts.unsatisfied() + 1);
+      // On the closed case; if the follow-up reopens it, its next close
+      // resolves the notice.
       ASSIGN_OR_RETURN(emitted,
                        Raise({case_id, "", "unsatisfied",
                               absl::StrCat("unsatisfied/", facts.unsatisfied()),
@@ -693,7 +697,7 @@ absl::StatusOr<size_t> OversightApp::FireDueTimers(size_t max) {
     const std::shared_ptr<const RedLine> line = Line();
     // A notice raised as its case closed (the two followers race) resolves
     // here instead of climbing.
-    auto emitted = c.closed()
+    auto emitted = c.closed() && !ComesAfterClose(n.raised().trigger())
                        ? DecideCaseClosed(n)
                        : registry_->Read([&](const registry::RegistryState& s) {
                            return DecideEscalate(n, *line, s, rules_, now);

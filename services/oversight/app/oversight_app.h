@@ -119,7 +119,8 @@ class OversightApp {
       std::map<std::string, v1::NoticeRecord> notices, const std::string& cause,
       absl::Time now, std::vector<v1::Notice>* changed,
       std::map<std::string, v1::SmallWishRecord> wishes = {}) const;
-  // Raises the trigger's notice unless it exists or the case is closed.
+  // Raises the trigger's notice unless it exists or the case is closed (and
+  // the trigger is not one that comes after the close).
   absl::StatusOr<std::vector<Emitted>> Raise(const Trigger& trigger,
                                              absl::Time now) const;
   absl::StatusOr<v1::OversightCommandResponse> Commit(

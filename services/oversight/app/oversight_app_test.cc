@@ -8,6 +8,7 @@
 #include "services/registry/domain/test_registry.h"
 #include "wangge/dispatch/v1/events.pb.h"
 #include "wangge/supervision/v1/events.pb.h"
+#include "wangge/supervision/v1/supervision.pb.h"
 
 namespace wangge::oversight {
 namespace {
@@ -221,6 +222,35 @@ TEST_F(OversightAppTest, AClosedCaseRaisesNothingAndAGapIsFlagged) {
   v1::ListNoticesRequest mine;
   mine.set_overseer_id("m-micro");
   EXPECT_EQ(app_->ListNotices(mine)->notices_size(), 0);
+  // A follow-up comes only after the close: an unsatisfied one raises a
+  // notice on the closed case all the same (不满意 → 督办), once.
+  supervision::v1::FollowUpRecorded unhappy;
+  unhappy.set_case_id("C3");
+  unhappy.set_satisfaction(supervision::v1::SATISFACTION_UNSATISFIED);
+  Deliver(unhappy, "supervision", "case/C3");
+  auto listed = app_->ListNotices(mine);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->notices_size(), 1);
+  EXPECT_EQ(listed->notices(0).case_id(), "C3");
+  EXPECT_EQ(listed->notices(0).trigger(), "unsatisfied");
+  // Out of the member's scope, the list leaves it out.
+  EXPECT_EQ(app_->ListNotices(mine, {"9999"})->notices_size(), 0);
+  EXPECT_EQ(app_->ListNotices(mine, {micros_[0]})->notices_size(), 1);
+  // Unacknowledged, it climbs the line like any other: the close that came
+  // before it does not resolve it.
+  clock_.Advance(absl::Hours(24 * 7));
+  ASSERT_TRUE(app_->FireDueTimers(100).ok());
+  v1::ListNoticesRequest all;
+  listed = app_->ListNotices(all);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  int unsatisfied = 0;
+  for (const auto& n : listed->notices()) {
+    if (n.trigger() != "unsatisfied") continue;
+    ++unsatisfied;
+    EXPECT_NE(n.status(), v1::NOTICE_STATUS_RESOLVED);
+    EXPECT_GT(n.escalation_level(), 0);
+  }
+  EXPECT_EQ(unsatisfied, 1);
 }
 
 TEST_F(OversightAppTest, TheLineSurvivesARestart) {

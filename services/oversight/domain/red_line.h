@@ -132,6 +132,12 @@ struct Trigger {
   std::string case_area_code;
 };
 std::string NoticeId(const Trigger& trigger);
+// A trigger that only a closed case can have (an unsatisfied follow-up): its
+// notice is raised, and climbs, although the case is closed. Others are
+// resolved by the close.
+inline bool ComesAfterClose(const std::string& kind) {
+  return kind == "unsatisfied";
+}
 
 absl::StatusOr<Emitted> DecideRaise(const RedLine& line,
                                     const registry::RegistryState& registry,

@@ -93,15 +93,11 @@ absl::StatusOr<Emitted> DecideDispatch(const registry::RegistryState& registry,
     return absl::FailedPreconditionError(absl::StrCat(
         "class ", c.category_code, " is not in policy ", policy->version()));
   }
-  const registry::v1::TimeLimit* limit = nullptr;
-  for (const auto& l : cls->limits()) {
-    if (l.urgency() == c.urgency) limit = &l;
-  }
-  // A class without a limit for this urgency falls back to its ordinary one.
-  for (const auto& l : cls->limits()) {
-    if (limit == nullptr && l.urgency() == "ordinary") limit = &l;
-  }
-  if (limit == nullptr || limit->minutes() == 0) {
+  // Filing checked this against the policy of its time; a newer policy may
+  // have dropped the urgency.
+  const std::optional<registry::AppliedLimit> limit =
+      registry::TimeLimitFor(*cls, c.urgency);
+  if (!limit) {
     return absl::FailedPreconditionError(absl::StrCat(
         "class ", c.category_code, " has no time limit for ", c.urgency));
   }
@@ -121,12 +117,12 @@ absl::StatusOr<Emitted> DecideDispatch(const registry::RegistryState& registry,
     e.set_department(c.department);
   }
   ASSIGN_OR_RETURN(absl::Time due,
-                   registry::Deadline(policy->calendar(), now, limit->minutes(),
-                                      limit->working_time()));
-  ASSIGN_OR_RETURN(absl::Time yellow, registry::DeadlineAfter(
-                                          policy->calendar(), now,
-                                          absl::Minutes(limit->minutes()) * 0.8,
-                                          limit->working_time()));
+                   registry::Deadline(policy->calendar(), now, limit->minutes,
+                                      limit->working_time));
+  ASSIGN_OR_RETURN(absl::Time yellow,
+                   registry::DeadlineAfter(policy->calendar(), now,
+                                           absl::Minutes(limit->minutes) * 0.8,
+                                           limit->working_time));
   e.set_task_id(TaskId(c.case_id, c.attempt));
   e.set_case_id(c.case_id);
   e.set_attempt(c.attempt);
@@ -137,8 +133,8 @@ absl::StatusOr<Emitted> DecideDispatch(const registry::RegistryState& registry,
   *e.mutable_dispatched_time() = ToProto(now);
   *e.mutable_due_time() = ToProto(due);
   *e.mutable_yellow_time() = ToProto(yellow);
-  e.set_limit_minutes(limit->minutes());
-  e.set_working_time(limit->working_time());
+  e.set_limit_minutes(limit->minutes);
+  e.set_working_time(limit->working_time);
   e.set_rework_count(c.rework_count);
   e.set_reason(c.reason);
   e.set_extension_allowed(cls->extension_allowed());

@@ -94,6 +94,11 @@ TEST_F(TaskTest, EmergencyCountsTheWallClock) {
   // No municipal department: the locality fallback (属地兜底) takes it.
   EXPECT_EQ(task_.dispatched().department(), reg::kStreetOffice);
   EXPECT_TRUE(task_.dispatched().locality_fallback());
+  // A class without an emergency limit: its ordinary 4 hours, but on the
+  // wall clock (not 4 working hours after the holiday week).
+  Dispatch(reg::kRubbish, Local(2024, 10, 1, 23, 0), "emergency");
+  EXPECT_EQ(FromProto(task_.due_time()), Local(2024, 10, 2, 3, 0));
+  EXPECT_FALSE(task_.dispatched().working_time());
 }
 
 TEST_F(TaskTest, AcceptOnlyByTheOwnDepartmentAndOnce) {

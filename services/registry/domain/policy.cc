@@ -69,6 +69,20 @@ const v1::CategoryClass* ClassOf(const v1::PolicyPublished& p,
   return nullptr;
 }
 
+std::optional<AppliedLimit> TimeLimitFor(const v1::CategoryClass& cls,
+                                         const std::string& urgency) {
+  const v1::TimeLimit* limit = nullptr;
+  for (const auto& l : cls.limits()) {
+    if (l.urgency() == urgency) limit = &l;
+  }
+  for (const auto& l : cls.limits()) {
+    if (limit == nullptr && l.urgency() == "ordinary") limit = &l;
+  }
+  if (limit == nullptr || limit->minutes() == 0) return std::nullopt;
+  return AppliedLimit{limit->minutes(),
+                      limit->working_time() && urgency != "emergency"};
+}
+
 absl::StatusOr<std::string> ComponentCategory(const std::string& id) {
   if (id.size() != 16 ||
       id.find_first_not_of("0123456789") != std::string::npos) {

@@ -6,6 +6,8 @@
 // services make: who handles a case, staff of an area, and deadlines in
 // business time. Pure, like the rest of the domain.
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,18 @@ absl::StatusOr<RegistryEvent> DecideAssignStaff(const RegistryState& state,
 const v1::PolicyPublished* PolicyAt(const RegistryState& state, absl::Time t);
 const v1::CategoryClass* ClassOf(const v1::PolicyPublished& p,
                                  const std::string& code);
+
+// The time limit a case of class `cls` filed at `urgency` ("ordinary",
+// "urgent", "emergency") is dispatched under: the class's limit for that
+// urgency, else its ordinary one; null if neither exists (the class does not
+// allow that urgency: an emergency-only class filed as ordinary). An
+// emergency counts on the wall clock whichever limit it falls back to.
+struct AppliedLimit {
+  uint32_t minutes = 0;
+  bool working_time = false;
+};
+std::optional<AppliedLimit> TimeLimitFor(const v1::CategoryClass& cls,
+                                         const std::string& urgency);
 
 // The category of a 16-character component id ("3205080101000001" ->
 // "component/01/0101"; the 6+2+3+5 layout -> "component/01/01080").

@@ -214,11 +214,19 @@ absl::StatusOr<std::vector<Emitted>> DecideFile(
         absl::StrCat("not a filing criterion of ", c.opened().category_code(),
                      " in policy ", policy->version()));
   }
+  const std::string level = urgency == v1::URGENCY_EMERGENCY ? "emergency"
+                            : urgency == v1::URGENCY_URGENT  ? "urgent"
+                                                             : "ordinary";
+  // Dispatch could set no deadline: the case would stay filed, unrouted.
+  if (!registry::TimeLimitFor(*cls, level)) {
+    return InvalidField(
+        "urgency", absl::StrCat(c.opened().category_code(), " in policy ",
+                                policy->version(), " has no time limit for ",
+                                level, " (nor an ordinary one)"));
+  }
   v1::CaseFiled e;
   e.set_case_id(Id(c));
-  e.set_urgency(urgency == v1::URGENCY_EMERGENCY ? "emergency"
-                : urgency == v1::URGENCY_URGENT  ? "urgent"
-                                                 : "ordinary");
+  e.set_urgency(level);
   e.set_filing_criterion(filing_criterion);
   e.set_category_code(c.opened().category_code());
   e.set_area_code(c.opened().area_code());

@@ -176,6 +176,28 @@ TEST_F(CaseTest, FileNeedsTheShiftLeaderUrgencyAndACriterionOfTheClass) {
                                              "smell", registry_, policy_, t0_)
                                       .status()),
             "filing_criterion");
+  // A class whose only limit is for emergencies (event/04 in the demo
+  // catalogue): filed as ordinary, dispatch could set no deadline.
+  {
+    registry::RegistryState emergency_only = registry_;
+    for (auto& p : emergency_only.policies) {
+      for (auto& cls : *p.mutable_classes()) {
+        if (cls.code() != reg::kRubbish) continue;
+        cls.clear_limits();
+        auto* l = cls.add_limits();
+        l->set_urgency("emergency");
+        l->set_minutes(60);
+      }
+    }
+    EXPECT_EQ(status::ViolatedField(DecideFile(case_, kLead,
+                                               v1::URGENCY_ORDINARY, "visible",
+                                               emergency_only, policy_, t0_)
+                                        .status()),
+              "urgency");
+    EXPECT_TRUE(DecideFile(case_, kLead, v1::URGENCY_EMERGENCY, "visible",
+                           emergency_only, policy_, t0_)
+                    .ok());
+  }
   auto filed = DecideFile(case_, kLead, v1::URGENCY_URGENT, "visible",
                           registry_, policy_, t0_);
   ASSERT_TRUE(filed.ok());

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/clock/proto_time.h"
+#include "services/common/domain/evidence.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 #include "services/registry/domain/policy.h"
@@ -154,9 +155,24 @@ absl::StatusOr<std::vector<Emitted>> DecideAccept(const v1::TaskRecord& task,
   return std::vector<Emitted>{domain::Emit(Stream(task), e)};
 }
 
+namespace {
+
+// Past its deadline by the clock, whether or not its overdue timer has fired
+// yet (the timer thread runs behind by up to a scan, and by the downtime
+// after a restart). A shelved task's clock is stopped.
+bool PastDue(const v1::TaskRecord& task, absl::Time now) {
+  if (task.overdue()) return true;
+  if (task.status() == v1::TASK_STATUS_SHELVED || !task.has_due_time()) {
+    return false;
+  }
+  return now >= FromProto(task.due_time());
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<Emitted>> DecideRequest(
     const v1::TaskRecord& task, const Actor& actor, RequestKind kind,
-    const std::string& reason, uint32_t minutes, absl::Time) {
+    const std::string& reason, uint32_t minutes, absl::Time now) {
   RETURN_IF_ERROR(OwnDepartment(task, actor));
   const char* action = kind == RequestKind::kSendBack    ? "send back"
                        : kind == RequestKind::kExtension ? "extend"
@@ -181,7 +197,7 @@ absl::StatusOr<std::vector<Emitted>> DecideRequest(
             "the class policy of ", task.dispatched().category_code(),
             " allows no extension (延期)"));
       }
-      if (task.overdue()) {
+      if (PastDue(task, now)) {
         return absl::FailedPreconditionError(
             "the task is already overdue: an extension comes before the "
             "deadline");
@@ -216,12 +232,7 @@ absl::StatusOr<std::vector<Emitted>> DecideReportHandled(
     return WrongState(task, "report handled");
   }
   if (result.empty()) return InvalidField("note", "the result is required");
-  for (size_t i = 0; i < evidence.size(); ++i) {
-    if (evidence[i].size() != 64) {
-      return InvalidField(absl::StrCat("evidence_sha256[", i, "]"),
-                          "64 hex characters");
-    }
-  }
+  RETURN_IF_ERROR(domain::ValidEvidence(evidence));
   v1::TaskHandled e;
   e.set_task_id(Stream(task));
   e.set_case_id(task.dispatched().case_id());
@@ -232,7 +243,11 @@ absl::StatusOr<std::vector<Emitted>> DecideReportHandled(
   *e.mutable_handled_time() = ToProto(now);
   e.set_on_time(now <= FromProto(task.due_time()));
   *e.mutable_due_time() = task.due_time();
-  return std::vector<Emitted>{domain::Emit(Stream(task), e)};
+  // The clock stops here: a warning or overdue that is due but not yet
+  // fired by the timer thread fires first, so no late task goes unnoted.
+  std::vector<Emitted> out = DecideTimers(task, now);
+  out.push_back(domain::Emit(Stream(task), e));
+  return out;
 }
 
 absl::StatusOr<std::vector<Emitted>> DecideRuling(
@@ -245,7 +260,8 @@ absl::StatusOr<std::vector<Emitted>> DecideRuling(
     return InvalidField("reason", "a refusal needs a reason");
   }
   const auto& d = task.dispatched();
-  std::vector<Emitted> out;
+  // As for a handled report: what is due fires before the ruling.
+  std::vector<Emitted> out = DecideTimers(task, now);
   switch (task.status()) {
     case v1::TASK_STATUS_SEND_BACK_REQUESTED: {
       v1::SendBackDecided e;
@@ -297,7 +313,7 @@ absl::StatusOr<std::vector<Emitted>> DecideRuling(
       e.set_approved(approve);
       e.set_reason(reason);
       std::string version;
-      if (approve && task.overdue()) {
+      if (approve && PastDue(task, now)) {
         // The deadline passed while the request waited: too late to extend.
         return absl::FailedPreconditionError(
             "the task went overdue while the extension waited: refuse it");

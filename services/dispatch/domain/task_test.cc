@@ -192,6 +192,13 @@ TEST_F(TaskTest, ExtensionForbiddenByClassAllowedOtherwise) {
   auto no_minutes = DecideRequest(task_, Handler(reg::kGreenery),
                                   RequestKind::kExtension, "rain", 0, t0);
   EXPECT_EQ(status::ViolatedField(no_minutes.status()), "extension_minutes");
+  // A minute after the deadline, no timer applied yet: too late to ask.
+  EXPECT_EQ(
+      DecideRequest(task_, Handler(reg::kGreenery), RequestKind::kExtension,
+                    "rain", 420, Local(2024, 9, 29, 10, 1))
+          .status()
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
   Apply(*DecideRequest(task_, Handler(reg::kGreenery), RequestKind::kExtension,
                        "rain", 420, t0),
         t0);
@@ -262,6 +269,33 @@ TEST_F(TaskTest, TimersFireOncePerSchedule) {
   EXPECT_FALSE(As<v1::TaskHandled>((*handled)[0]).on_time());
 }
 
+TEST_F(TaskTest, HandledPastTheDeadlineBeforeTheTimerFiredIsNotedOverdue) {
+  const absl::Time t0 = Local(2024, 9, 23, 10, 0);  // due 15:30
+  Dispatch(reg::kRubbish, t0);
+  Apply(*DecideAccept(task_, Handler(reg::kSanitation), t0), t0);
+  // 15:31, the timer thread behind: the report still notes the deadline.
+  const absl::Time late = Local(2024, 9, 23, 15, 31);
+  auto handled =
+      DecideReportHandled(task_, Handler(reg::kSanitation), "swept", {}, late);
+  ASSERT_TRUE(handled.ok()) << handled.status();
+  ASSERT_EQ(handled->size(), 3u);
+  EXPECT_EQ((*handled)[0].event->GetDescriptor(),
+            v1::TaskYellowWarning::descriptor());
+  EXPECT_EQ((*handled)[1].event->GetDescriptor(),
+            v1::TaskOverdue::descriptor());
+  EXPECT_FALSE(As<v1::TaskHandled>((*handled)[2]).on_time());
+  Apply(*handled, late);
+  EXPECT_TRUE(task_.overdue());
+  EXPECT_EQ(task_.status(), v1::TASK_STATUS_HANDLED);
+  // In time, the report is all there is.
+  Dispatch(reg::kRubbish, t0);
+  Apply(*DecideAccept(task_, Handler(reg::kSanitation), t0), t0);
+  handled = DecideReportHandled(task_, Handler(reg::kSanitation), "swept", {},
+                                Local(2024, 9, 23, 11, 0));
+  ASSERT_TRUE(handled.ok());
+  EXPECT_EQ(handled->size(), 1u);
+}
+
 TEST_F(TaskTest, BothTimersAtOnceAfterALongOutage) {
   Dispatch(reg::kRubbish, Local(2024, 9, 23, 10, 0));
   auto both = DecideTimers(task_, Local(2024, 9, 24, 10, 0));
@@ -290,6 +324,13 @@ TEST_F(TaskTest, ReportHandledNeedsAResultAndValidEvidence) {
                                                       "done", {"abc"}, t0)
                                       .status()),
             "evidence_sha256[0]");
+  // Long enough, but not a hex digest.
+  EXPECT_EQ(
+      status::ViolatedField(
+          DecideReportHandled(task_, Handler(reg::kSanitation), "done",
+                              {std::string(64, 'a'), std::string(64, 'z')}, t0)
+              .status()),
+      "evidence_sha256[1]");
   EXPECT_EQ(
       status::DeniedRule(
           DecideReportHandled(task_, Handler(reg::kGreenery), "done", {}, t0)
@@ -341,6 +382,11 @@ TEST_F(TaskTest, NoExtensionOnceTheDeadlinePassedWhileItWaited) {
   const absl::Time late = Local(2024, 9, 30, 9, 0);
   auto fired = DecideTimers(task_, late);
   ASSERT_EQ(fired.size(), 2u);  // yellow and overdue while pending
+  // Past the deadline before the timer fired: no extension asked or granted.
+  EXPECT_EQ(DecideRuling(task_, Dispatcher(), true, "", "", registry_, late)
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
   Apply(fired, late);
   EXPECT_EQ(DecideRuling(task_, Dispatcher(), true, "", "", registry_, late)
                 .status()

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/common/clock/proto_time.h"
+#include "services/common/domain/evidence.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 
@@ -373,12 +374,7 @@ absl::StatusOr<std::vector<Emitted>> DecideRecordAction(
     return InvalidField("action_kind", "visit, coordination or mediation");
   }
   if (r.note().empty()) return InvalidField("note", "what was done");
-  for (int i = 0; i < r.evidence_sha256_size(); ++i) {
-    if (r.evidence_sha256(i).size() != 64) {
-      return InvalidField(absl::StrCat("evidence_sha256[", i, "]"),
-                          "64 hex characters");
-    }
-  }
+  RETURN_IF_ERROR(domain::ValidEvidence(r.evidence_sha256()));
   v1::OversightActionRecorded e;
   e.set_notice_id(n.raised().notice_id());
   e.set_case_id(n.raised().case_id());

@@ -153,6 +153,12 @@ TEST_F(RedLineTest, AcknowledgementStopsTheClimbOnlyByTheHolder) {
           DecideRecordAction(notice_, Member("m-micro"), action, t_).status()),
       "action_kind");
   action.set_action_kind("visit");
+  action.add_evidence_sha256(std::string(64, 'Z'));  // not lower-case hex
+  EXPECT_EQ(
+      status::ViolatedField(
+          DecideRecordAction(notice_, Member("m-micro"), action, t_).status()),
+      "evidence_sha256[0]");
+  action.clear_evidence_sha256();
   auto visited = DecideRecordAction(notice_, Member("m-micro"), action,
                                     t_ + absl::Hours(1));
   ASSERT_TRUE(visited.ok());

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/clock/proto_time.h"
+#include "services/common/domain/evidence.h"
 #include "services/common/domain/ids.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
@@ -26,18 +27,6 @@ absl::Status WrongState(const v1::CaseRecord& c, const char* action) {
   return absl::FailedPreconditionError(
       absl::StrCat("cannot ", action, " case ", c.opened().case_id(),
                    " in state ", StatusName(c.status())));
-}
-
-absl::Status ValidEvidence(const std::vector<std::string>& evidence) {
-  for (size_t i = 0; i < evidence.size(); ++i) {
-    if (evidence[i].size() != 64 ||
-        evidence[i].find_first_not_of("0123456789abcdef") !=
-            std::string::npos) {
-      return InvalidField(absl::StrCat("evidence_sha256[", i, "]"),
-                          "64 lower-case hex characters");
-    }
-  }
-  return absl::OkStatus();
 }
 
 bool Contains(const google::protobuf::RepeatedPtrField<std::string>& list,
@@ -168,7 +157,7 @@ absl::StatusOr<std::vector<Emitted>> DecideVerify(
   if (c.status() != v1::CASE_STATUS_VERIFYING) return WrongState(c, "verify");
   RETURN_IF_ERROR(
       AssignedSupervisor(c.opened().verification_assignees(), actor));
-  RETURN_IF_ERROR(ValidEvidence(evidence));
+  RETURN_IF_ERROR(domain::ValidEvidence(evidence));
   if (!confirmed && note.empty()) {
     return InvalidField("note", "a refuted report needs the reason");
   }
@@ -341,7 +330,7 @@ absl::StatusOr<std::vector<Emitted>> DecideCheck(
                             "the reporter cannot check the case");
   }
   RETURN_IF_ERROR(AssignedSupervisor(h.check_assignees(), actor));
-  RETURN_IF_ERROR(ValidEvidence(evidence));
+  RETURN_IF_ERROR(domain::ValidEvidence(evidence));
   if (!passed && note.empty()) {
     return InvalidField("note", "a failed check needs what is wrong");
   }

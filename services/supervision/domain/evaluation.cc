@@ -348,6 +348,8 @@ v1::Evaluation Evaluate(const std::vector<v1::EvaluationFact>& facts,
       score = handling * w.area_handling + on_time * w.area_on_time +
               (100 - rework) * w.area_rework;
     } else if (absl::StartsWith(subject, "post/supervisor/")) {
+      // Unlike the other rates, nothing reported earns nothing: reporting
+      // is the patrol's work (docs/case-lifecycle.md, Evaluation).
       const double valid = get("reported") == 0
                                ? 0
                                : rate("valid_report", Rate(get("valid_report"),

@@ -141,6 +141,17 @@ absl::Status ValidateStreamId(const std::string& id) {
 
 constexpr size_t kRowDigestPiece = 64 << 10;
 
+// A retried command's answer: the first one, as recorded with it.
+AppendResult FirstResult(const CommandRecord& record) {
+  AppendResult result;
+  result.duplicate = true;
+  result.positions.assign(record.positions().begin(), record.positions().end());
+  result.stream_versions.assign(record.stream_versions().begin(),
+                                record.stream_versions().end());
+  result.command_response = record.response();
+  return result;
+}
+
 }  // namespace
 
 void RowDigest::Add(absl::string_view key, absl::string_view value) {
@@ -790,15 +801,7 @@ absl::StatusOr<AppendResult> EventStore::ApplyAppend(
         return FromRocks(rs, "read command");
       }
     }
-    if (found) {
-      AppendResult result;
-      result.duplicate = true;
-      result.positions.assign(record.positions().begin(),
-                              record.positions().end());
-      result.stream_versions.assign(record.stream_versions().begin(),
-                                    record.stream_versions().end());
-      return result;
-    }
+    if (found) return FirstResult(record);
   }
 
   // 2. Consumed positions: exactly the next one, or a duplicate.
@@ -919,6 +922,7 @@ absl::StatusOr<AppendResult> EventStore::ApplyAppend(
     for (const auto& p : result.positions) *record.add_positions() = p;
     for (const auto& v : result.stream_versions)
       *record.add_stream_versions() = v;
+    record.set_response(request.command_response);
     group->batch.Put(commands_cf_, request.command_id,
                      record.SerializeAsString());
     group->commands[request.command_id] = std::move(record);
@@ -1022,12 +1026,7 @@ absl::StatusOr<std::optional<AppendResult>> EventStore::CommandResult(
   if (!record.ParseFromString(value)) {
     return absl::DataLossError("command record does not parse");
   }
-  AppendResult result;
-  result.duplicate = true;
-  result.positions.assign(record.positions().begin(), record.positions().end());
-  result.stream_versions.assign(record.stream_versions().begin(),
-                                record.stream_versions().end());
-  return std::optional<AppendResult>(std::move(result));
+  return std::optional<AppendResult>(FirstResult(record));
 }
 
 absl::StatusOr<uint64_t> EventStore::StreamVersion(

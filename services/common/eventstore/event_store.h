@@ -138,6 +138,9 @@ struct Consumed {
 struct AppendRequest {
   // Idempotency key; empty: none.
   std::string command_id;
+  // With a command id: the service's answer to the command (serialized,
+  // without positions), kept with it and given back to a retry.
+  std::string command_response;
   wangge::common::v1::Actor actor;
   std::vector<StreamAppend> streams;
   std::vector<ProjectionWrite> projection_writes;
@@ -158,6 +161,8 @@ struct AppendResult {
   // True when the command id (or a consumed position) was already applied:
   // nothing was written and this is the first result.
   bool duplicate = false;
+  // A duplicate command's `command_response` as first stored.
+  std::string command_response;
 };
 
 struct VerifyReport {

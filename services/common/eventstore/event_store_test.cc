@@ -257,18 +257,30 @@ TEST_F(EventStoreTest, ConflictOnOneStreamWritesNothingOnTheOthers) {
 
 TEST_F(EventStoreTest, RetriedCommandReturnsFirstResultAndWritesNothing) {
   auto store = Open(MakeOptions(dir_));
-  auto first =
-      store->Append(Request({To("case/R", kNoStream, {Event("x")})}, "cmd-1"));
+  AppendRequest command =
+      Request({To("case/R", kNoStream, {Event("x")})}, "cmd-1");
+  command.command_response = "the first answer";
+  auto first = store->Append(command);
   ASSERT_TRUE(first.ok());
   EXPECT_FALSE(first->duplicate);
   const auto heads = store->Heads();
-  // A retry, even one whose expectation would now fail, returns the first.
-  auto retry =
-      store->Append(Request({To("case/R", kNoStream, {Event("x")})}, "cmd-1"));
+  // A retry, even one whose expectation would now fail, returns the first,
+  // with the answer the service kept with it.
+  command.command_response = "another answer";
+  auto retry = store->Append(command);
   ASSERT_TRUE(retry.ok()) << retry.status();
   EXPECT_TRUE(retry->duplicate);
   EXPECT_EQ(retry->positions[0].sequence(), first->positions[0].sequence());
+  EXPECT_EQ(retry->command_response, "the first answer");
   EXPECT_EQ(store->Heads(), heads);
+  // And after a reopen, through CommandResult.
+  store.reset();
+  store = Open(MakeOptions(dir_));
+  auto recorded = store->CommandResult("cmd-1");
+  ASSERT_TRUE(recorded.ok() && recorded->has_value());
+  EXPECT_EQ((*recorded)->command_response, "the first answer");
+  EXPECT_EQ((*recorded)->positions[0].sequence(),
+            first->positions[0].sequence());
   // Concurrent retries of a new command land once.
   std::vector<std::thread> threads;
   std::atomic<int> written{0};

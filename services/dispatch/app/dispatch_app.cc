@@ -213,8 +213,14 @@ absl::StatusOr<v1::TaskCommandResponse> DispatchApp::Commit(
     ASSIGN_OR_RETURN(auto first, store_->CommandResult(command_id));
     if (first) {
       // A retry: the first result, nothing written.
-      ASSIGN_OR_RETURN(v1::TaskRecord task, Load(task_id));
-      response.set_status(static_cast<v1::TaskStatus>(task.status()));
+      if (!response.ParseFromString(first->command_response) ||
+          first->command_response.empty()) {
+        // Recorded before answers were kept: the task's status now.
+        response.Clear();
+        response.set_task_id(task_id);
+        ASSIGN_OR_RETURN(v1::TaskRecord task, Load(task_id));
+        response.set_status(static_cast<v1::TaskStatus>(task.status()));
+      }
       for (const auto& p : first->positions) *response.add_positions() = p;
       return response;
     }
@@ -232,7 +238,11 @@ absl::StatusOr<v1::TaskCommandResponse> DispatchApp::Commit(
     std::vector<v1::Task> changed;
     ASSIGN_OR_RETURN(auto request, Effects(*decided, {{task_id, task}},
                                            command_id, now, &changed));
+    response.set_status(changed.front().status());
     request.command_id = command_id;
+    if (!command_id.empty()) {
+      request.command_response = response.SerializeAsString();
+    }
     request.actor = actor;
     auto result = store_->Append(std::move(request));
     if (!result.ok() && result.status().code() == absl::StatusCode::kAborted) {
@@ -241,7 +251,6 @@ absl::StatusOr<v1::TaskCommandResponse> DispatchApp::Commit(
     if (!result.ok()) return result.status();
     if (result->duplicate) return Commit(actor, command_id, task_id, decide);
     Publish(changed);
-    response.set_status(changed.front().status());
     for (const auto& p : result->positions) *response.add_positions() = p;
     return response;
   }

@@ -141,6 +141,16 @@ TEST_F(DispatchAppTest, WrongDepartmentWritesNothingAndRetriesApplyOnce) {
   ASSERT_TRUE(retry.ok()) << retry.status();
   EXPECT_EQ(Events(), after);
   EXPECT_EQ(retry->positions(0).sequence(), first->positions(0).sequence());
+  // After the task moved on, a retry is still the first answer (ACCEPTED).
+  auto handled = Action("task/C1/1", "h1");
+  handled.set_note("swept");
+  ASSERT_TRUE(
+      app_->Act(Handler(reg::kSanitation), TaskAction::kReportHandled, handled)
+          .ok());
+  retry = app_->Act(Handler(reg::kSanitation), TaskAction::kAccept,
+                    Action("task/C1/1", "r1"));
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->SerializeAsString(), first->SerializeAsString());
   EXPECT_EQ(app_->Act(Handler(reg::kSanitation), TaskAction::kAccept,
                       Action("task/nope/1"))
                 .status()

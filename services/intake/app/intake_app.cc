@@ -253,7 +253,14 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
   // A retry with the same request id: the same case, nothing written.
   if (!request.request_id().empty()) {
     ASSIGN_OR_RETURN(auto first, store_->CommandResult(command_id));
+    if (first && response.ParseFromString(first->command_response) &&
+        !response.case_id().empty()) {
+      for (const auto& p : first->positions) *response.add_positions() = p;
+      return response;
+    }
     if (first) {
+      // Recorded before answers were kept: rebuilt from the report.
+      response.Clear();
       for (const auto& sv : first->stream_versions) {
         if (absl::StartsWith(sv.stream_id(), "case/")) {
           response.set_case_id(sv.stream_id().substr(5));
@@ -327,16 +334,20 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
            NearbyKey(event->category_code(), {lon, lat}, now, event->case_id()),
            NearbyValue(lon, lat)});
     }
-    auto result = store_->Append(std::move(append));
-    if (!result.ok() && result.status().code() == absl::StatusCode::kAborted) {
-      continue;  // the minted id exists: mint another
-    }
-    if (!result.ok()) return result.status();
-    if (result->duplicate) return ReportCase(actor, request);  // raced a retry
     response.set_case_id(event->case_id());
     response.set_area_code(event->area_code());
     for (const auto& d : event->possible_duplicates())
       response.add_possible_duplicates(d);
+    if (!request.request_id().empty()) {
+      append.command_response = response.SerializeAsString();
+    }
+    auto result = store_->Append(std::move(append));
+    if (!result.ok() && result.status().code() == absl::StatusCode::kAborted) {
+      response.Clear();
+      continue;  // the minted id exists: mint another
+    }
+    if (!result.ok()) return result.status();
+    if (result->duplicate) return ReportCase(actor, request);  // raced a retry
     for (const auto& p : result->positions) *response.add_positions() = p;
     return response;
   }

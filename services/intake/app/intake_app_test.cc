@@ -130,6 +130,10 @@ TEST_F(IntakeAppTest, DuplicateHintsUseTheIndexOnDisk) {
   ASSERT_EQ(third->possible_duplicates_size(), 2);
   EXPECT_EQ(third->possible_duplicates(0), second->case_id());  // newest
   EXPECT_EQ(third->possible_duplicates(1), first->case_id());
+  // A retry is answered with the first answer, hints included.
+  auto again = app_->ReportCase(Hotline(), gcj);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->SerializeAsString(), third->SerializeAsString());
   // Across a cell edge, 60 m apart east-west and north-south; and 150 m
   // away (outside the 100 m radius) is no duplicate.
   const double cell = 200.0 / 111320.0;

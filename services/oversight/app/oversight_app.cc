@@ -468,7 +468,13 @@ absl::StatusOr<v1::OversightCommandResponse> OversightApp::OnNotice(
         const v1::NoticeRecord&)>& decide) {
   if (r.notice_id().empty())
     return status::InvalidField("notice_id", "required");
-  const std::string command = CommandId(what, actor, r.request_id());
+  // The notice is part of the command's identity: a request id reused on
+  // another notice is another command, not a retry.
+  const std::string command =
+      CommandId(what, actor,
+                r.request_id().empty()
+                    ? ""
+                    : absl::StrCat(r.notice_id(), "/", r.request_id()));
   if (!command.empty()) {
     ASSIGN_OR_RETURN(auto first, store_->CommandResult(command));
     if (first) {

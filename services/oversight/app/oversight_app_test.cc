@@ -253,6 +253,32 @@ TEST_F(OversightAppTest, AClosedCaseRaisesNothingAndAGapIsFlagged) {
   EXPECT_EQ(unsatisfied, 1);
 }
 
+// A request id names one command on one notice: reused on another notice it
+// is another command; repeated on the same notice it is a retry.
+TEST_F(OversightAppTest, ARequestIdIsPerNotice) {
+  OpenAndOverdue("C5", micros_[0]);
+  OpenAndOverdue("C6", micros_[0]);
+  const auto member = Person(common::v1::ROLE_PARTY_MEMBER, "m-micro");
+  v1::NoticeActionRequest ack;
+  ack.set_request_id("ack-1");
+  ack.set_notice_id("C5/overdue/task/C5/1");
+  auto first = app_->Acknowledge(member, ack);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const uint64_t after_first = Events();
+  auto retried = app_->Acknowledge(member, ack);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(Events(), after_first);
+  ASSERT_EQ(retried->positions_size(), first->positions_size());
+  EXPECT_EQ(retried->positions(0).sequence(), first->positions(0).sequence());
+  ack.set_notice_id("C6/overdue/task/C6/1");
+  ASSERT_TRUE(app_->Acknowledge(member, ack).ok());
+  EXPECT_GT(Events(), after_first);
+  EXPECT_EQ(app_->GetNotice("C5/overdue/task/C5/1")->status(),
+            v1::NOTICE_STATUS_ACKNOWLEDGED);
+  EXPECT_EQ(app_->GetNotice("C6/overdue/task/C6/1")->status(),
+            v1::NOTICE_STATUS_ACKNOWLEDGED);
+}
+
 TEST_F(OversightAppTest, TheLineSurvivesARestart) {
   app_ = std::make_unique<OversightApp>(store_.get(), replica_.get(),
                                         OversightRules(), &clock_);

@@ -2,7 +2,9 @@
 
 #include <set>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "services/common/status/status_macros.h"
 
 namespace wangge::registry {
@@ -62,14 +64,7 @@ absl::StatusOr<ImportResult> RegistryApp::Import(
   if (!command_id.empty()) {
     // A retry returns the first result: nothing is decided or written again.
     ASSIGN_OR_RETURN(auto first, store_->CommandResult(command_id));
-    if (first) {
-      ImportResult result;
-      result.areas = static_cast<uint32_t>(deployment.areas.size());
-      result.positions = first->positions;
-      result.duplicate = true;
-      result.policy_version = snapshot()->state.applied;
-      return result;
-    }
+    if (first) return FirstImport(*first);
   }
   RegistryState state = snapshot()->state;
   ASSIGN_OR_RETURN(std::vector<RegistryEvent> events,
@@ -110,12 +105,29 @@ absl::StatusOr<ImportResult> RegistryApp::Import(
   }
   ImportResult result;
   result.areas = static_cast<uint32_t>(deployment.areas.size());
+  result.policy_version = state.applied;
+  // Kept with the command: "<areas>/<policy version>", a retry's answer.
+  request.command_response =
+      absl::StrCat(result.areas, "/", result.policy_version);
   ASSIGN_OR_RETURN(eventstore::AppendResult appended,
                    store_->Append(std::move(request)));
+  if (appended.duplicate) return FirstImport(appended);  // raced a retry
   result.positions = appended.positions;
-  result.duplicate = appended.duplicate;
-  if (!appended.duplicate) RETURN_IF_ERROR(Publish(std::move(state)));
-  result.policy_version = snapshot()->state.applied;
+  RETURN_IF_ERROR(Publish(std::move(state)));
+  return result;
+}
+
+ImportResult RegistryApp::FirstImport(const eventstore::AppendResult& first) {
+  ImportResult result;
+  result.positions = first.positions;
+  result.duplicate = true;
+  std::pair<std::string, std::string> parts =
+      absl::StrSplit(first.command_response, '/');
+  if (!absl::SimpleAtoi(parts.first, &result.areas) ||
+      !absl::SimpleAtoi(parts.second, &result.policy_version)) {
+    // Recorded before answers were kept.
+    result.policy_version = snapshot()->state.applied;
+  }
   return result;
 }
 

@@ -48,6 +48,8 @@ class RegistryApp {
   std::shared_ptr<const Snapshot> snapshot() const;
 
  private:
+  // A retried import's answer: the first one.
+  ImportResult FirstImport(const eventstore::AppendResult& first);
   absl::Status Publish(RegistryState state);
 
   eventstore::EventStore* const store_;

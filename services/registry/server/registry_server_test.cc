@@ -106,6 +106,7 @@ TEST_F(RegistryServerTest, ImportLocateListAndReload) {
   EXPECT_EQ(store_->Heads(), heads);
   ASSERT_EQ(again.positions_size(), response.positions_size());
   EXPECT_EQ(again.positions(0).sequence(), response.positions(0).sequence());
+  EXPECT_EQ(again.SerializeAsString(), response.SerializeAsString());
 
   // Locate agrees with the brute-force scan; service tokens may call it.
   std::mt19937_64 rng(9);

@@ -231,6 +231,21 @@ void SupervisionApp::OnApplied(const common::v1::EventEnvelope& env) {
   if (c.ok()) Publish({*c});
 }
 
+absl::StatusOr<v1::CaseCommandResponse> SupervisionApp::FirstAnswer(
+    const eventstore::AppendResult& first, const std::string& case_id) const {
+  v1::CaseCommandResponse response;
+  if (!response.ParseFromString(first.command_response) ||
+      first.command_response.empty()) {
+    // Recorded before answers were kept: the case's status now.
+    response.Clear();
+    response.set_case_id(case_id);
+    ASSIGN_OR_RETURN(v1::CaseRecord c, Load(case_id));
+    response.set_status(static_cast<v1::CaseStatus>(c.status()));
+  }
+  for (const auto& p : first.positions) *response.add_positions() = p;
+  return response;
+}
+
 absl::StatusOr<v1::CaseCommandResponse> SupervisionApp::Commit(
     const common::v1::Actor& actor, const std::string& method,
     const std::string& request_id, const std::string& case_id,
@@ -244,12 +259,7 @@ absl::StatusOr<v1::CaseCommandResponse> SupervisionApp::Commit(
   response.set_case_id(case_id);
   if (!command_id.empty()) {
     ASSIGN_OR_RETURN(auto first, store_->CommandResult(command_id));
-    if (first) {
-      ASSIGN_OR_RETURN(v1::CaseRecord c, Load(case_id));
-      response.set_status(static_cast<v1::CaseStatus>(c.status()));
-      for (const auto& p : first->positions) *response.add_positions() = p;
-      return response;
-    }
+    if (first) return FirstAnswer(*first, case_id);
   }
   for (int attempt = 0; attempt < 5; ++attempt) {
     ASSIGN_OR_RETURN(v1::CaseRecord c, Load(case_id));
@@ -271,19 +281,20 @@ absl::StatusOr<v1::CaseCommandResponse> SupervisionApp::Commit(
     std::vector<v1::Case> changed;
     ASSIGN_OR_RETURN(auto request, Effects(*decided, cases, actor, command_id,
                                            now, &changed));
+    for (const auto& v : changed)
+      if (v.case_id() == case_id) response.set_status(v.status());
     request.command_id = command_id;
+    if (!command_id.empty()) {
+      request.command_response = response.SerializeAsString();
+    }
     request.actor = actor;
     auto result = store_->Append(std::move(request));
     if (!result.ok() && result.status().code() == absl::StatusCode::kAborted) {
       continue;  // a follower or another command wrote the case meanwhile
     }
     if (!result.ok()) return result.status();
-    if (result->duplicate) {
-      return Commit(actor, method, request_id, case_id, other_cases, decide);
-    }
+    if (result->duplicate) return FirstAnswer(*result, case_id);
     Publish(changed);
-    for (const auto& v : changed)
-      if (v.case_id() == case_id) response.set_status(v.status());
     for (const auto& p : result->positions) *response.add_positions() = p;
     return response;
   }

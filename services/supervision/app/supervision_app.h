@@ -109,6 +109,9 @@ class SupervisionApp {
       const std::string& request_id, const std::string& case_id,
       const std::vector<std::string>& other_cases, const Decider& decide);
   void Publish(const std::vector<v1::Case>& changed);
+  // A retried command's answer: the first one, with its positions.
+  absl::StatusOr<v1::CaseCommandResponse> FirstAnswer(
+      const eventstore::AppendResult& first, const std::string& case_id) const;
 
   eventstore::EventStore* const store_;
   registry::RegistryReplica* const registry_;

@@ -136,6 +136,10 @@ TEST_F(SupervisionAppTest, RefusedCommandsWriteNothingRetriesApplyOnce) {
   auto filed = app_->File(lead_, file);
   ASSERT_TRUE(filed.ok()) << filed.status();
   EXPECT_EQ(filed->status(), v1::CASE_STATUS_FILED);
+  // The verify's retry, after the case moved on, is still the first answer.
+  again = app_->Verify(sup1_, verify);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->SerializeAsString(), verified->SerializeAsString());
 }
 
 TEST_F(SupervisionAppTest, VoidingADuplicateLinksBothCasesAtomically) {

@@ -380,8 +380,9 @@ absl::StatusOr<v1::ReporterContact> IntakeApp::RevealReporterContact(
   }
   ASSIGN_OR_RETURN(auto key, keys_->Get(case_id));
   if (!key) {
-    return status::PermissionDenied("reporter_forgotten",
-                                    "the reporter's data was erased");
+    // A state of the report, not a lack of permission: nobody may read it.
+    return absl::FailedPreconditionError(
+        "reporter_forgotten: the reporter's data was erased");
   }
   ASSIGN_OR_RETURN(
       std::string plaintext,

@@ -73,7 +73,7 @@ class IntakeApp {
 
   // The follow-up agent's read of a reporter's contact: an access event
   // (who, why) is appended before the contact is returned. FAILED_PRECONDITION
-  // (rule "reporter_forgotten") once the key is destroyed.
+  // ("reporter_forgotten: ...") once the key is destroyed.
   absl::StatusOr<v1::ReporterContact> RevealReporterContact(
       const common::v1::Actor& actor, const std::string& case_id,
       const std::string& purpose);

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/status/errors.h"
@@ -382,7 +383,9 @@ TEST_F(IntakeAppTest, ContactIsEncryptedRevealedWithAnAccessEventAndForgotten) {
   EXPECT_FALSE(KeyStoreFilesContain(dir_ + "/keys", key));
   auto denied =
       app_->RevealReporterContact(agent, c->case_id(), "follow-up call");
-  EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(
+      absl::StartsWith(denied.status().message(), "reporter_forgotten"));
   // The history still verifies: only a key was destroyed, no event changed.
   for (int p = 0; p < store_->partitions(); ++p) {
     auto report = store_->Verify(p);

@@ -10,6 +10,7 @@
 #include "services/common/clock/proto_time.h"
 #include "services/common/server/threaded_stream.h"
 #include "services/common/status/errors.h"
+#include "services/common/status/grpc_status.h"
 #include "services/registry/app/deployment_json.h"
 #include "services/registry/domain/policy.h"
 
@@ -315,11 +316,14 @@ grpc::ServerWriteReactor<v1::RegistryChange>* RegistryServer::WatchChanges(
               grpc::Status(grpc::StatusCode::UNAVAILABLE, "no store"));
         }
         std::vector<uint64_t> after = store_->Heads();
-        for (const auto& pos : request->after()) {
+        for (int i = 0; i < request->after_size(); ++i) {
+          const auto& pos = request->after(i);
           if (pos.partition() >= after.size()) {
             return new server::RejectedStream<v1::RegistryChange>(
-                grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                             "after: no such partition"));
+                status::ToGrpcStatus(status::InvalidField(
+                    absl::StrCat("after[", i, "].partition"),
+                    absl::StrCat("no partition ", pos.partition(), " (of ",
+                                 after.size(), ")"))));
           }
           after[pos.partition()] = pos.sequence();
         }

@@ -1382,13 +1382,19 @@ absl::StatusOr<std::optional<std::string>> EventStore::GetProjection(
 
 absl::Status EventStore::ScanProjection(
     const std::string& projection, const std::string& prefix,
+    const std::string& after,
     const std::function<bool(const std::string&, const std::string&)>& fn)
     const {
   const std::string start = ProjectionKey(projection, prefix);
   const size_t strip = projection.size() + 1;
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), projections_cf_));
-  for (it->Seek(start); it->Valid() && it->key().starts_with(start);
+  // Past the page token with one seek, rather than reading up to it.
+  std::string seek = start;
+  if (!after.empty()) {
+    seek = std::max(seek, ProjectionKey(projection, after) + '\0');
+  }
+  for (it->Seek(seek); it->Valid() && it->key().starts_with(start);
        it->Next()) {
     if (!fn(it->key().ToString().substr(strip), it->value().ToString())) break;
   }

@@ -280,12 +280,19 @@ class EventStore {
   // Projections.
   absl::StatusOr<std::optional<std::string>> GetProjection(
       const std::string& projection, const std::string& key) const;
-  // Rows whose key starts with `prefix`, in key order, until `fn` says stop.
+  // Rows whose key starts with `prefix` (and, with `after`, sorts after it:
+  // a page token), in key order, until `fn` says stop.
+  absl::Status ScanProjection(
+      const std::string& projection, const std::string& prefix,
+      const std::string& after,
+      const std::function<bool(const std::string& key,
+                               const std::string& value)>& fn) const;
   absl::Status ScanProjection(
       const std::string& projection, const std::string& prefix,
       const std::function<bool(const std::string& key,
-                               const std::string& value)>& fn) const;
-  // Hash over the projection's rows in key order, and its row count.
+                               const std::string& value)>& fn) const {
+    return ScanProjection(projection, prefix, "", fn);
+  }
   // Rows with keys in [from, to), in key order, until `fn` returns false.
   absl::Status ScanProjectionRange(
       const std::string& projection, const std::string& from,
@@ -300,6 +307,7 @@ class EventStore {
       const std::vector<std::pair<std::string, std::string>>& ranges,
       const std::function<bool(size_t range, const std::string& key,
                                const std::string& value)>& fn) const;
+  // Hash over the projection's rows in key order, and its row count.
   absl::StatusOr<std::pair<std::string, uint64_t>> ProjectionDigest(
       const std::string& projection) const;
 

@@ -401,9 +401,8 @@ absl::StatusOr<v1::ListWorkQueueResponse> DispatchApp::ListWorkQueue(
   const absl::Time now = clock_->Now();
   std::string last_key;
   RETURN_IF_ERROR(store_->ScanProjection(
-      kQueueProjection, prefix,
+      kQueueProjection, prefix, page_token,
       [&](const std::string& key, const std::string&) {
-        if (!page_token.empty() && key <= page_token) return true;
         if (static_cast<size_t>(out.tasks_size()) == limit) {
           out.set_next_page_token(last_key);
           return false;

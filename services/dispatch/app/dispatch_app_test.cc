@@ -1,7 +1,9 @@
 #include "services/dispatch/app/dispatch_app.h"
 
+#include <set>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/status/errors.h"
@@ -156,6 +158,26 @@ TEST_F(DispatchAppTest, WrongDepartmentWritesNothingAndRetriesApplyOnce) {
                 .status()
                 .code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST_F(DispatchAppTest, TheWorkQueuePagesFromItsToken) {
+  for (int i = 1; i <= 5; ++i) {
+    Deliver(Envelope(Filed(absl::StrCat("C", i)), i));
+  }
+  std::vector<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    auto page = app_->ListWorkQueue(reg::kSanitation, 2, token);
+    ASSERT_TRUE(page.ok()) << page.status();
+    ASSERT_LE(page->tasks_size(), 2);
+    for (const auto& t : page->tasks()) seen.push_back(t.task_id());
+    token = page->next_page_token();
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 5u);
 }
 
 TEST_F(DispatchAppTest, ReworkGoesToTheSameDepartmentAsTheNextTask) {

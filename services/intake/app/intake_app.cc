@@ -439,9 +439,8 @@ absl::StatusOr<v1::ListReportsResponse> IntakeApp::ListReports(
   v1::ListReportsResponse out;
   absl::Status inner;
   RETURN_IF_ERROR(store_->ScanProjection(
-      kReportsProjection, "",
+      kReportsProjection, "", page_token,
       [&](const std::string& key, const std::string& value) {
-        if (!page_token.empty() && key <= page_token) return true;
         v1::Report report;
         if (!report.ParseFromString(value)) {
           inner = absl::DataLossError("report row");

@@ -64,6 +64,9 @@ ABSL_FLAG(int, checkpoint_every_events, 1000,
           "Write a signed checkpoint after this many events");
 ABSL_FLAG(int, handler_threads, 64,
           "Threads running handler bodies (waiting on group commits)");
+ABSL_FLAG(int, max_streams, 1024,
+          "Server streams (watches, ReadLog tails) open at once; past it a new "
+          "one is refused with RESOURCE_EXHAUSTED");
 
 namespace wangge::config {
 namespace {
@@ -125,7 +128,8 @@ std::string Describe(const ServiceConfig& c) {
       absl::StrCat("log_level=", c.log_level),
       absl::StrCat("dev_clock_offset_file=", c.dev_clock_offset_file),
       absl::StrCat("drain_timeout=", absl::FormatDuration(c.drain_timeout)),
-      absl::StrCat("handler_threads=", c.handler_threads)};
+      absl::StrCat("handler_threads=", c.handler_threads),
+      absl::StrCat("max_streams=", c.max_streams)};
   for (const auto& [peer, addr] : c.peers) {
     parts.push_back(absl::StrCat(peer, "_addr=", addr));
   }
@@ -169,6 +173,7 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   c.log_level = absl::GetFlag(FLAGS_log_level);
   c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   c.handler_threads = absl::GetFlag(FLAGS_handler_threads);
+  c.max_streams = absl::GetFlag(FLAGS_max_streams);
   c.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
   c.checkpoint_every_events = absl::GetFlag(FLAGS_checkpoint_every_events);
 
@@ -205,6 +210,9 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   }
   if (c.handler_threads < 1 || c.handler_threads > 4096) {
     bad.push_back({"handler_threads", "must be 1..4096"});
+  }
+  if (c.max_streams < 1 || c.max_streams > 65536) {
+    bad.push_back({"max_streams", "must be 1..65536"});
   }
   if (c.partitions < 1 || c.partitions > 1024) {
     bad.push_back({"partitions", "must be 1..1024"});

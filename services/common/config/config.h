@@ -48,6 +48,7 @@ ABSL_DECLARE_FLAG(int, partitions);
 ABSL_DECLARE_FLAG(std::string, log_level);
 ABSL_DECLARE_FLAG(absl::Duration, drain_timeout);
 ABSL_DECLARE_FLAG(int, handler_threads);
+ABSL_DECLARE_FLAG(int, max_streams);
 ABSL_DECLARE_FLAG(absl::Duration, checkpoint_every);
 ABSL_DECLARE_FLAG(int, checkpoint_every_events);
 
@@ -96,6 +97,9 @@ struct ServiceConfig {
   absl::Duration drain_timeout;
   // Threads running handler bodies (they may wait on a group commit).
   int handler_threads = 64;
+  // Server streams open at once (each holds a thread while its client
+  // listens).
+  int max_streams = 1024;
   // Signed checkpoints: after this many events or this long with new ones.
   absl::Duration checkpoint_every = absl::Seconds(10);
   int checkpoint_every_events = 1000;

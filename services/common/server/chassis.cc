@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "services/common/log/log.h"
 #include "services/common/server/channel.h"
+#include "services/common/server/threaded_stream.h"
 #include "services/common/status/errors.h"
 
 namespace wangge::server {
@@ -108,7 +109,9 @@ Chassis::Chassis(config::ServiceConfig config, const Clock* clock)
     : config_(std::move(config)),
       clock_(clock),
       metrics_(config_.service),
-      pool_(std::make_unique<HandlerPool>(config_.handler_threads)) {}
+      pool_(std::make_unique<HandlerPool>(config_.handler_threads)) {
+  StreamBudget::SetLimit(config_.max_streams);
+}
 
 Chassis::~Chassis() { Shutdown(); }
 

@@ -17,15 +17,44 @@
 #include <memory>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 
 namespace wangge::server {
 
+// How many threaded streams a process serves at once. Each holds a thread
+// for as long as its client listens, so a flood of watchers could otherwise
+// take every thread and all memory; past the limit a new stream is refused
+// with RESOURCE_EXHAUSTED (clients retry with backoff).
+class StreamBudget {
+ public:
+  static void SetLimit(int limit) { limit_ = limit; }
+  static int limit() { return limit_; }
+  static int open() { return open_; }
+  static bool Acquire() {
+    if (open_.fetch_add(1) < limit_) return true;
+    open_.fetch_sub(1);
+    return false;
+  }
+  static void Release() { open_.fetch_sub(1); }
+
+ private:
+  static inline std::atomic<int> limit_{1024};
+  static inline std::atomic<int> open_{0};
+};
+
 template <typename Response>
 class ThreadedStream : public grpc::ServerWriteReactor<Response> {
  public:
   void Begin() {
+    if (!StreamBudget::Acquire()) {
+      this->Finish(grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          "this server has its limit of open streams; retry later"));
+      return;
+    }
+    counted_ = true;
     thread_ = std::thread([this] { this->Finish(Produce()); });
   }
   void OnWriteDone(bool ok) override {
@@ -34,7 +63,8 @@ class ThreadedStream : public grpc::ServerWriteReactor<Response> {
   }
   void OnCancel() override { cancelled_ = true; }
   void OnDone() override {
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
+    if (counted_) StreamBudget::Release();
     delete this;
   }
 
@@ -56,15 +86,30 @@ class ThreadedStream : public grpc::ServerWriteReactor<Response> {
   std::atomic<bool> write_ok_{false};
   std::unique_ptr<absl::Notification> written_;
   std::thread thread_;
+  bool counted_ = false;
 };
 
 // A ThreadedStream fed by other threads (Enqueue: a listener of changes)
-// and drained by its own (Drain), for watches.
+// and drained by its own (Drain), for watches. A client that reads slower
+// than changes come falls behind; past `max_pending` changes waiting, its
+// stream ends with RESOURCE_EXHAUSTED instead of growing without bound (the
+// client watches again, and gets the current state first).
 template <typename Response>
 class QueuedStream : public ThreadedStream<Response> {
+ public:
+  static constexpr size_t kDefaultMaxPending = 10000;
+  explicit QueuedStream(size_t max_pending = kDefaultMaxPending)
+      : max_pending_(max_pending) {}
+
  protected:
   void Enqueue(const Response& response) {
     absl::MutexLock lock(&mu_);
+    if (overflowed_) return;
+    if (pending_.size() >= max_pending_) {
+      overflowed_ = true;
+      pending_.clear();
+      return;
+    }
     pending_.push_back(response);
   }
   // Sends what is enqueued (`keep` filters) as it comes, until the client
@@ -76,9 +121,15 @@ class QueuedStream : public ThreadedStream<Response> {
       {
         absl::MutexLock lock(&mu_);
         auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return !pending_.empty();
+          return !pending_.empty() || overflowed_;
         };
         mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(200));
+        if (overflowed_) {
+          return grpc::Status(
+              grpc::StatusCode::RESOURCE_EXHAUSTED,
+              absl::StrCat("this watch fell more than ", max_pending_,
+                           " changes behind; watch again"));
+        }
         batch.swap(pending_);
       }
       for (const auto& r : batch) {
@@ -90,8 +141,10 @@ class QueuedStream : public ThreadedStream<Response> {
   }
 
  private:
+  const size_t max_pending_;
   absl::Mutex mu_;
   std::deque<Response> pending_ ABSL_GUARDED_BY(mu_);
+  bool overflowed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace wangge::server

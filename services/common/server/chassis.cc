@@ -71,7 +71,9 @@ absl::StatusOr<std::string> StringAtPath(const Message& message,
 
 }  // namespace
 
-HandlerPool::HandlerPool(int threads) {
+HandlerPool::HandlerPool(int threads, size_t max_queued)
+    : max_queued_(max_queued > 0 ? max_queued
+                                 : 32 * static_cast<size_t>(threads)) {
   for (int i = 0; i < threads; ++i) {
     threads_.emplace_back([this] {
       while (true) {
@@ -100,9 +102,22 @@ HandlerPool::~HandlerPool() {
   for (auto& t : threads_) t.join();
 }
 
-void HandlerPool::Run(std::function<void()> task) {
+bool HandlerPool::TryRun(std::function<void()> task) {
   absl::MutexLock lock(&mu_);
+  if (tasks_.size() >= max_queued_) return false;
   tasks_.push_back(std::move(task));
+  return true;
+}
+
+grpc::Status Chassis::Abandoned(grpc::CallbackServerContext* context) {
+  if (context->IsCancelled()) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+  }
+  if (absl::Now() >= absl::FromChrono(context->deadline())) {
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                        "the deadline passed before a handler was free");
+  }
+  return grpc::Status::OK;
 }
 
 Chassis::Chassis(config::ServiceConfig config, const Clock* clock)

@@ -41,6 +41,7 @@
 #include "services/common/clock/clock.h"
 #include "services/common/config/config.h"
 #include "services/common/metrics/metrics.h"
+#include "services/common/status/errors.h"
 #include "services/common/status/grpc_status.h"
 #include "wangge/common/v1/envelope.pb.h"
 #include "wangge/common/v1/options.pb.h"
@@ -73,11 +74,15 @@ struct Caller {
 // commit's fsync, min_positions), and gRPC has only a few of those threads.
 class HandlerPool {
  public:
-  explicit HandlerPool(int threads);
+  // At most `max_queued` bodies wait for a thread (0: 32 per thread).
+  explicit HandlerPool(int threads, size_t max_queued = 0);
   ~HandlerPool();
-  void Run(std::function<void()> task);
+  // False (and `task` not run) when the queue is full: the server is
+  // overloaded and the call is better refused at once than late.
+  bool TryRun(std::function<void()> task);
 
  private:
+  const size_t max_queued_;
   absl::Mutex mu_;
   std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
@@ -179,6 +184,8 @@ class Chassis {
   const Clock* const clock_;
   metrics::Metrics metrics_;
   std::unique_ptr<HandlerPool> pool_;
+  // CANCELLED or DEADLINE_EXCEEDED if the client is gone, else OK.
+  static grpc::Status Abandoned(grpc::CallbackServerContext* context);
   std::unique_ptr<auth::TokenVerifier> verifier_;
   // Full method name -> entry; written before Start(), read-only after.
   absl::flat_hash_map<std::string, MethodEntry> methods_;
@@ -218,12 +225,22 @@ grpc::ServerUnaryReactor* Chassis::Unary(
   }
   // The body runs on the handler pool; request, response and context stay
   // valid until Finish.
-  pool_->Run([this, reactor, request, start, body, method = std::string(method),
-              caller = std::move(*caller)] {
-    grpc::Status g = status::ToGrpcStatus(body(caller));
+  const bool queued = pool_->TryRun([this, context, reactor, request, start,
+                                     body, method = std::string(method),
+                                     caller = std::move(*caller)] {
+    // A caller who gave up while the call waited for a thread: the body
+    // (a command's write) does not run for nobody.
+    grpc::Status g = Abandoned(context);
+    if (g.ok()) g = status::ToGrpcStatus(body(caller));
     Record(method, g.error_code(), start, request);
     reactor->Finish(g);
   });
+  if (!queued) {
+    grpc::Status g = status::ToGrpcStatus(status::ResourceExhausted(
+        "every handler is busy and the queue is full", absl::Seconds(1)));
+    Record(method, g.error_code(), start, request);
+    reactor->Finish(g);
+  }
   return reactor;
 }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "services/common/server/channel.h"
@@ -93,6 +94,61 @@ TEST_F(ChassisTest, PlaintextRoundTripCarriesTheCaller) {
   EXPECT_EQ(response.message(), "ni hao");
   EXPECT_EQ(response.caller(), "staff-9");
   EXPECT_EQ(echo_->entered, 1);
+}
+
+// A call whose client gave up while it waited for a handler thread never
+// runs its body (a command is not applied for nobody).
+TEST_F(ChassisTest, ABodyIsSkippedWhenItsCallerGaveUpWaiting) {
+  dir_ = wangge::testing::MakeTempDir("chassis");
+  config::ServiceConfig config = wangge::testing::LoopbackConfig("echo", dir_);
+  config.handler_threads = 1;
+  StartServer(config);
+  channel_ = grpc::CreateChannel(chassis_->address(),
+                                 grpc::InsecureChannelCredentials());
+  auto stub = EchoService::NewStub(channel_);
+  const std::string token = wangge::testing::DevToken(ROLE_SHIFT_LEADER);
+  std::thread slow([&] {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    EchoRequest request;
+    request.set_delay_ms(1500);
+    request.mutable_area()->set_code("11");
+    EchoResponse response;
+    EXPECT_TRUE(stub->Echo(&ctx, request, &response).ok());
+  });
+  absl::SleepFor(absl::Milliseconds(300));  // the one thread is taken
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + token);
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   std::chrono::milliseconds(300));
+  EchoRequest request;
+  request.mutable_area()->set_code("11");
+  EchoResponse response;
+  EXPECT_EQ(stub->Echo(&ctx, request, &response).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  slow.join();
+  absl::SleepFor(absl::Milliseconds(200));  // the queued call's turn came
+  EXPECT_EQ(echo_->entered, 1);
+}
+
+TEST(HandlerPoolTest, AFullQueueRefusesInsteadOfGrowing) {
+  HandlerPool pool(/*threads=*/1, /*max_queued=*/2);
+  absl::Notification started, release;
+  ASSERT_TRUE(pool.TryRun([&] {
+    started.Notify();
+    release.WaitForNotification();
+  }));
+  started.WaitForNotification();  // the thread is busy, the queue empty
+  std::atomic<int> ran{0};
+  EXPECT_TRUE(pool.TryRun([&] { ++ran; }));
+  EXPECT_TRUE(pool.TryRun([&] { ++ran; }));
+  EXPECT_FALSE(pool.TryRun([&] { ++ran; }));
+  release.Notify();
+  for (int i = 0; i < 100 && ran < 2; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(ran, 2);
+  EXPECT_TRUE(pool.TryRun([&] { ++ran; }));  // room again
 }
 
 TEST_F(ChassisTest, RefusesBadTokensBeforeTheHandler) {

@@ -105,6 +105,10 @@ ABSL_FLAG(std::string, public_keys, "",
 ABSL_FLAG(std::string, crypto_suite, "standard",
           "standard (SHA-256) or guomi (SM3)");
 ABSL_FLAG(std::string, state, "", "File keeping the last checkpoints seen");
+ABSL_FLAG(uint64_t, max_unsigned_events, 2000,
+          "verify: events allowed after a partition's last signed checkpoint "
+          "(services sign every --checkpoint_every_events, 1000, or 10 s); "
+          "more is a violation (checkpoints removed). 0: not checked");
 ABSL_FLAG(std::string, report, "",
           "Write the JSON report here (default: stdout)");
 ABSL_FLAG(std::string, token, "", "Auditor bearer token");
@@ -459,6 +463,7 @@ int Verify() {
       }
       v = std::make_unique<audit::PartitionVerifier>(service, p, &hasher,
                                                      std::move(ring));
+      v->SetMaxUnsigned(absl::GetFlag(FLAGS_max_unsigned_events));
       const std::string id = absl::StrCat(service, "/", p);
       if (state.contains(id)) {
         common::v1::Checkpoint saved;

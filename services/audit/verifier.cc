@@ -104,9 +104,11 @@ void PartitionVerifier::Add(const wangge::common::v1::StoredEvent& event,
       Flag(seq, "checkpoint", "the checkpoint does not parse");
     } else {
       ++report_.checkpoints;
-      if (c.tree_size() != seq - 1 || c.merkle_root() != range_.Root() ||
-          c.chain_hash() != chain_ || c.partition() != partition_ ||
-          c.service() != service_) {
+      const bool matches =
+          c.tree_size() == seq - 1 && c.merkle_root() == range_.Root() &&
+          c.chain_hash() == chain_ && c.partition() == partition_ &&
+          c.service() == service_;
+      if (!matches) {
         Flag(seq, "checkpoint_root",
              absl::StrCat("the checkpoint of tree size ", c.tree_size(),
                           " does not match the log before it"));
@@ -122,6 +124,7 @@ void PartitionVerifier::Add(const wangge::common::v1::StoredEvent& event,
              absl::StrCat("the checkpoint signature (key ", c.key_id(),
                           ") does not verify"));
       }
+      if (matches && signed_by_a_key) signed_through_ = seq;
       report_.last_checkpoint = c;
     }
   }
@@ -140,6 +143,17 @@ void PartitionVerifier::Add(const wangge::common::v1::StoredEvent& event,
 }
 
 PartitionReport PartitionVerifier::Finish() {
+  const uint64_t last = expected_ - 1;
+  report_.unsigned_events = last - std::min(last, signed_through_);
+  if (!broken_ && !keys_.empty() && max_unsigned_ > 0 &&
+      report_.unsigned_events > max_unsigned_) {
+    Flag(signed_through_ + 1, "unsigned",
+         absl::StrCat(report_.unsigned_events, " events from sequence ",
+                      signed_through_ + 1,
+                      " on are covered by no signed checkpoint (at most ",
+                      max_unsigned_,
+                      " expected): checkpoints may have been removed"));
+  }
   if (saved_ && !saved_checked_ && !broken_) {
     Flag(expected_, "consistency",
          absl::StrCat("the log is shorter (", expected_ - 1,
@@ -160,6 +174,7 @@ std::string ReportJson(const std::vector<PartitionReport>& reports) {
     p["partition"] = r.partition;
     p["events"] = r.events;
     p["checkpoints"] = r.checkpoints;
+    p["unsigned_events"] = r.unsigned_events;
     if (r.last_checkpoint) {
       p["last_checkpoint"] = {
           {"tree_size", r.last_checkpoint->tree_size()},

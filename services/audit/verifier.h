@@ -37,6 +37,8 @@ struct PartitionReport {
   uint32_t partition = 0;
   uint64_t events = 0;
   uint64_t checkpoints = 0;
+  // Events after the last checkpoint whose root and signature verified.
+  uint64_t unsigned_events = 0;
   std::vector<Violation> violations;
   // The last checkpoint seen (for the next audit's consistency check).
   std::optional<wangge::common::v1::Checkpoint> last_checkpoint;
@@ -63,6 +65,11 @@ class PartitionVerifier {
            const wangge::common::v1::EventEnvelope* parsed = nullptr);
   // A checkpoint saved by an earlier audit: the log must extend it.
   void ExpectPrefix(const wangge::common::v1::Checkpoint& saved);
+  // At most this many events may follow the last signed checkpoint (the
+  // store signs one every N events or T seconds): a longer unsigned run, or
+  // a long log with none, means checkpoints were removed and the hashes
+  // recomputed, which no hash check alone can see. 0: not checked.
+  void SetMaxUnsigned(uint64_t events) { max_unsigned_ = events; }
   PartitionReport Finish();
 
  private:
@@ -79,6 +86,9 @@ class PartitionVerifier {
   bool broken_ = false;
   std::optional<wangge::common::v1::Checkpoint> saved_;
   bool saved_checked_ = false;
+  uint64_t max_unsigned_ = 0;
+  // The last sequence a verified checkpoint covers (itself included).
+  uint64_t signed_through_ = 0;
   PartitionReport report_;
 };
 

@@ -145,6 +145,40 @@ TEST_F(VerifierTest, RewrittenHistoryIsCaughtBySignedCheckpoints) {
   EXPECT_TRUE(Verify(log_, &*genuine.last_checkpoint).violations.empty());
 }
 
+// A forger who removes every checkpoint and recomputes the hashes leaves a
+// chain that checks; the run of events no signed checkpoint covers gives it
+// away. The genuine log's unsigned tail is within the bound.
+TEST_F(VerifierTest, RemovedCheckpointsAreCaughtByTheUnsignedRun) {
+  std::vector<StoredEvent> log;
+  for (const auto& e : log_) {
+    common::v1::EventEnvelope env;
+    env.ParseFromString(e.record());
+    if (env.event_type() == "wangge.common.v1.Checkpoint") continue;
+    env.set_sequence(log.size() + 1);  // renumbered
+    StoredEvent copy = e;
+    copy.set_record(env.SerializeAsString());
+    log.push_back(copy);
+  }
+  Rehash(log, 0);
+  auto run = [&](const std::vector<StoredEvent>& events) {
+    PartitionVerifier v("intake", 0, &hasher_, verifier_.get());
+    v.SetMaxUnsigned(80);  // twice the store's checkpoint_every_events
+    for (const auto& e : events) v.Add(e);
+    return v.Finish();
+  };
+  PartitionReport forged = run(log);
+  ASSERT_EQ(forged.violations.size(), 1u);
+  EXPECT_EQ(forged.violations[0].check, "unsigned");
+  EXPECT_EQ(forged.violations[0].sequence, 1u);
+  EXPECT_EQ(forged.unsigned_events, log.size());
+  PartitionReport genuine = run(log_);
+  EXPECT_TRUE(genuine.violations.empty()) << genuine.violations[0].message;
+  EXPECT_LE(genuine.unsigned_events, 40u);
+  // Without a bound, the forged chain alone passes: the check is what
+  // catches it.
+  EXPECT_TRUE(Verify(log).violations.empty());
+}
+
 // A signing key rotated halfway: the checkpoints before and after verify
 // with the two keys together, and with neither alone.
 TEST(KeyRotationTest, CheckpointsVerifyWithTheKeysOfTheirTime) {

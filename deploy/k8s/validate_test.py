@@ -82,6 +82,7 @@ METRIC_SOURCES = [
     "services/common/eventbus/consumer.cc",
     "services/common/eventbus/relay.cc",
     "services/common/metrics/metrics.cc",
+    "services/common/server/chassis.cc",
     "services/dispatch/main.cc",
     "services/oversight/main.cc",
 ]
@@ -562,6 +563,72 @@ def check_overlay(name, docs):
     return by_kind
 
 
+def check_patch_targets(name, overlay, docs):
+    """Every patch of the overlay names objects the render contains:
+    kustomize applies a patch whose target matches nothing to nothing,
+    silently (a renamed base object once left dev without Kafka)."""
+    with open(os.path.join(overlay, "kustomization.yaml")) as f:
+        kust = yaml.safe_load(f)
+    for patch in kust.get("patches", []):
+        target = patch.get("target", {})
+        kind, pattern = target.get("kind"), target.get("name")
+        found = [d for d in docs if (not kind or d["kind"] == kind) and
+                 (not pattern or re.fullmatch(pattern, d["metadata"]["name"]))]
+        if not found:
+            fail(f"{name}: a patch targets {kind}/{pattern or '*'}, which the render lacks")
+
+
+def check_kafka_reachable(name, by_kind):
+    """Each service's pods may open a connection to the port its
+    KAFKA_BOOTSTRAP names: an egress policy selecting them allows it to
+    Kafka's pods, and Kafka's ingress allows it from them."""
+    policies = by_kind.get("NetworkPolicy", {}).values()
+    for s in SERVICES:
+        bootstrap = configs_of(by_kind, s).get("KAFKA_BOOTSTRAP", "")
+        if ":" not in bootstrap:
+            fail(f"{name}: {s} has no KAFKA_BOOTSTRAP host:port")
+            continue
+        port = int(bootstrap.rsplit(":", 1)[1])
+        sts = by_kind.get("StatefulSet", {}).get(s, {})
+        labels = sts.get("spec", {}).get("template", {}).get("metadata", {}).get("labels", {})
+        egress = any(
+            matches(p["spec"]["podSelector"].get("matchLabels", {}), labels) and
+            any(any("strimzi.io/cluster" in peer.get("podSelector", {}).get("matchLabels", {})
+                    for peer in e.get("to", [])) and
+                port in {pt.get("port") for pt in e.get("ports", [])}
+                for e in p["spec"].get("egress", []))
+            for p in policies if "Egress" in p["spec"].get("policyTypes", []))
+        ingress = any(
+            any(any(peer.get("podSelector", {}).get("matchLabels") and
+                    matches(peer["podSelector"]["matchLabels"], labels)
+                    for peer in i.get("from", [])) and
+                port in {pt.get("port") for pt in i.get("ports", [])}
+                for i in p["spec"].get("ingress", []))
+            for p in policies
+            if "strimzi.io/cluster" in p["spec"]["podSelector"].get("matchLabels", {}))
+        if not (egress and ingress):
+            fail(f"{name}: {s}'s pods cannot reach Kafka on {port} ({bootstrap}): "
+                 f"egress {'ok' if egress else 'missing'}, ingress {'ok' if ingress else 'missing'}")
+
+
+def check_crypto_suite(name, by_kind):
+    """One suite for the deployment, and the audit job hashes with it (an
+    audit hashing SM3 records with SHA-256 reports every event)."""
+    suites = {s: configs_of(by_kind, s).get("CRYPTO_SUITE") for s in SERVICES}
+    if len(set(suites.values())) != 1:
+        fail(f"{name}: the services' CRYPTO_SUITE differ: {suites}")
+    job = by_kind.get("CronJob", {}).get("audit-verify", {})
+    container = job.get("spec", {}).get("jobTemplate", {}).get("spec", {}).get(
+        "template", {}).get("spec", {}).get("containers", [{}])[0]
+    if "--crypto_suite=$(CRYPTO_SUITE)" not in container.get("args", []):
+        fail(f"{name}: audit-verify does not pass --crypto_suite=$(CRYPTO_SUITE)")
+    ref = next((e.get("valueFrom", {}).get("configMapKeyRef", {})
+                for e in container.get("env", []) if e.get("name") == "CRYPTO_SUITE"), {})
+    if ref.get("key") != "CRYPTO_SUITE" or \
+            ref.get("name") not in {f"{s}-config" for s in SERVICES}:
+        fail(f"{name}: audit-verify's CRYPTO_SUITE does not come from a service's ConfigMap")
+
+
 def check_prod_tls(by_kind):
     """mTLS in prod: every service mounts its certificate, which names the
     headless pod name its peers dial; the audit job has a client
@@ -631,6 +698,9 @@ def main():
             continue
         docs = [d for d in yaml.safe_load_all(rendered.stdout) if d]
         by_kind = check_overlay(name, docs)
+        check_patch_targets(name, overlay, docs)
+        check_kafka_reachable(name, by_kind)
+        check_crypto_suite(name, by_kind)
         if name == "prod":
             check_prod_tls(by_kind)
         # The alerts, with the overlay's namespace taken out and whitespace

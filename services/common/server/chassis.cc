@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <prometheus/gauge.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "services/common/log/log.h"
+#include "services/common/server/certificate.h"
 #include "services/common/server/channel.h"
 #include "services/common/server/threaded_stream.h"
 #include "services/common/status/errors.h"
@@ -195,6 +197,24 @@ absl::Status Chassis::Start() {
     }
     opts.pem_key_cert_pairs.push_back({*key, *cert});
     creds = grpc::SslServerCredentials(opts);
+    // What this process serves until it restarts (renewals on disk wait).
+    auto& expiry = prometheus::BuildGauge()
+                       .Name("wangge_tls_certificate_expiry_timestamp_seconds")
+                       .Help(
+                           "When the TLS certificate this process loaded "
+                           "at start expires (Unix seconds)")
+                       .Register(metrics_.registry());
+    std::vector<std::pair<std::string, std::string>> loaded = {
+        {"server", *cert}};
+    if (!config_.tls.ca_file.empty()) {
+      loaded.push_back({"ca", opts.pem_root_certs});
+    }
+    for (const auto& [which, pem] : loaded) {
+      auto not_after = CertificateNotAfter(pem);
+      if (!not_after.ok()) return not_after.status();
+      expiry.Add({{"certificate", which}})
+          .Set(static_cast<double>(absl::ToUnixSeconds(*not_after)));
+    }
   }
   builder.AddListeningPort(config_.listen, creds, &port_);
   builder.SetMaxReceiveMessageSize(64 << 20);

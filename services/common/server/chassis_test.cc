@@ -5,6 +5,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
@@ -392,7 +393,27 @@ TEST_F(ChassisTest, MutualTlsRefusesMissingAndForeignCertificates) {
   auto tls = wangge::testing::MakeTlsFiles(dir_);
   ASSERT_TRUE(tls.ok()) << tls.status();
   config::ServiceConfig config = MutualTlsConfig(*tls);
+  config.metrics_listen = "127.0.0.1:0";
   StartServer(config);
+  // The loaded certificates' expiry is a metric (the test CA and leaf are
+  // valid for two days).
+  auto body = wangge::testing::HttpGet(chassis_->metrics().port(), "/metrics");
+  ASSERT_TRUE(body.ok()) << body.status();
+  for (const char* which : {"server", "ca"}) {
+    const std::string series = absl::StrCat(
+        "wangge_tls_certificate_expiry_timestamp_seconds{certificate=\"", which,
+        "\"} ");
+    const size_t at = body->find(series);
+    ASSERT_NE(at, std::string::npos) << which << "\n" << *body;
+    double seconds = 0;
+    ASSERT_TRUE(absl::SimpleAtod(
+        body->substr(at + series.size(),
+                     body->find('\n', at) - at - series.size()),
+        &seconds));
+    const absl::Duration left = absl::FromUnixSeconds(seconds) - absl::Now();
+    EXPECT_GT(left, absl::Hours(47)) << which;
+    EXPECT_LT(left, absl::Hours(49)) << which;
+  }
   const std::string address = absl::StrCat("localhost:", chassis_->port());
   const std::string token = wangge::testing::DevToken(ROLE_SHIFT_LEADER);
 

@@ -44,10 +44,12 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -444,8 +446,20 @@ int Verify() {
   nlohmann::json state = nlohmann::json::object();
   if (!absl::GetFlag(FLAGS_state).empty()) {
     auto text = files::ReadFileToString(absl::GetFlag(FLAGS_state));
-    if (text.ok()) state = nlohmann::json::parse(*text, nullptr, false);
-    if (state.is_discarded()) state = nlohmann::json::object();
+    // None yet: the first run. One that does not read is not overwritten
+    // (it is what proves the logs did not fork since).
+    if (text.ok()) {
+      state = nlohmann::json::parse(*text, nullptr, false);
+      if (state.is_discarded() || !state.is_object()) {
+        std::fprintf(stderr, "audit: the state file %s does not parse\n",
+                     absl::GetFlag(FLAGS_state).c_str());
+        return 2;
+      }
+    } else if (text.status().code() != absl::StatusCode::kNotFound) {
+      std::fprintf(stderr, "audit: cannot read the state file: %s\n",
+                   text.status().ToString().c_str());
+      return 2;
+    }
   }
   std::map<std::pair<std::string, uint32_t>,
            std::unique_ptr<audit::PartitionVerifier>>
@@ -484,6 +498,30 @@ int Verify() {
     deadlines.Add(envelope);
   };
   if (!ForEachSourceEvent(feed)) return 2;
+  // A partition an earlier run saw must not come back empty: the source
+  // dropped it, or the log was emptied (nothing fed it, so nothing above
+  // compared it with its saved checkpoint).
+  std::set<std::string> audited;
+  for (const auto& [service, address] : Pairs(absl::GetFlag(FLAGS_addr)))
+    audited.insert(service);
+  for (absl::string_view t : absl::StrSplit(absl::GetFlag(FLAGS_kafka_topics),
+                                            ',', absl::SkipEmpty()))
+    audited.insert(std::string(t));
+  for (const auto& [id, v] : verifiers) audited.insert(id.first);
+  for (const auto& [id, saved] : state.items()) {
+    const std::pair<std::string, std::string> parts = absl::StrSplit(id, '/');
+    uint32_t p = 0;
+    if (!audited.count(parts.first) || !absl::SimpleAtoi(parts.second, &p) ||
+        verifiers.count({parts.first, p})) {
+      continue;
+    }
+    auto& v = verifiers[{parts.first, p}];
+    v = std::make_unique<audit::PartitionVerifier>(parts.first, p, &hasher,
+                                                   nullptr);
+    common::v1::Checkpoint expected;
+    expected.set_tree_size(saved.value("tree_size", uint64_t{0}));
+    v->ExpectPrefix(expected);  // Finish reports the log as shorter
+  }
   std::vector<audit::PartitionReport> reports;
   size_t violations = 0;
   for (auto& [id, v] : verifiers) {

@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <set>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
@@ -9,6 +11,19 @@
 #include "wangge/common/v1/envelope.pb.h"
 
 namespace wangge::audit {
+
+namespace {
+
+// The checkpoint as a person reads it (proto field names).
+nlohmann::json ReadableCheckpoint(const wangge::common::v1::Checkpoint& c) {
+  std::string readable;
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(c, &readable, o);
+  return nlohmann::json::parse(readable, nullptr, false);
+}
+
+}  // namespace
 
 std::string ReceiptToJson(const Receipt& r) {
   nlohmann::ordered_json j;
@@ -20,11 +35,7 @@ std::string ReceiptToJson(const Receipt& r) {
   j["proof"] = nlohmann::json::array();
   for (const auto& h : r.proof) j["proof"].push_back(absl::BytesToHexString(h));
   j["checkpoint"] = absl::Base64Escape(r.checkpoint.SerializeAsString());
-  std::string readable;
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(r.checkpoint, &readable, o);
-  j["checkpoint_readable"] = nlohmann::json::parse(readable, nullptr, false);
+  j["checkpoint_readable"] = ReadableCheckpoint(r.checkpoint);
   return j.dump(2);
 }
 
@@ -35,6 +46,13 @@ namespace {
 // receipt would have many spellings, and a changed character could pass.
 bool UnescapeCanonicalBase64(const std::string& text, std::string* out) {
   return absl::Base64Unescape(text, out) && absl::Base64Escape(*out) == text;
+}
+
+// Hex likewise: absl's decoder reads any character and an odd tail without
+// complaint ("AB0g" as "ab00"); only lower-case pairs, as written, are read.
+bool CanonicalHexToBytes(const std::string& text, std::string* out) {
+  *out = absl::HexStringToBytes(text);
+  return text.size() % 2 == 0 && absl::BytesToHexString(*out) == text;
 }
 
 }  // namespace
@@ -53,15 +71,37 @@ absl::StatusOr<Receipt> ReceiptFromJson(const std::string& text) {
                                  &r.record)) {
       return absl::InvalidArgumentError("record is not base64");
     }
-    r.leaf_hash = absl::HexStringToBytes(j.at("leaf_hash").get<std::string>());
+    if (!CanonicalHexToBytes(j.at("leaf_hash").get<std::string>(),
+                             &r.leaf_hash)) {
+      return absl::InvalidArgumentError("leaf_hash is not lower-case hex");
+    }
     for (const auto& h : j.at("proof")) {
-      r.proof.push_back(absl::HexStringToBytes(h.get<std::string>()));
+      std::string node;
+      if (!CanonicalHexToBytes(h.get<std::string>(), &node)) {
+        return absl::InvalidArgumentError("proof is not lower-case hex");
+      }
+      r.proof.push_back(std::move(node));
     }
     std::string checkpoint;
     if (!UnescapeCanonicalBase64(j.at("checkpoint").get<std::string>(),
                                  &checkpoint) ||
         !r.checkpoint.ParseFromString(checkpoint)) {
       return absl::InvalidArgumentError("checkpoint does not parse");
+    }
+    // The copy a person reads must say what the signed one says.
+    if (j.at("checkpoint_readable") != ReadableCheckpoint(r.checkpoint)) {
+      return absl::InvalidArgumentError(
+          "checkpoint_readable differs from the signed checkpoint");
+    }
+    // Exactly the fields a receipt has: nothing renamed, dropped or added.
+    static const std::set<std::string> kFields = {
+        "service",   "partition", "leaf_index", "record",
+        "leaf_hash", "proof",     "checkpoint", "checkpoint_readable"};
+    for (const auto& [field, value] : j.items()) {
+      if (!kFields.count(field)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("a receipt has no field ", field));
+      }
     }
   } catch (const std::exception& e) {
     // nlohmann reports type errors by exception; keep them inside.

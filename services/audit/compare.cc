@@ -1,11 +1,14 @@
 #include "services/audit/compare.h"
 
 #include <algorithm>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
 
 namespace wangge::audit {
 
-void SourceComparer::Add(std::map<Key, Seen>& side, const std::string& service,
-                         uint32_t partition,
+void SourceComparer::Add(std::map<Key, Seen>& side, const char* name,
+                         const std::string& service, uint32_t partition,
                          const common::v1::StoredEvent& event) {
   common::v1::EventEnvelope env;
   // An unparsable record still takes a place: at the position after the
@@ -21,19 +24,27 @@ void SourceComparer::Add(std::map<Key, Seen>& side, const std::string& service,
             ? std::get<2>(std::prev(it)->first) + 1
             : 1;
   }
-  side[Key(service, partition, sequence)] = {
-      hasher_.Hash(event.record()), event.leaf_hash() + event.chain_hash()};
+  Seen seen{hasher_.Hash(event.record()),
+            event.leaf_hash() + event.chain_hash()};
+  auto [it, first] = side.try_emplace(Key(service, partition, sequence), seen);
+  // A redelivered copy is the same bytes; another event at the position is
+  // a conflict (kept: the first copy, as a consumer applies it).
+  if (!first && (it->second.record_digest != seen.record_digest ||
+                 it->second.hashes != seen.hashes)) {
+    conflicts_.push_back({service, partition, sequence,
+                          absl::StrCat("conflicting copies in ", name)});
+  }
 }
 
 void SourceComparer::AddLeft(const std::string& service, uint32_t partition,
                              const common::v1::StoredEvent& event) {
-  Add(left_, service, partition, event);
+  Add(left_, "left", service, partition, event);
   ++left_events_;
 }
 
 void SourceComparer::AddRight(const std::string& service, uint32_t partition,
                               const common::v1::StoredEvent& event) {
-  Add(right_, service, partition, event);
+  Add(right_, "right", service, partition, event);
   ++right_events_;
 }
 
@@ -76,6 +87,12 @@ std::vector<SourceDifference> SourceComparer::Finish(bool right_may_be_older) {
       ++r;
     }
   }
+  out.insert(out.end(), conflicts_.begin(), conflicts_.end());
+  std::sort(out.begin(), out.end(),
+            [](const SourceDifference& a, const SourceDifference& b) {
+              return std::tie(a.service, a.partition, a.sequence) <
+                     std::tie(b.service, b.partition, b.sequence);
+            });
   return out;
 }
 

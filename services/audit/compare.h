@@ -19,7 +19,10 @@ struct SourceDifference {
   std::string service;
   uint32_t partition = 0;
   uint64_t sequence = 0;
-  // "only in left", "only in right", "record differs", "hashes differ".
+  // "only in left", "only in right", "record differs", "hashes differ",
+  // "conflicting copies in left" / "... in right" (one source holds two
+  // different events at one position: a replayed topic with a forgery; the
+  // first copy, the one consumers applied, is the one compared).
   std::string what;
 };
 
@@ -48,11 +51,13 @@ class SourceComparer {
     std::string record_digest;  // SHA-256 of the record bytes
     std::string hashes;         // leaf || chain as stated
   };
-  void Add(std::map<Key, Seen>& side, const std::string& service,
-           uint32_t partition, const common::v1::StoredEvent& event);
+  void Add(std::map<Key, Seen>& side, const char* name,
+           const std::string& service, uint32_t partition,
+           const common::v1::StoredEvent& event);
 
   crypto::Hasher hasher_;
   std::map<Key, Seen> left_, right_;
+  std::vector<SourceDifference> conflicts_;
   uint64_t left_events_ = 0, right_events_ = 0, newer_left_ = 0;
 };
 

@@ -1,5 +1,7 @@
 #include "services/audit/compare.h"
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
@@ -48,6 +50,27 @@ TEST(SourceComparerTest, EachKindOfDifferenceIsReportedAtItsPosition) {
   EXPECT_EQ(diff[2].what, "hashes differ");
   EXPECT_EQ(diff[3].sequence, 11u);
   EXPECT_EQ(diff[3].what, "only in right");
+}
+
+// A topic holding a forged event and then the genuine one at the same
+// position: consumers applied the forgery (the first), so it is compared,
+// and the second copy is reported, not allowed to hide it. A plain
+// redelivery (the same bytes twice) is nothing.
+TEST(SourceComparerTest, ConflictingCopiesAtOnePositionAreReported) {
+  SourceComparer c;
+  for (uint64_t s = 1; s <= 5; ++s) {
+    c.AddLeft("intake", 0, Event(s, "case/a"));
+    if (s == 3) c.AddRight("intake", 0, Event(s, "case/forged"));
+    c.AddRight("intake", 0, Event(s, "case/a"));
+    if (s == 5) c.AddRight("intake", 0, Event(s, "case/a"));  // redelivered
+  }
+  const auto diff = c.Finish();
+  ASSERT_EQ(diff.size(), 2u);
+  EXPECT_EQ(diff[0].sequence, 3u);
+  EXPECT_EQ(diff[1].sequence, 3u);
+  std::set<std::string> what = {diff[0].what, diff[1].what};
+  EXPECT_EQ(what, (std::set<std::string>{"record differs",
+                                         "conflicting copies in right"}));
 }
 
 TEST(SourceComparerTest, AnOlderExportIsAPrefixNotADifference) {

@@ -276,6 +276,15 @@ TEST_F(IntakeRegistryE2eTest,
             0)
       << second_run;
   EXPECT_NE(second_run.find("consistent"), std::string::npos) << second_run;
+  // The saved checkpoint names its log: checked against another partition
+  // it is refused, not taken as that partition's anchor.
+  std::string other_partition;
+  EXPECT_EQ(audit({"consistency", "--addr=intake=" + intake_addr2,
+                   absl::StrCat("--partition=", (partition + 1) % 4),
+                   "--saved=" + dir_ + "/saved.pb", keys},
+                  &other_partition),
+            2)
+      << other_partition;
 
   // Replaying both histories through the services' own domain functions
   // rebuilds exactly the state they report.

@@ -721,16 +721,36 @@ int Consistency() {
   const auto& [service, address] = *sources.begin();
   auto keys = KeysOf(service);
   if (keys.empty()) return 2;
+  const uint32_t partition = absl::GetFlag(FLAGS_partition);
   common::v1::Checkpoint saved;
   auto text = files::ReadFileToString(absl::GetFlag(FLAGS_saved));
-  const bool have_saved = text.ok() && saved.ParseFromString(*text);
+  // None yet is the first run; one that does not read is not replaced.
+  if (text.ok() && !saved.ParseFromString(*text)) {
+    std::fprintf(stderr, "audit: the saved checkpoint does not parse\n");
+    return 2;
+  }
+  const bool have_saved = text.ok();
+  if (have_saved &&
+      (saved.service() != service || saved.partition() != partition)) {
+    std::printf("the saved checkpoint is for %s/%u, not %s/%u\n",
+                saved.service().c_str(), saved.partition(), service.c_str(),
+                partition);
+    return 2;
+  }
   auto stub = EventLogStub(address);
   grpc::ClientContext cctx;
   Authorize(cctx);
   common::v1::GetCheckpointRequest creq;
-  creq.set_partition(absl::GetFlag(FLAGS_partition));
+  creq.set_partition(partition);
   common::v1::Checkpoint latest;
   if (!stub->GetCheckpoint(&cctx, creq, &latest).ok()) return 2;
+  // Signed, but for the log asked about? (A signature binds the fields; it
+  // does not say they are the ones requested.)
+  if (latest.service() != service || latest.partition() != partition) {
+    std::printf("the service answered with the checkpoint of %s/%u\n",
+                latest.service().c_str(), latest.partition());
+    return 1;
+  }
   if (!AnyKeyVerifies(keys, latest)) {
     std::printf("the latest checkpoint's signature does not verify\n");
     return 1;

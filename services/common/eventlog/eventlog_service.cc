@@ -186,14 +186,19 @@ grpc::ServerUnaryReactor* EventLogService::GetStateDigest(
                                        request->projections().end());
         if (names.empty()) names = projections_;
         response->set_service(store_->service());
-        const auto heads = store_->Heads();
-        for (const auto& name : names) {
-          auto digest = store_->ProjectionDigest(name);
-          if (!digest.ok()) return digest.status();
+        // Rows and heads of one moment (under load, read apart they would
+        // match no replay).
+        auto at = store_->ProjectionDigestsAt(
+            names, server::MinPositionsDeadline(context));
+        if (!at.ok()) return at.status();
+        const auto& heads = at->heads;
+        for (size_t i = 0; i < names.size(); ++i) {
+          const auto& name = names[i];
+          const auto& digest = at->digests[i];
           auto* d = response->add_projections();
           d->set_name(name);
-          d->set_digest(digest->first);
-          d->set_rows(digest->second);
+          d->set_digest(digest.first);
+          d->set_rows(digest.second);
           for (size_t p = 0; p < heads.size(); ++p) {
             auto* pos = d->add_applied();
             pos->set_service(store_->service());

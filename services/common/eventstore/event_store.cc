@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "absl/random/random.h"
 #include "absl/strings/escaping.h"
@@ -1443,15 +1444,66 @@ absl::Status EventStore::ScanProjectionRanges(
 
 absl::StatusOr<std::pair<std::string, uint64_t>> EventStore::ProjectionDigest(
     const std::string& projection) const {
+  return ProjectionDigestOf(projection, rocksdb::ReadOptions());
+}
+
+absl::StatusOr<std::pair<std::string, uint64_t>> EventStore::ProjectionDigestOf(
+    const std::string& projection, const rocksdb::ReadOptions& read) const {
   // The scan runs in key order: rows go straight into the hash.
   RowDigest digest(options_.hash_algorithm);
-  absl::Status s = ScanProjection(
-      projection, "", [&](const std::string& key, const std::string& value) {
-        digest.Add(key, value);
-        return true;
-      });
-  if (!s.ok()) return s;
+  const std::string start = ProjectionKey(projection, "");
+  const size_t strip = projection.size() + 1;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(read, projections_cf_));
+  for (it->Seek(start); it->Valid() && it->key().starts_with(start);
+       it->Next()) {
+    digest.Add(it->key().ToString().substr(strip), it->value().ToString());
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "scan projection"));
   return digest.Finish();
+}
+
+absl::StatusOr<EventStore::DigestsAt> EventStore::ProjectionDigestsAt(
+    const std::vector<std::string>& projections, absl::Time deadline) {
+  // Hold off writes for an instant (the write exclusion every group takes),
+  // so the snapshot holds exactly the groups the written heads count.
+  {
+    absl::MutexLock lock(&queue_mu_);
+    auto idle = [this]()
+                    ABSL_SHARED_LOCKS_REQUIRED(queue_mu_) { return !writing_; };
+    queue_mu_.Await(absl::Condition(&idle));
+    writing_ = true;
+  }
+  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  DigestsAt out;
+  {
+    absl::MutexLock lock(&heads_mu_);
+    out.heads = written_heads_;
+  }
+  {
+    absl::MutexLock lock(&queue_mu_);
+    writing_ = false;
+  }
+  std::unique_ptr<const rocksdb::Snapshot,
+                  std::function<void(const rocksdb::Snapshot*)>>
+      release(snapshot,
+              [this](const rocksdb::Snapshot* s) { db_->ReleaseSnapshot(s); });
+  std::vector<Position> durable;
+  for (size_t p = 0; p < out.heads.size(); ++p) {
+    Position pos;
+    pos.set_service(options_.service);
+    pos.set_partition(static_cast<uint32_t>(p));
+    pos.set_sequence(out.heads[p]);
+    durable.push_back(pos);
+  }
+  RETURN_IF_ERROR(WaitForPositions(durable, deadline));
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot;
+  for (const auto& name : projections) {
+    ASSIGN_OR_RETURN(auto digest, ProjectionDigestOf(name, read));
+    out.digests.push_back(std::move(digest));
+  }
+  return out;
 }
 
 std::map<std::string, uint64_t> EventStore::MemoryUsage() const {

@@ -310,6 +310,15 @@ class EventStore {
   // Hash over the projection's rows in key order, and its row count.
   absl::StatusOr<std::pair<std::string, uint64_t>> ProjectionDigest(
       const std::string& projection) const;
+  // Digests of `projections` all as of one moment, with the heads of that
+  // moment, once those heads are durable (GetStateDigest: under load the
+  // rows and the heads read apart would not match any replay).
+  struct DigestsAt {
+    std::vector<uint64_t> heads;
+    std::vector<std::pair<std::string, uint64_t>> digests;
+  };
+  absl::StatusOr<DigestsAt> ProjectionDigestsAt(
+      const std::vector<std::string>& projections, absl::Time deadline);
 
   // Small metadata values (relay positions and the like).
   absl::StatusOr<std::optional<std::string>> GetMeta(
@@ -328,6 +337,8 @@ class EventStore {
   uint64_t group_commits() const { return group_commits_.load(); }
 
  private:
+  absl::StatusOr<std::pair<std::string, uint64_t>> ProjectionDigestOf(
+      const std::string& projection, const rocksdb::ReadOptions& read) const;
   struct PartitionState {
     uint64_t head = 0;
     std::string chain;

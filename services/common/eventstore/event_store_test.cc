@@ -255,6 +255,48 @@ TEST_F(EventStoreTest, ConflictOnOneStreamWritesNothingOnTheOthers) {
   EXPECT_EQ(*store->StreamVersion(b), 2u);
 }
 
+// Under concurrent appends, each writing one event and one row, every
+// digest taken "at a moment" counts exactly as many rows as its heads count
+// events: rows and heads come from the same instant, and the heads are
+// durable by the time they are returned.
+TEST_F(EventStoreTest, DigestsAtOneMomentMatchTheirHeadsUnderLoad) {
+  auto store = Open(MakeOptions(dir_));
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int n = 0; !stop; ++n) {
+        AppendRequest r = Request(
+            {To(absl::StrCat("case/", w, "-", n), kNoStream, {Event("x")})});
+        r.projection_writes.push_back(
+            {"cases", absl::StrCat(w, "-", n), "row"});
+        ASSERT_TRUE(store->Append(r).ok());
+      }
+    });
+  }
+  int checked = 0;
+  for (; checked < 30; ++checked) {
+    auto at =
+        store->ProjectionDigestsAt({"cases"}, absl::Now() + absl::Seconds(10));
+    ASSERT_TRUE(at.ok()) << at.status();
+    uint64_t events = 0;
+    for (uint64_t h : at->heads) events += h;
+    ASSERT_EQ(at->digests.size(), 1u);
+    EXPECT_EQ(at->digests[0].second, events) << "digest " << checked;
+    const auto durable = store->Heads();
+    for (size_t p = 0; p < durable.size(); ++p) {
+      EXPECT_GE(durable[p], at->heads[p]);
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  stop = true;
+  for (auto& t : writers) t.join();
+  // Idle, it is the plain digest.
+  auto at = store->ProjectionDigestsAt({"cases"}, absl::Now());
+  ASSERT_TRUE(at.ok());
+  EXPECT_EQ(at->digests[0], *store->ProjectionDigest("cases"));
+}
+
 TEST_F(EventStoreTest, RetriedCommandReturnsFirstResultAndWritesNothing) {
   auto store = Open(MakeOptions(dir_));
   AppendRequest command =

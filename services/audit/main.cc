@@ -538,14 +538,21 @@ int Verify() {
                  "and the registry's logs)\n");
   }
   for (auto& violation : invariants) {
-    for (auto& r : reports) {
-      if (r.service == violation.service &&
-          r.partition == violation.partition) {
-        r.violations.push_back(violation);
-        ++violations;
-        break;
-      }
+    auto r = std::find_if(reports.begin(), reports.end(), [&](const auto& r) {
+      return r.service == violation.service &&
+             r.partition == violation.partition;
+    });
+    if (r == reports.end()) {
+      // At a log that sent nothing (an empty partition): counted all the
+      // same, under a report of its own.
+      audit::PartitionReport empty;
+      empty.service = violation.service;
+      empty.partition = violation.partition;
+      reports.push_back(std::move(empty));
+      r = std::prev(reports.end());
     }
+    r->violations.push_back(violation);
+    ++violations;
   }
   const std::string json = audit::ReportJson(reports);
   if (absl::GetFlag(FLAGS_report).empty()) {

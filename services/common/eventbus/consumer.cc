@@ -113,7 +113,47 @@ absl::Status Consumer::Ingest(uint32_t partition, const StoredEvent& event) {
     absl::Status s = Repair(partition, expected, env.sequence() - 1);
     if (!s.ok()) return s;
   }
-  return Apply(env);
+  // Each chain hash follows from the one before (H(previous || leaf)).
+  // Kafka's ACLs let only the source write its topic; this refuses as well
+  // an event at the right position, whose leaf hash fits its record, that is
+  // not the one the source's log holds. Set aside without consuming the
+  // position: the genuine event still comes.
+  const std::optional<std::string> previous =
+      PreviousChain(partition, env.sequence());
+  if (previous && store_->hasher().Hash2(*previous, event.leaf_hash()) !=
+                      event.chain_hash()) {
+    return DeadLetter(
+        absl::StrCat(partition, "/", env.sequence(), "/chain-",
+                     absl::BytesToHexString(event.chain_hash().substr(0, 8))),
+        "chain hash does not follow from the previous event", nullptr);
+  }
+  absl::Status applied = Apply(env);
+  if (applied.ok()) {
+    absl::MutexLock lock(&chain_mu_);
+    last_chain_[partition] = {env.sequence(), event.chain_hash()};
+  }
+  return applied;
+}
+
+std::optional<std::string> Consumer::PreviousChain(uint32_t partition,
+                                                   uint64_t sequence) {
+  if (sequence <= 1) return std::string();
+  {
+    absl::MutexLock lock(&chain_mu_);
+    auto it = last_chain_.find(partition);
+    if (it != last_chain_.end() && it->second.first == sequence - 1) {
+      return it->second.second;
+    }
+  }
+  if (!options_.read_log) return std::nullopt;
+  auto before = options_.read_log(partition, sequence - 1, sequence - 1);
+  if (!before.ok() || before->size() != 1) return std::nullopt;
+  EventEnvelope env;
+  if (!env.ParseFromString((*before)[0].record()) ||
+      env.sequence() != sequence - 1) {
+    return std::nullopt;
+  }
+  return (*before)[0].chain_hash();
 }
 
 absl::Status Consumer::Apply(const EventEnvelope& env) {

@@ -24,11 +24,14 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
@@ -107,6 +110,11 @@ class Consumer {
   absl::Status DeadLetter(const std::string& key, const std::string& reason,
                           const eventstore::Consumed* consumed);
   bool Owned(const std::string& type) const;
+  // The chain hash of the source's event before `sequence` in `partition`
+  // ("" before the first): remembered from the last one applied, or read
+  // through ReadLog once after a start; none if it cannot be had.
+  std::optional<std::string> PreviousChain(uint32_t partition,
+                                           uint64_t sequence);
   absl::Status Connect();
   void Disconnect();
   void Loop();
@@ -125,6 +133,10 @@ class Consumer {
       dead_letters_{0};
   std::atomic<bool> caught_up_{false};
   int repair_depth_ = 0;
+  // Per partition: the last applied (sequence, chain hash).
+  absl::Mutex chain_mu_;
+  std::map<uint32_t, std::pair<uint64_t, std::string>> last_chain_
+      ABSL_GUARDED_BY(chain_mu_);
   prometheus::Counter* applied_metric_ = nullptr;
   prometheus::Counter* dead_letter_metric_ = nullptr;
   prometheus::Counter* repaired_metric_ = nullptr;

@@ -14,6 +14,7 @@
 #include "services/common/eventbus/readlog_client.h"
 #include "services/common/eventbus/relay.h"
 #include "services/common/eventlog/eventlog_service.h"
+#include "services/common/merkle/merkle.h"
 #include "services/common/testing/test_support.h"
 #include "services/devbroker/dev_broker.h"
 
@@ -138,6 +139,23 @@ class EventBusTest : public ::testing::Test {
   }
 
   uint64_t Rows() { return sink_->ProjectionDigest("seen")->second; }
+
+  // Bytes straight onto the topic's partition, as any Kafka client could.
+  void PublishRaw(int32_t partition, const std::string& bytes) {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    char err[256];
+    rd_kafka_conf_set(conf, "bootstrap.servers", broker_->bootstrap().c_str(),
+                      err, sizeof(err));
+    rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    ASSERT_EQ(
+        rd_kafka_producev(
+            raw, RD_KAFKA_V_TOPIC(kTopic), RD_KAFKA_V_PARTITION(partition),
+            RD_KAFKA_V_VALUE(const_cast<char*>(bytes.data()), bytes.size()),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+        RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_flush(raw, 5000);
+    rd_kafka_destroy(raw);
+  }
 
   bool AllConsumed() {
     auto heads = source_->Heads();
@@ -275,19 +293,7 @@ TEST_F(EventBusTest, PoisonAndForeignEventsGoToDeadLetterAndConsumptionGoesOn) {
   Append(10);
   ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
   // Garbage straight onto the topic.
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char err[256];
-  rd_kafka_conf_set(conf, "bootstrap.servers", broker_->bootstrap().c_str(),
-                    err, sizeof(err));
-  rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-  const char garbage[] = "\xff\xfe not an event";
-  ASSERT_EQ(rd_kafka_producev(
-                raw, RD_KAFKA_V_TOPIC(kTopic), RD_KAFKA_V_PARTITION(0),
-                RD_KAFKA_V_VALUE(const_cast<char*>(garbage), sizeof(garbage)),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
-            RD_KAFKA_RESP_ERR_NO_ERROR);
-  rd_kafka_flush(raw, 5000);
-  rd_kafka_destroy(raw);
+  PublishRaw(0, "\xff\xfe not an event");
   // An event intake may not write, in intake's own log.
   eventstore::AppendRequest foreign;
   eventstore::StreamAppend sa;
@@ -304,6 +310,37 @@ TEST_F(EventBusTest, PoisonAndForeignEventsGoToDeadLetterAndConsumptionGoesOn) {
   EXPECT_EQ(Metric(metrics_, "wangge_dead_letters_total"), 2);
   EXPECT_EQ(Metric(metrics_, "wangge_consumer_applied_total"), 20);
   EXPECT_EQ(sink_->ProjectionDigest(kDeadLetterProjection)->second, 2u);
+}
+
+// An event at the next position, whose leaf hash fits its record but whose
+// chain hash does not follow from the event before (not the source's): set
+// aside without consuming the position; the genuine one is applied.
+TEST_F(EventBusTest, AnEventOffTheChainIsRefusedAndTheGenuineOneApplied) {
+  StartWorld(1);
+  StartConsumer("sink");
+  Append(10);
+  ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
+  common::v1::EventEnvelope env;
+  env.set_event_id("forged");
+  env.set_event_type("wangge.intake.v1.ReportReceived");
+  env.set_source_service("intake");
+  env.set_stream_id("case/forged");
+  env.set_stream_version(1);
+  env.set_partition(0);
+  env.set_sequence(11);
+  common::v1::StoredEvent forged;
+  forged.set_record(env.SerializeAsString());
+  forged.set_leaf_hash(merkle::LeafHash(source_->hasher(), forged.record()));
+  forged.set_chain_hash(
+      source_->hasher().Hash2("elsewhere", forged.leaf_hash()));
+  PublishRaw(0, forged.SerializeAsString());  // before the genuine 11
+  ASSERT_TRUE(WaitUntil([&] { return consumer_->dead_letters() == 1; }));
+  EXPECT_EQ(sink_->ConsumedPosition("intake", 0), 10u);
+  Append(5);
+  ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
+  EXPECT_EQ(consumer_->applied(), 15u);
+  EXPECT_EQ(Rows(), 15u);
+  EXPECT_FALSE(sink_->GetProjection("seen", "case/forged#1")->has_value());
 }
 
 // The dev broker restarts empty on a new port: both sides re-read the

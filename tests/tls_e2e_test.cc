@@ -100,6 +100,19 @@ TEST(TlsE2eTest, MutualTlsServiceWithAPlaintextHealthPort) {
   testing::ToolRun plaintext = testing::RunTool(
       {"services/audit/audit", "verify", addr, key}, absl::Seconds(60));
   EXPECT_EQ(plaintext.code, 2) << plaintext.output;
+  // The CLI, with the same flags (an operator importing reference data).
+  testing::ToolRun cli = testing::RunTool(
+      {"services/cli/wangge", "heads", "registry", "--addr=" + address, key,
+       "--tls_ca_file=" + tls->ca_cert, "--tls_cert_file=" + tls->client_cert,
+       "--tls_key_file=" + tls->client_key},
+      absl::Seconds(60));
+  EXPECT_EQ(cli.code, 0) << cli.output;
+  EXPECT_NE(cli.output.find("registry total"), std::string::npos)
+      << cli.output;
+  testing::ToolRun cli_plaintext = testing::RunTool(
+      {"services/cli/wangge", "heads", "registry", "--addr=" + address, key},
+      absl::Seconds(60));
+  EXPECT_NE(cli_plaintext.code, 0) << cli_plaintext.output;
 }
 
 }  // namespace

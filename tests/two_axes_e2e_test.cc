@@ -1028,6 +1028,14 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
     EXPECT_NE(demo.output.find(step), std::string::npos) << step << "\n"
                                                          << demo.output;
   }
+  // The README's alias puts --key_file before the command: `wangge audit`
+  // still hands everything to the audit tool.
+  testing::ToolRun heads =
+      testing::RunTool({"services/cli/wangge", key, "audit", "export",
+                        "--addr=registry=" + stack_.addr("registry")},
+                       absl::Seconds(60));
+  EXPECT_EQ(heads.code, 0) << heads.output;
+  EXPECT_NE(heads.output.find("\"record\""), std::string::npos) << heads.output;
 }
 
 }  // namespace

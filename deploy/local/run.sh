@@ -114,8 +114,8 @@ Try (wangge = $BIN/cli/wangge --key_file=$VAR/dev/jwt.key):
   wangge registry list 510101                  # streets of the Chengdu-style district
   wangge registry locate 104.06 30.66          # the smallest area at a point (WGS84)
   wangge registry locate 116.41 39.93 --as_of=2023-06-01T00:00:00Z   # before the demo existed
-  wangge report 116.41 39.93 --description="暴露垃圾 exposed rubbish"     # as the 12345 hotline
-  wangge report 104.0624 30.6624 --coordinate_system=gcj02 --description="井盖缺失"
+  wangge report 116.41 39.93 --category=event/01/0102 --description="暴露垃圾 exposed rubbish"   # as the 12345 hotline
+  wangge report 104.0624 30.6624 --coordinate_system=gcj02 --category=component/01/0101 --description="井盖缺失"
   wangge report-get <case id>
   # the closed loop (demo staff: supervisor-<community code>, handler-<type>-<district>):
   wangge case verify <case id> --subject=supervisor-<first 12 digits of the area>

@@ -10,7 +10,7 @@
 //       --public_keys=...   (the topics from their beginning)
 //   audit compare --addr=... --export_file=...|--kafka_topics=...
 //   audit export --addr=intake=127.0.0.1:7101 > history.jsonl
-//   audit receipt --addr=intake=... --case=C20240719-ABCDEFGH > receipt.json
+//   audit receipt --addr=intake=... --case_id=C20240719-ABCDEFGH > receipt.json
 //   audit check-receipt --receipt=receipt.json --public_keys=intake=intake.pub
 //   (--public_keys=intake=new.pub+old.pub: a service's keys across a
 //   rotation; a checkpoint verifies with either)
@@ -71,6 +71,7 @@
 #include "services/common/clock/proto_time.h"
 #include "services/common/files/files.h"
 #include "services/common/merkle/merkle.h"
+#include "services/common/server/channel.h"
 #include "wangge/common/v1/eventlog.grpc.pb.h"
 #include "wangge/supervision/v1/supervision.grpc.pb.h"
 
@@ -163,29 +164,18 @@ common::v1::HashAlgorithm HashAlgorithmFlag() {
 
 // Plaintext, or TLS (the services' CA; with a client certificate where the
 // services require one, as in production).
-std::shared_ptr<grpc::ChannelCredentials> Credentials() {
-  const std::string ca_file = absl::GetFlag(FLAGS_tls_ca_file);
-  if (ca_file.empty()) return grpc::InsecureChannelCredentials();
-  grpc::SslCredentialsOptions options;
-  auto read = [](const std::string& path, std::string* out) {
-    if (path.empty()) return;
-    auto text = files::ReadFileToString(path);
-    if (!text.ok()) {
-      std::fprintf(stderr, "audit: %s\n", text.status().ToString().c_str());
-      std::exit(2);
-    }
-    *out = *text;
-  };
-  read(ca_file, &options.pem_root_certs);
-  read(absl::GetFlag(FLAGS_tls_cert_file), &options.pem_cert_chain);
-  read(absl::GetFlag(FLAGS_tls_key_file), &options.pem_private_key);
-  return grpc::SslCredentials(options);
-}
-
-// A channel to a service, with the credentials read once.
 std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
-  static const auto credentials = Credentials();
-  return grpc::CreateChannel(address, credentials);
+  config::TlsConfig tls;
+  tls.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
+  tls.plaintext = tls.ca_file.empty();
+  tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  auto channel = server::MakeChannel(address, tls);
+  if (!channel.ok()) {
+    std::fprintf(stderr, "audit: %s\n", channel.status().ToString().c_str());
+    std::exit(2);
+  }
+  return *channel;
 }
 
 std::unique_ptr<common::v1::EventLog::Stub> EventLogStub(
@@ -1043,10 +1033,10 @@ int main(int argc, char** argv) {
   if (args.size() == 2 && std::string(args[1]) == "timeline") return Timeline();
   if (args.size() == 2 && std::string(args[1]) == "compare")
     return CompareSources();
-  std::fprintf(
-      stderr,
-      "usage: audit "
-      "verify|export|receipt|check-receipt|consistency|replay|timeline|compare "
-      "(see --help)\n");
+  std::fprintf(stderr,
+               "usage: audit "
+               "verify|export|prove|receipt|check-receipt|consistency|replay|"
+               "evaluation|timeline|compare "
+               "(see --help)\n");
   return 2;
 }

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "services/common/auth/token.h"
 #include "services/common/files/files.h"
+#include "services/common/server/channel.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/grpc_status.h"
 
@@ -28,6 +30,13 @@ ABSL_FLAG(std::string, channel, "", "token: channel (channels)");
 ABSL_FLAG(absl::Duration, ttl, absl::Hours(8), "token: lifetime");
 ABSL_FLAG(std::string, as_of, "", "RFC 3339 time for as-of queries");
 ABSL_FLAG(std::string, request_id, "", "Idempotency key (default: derived)");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "TLS: the CA of the services' certificates (empty: plaintext, as "
+          "the local stack)");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "mTLS: a client certificate from that CA (production's services "
+          "require one)");
+ABSL_FLAG(std::string, tls_key_file, "", "mTLS: its private key");
 
 namespace wangge::cli {
 
@@ -94,8 +103,17 @@ std::string Address(const std::string& service) {
 }
 
 std::shared_ptr<grpc::Channel> Channel(const std::string& service) {
-  return grpc::CreateChannel(Address(service),
-                             grpc::InsecureChannelCredentials());
+  config::TlsConfig tls;
+  tls.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
+  tls.plaintext = tls.ca_file.empty();
+  tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  auto channel = server::MakeChannel(Address(service), tls);
+  if (!channel.ok()) {
+    std::fprintf(stderr, "wangge: %s\n", channel.status().ToString().c_str());
+    std::exit(2);
+  }
+  return *channel;
 }
 
 void Print(const google::protobuf::Message& m) {

@@ -379,7 +379,8 @@ int Demo::Run() {
   }
   addrs.pop_back();
   keys.pop_back();
-  Say(absl::StrCat("   wangge audit verify ", addrs, " ", keys));
+  Say(absl::StrCat("   wangge audit verify ", addrs, " ", keys,
+                   " --key_file=", absl::GetFlag(FLAGS_key_file)));
   if (RunAudit(self_, {"verify", addrs, keys,
                        "--key_file=" + absl::GetFlag(FLAGS_key_file)}) != 0) {
     Say("  FAILED: the audit found violations (above)");

@@ -302,9 +302,16 @@ int Heads(const std::vector<char*>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // The audit tool's own flags pass through untouched.
-  if (argc >= 2 && std::string(argv[1]) == "audit") {
-    return wangge::cli::ExecAudit(argv[0], argc - 2, argv + 2);
+  // The audit tool's own flags pass through untouched, with the ones given
+  // before the command (`wangge --key_file=... audit verify ...`, as the
+  // README's alias has it).
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i][0] == '-') continue;
+    if (std::string(argv[i]) != "audit") break;
+    std::vector<char*> rest(argv + 1, argv + i);
+    rest.insert(rest.end(), argv + i + 1, argv + argc);
+    return wangge::cli::ExecAudit(argv[0], static_cast<int>(rest.size()),
+                                  rest.data());
   }
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() < 2) {

@@ -107,8 +107,7 @@ TEST(TlsE2eTest, MutualTlsServiceWithAPlaintextHealthPort) {
        "--tls_key_file=" + tls->client_key},
       absl::Seconds(60));
   EXPECT_EQ(cli.code, 0) << cli.output;
-  EXPECT_NE(cli.output.find("registry total"), std::string::npos)
-      << cli.output;
+  EXPECT_NE(cli.output.find("registry total"), std::string::npos) << cli.output;
   testing::ToolRun cli_plaintext = testing::RunTool(
       {"services/cli/wangge", "heads", "registry", "--addr=" + address, key},
       absl::Seconds(60));

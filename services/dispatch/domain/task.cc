@@ -389,6 +389,9 @@ absl::StatusOr<std::vector<Emitted>> DecideRestore(
   e.set_task_id(Stream(task));
   *e.mutable_due_time() = ToProto(due);
   *e.mutable_yellow_time() = ToProto(yellow);
+  // Back to where the shelving was asked from: a restore is no 签收.
+  e.set_not_yet_accepted(task.status_before_request() ==
+                         v1::TASK_STATUS_DISPATCHED);
   return std::vector<Emitted>{domain::Emit(Stream(task), e, policy->version())};
 }
 
@@ -481,7 +484,8 @@ absl::Status Evolve(v1::TaskRecord& task,
     }
   } else if (type == v1::TaskRestored::descriptor()) {
     const auto& e = as((v1::TaskRestored*)nullptr);
-    task.set_status(v1::TASK_STATUS_ACCEPTED);
+    task.set_status(e.not_yet_accepted() ? v1::TASK_STATUS_DISPATCHED
+                                         : v1::TASK_STATUS_ACCEPTED);
     *task.mutable_due_time() = e.due_time();
     *task.mutable_yellow_time() = e.yellow_time();
     task.set_remaining_seconds(0);

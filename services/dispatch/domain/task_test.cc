@@ -238,6 +238,18 @@ TEST_F(TaskTest, ShelvingStopsTheClockAndRestoringStartsIt) {
   EXPECT_EQ(FromProto(task_.due_time()), Local(2024, 11, 4, 10, 30));
   EXPECT_EQ(DecideRestore(task_, Dispatcher(), registry_, t2).status().code(),
             absl::StatusCode::kFailedPrecondition);
+
+  // Shelved before anyone signed for it: restored to DISPATCHED, and the
+  // department still accepts it (the response rate counts that).
+  Dispatch(reg::kRubbish, t0);
+  Apply(*DecideRequest(task_, Handler(reg::kSanitation), RequestKind::kShelving,
+                       "needs excavation", 0, t1),
+        t1);
+  Apply(*DecideRuling(task_, Dispatcher(), true, "", "", registry_, t1), t1);
+  Apply(*DecideRestore(task_, Dispatcher(), registry_, t2), t2);
+  EXPECT_EQ(task_.status(), v1::TASK_STATUS_DISPATCHED);
+  Apply(*DecideAccept(task_, Handler(reg::kSanitation), t2), t2);
+  EXPECT_EQ(task_.status(), v1::TASK_STATUS_ACCEPTED);
 }
 
 TEST_F(TaskTest, TimersFireOncePerSchedule) {

@@ -250,7 +250,21 @@ absl::Status Consumer::Repair(uint32_t partition, uint64_t from, uint64_t to) {
       lag_metric_->Set(std::max(
           0.0, lag_metric_->Value() - static_cast<double>(events->size())));
     }
-    next = store_->ConsumedPosition(options_.source, partition) + 1;
+    const uint64_t after = store_->ConsumedPosition(options_.source, partition);
+    if (after + 1 <= next) {
+      // Nothing of the piece was consumed: its first event was set aside
+      // (dead-lettered). Asking again would get the same answer for ever.
+      status = absl::DataLossError(absl::StrCat(
+          "ReadLog's event ", options_.source, "/", partition, "/", next,
+          " was refused (see the dead letters): the source's log and this "
+          "consumer disagree"));
+      break;
+    }
+    next = after + 1;
+    if (stopping_) {  // a long repair does not hold up a shutdown
+      status = absl::CancelledError("stopping");
+      break;
+    }
   }
   --repair_depth_;
   if (status.ok()) {
@@ -364,6 +378,7 @@ absl::Status Consumer::Start() {
 }
 
 void Consumer::Stop() {
+  stopping_ = true;
   if (!running_.exchange(false)) return;
   thread_.join();
   Disconnect();

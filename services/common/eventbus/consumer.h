@@ -127,6 +127,7 @@ class Consumer {
   rd_kafka_t* kafka_ = nullptr;
   std::string connected_to_;
   std::atomic<bool> running_{false};
+  std::atomic<bool> stopping_{false};
   std::atomic<bool> brokers_down_{false};
   std::thread thread_;
   std::atomic<uint64_t> applied_{0}, duplicates_{0}, repaired_{0},

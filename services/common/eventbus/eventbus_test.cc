@@ -343,6 +343,56 @@ TEST_F(EventBusTest, AnEventOffTheChainIsRefusedAndTheGenuineOneApplied) {
   EXPECT_FALSE(sink_->GetProjection("seen", "case/forged#1")->has_value());
 }
 
+// A repair whose piece ends in an event the consumer refuses (off the
+// chain: the source rewrote its tail, or a record is corrupt) ends with an
+// error instead of asking ReadLog for it for ever.
+TEST(ConsumerRepairTest, ARefusedEventEndsTheRepairWithAnError) {
+  const std::string dir = testing::MakeTempDir("repair");
+  eventstore::Options o;
+  o.service = "intake";
+  o.path = dir + "/source";
+  o.partitions = 1;
+  o.durability = eventstore::Durability::kAsync;
+  auto source = *eventstore::EventStore::Open(o);
+  for (int i = 0; i < 3; ++i) {
+    eventstore::AppendRequest r;
+    eventstore::StreamAppend sa;
+    sa.stream_id = absl::StrCat("case/", i);
+    common::v1::Position p;
+    sa.events.push_back(eventstore::MakeEvent(p));
+    sa.events.back().type = "wangge.intake.v1.ReportReceived";
+    r.streams.push_back(std::move(sa));
+    ASSERT_TRUE(source->Append(r).ok());
+  }
+  std::vector<common::v1::StoredEvent> log = *source->ReadPartition(0, 1, 10);
+  ASSERT_EQ(log.size(), 3u);
+  log[1].set_chain_hash(std::string(32, 'x'));  // not what follows event 1
+  o.service = "supervision";
+  o.path = dir + "/sink";
+  auto sink = *eventstore::EventStore::Open(o);
+  ConsumerOptions co;
+  co.source = "intake";
+  co.partitions = 1;
+  std::atomic<int> reads{0};
+  co.read_log =
+      [&](uint32_t, uint64_t from,
+          uint64_t to) -> absl::StatusOr<std::vector<common::v1::StoredEvent>> {
+    ++reads;
+    return std::vector<common::v1::StoredEvent>(log.begin() + (from - 1),
+                                                log.begin() + to);
+  };
+  Consumer consumer(sink.get(), co, [](const EventEnvelope&) {
+    return absl::StatusOr<eventstore::AppendRequest>(
+        eventstore::AppendRequest());
+  });
+  // Event 3 arrives first: 1 and 2 are a gap, repaired through ReadLog.
+  absl::Status s = consumer.Ingest(0, log[2]);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_EQ(sink->ConsumedPosition("intake", 0), 1u);
+  EXPECT_LE(reads, 3);
+  EXPECT_GE(consumer.dead_letters(), 1u);
+}
+
 // The dev broker restarts empty on a new port: both sides re-read the
 // bootstrap file, the relay sees the lost data and republishes the log, and
 // the consumer ignores what it already applied.

@@ -550,7 +550,14 @@ void EventStore::Prepare(AppendRequest* request) const {
   }
 }
 
+namespace {
+constexpr char kFsyncFailed[] =
+    "event store: a WAL fsync failed; nothing more is acknowledged until the "
+    "service restarts";
+}  // namespace
+
 absl::StatusOr<AppendResult> EventStore::Append(AppendRequest request) {
+  if (fsync_failed_) return absl::UnavailableError(kFsyncFailed);
   Prepare(&request);
   Job job;
   job.request = std::move(request);
@@ -632,6 +639,13 @@ void EventStore::WriteGroup(std::vector<Job*>& jobs) {
 }
 
 void EventStore::ProcessGroup(std::vector<Job*>& jobs) {
+  if (fsync_failed_) {
+    for (Job* job : jobs) {
+      job->result = absl::UnavailableError(kFsyncFailed);
+      job->done.Notify();
+    }
+    return;
+  }
   Group group;
   const std::vector<PartitionState> saved = states_;
   const absl::Time now = options_.clock->Now();
@@ -733,11 +747,22 @@ bool EventStore::SyncAndAcknowledge(uint64_t writes,
     needed = writes > synced_writes_;
   }
   // Everything written before this call is in the WAL: one fsync makes
-  // all of it durable, however many groups that is.
-  rocksdb::Status rs = needed ? db_->SyncWAL() : rocksdb::Status::OK();
+  // all of it durable, however many groups that is. Never again after one
+  // failed: it would succeed without the lost pages (see fsync_failed()).
+  rocksdb::Status rs = fsync_failed_ ? rocksdb::Status::IOError(kFsyncFailed)
+                       : !needed     ? rocksdb::Status::OK()
+                       : options_.sync_wal_for_test
+                           ? options_.sync_wal_for_test()
+                           : db_->SyncWAL();
   if (!rs.ok()) {
-    log::Error("event store: WAL fsync failed; events stay unpublished",
-               {{"path", options_.path}, {"error", rs.ToString()}});
+    if (!fsync_failed_.exchange(true)) {
+      log::Error(
+          "event store: WAL fsync failed; nothing more is "
+          "acknowledged or published",
+          {{"path", options_.path}, {"error", rs.ToString()}});
+      // Wakes whoever waits on heads_mu_ for a durability that won't come.
+      absl::MutexLock wake(&heads_mu_);
+    }
     for (Job* job : jobs) {
       job->result = absl::UnavailableError(
           absl::StrCat("event store: WAL fsync failed: ", rs.ToString()));
@@ -765,17 +790,16 @@ void EventStore::SyncerLoop() {
                !awaiting_fsync_.empty();
       };
       heads_mu_.Await(absl::Condition(&work));
-      if (written_writes_ <= synced_writes_ && awaiting_fsync_.empty()) {
-        return;  // stopping, and everything written is durable
+      if ((written_writes_ <= synced_writes_ || fsync_failed_) &&
+          awaiting_fsync_.empty() && syncer_stopping_) {
+        return;  // stopping, and everything written is durable (or lost)
       }
       heads = written_heads_;
       writes = written_writes_;
       claimed_writes_ = std::max(claimed_writes_, writes);
       jobs.swap(awaiting_fsync_);
     }
-    if (!SyncAndAcknowledge(writes, heads, jobs)) {
-      absl::SleepFor(absl::Milliseconds(100));  // then try again
-    }
+    SyncAndAcknowledge(writes, heads, jobs);  // a failure poisons the store
   }
 }
 
@@ -1018,6 +1042,7 @@ void EventStore::MaybeCheckpoint(uint32_t partition, absl::Time now, bool force,
 
 absl::StatusOr<std::optional<AppendResult>> EventStore::CommandResult(
     const std::string& command_id) const {
+  if (fsync_failed_) return absl::UnavailableError(kFsyncFailed);
   std::string value;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), commands_cf_, command_id, &value);
@@ -1027,6 +1052,26 @@ absl::StatusOr<std::optional<AppendResult>> EventStore::CommandResult(
   if (!record.ParseFromString(value)) {
     return absl::DataLossError("command record does not parse");
   }
+  // The record may belong to a group written but not yet fsync'd: the
+  // answer waits for that fsync, as a retried Append does. With no group
+  // being written, every group the read saw is counted in written_writes_.
+  uint64_t written;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    auto idle = [this]()
+                    ABSL_SHARED_LOCKS_REQUIRED(queue_mu_) { return !writing_; };
+    queue_mu_.Await(absl::Condition(&idle));
+    absl::MutexLock heads(&heads_mu_);
+    written = written_writes_;
+  }
+  {
+    absl::MutexLock lock(&heads_mu_);
+    auto durable = [&]() ABSL_SHARED_LOCKS_REQUIRED(heads_mu_) {
+      return synced_writes_ >= written || fsync_failed_;
+    };
+    heads_mu_.Await(absl::Condition(&durable));
+  }
+  if (fsync_failed_) return absl::UnavailableError(kFsyncFailed);
   return std::optional<AppendResult>(FirstResult(record));
 }
 

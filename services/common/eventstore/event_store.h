@@ -95,6 +95,8 @@ struct Options {
   const Clock* clock = Clock::Real();
   // Most jobs one group commit takes from the queue.
   size_t max_group = 4096;
+  // Tests only: stands in for the WAL fsync (fault injection).
+  std::function<rocksdb::Status()> sync_wal_for_test;
 };
 
 struct NewEvent {
@@ -335,6 +337,12 @@ class EventStore {
   // RocksDB WAL fsyncs so far (group commits in `sync` mode).
   uint64_t wal_syncs() const;
   uint64_t group_commits() const { return group_commits_.load(); }
+  // A WAL fsync failed. What it covered may not be on disk, and a later
+  // fsync would not say (Linux reports a write-back error once): from then
+  // on every append and command lookup fails, nothing more is acknowledged
+  // or published, and the process should restart so RocksDB recovers from
+  // what is on disk (ServiceMain exits).
+  bool fsync_failed() const { return fsync_failed_.load(); }
 
  private:
   absl::StatusOr<std::pair<std::string, uint64_t>> ProjectionDigestOf(
@@ -403,7 +411,7 @@ class EventStore {
   std::vector<PartitionState> states_;
 
   // Queue.
-  absl::Mutex queue_mu_;
+  mutable absl::Mutex queue_mu_;
   std::deque<Job*> queue_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
   // Some thread is in ProcessGroup: groups are written one at a time.
@@ -432,6 +440,7 @@ class EventStore {
       ABSL_GUARDED_BY(upcasters_mu_);
 
   std::atomic<uint64_t> group_commits_{0};
+  std::atomic<bool> fsync_failed_{false};
 };
 
 // The digest of a projection's rows, fed in key order: SHA-256 or SM3 over

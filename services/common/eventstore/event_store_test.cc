@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "services/common/testing/test_support.h"
@@ -295,6 +296,71 @@ TEST_F(EventStoreTest, DigestsAtOneMomentMatchTheirHeadsUnderLoad) {
   auto at = store->ProjectionDigestsAt({"cases"}, absl::Now());
   ASSERT_TRUE(at.ok());
   EXPECT_EQ(at->digests[0], *store->ProjectionDigest("cases"));
+}
+
+// A failed WAL fsync: what it covered may not be on disk, and a later fsync
+// would report success without it. The store acknowledges nothing more: not
+// the append, not its retry, not a command lookup; its heads never move.
+TEST_F(EventStoreTest, AFailedFsyncAcknowledgesNothingMore) {
+  Options o = MakeOptions(dir_);
+  std::atomic<int> syncs{0};
+  o.sync_wal_for_test = [&] {
+    return ++syncs == 1 ? rocksdb::Status::IOError("injected: EIO")
+                        : rocksdb::Status::OK();
+  };
+  auto store = Open(o);
+  AppendRequest command =
+      Request({To("case/F", kNoStream, {Event("x")})}, "cmd-f");
+  auto first = store->Append(command);
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(store->fsync_failed());
+  auto retry = store->Append(command);
+  EXPECT_EQ(retry.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->CommandResult("cmd-f").status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->Append(Request({To("case/G", kNoStream, {Event("y")})}))
+                .status()
+                .code(),
+            absl::StatusCode::kUnavailable);
+  for (uint64_t h : store->Heads()) EXPECT_EQ(h, 0u);
+  EXPECT_EQ(syncs, 1);  // never fsync'd again
+}
+
+// A retry that finds its command's record while the first write's fsync is
+// still running waits for that fsync, as the first caller does.
+TEST_F(EventStoreTest, ACommandLookupWaitsForTheFirstWritesFsync) {
+  Options o = MakeOptions(dir_);
+  absl::Notification in_fsync, release;
+  std::atomic<int> syncs{0};
+  o.sync_wal_for_test = [&] {
+    if (++syncs == 1) {
+      in_fsync.Notify();
+      release.WaitForNotification();
+    }
+    return rocksdb::Status::OK();
+  };
+  auto store = Open(o);
+  absl::StatusOr<AppendResult> first;
+  std::thread writer([&] {
+    first = store->Append(
+        Request({To("case/W", kNoStream, {Event("x")})}, "cmd-w"));
+  });
+  in_fsync.WaitForNotification();  // written, not yet durable
+  std::atomic<bool> answered{false};
+  absl::StatusOr<std::optional<AppendResult>> looked_up;
+  std::thread retry([&] {
+    looked_up = store->CommandResult("cmd-w");
+    answered = true;
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_FALSE(answered);
+  release.Notify();
+  writer.join();
+  retry.join();
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(looked_up.ok() && looked_up->has_value());
+  EXPECT_EQ((*looked_up)->positions[0].sequence(),
+            first->positions[0].sequence());
 }
 
 TEST_F(EventStoreTest, RetriedCommandReturnsFirstResultAndWritesNothing) {

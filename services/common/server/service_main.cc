@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -249,6 +250,12 @@ int ServiceMain(int argc, char** argv, const std::string& service,
     std::thread trimmer([&] {
       for (int tick = 0; !stop_readiness; ++tick) {
         absl::SleepFor(absl::Milliseconds(200));
+        if (the_store->fsync_failed()) {
+          // Nothing more can be acknowledged; RocksDB recovers from what is
+          // on disk at the next start (the orchestrator restarts us).
+          log::Error("the event store's WAL fsync failed: exiting");
+          std::_Exit(70);
+        }
         if (tick % 150 != 149) continue;
         ::malloc_trim(0);
         for (const auto& [kind, bytes] : the_store->MemoryUsage()) {

@@ -110,11 +110,20 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
   // 6+2+3+5 local extensions). Whether the class is active comes with the
   // registry's catalogue.
   std::string category = r.category_code();
-  // A component's id says its class.
+  // A component's class: as registered, else as its id and the catalogue
+  // in force say.
   if (category.empty() &&
       r.location().location_case() == v1::Location::kComponentId) {
-    auto from_id = registry::ComponentCategory(r.location().component_id());
-    if (from_id.ok()) category = *from_id;
+    auto registered = in.registry->components.find(r.location().component_id());
+    if (registered != in.registry->components.end()) {
+      category = registered->second.category_code();
+    }
+    if (category.empty()) {
+      auto from_id =
+          registry::ComponentCategory(r.location().component_id(),
+                                      registry::PolicyAt(*in.registry, in.now));
+      if (from_id.ok()) category = *from_id;
+    }
   }
   if (!registry::IsCategory(category)) {
     bad.push_back({"category_code",

@@ -83,12 +83,28 @@ std::optional<AppliedLimit> TimeLimitFor(const v1::CategoryClass& cls,
                       limit->working_time() && urgency != "emergency"};
 }
 
-absl::StatusOr<std::string> ComponentCategory(const std::string& id) {
+absl::StatusOr<std::string> ComponentCategory(
+    const std::string& id, const v1::PolicyPublished* policy) {
   if (id.size() != 16 ||
       id.find_first_not_of("0123456789") != std::string::npos) {
     return absl::InvalidArgumentError("a component id is 16 digits");
   }
   const std::string major = id.substr(6, 2);
+  if (policy != nullptr) {
+    const std::string two =
+        absl::StrCat("component/", major, "/", major, id.substr(8, 2));
+    const std::string three =
+        absl::StrCat("component/", major, "/", major, id.substr(8, 3));
+    const bool has_two = ClassOf(*policy, two) != nullptr;
+    const bool has_three = ClassOf(*policy, three) != nullptr;
+    if (has_two && has_three) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the id fits both ", two, " and ", three, " of policy ",
+                       policy->version(), ": ambiguous"));
+    }
+    if (has_two) return two;
+    if (has_three) return three;
+  }
   // 6+2+2+6, or 6+2+3+5 whose minor codes 080-999 are local extensions.
   // A 3-digit minor of 080 or more marks the newer layout; 2-digit minors
   // followed by a serial's leading digit read lower than 080.
@@ -211,7 +227,8 @@ absl::StatusOr<RegistryEvent> DecidePublishPolicy(
 
 absl::StatusOr<RegistryEvent> DecideRegisterComponent(
     const RegistryState& state, const v1::ComponentRegistered& c) {
-  auto category = ComponentCategory(c.component_id());
+  auto category = ComponentCategory(
+      c.component_id(), PolicyAt(state, FromProto(c.effective_time())));
   if (!category.ok())
     return InvalidField("component_id", category.status().message());
   if (state.components.contains(c.component_id())) {

@@ -48,7 +48,14 @@ std::optional<AppliedLimit> TimeLimitFor(const v1::CategoryClass& cls,
 // extensions).
 bool IsCategory(const std::string& code);
 
-absl::StatusOr<std::string> ComponentCategory(const std::string& component_id);
+// The two layouts cannot be told apart by the digits alone ("...0118000001"
+// is minor 18 in 6+2+2+6 or minor 180 in 6+2+3+5): with `policy`, the
+// catalogue decides (the one class of the two that exists; both existing is
+// an ambiguous id, refused); without it, or when neither exists, a 3-digit
+// minor of 080 or more is read as the newer layout.
+absl::StatusOr<std::string> ComponentCategory(
+    const std::string& component_id,
+    const v1::PolicyPublished* policy = nullptr);
 
 struct Responsible {
   std::string department_id;

@@ -237,6 +237,20 @@ TEST_F(PolicyTest, InvalidPoliciesComponentsAndStaffNameTheField) {
   EXPECT_EQ(Field(DecideRegisterComponent(state_, c).status()),
             "owner_department");
   EXPECT_EQ(*ComponentCategory("3205080108500001"), "component/01/01085");
+  // Street lamps (0118) in the 6+2+2+6 layout read as minor 180 by digits
+  // alone; the catalogue in force tells them apart.
+  v1::PolicyPublished catalogue;
+  catalogue.set_version("c1");
+  catalogue.add_classes()->set_code("component/01/0118");
+  EXPECT_EQ(*ComponentCategory("1101010118000001"), "component/01/01180");
+  EXPECT_EQ(*ComponentCategory("1101010118000001", &catalogue),
+            "component/01/0118");
+  catalogue.add_classes()->set_code("component/01/01085");
+  EXPECT_EQ(*ComponentCategory("3205080108500001", &catalogue),
+            "component/01/01085");
+  catalogue.add_classes()->set_code("component/01/01180");
+  EXPECT_EQ(ComponentCategory("1101010118000001", &catalogue).status().code(),
+            absl::StatusCode::kInvalidArgument);
 
   v1::StaffAssigned s;
   s.set_staff_id("w1");

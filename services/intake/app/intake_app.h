@@ -99,6 +99,12 @@ class IntakeApp {
   size_t known_areas() const;
 
  private:
+  // The command id that records a reporter's erasure.
+  static std::string ForgetCommand(const std::string& case_id);
+  // Serialises a case's contact reads with its erasure.
+  absl::Mutex& ContactLock(const std::string& case_id);
+  static constexpr size_t kContactLocks = 64;
+  absl::Mutex contact_locks_[kContactLocks];
   std::shared_ptr<const registry::AreaIndex> Index();
   // Reports of `category` within the duplicate radius of `at` and window
   // before `now`, newest first, at most five (from the "nearby" projection).

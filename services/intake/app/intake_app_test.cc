@@ -395,5 +395,38 @@ TEST_F(IntakeAppTest, ContactIsEncryptedRevealedWithAnAccessEventAndForgotten) {
   EXPECT_EQ(events.size(), 3u);  // received, revealed, forgotten (once)
 }
 
+// A crash between recording an erasure and destroying the key leaves the
+// key: the next reveal finishes the erasure instead of reading the contact.
+// A key is written once: another case's id cannot replace it.
+TEST_F(IntakeAppTest, AnErasureRecordedIsAnErasureEvenIfItsKeySurvived) {
+  v1::ReportCaseRequest r = Request("r-crash");
+  r.mutable_reporter()->set_phone("13700000000");
+  auto c = app_->ReportCase(Hotline(), r);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::string key = **keys_->Get(c->case_id());
+  EXPECT_EQ(keys_->Put(c->case_id(), "another key").code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(**keys_->Get(c->case_id()), key);
+  // ForgetReporter's first step alone: the erasure event, recorded.
+  v1::ReporterForgotten forgotten;
+  forgotten.set_case_id(c->case_id());
+  forgotten.set_reason("PIPL erasure request");
+  eventstore::AppendRequest append;
+  append.command_id = "forget/" + c->case_id();
+  append.actor.set_subject("dpo");
+  eventstore::StreamAppend sa;
+  sa.stream_id = "case/" + c->case_id();
+  sa.events.push_back(eventstore::MakeEvent(forgotten));
+  append.streams.push_back(std::move(sa));
+  ASSERT_TRUE(store_->Append(std::move(append)).ok());
+  common::v1::Actor agent;
+  agent.set_subject("agent-7");
+  agent.set_role(common::v1::ROLE_FOLLOW_UP_AGENT);
+  auto denied = app_->RevealReporterContact(agent, c->case_id(), "call");
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(keys_->Get(c->case_id())->has_value());
+  EXPECT_FALSE(KeyStoreFilesContain(dir_ + "/keys", key));
+}
+
 }  // namespace
 }  // namespace wangge::intake

@@ -34,6 +34,13 @@ KeyStore::~KeyStore() {
 }
 
 absl::Status KeyStore::Put(const std::string& key_id, const std::string& key) {
+  absl::MutexLock lock(&put_mu_);
+  std::string existing;
+  rocksdb::Status found = db_->Get(rocksdb::ReadOptions(), key_id, &existing);
+  if (found.ok()) {
+    return absl::AlreadyExistsError(absl::StrCat("a key exists for ", key_id));
+  }
+  if (!found.IsNotFound()) return FromRocks(found, "get");
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return FromRocks(db_->Put(wo, key_id, key), "put");

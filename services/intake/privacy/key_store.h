@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "rocksdb/db.h"
 
 namespace wangge::intake {
@@ -23,7 +24,9 @@ class KeyStore {
       const std::string& path);
   ~KeyStore();
 
-  // Durable (fsync'd) before it returns.
+  // Durable (fsync'd) before it returns. ALREADY_EXISTS for a key id that
+  // has a key: each is written once (one case's key never replaces
+  // another's, and Destroy's single delete removes it for good).
   absl::Status Put(const std::string& key_id, const std::string& key);
   absl::StatusOr<std::optional<std::string>> Get(
       const std::string& key_id) const;
@@ -34,6 +37,7 @@ class KeyStore {
  private:
   explicit KeyStore(rocksdb::DB* db) : db_(db) {}
   std::unique_ptr<rocksdb::DB> db_;
+  absl::Mutex put_mu_;  // the existence check and the write, together
 };
 
 }  // namespace wangge::intake

@@ -5,6 +5,8 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 namespace wangge::intake {
@@ -17,7 +19,13 @@ using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CtxDeleter>;
 
 std::string Random(size_t n) {
   std::string out(n, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n));
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()),
+                 static_cast<int>(n)) != 1) {
+    // No key or nonce from a failed generator (all zeros would repeat):
+    // stopping is the only safe answer, and a restart reseeds it.
+    std::fprintf(stderr, "intake: the random generator failed\n");
+    std::abort();
+  }
   return out;
 }
 

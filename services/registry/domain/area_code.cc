@@ -36,6 +36,14 @@ absl::Status CheckChildCode(absl::string_view child, absl::string_view parent) {
     return absl::InvalidArgumentError(absl::StrCat(
         "area code ", child, " does not extend its parent's code ", parent));
   }
+  // "110101000" is the district's own padded form, not a street: a child's
+  // part of the code is never all zeros.
+  if (child.substr(parent.size()).find_first_not_of('0') ==
+      absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("area code ", child, " adds only zeros to its parent's ",
+                     parent, ": that is the parent's padded form"));
+  }
   return absl::OkStatus();
 }
 

@@ -72,6 +72,8 @@ TEST(AreaCodeTest, SignificantAndPaddedForms) {
   EXPECT_TRUE(CheckChildCode("110101001", "110101").ok());
   EXPECT_FALSE(CheckChildCode("110102001", "110101").ok());
   EXPECT_FALSE(CheckChildCode("110101", "110101").ok());
+  EXPECT_FALSE(CheckChildCode("110101000", "110101").ok());  // padded form
+  EXPECT_TRUE(CheckChildCode("110101100", "110101").ok());
 }
 
 TEST_F(RegistryStateTest, CreatesWithHistoryAndPaddedParentCodes) {

@@ -29,16 +29,60 @@ std::string Percent(double part, double whole) {
   return absl::StrCat(whole > 0 ? 100.0 * part / whole : 0.0, "%");
 }
 
-// Boundary rules shared by create and redraw: inside the parent, no overlap
-// with same-kind siblings active at `t` (other than `self`).
+// `t`, and every later moment at which one of `areas` starts, is redrawn
+// or retires: what is in force changes only then. History can be imported
+// out of order (a sibling that starts in June imported before one that
+// starts in January), so a rule checked at `t` alone would miss a conflict
+// that begins later.
+std::vector<absl::Time> ChangesFrom(absl::Time t,
+                                    const std::vector<const Area*>& areas) {
+  std::vector<absl::Time> out = {t};
+  for (const Area* a : areas) {
+    if (a == nullptr) continue;
+    if (a->created > t) out.push_back(a->created);
+    if (a->retired > t && a->retired != absl::InfiniteFuture()) {
+      out.push_back(a->retired);
+    }
+    for (const auto& v : a->versions)
+      if (v.from > t) out.push_back(v.from);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// Boundary rules shared by create and redraw, from `t` on: inside the
+// parent, no overlap with same-kind siblings (other than `self`).
+absl::Status CheckPlacementAt(const RegistryState& state, const Area* parent,
+                              bool dedicated, const std::string& self,
+                              const Boundary& boundary, absl::Time t);
+
 absl::Status CheckPlacement(const RegistryState& state, const Area* parent,
                             bool dedicated, const std::string& self,
                             const Boundary& boundary, absl::Time t) {
+  std::vector<const Area*> involved = {parent};
+  auto it = state.children.find(parent ? parent->code : std::string());
+  if (it != state.children.end()) {
+    for (const std::string& code : it->second) {
+      if (code != self) involved.push_back(&state.areas.at(code));
+    }
+  }
+  for (absl::Time at : ChangesFrom(t, involved)) {
+    RETURN_IF_ERROR(
+        CheckPlacementAt(state, parent, dedicated, self, boundary, at));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPlacementAt(const RegistryState& state, const Area* parent,
+                              bool dedicated, const std::string& self,
+                              const Boundary& boundary, absl::Time t) {
   if (parent != nullptr) {
     const AreaVersion* pv = parent->VersionAt(t);
     if (pv == nullptr) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "parent ", parent->code, " has no boundary at the effective time"));
+          "parent ", parent->code, " has no boundary at ", absl::FormatTime(t),
+          " (not yet in force, or retired while this area would be)"));
     }
     const double outside = boundary.AreaOutside(*pv->boundary);
     if (outside > kRelativeAreaTolerance * boundary.Area()) {
@@ -333,18 +377,21 @@ absl::StatusOr<RegistryEvent> DecideRedrawArea(const RegistryState& state,
     return InvalidField("boundary", boundary.status().message());
   RETURN_IF_ERROR(CheckPlacement(state, state.Find(area->parent_code),
                                  area->dedicated, code, **boundary, t));
-  // Children in force must stay inside.
+  // Children in force, from then on, must stay inside.
   auto kids = state.children.find(code);
   if (kids != state.children.end()) {
     for (const std::string& child_code : kids->second) {
       const Area& child = state.areas.at(child_code);
-      if (!child.ActiveAt(t)) continue;
-      const AreaVersion* cv = child.VersionAt(t);
-      const double outside = cv->boundary->AreaOutside(**boundary);
-      if (outside > kRelativeAreaTolerance * cv->boundary->Area()) {
-        return InvalidField("boundary",
-                            absl::StrCat("would leave child ", child_code,
-                                         " partly outside; redraw it first"));
+      for (absl::Time at : ChangesFrom(t, {&child})) {
+        const AreaVersion* cv =
+            child.ActiveAt(at) ? child.VersionAt(at) : nullptr;
+        if (cv == nullptr) continue;
+        const double outside = cv->boundary->AreaOutside(**boundary);
+        if (outside > kRelativeAreaTolerance * cv->boundary->Area()) {
+          return InvalidField("boundary",
+                              absl::StrCat("would leave child ", child_code,
+                                           " partly outside; redraw it first"));
+        }
       }
     }
   }
@@ -365,11 +412,19 @@ absl::StatusOr<RegistryEvent> DecideRetireArea(const RegistryState& state,
     return absl::FailedPreconditionError(
         absl::StrCat("area ", code, " is not in force at the effective time"));
   }
+  if (t <= area->versions.back().from) {
+    // Its later boundary would stay in force after the retirement.
+    return absl::FailedPreconditionError(
+        absl::StrCat("area ", code, " has a boundary that starts at ",
+                     absl::FormatTime(area->versions.back().from),
+                     ", after this retirement"));
+  }
   auto kids = state.children.find(code);
   if (kids != state.children.end()) {
     std::vector<std::string> active;
     for (const std::string& child : kids->second) {
-      if (state.areas.at(child).ActiveAt(t)) active.push_back(child);
+      // In force at or after `t` (one that starts later counts too).
+      if (state.areas.at(child).retired > t) active.push_back(child);
     }
     if (!active.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(

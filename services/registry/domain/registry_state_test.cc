@@ -197,6 +197,36 @@ TEST_F(RegistryStateTest, RedrawRetireSplitMergeKeepHistory) {
   EXPECT_EQ(Field(bad.status()), "parts[1].boundary");
 }
 
+// History may be recorded out of order: every rule holds from the effective
+// time on, not at that instant alone.
+TEST_F(RegistryStateTest, RulesHoldForEveryLaterMomentToo) {
+  const absl::Time june = kT0 + absl::Hours(24 * 150);
+  // A community from June, then one from January over the same ground:
+  // they would overlap from June.
+  Apply(*DecideCreateArea(state_, Make("110101001002", "110101001", "community",
+                                       Box(5, 0, 10, 5), june)));
+  EXPECT_EQ(Field(DecideCreateArea(
+                      state_, Make("110101001003", "110101001", "community",
+                                   Box(6, 0, 9, 5), kT0 + absl::Hours(1)))
+                      .status()),
+            "boundary");
+  // Retiring the street before that June community begins: refused.
+  EXPECT_EQ(DecideRetireArea(state_, "110101001", june - absl::Hours(1))
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  // A retirement before a redraw already recorded for later: refused (the
+  // later boundary would stay in force).
+  const absl::Time t2 = june + absl::Hours(24);
+  Apply(*DecideRedrawArea(state_, "110101001001", Box(0, 0, 4, 5), t2));
+  EXPECT_EQ(DecideRetireArea(state_, "110101001001", t2 - absl::Hours(1))
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(
+      DecideRetireArea(state_, "110101001001", t2 + absl::Hours(1)).ok());
+}
+
 TEST_F(RegistryStateTest, ImportIsAllOrNothingAndNamesThePosition) {
   RegistryState empty;
   Deployment d;

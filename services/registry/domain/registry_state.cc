@@ -519,20 +519,41 @@ Deployment ExportDeployment(const RegistryState& state, absl::Time t) {
     return a->code.size() != b->code.size() ? a->code.size() < b->code.size()
                                             : a->code < b->code;
   });
+  // A snapshot, not a history: each item takes effect at the latest start
+  // of what it depends on (its own boundary, its parent, the policy), all
+  // at or before `t`, so that it re-imports in order (a child older than
+  // its parent's current boundary would otherwise precede its parent) and
+  // answers the same from `t` on.
+  absl::flat_hash_map<std::string, absl::Time> since;
+  auto start_of = [&](const std::string& code) {
+    auto it = since.find(code);
+    return it == since.end() ? absl::InfinitePast() : it->second;
+  };
   for (const Area* a : areas) {
     const AreaVersion* v = a->VersionAt(t);
+    const absl::Time from = std::max(v->from, start_of(a->parent_code));
+    since[a->code] = from;
     d.areas.push_back({a->code, a->parent_code, a->level, a->name,
                        v->boundary->ToGeoJson(), a->households, a->population,
-                       v->from});
+                       from});
   }
-  if (const v1::PolicyPublished* p = PolicyAt(state, t)) d.policy = *p;
+  absl::Time policy_from = absl::InfinitePast();
+  if (const v1::PolicyPublished* p = PolicyAt(state, t)) {
+    d.policy = *p;
+    policy_from = FromProto(p->effective_time());
+  }
   std::vector<std::string> component_ids;
   for (const auto& [id, c] : state.components) {
     if (FromProto(c.effective_time()) <= t) component_ids.push_back(id);
   }
   std::sort(component_ids.begin(), component_ids.end());
-  for (const auto& id : component_ids)
-    d.components.push_back(state.components.at(id));
+  for (const auto& id : component_ids) {
+    v1::ComponentRegistered c = state.components.at(id);
+    *c.mutable_effective_time() =
+        ToProto(std::max({FromProto(c.effective_time()), policy_from,
+                          start_of(id.substr(0, 6))}));
+    d.components.push_back(std::move(c));
+  }
   std::vector<std::string> staff_ids;
   for (const auto& [id, history] : state.staff) staff_ids.push_back(id);
   std::sort(staff_ids.begin(), staff_ids.end());
@@ -541,7 +562,14 @@ Deployment ExportDeployment(const RegistryState& state, absl::Time t) {
       const absl::Time start = FromProto(a.start_time());
       const absl::Time end =
           a.has_end_time() ? FromProto(a.end_time()) : absl::InfiniteFuture();
-      if (start <= t && t < end) d.staff.push_back(a);
+      if (start <= t && t < end) {
+        v1::StaffAssigned post = a;
+        absl::Time from = std::max(start, policy_from);
+        for (const auto& code : a.area_codes())
+          from = std::max(from, start_of(code));
+        *post.mutable_start_time() = ToProto(from);
+        d.staff.push_back(std::move(post));
+      }
     }
   }
   return d;

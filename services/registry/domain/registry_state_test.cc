@@ -227,6 +227,25 @@ TEST_F(RegistryStateTest, RulesHoldForEveryLaterMomentToo) {
       DecideRetireArea(state_, "110101001001", t2 + absl::Hours(1)).ok());
 }
 
+// An export taken after a parent was redrawn (its boundary now starts after
+// its child's) imports into an empty registry and answers the same.
+TEST_F(RegistryStateTest, AnExportAfterARedrawReimports) {
+  const absl::Time t1 = kT0 + absl::Hours(24 * 30);
+  Apply(*DecideRedrawArea(state_, "110101001", Box(0, 0, 10, 6), t1));
+  const absl::Time t2 = t1 + absl::Hours(24);
+  Deployment exported = ExportDeployment(state_, t2);
+  RegistryState fresh;
+  auto events = DecideImport(fresh, exported);
+  ASSERT_TRUE(events.ok()) << events.status();
+  for (const auto& e : *events) ASSERT_TRUE(Evolve(fresh, e).ok());
+  for (const char* code : {"110101", "110101001", "110101001001"}) {
+    ASSERT_NE(fresh.Find(code), nullptr) << code;
+    EXPECT_EQ(fresh.Find(code)->VersionAt(t2)->boundary->ToGeoJson(),
+              state_.Find(code)->VersionAt(t2)->boundary->ToGeoJson())
+        << code;
+  }
+}
+
 TEST_F(RegistryStateTest, ImportIsAllOrNothingAndNamesThePosition) {
   RegistryState empty;
   Deployment d;

@@ -1053,17 +1053,12 @@ absl::StatusOr<std::optional<AppendResult>> EventStore::CommandResult(
     return absl::DataLossError("command record does not parse");
   }
   // The record may belong to a group written but not yet fsync'd: the
-  // answer waits for that fsync, as a retried Append does. With no group
-  // being written, every group the read saw is counted in written_writes_.
-  uint64_t written;
-  {
-    absl::MutexLock lock(&queue_mu_);
-    auto idle = [this]()
-                    ABSL_SHARED_LOCKS_REQUIRED(queue_mu_) { return !writing_; };
-    queue_mu_.Await(absl::Condition(&idle));
+  // answer waits for that fsync, as a retried Append does.
+  uint64_t written = 0;
+  BetweenGroups([&] {
     absl::MutexLock heads(&heads_mu_);
     written = written_writes_;
-  }
+  });
   {
     absl::MutexLock lock(&heads_mu_);
     auto durable = [&]() ABSL_SHARED_LOCKS_REQUIRED(heads_mu_) {
@@ -1431,10 +1426,19 @@ absl::Status EventStore::ScanProjection(
     const std::string& after,
     const std::function<bool(const std::string&, const std::string&)>& fn)
     const {
+  return ScanProjectionWith(rocksdb::ReadOptions(), projection, prefix, after,
+                            fn);
+}
+
+absl::Status EventStore::ScanProjectionWith(
+    const rocksdb::ReadOptions& read, const std::string& projection,
+    const std::string& prefix, const std::string& after,
+    const std::function<bool(const std::string&, const std::string&)>& fn)
+    const {
   const std::string start = ProjectionKey(projection, prefix);
   const size_t strip = projection.size() + 1;
   std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), projections_cf_));
+      db_->NewIterator(read, projections_cf_));
   // Past the page token with one seek, rather than reading up to it.
   std::string seek = start;
   if (!after.empty()) {
@@ -1496,39 +1500,33 @@ absl::StatusOr<std::pair<std::string, uint64_t>> EventStore::ProjectionDigestOf(
     const std::string& projection, const rocksdb::ReadOptions& read) const {
   // The scan runs in key order: rows go straight into the hash.
   RowDigest digest(options_.hash_algorithm);
-  const std::string start = ProjectionKey(projection, "");
-  const size_t strip = projection.size() + 1;
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(read, projections_cf_));
-  for (it->Seek(start); it->Valid() && it->key().starts_with(start);
-       it->Next()) {
-    digest.Add(it->key().ToString().substr(strip), it->value().ToString());
-  }
-  RETURN_IF_ERROR(FromRocks(it->status(), "scan projection"));
+  RETURN_IF_ERROR(
+      ScanProjectionWith(read, projection, "", "",
+                         [&](const std::string& key, const std::string& value) {
+                           digest.Add(key, value);
+                           return true;
+                         }));
   return digest.Finish();
+}
+
+void EventStore::BetweenGroups(const std::function<void()>& f) const {
+  absl::MutexLock lock(&queue_mu_);
+  auto idle = [this]()
+                  ABSL_SHARED_LOCKS_REQUIRED(queue_mu_) { return !writing_; };
+  queue_mu_.Await(absl::Condition(&idle));
+  f();
 }
 
 absl::StatusOr<EventStore::DigestsAt> EventStore::ProjectionDigestsAt(
     const std::vector<std::string>& projections, absl::Time deadline) {
-  // Hold off writes for an instant (the write exclusion every group takes),
-  // so the snapshot holds exactly the groups the written heads count.
-  {
-    absl::MutexLock lock(&queue_mu_);
-    auto idle = [this]()
-                    ABSL_SHARED_LOCKS_REQUIRED(queue_mu_) { return !writing_; };
-    queue_mu_.Await(absl::Condition(&idle));
-    writing_ = true;
-  }
-  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  // The snapshot holds exactly the groups the written heads count.
+  const rocksdb::Snapshot* snapshot = nullptr;
   DigestsAt out;
-  {
+  BetweenGroups([&] {
+    snapshot = db_->GetSnapshot();
     absl::MutexLock lock(&heads_mu_);
     out.heads = written_heads_;
-  }
-  {
-    absl::MutexLock lock(&queue_mu_);
-    writing_ = false;
-  }
+  });
   std::unique_ptr<const rocksdb::Snapshot,
                   std::function<void(const rocksdb::Snapshot*)>>
       release(snapshot,

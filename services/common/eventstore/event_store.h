@@ -347,6 +347,15 @@ class EventStore {
  private:
   absl::StatusOr<std::pair<std::string, uint64_t>> ProjectionDigestOf(
       const std::string& projection, const rocksdb::ReadOptions& read) const;
+  // ScanProjection through `read` (a snapshot, for one).
+  absl::Status ScanProjectionWith(
+      const rocksdb::ReadOptions& read, const std::string& projection,
+      const std::string& prefix, const std::string& after,
+      const std::function<bool(const std::string&, const std::string&)>& fn)
+      const;
+  // Runs `f` while no group is being written (queue_mu_ held, so none can
+  // start): every group a read then sees is counted in the written heads.
+  void BetweenGroups(const std::function<void()>& f) const;
   struct PartitionState {
     uint64_t head = 0;
     std::string chain;

@@ -394,39 +394,36 @@ absl::StatusOr<v1::ReporterContact> IntakeApp::RevealReporterContact(
   // Not while the same case's reporter is being forgotten (its erasure is
   // recorded before its key is destroyed: in between, a reveal would still
   // find the key).
-  absl::MutexLock contact(&ContactLock(case_id));
-  {
-    // An erasure recorded whose key a crash kept: finished here.
-    ASSIGN_OR_RETURN(auto erased,
-                     store_->CommandResult(ForgetCommand(case_id)));
-    if (erased) RETURN_IF_ERROR(keys_->Destroy(case_id));
-    ASSIGN_OR_RETURN(auto key, keys_->Get(case_id));
-    if (!key) {
-      // A state of the report, not a lack of permission: nobody may read it.
-      return absl::FailedPreconditionError(
-          "reporter_forgotten: the reporter's data was erased");
-    }
-    ASSIGN_OR_RETURN(
-        std::string plaintext,
-        DecryptContact(suite_, *key, received.reporter_contact_ciphertext(),
-                       case_id));
-    // Logged before anything is returned: no read without its record.
-    v1::ReporterContactRevealed access;
-    access.set_case_id(case_id);
-    access.set_purpose(purpose);
-    eventstore::AppendRequest append;
-    append.actor = actor;
-    eventstore::StreamAppend sa;
-    sa.stream_id = absl::StrCat("case/", case_id);
-    sa.events.push_back(eventstore::MakeEvent(access));
-    sa.events.back().correlation_id = case_id;
-    append.streams.push_back(std::move(sa));
-    RETURN_IF_ERROR(store_->Append(std::move(append)).status());
-    v1::ReporterContact contact;
-    if (!contact.ParseFromString(plaintext))
-      return absl::DataLossError("contact");
-    return contact;
+  absl::MutexLock serialised(&ContactLock(case_id));
+  // An erasure recorded whose key a crash kept: finished here.
+  ASSIGN_OR_RETURN(auto erased, store_->CommandResult(ForgetCommand(case_id)));
+  if (erased) RETURN_IF_ERROR(keys_->Destroy(case_id));
+  ASSIGN_OR_RETURN(auto key, keys_->Get(case_id));
+  if (!key) {
+    // A state of the report, not a lack of permission: nobody may read it.
+    return absl::FailedPreconditionError(
+        "reporter_forgotten: the reporter's data was erased");
   }
+  ASSIGN_OR_RETURN(
+      std::string plaintext,
+      DecryptContact(suite_, *key, received.reporter_contact_ciphertext(),
+                     case_id));
+  // Logged before anything is returned: no read without its record.
+  v1::ReporterContactRevealed access;
+  access.set_case_id(case_id);
+  access.set_purpose(purpose);
+  eventstore::AppendRequest append;
+  append.actor = actor;
+  eventstore::StreamAppend sa;
+  sa.stream_id = absl::StrCat("case/", case_id);
+  sa.events.push_back(eventstore::MakeEvent(access));
+  sa.events.back().correlation_id = case_id;
+  append.streams.push_back(std::move(sa));
+  RETURN_IF_ERROR(store_->Append(std::move(append)).status());
+  v1::ReporterContact contact;
+  if (!contact.ParseFromString(plaintext))
+    return absl::DataLossError("contact");
+  return contact;
 }
 
 absl::StatusOr<std::vector<common::v1::Position>> IntakeApp::ForgetReporter(
@@ -435,7 +432,7 @@ absl::StatusOr<std::vector<common::v1::Position>> IntakeApp::ForgetReporter(
   if (reason.empty()) return status::InvalidField("reason", "required");
   ASSIGN_OR_RETURN(v1::ReportReceived received, ReceivedEvent(case_id));
   (void)received;
-  absl::MutexLock contact(&ContactLock(case_id));
+  absl::MutexLock serialised(&ContactLock(case_id));
   v1::ReporterForgotten forgotten;
   forgotten.set_case_id(case_id);
   forgotten.set_reason(reason);

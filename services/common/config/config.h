@@ -61,6 +61,9 @@ struct TlsConfig {
   // CA that signs peers' certificates: set on a server, clients must present
   // a certificate from it (mTLS); set on a client, it verifies the server.
   std::string ca_file;
+  // How often the files are checked for a renewal (cert-manager rewrites the
+  // mounted Secret; connections made after that use the new certificate).
+  absl::Duration refresh = absl::Minutes(1);
 };
 
 struct AuthConfig {

@@ -54,11 +54,18 @@ absl::Status Metrics::Serve(const std::string& listen) {
   try {
     exposer_ = std::make_unique<prometheus::Exposer>(listen, 2);
     exposer_->RegisterCollectable(registry_);
+    for (const auto& c : collectables_) exposer_->RegisterCollectable(c);
   } catch (const std::exception& e) {
     return absl::UnavailableError(
         absl::StrCat("metrics endpoint ", listen, ": ", e.what()));
   }
   return absl::OkStatus();
+}
+
+void Metrics::AddCollectable(
+    std::shared_ptr<prometheus::Collectable> collectable) {
+  collectables_.push_back(collectable);
+  if (exposer_) exposer_->RegisterCollectable(collectable);
 }
 
 int Metrics::port() const {

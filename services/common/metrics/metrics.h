@@ -8,6 +8,7 @@
 // Thread safety: all methods are safe for concurrent use after Serve().
 
 #include <grpcpp/support/status_code_enum.h>
+#include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/family.h>
@@ -16,6 +17,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -34,6 +36,8 @@ class Metrics {
   int port() const;
 
   prometheus::Registry& registry() { return *registry_; }
+  // Metrics computed when scraped (kept alive here; exposed once serving).
+  void AddCollectable(std::shared_ptr<prometheus::Collectable> collectable);
   const std::string& service() const { return service_; }
 
   void RecordRpc(absl::string_view method, grpc::StatusCode code,
@@ -43,6 +47,7 @@ class Metrics {
   const std::string service_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
   prometheus::Family<prometheus::Counter>* rpc_total_;
   prometheus::Family<prometheus::Histogram>* rpc_latency_;
 };

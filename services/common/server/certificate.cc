@@ -8,6 +8,8 @@
 #include <ctime>
 #include <memory>
 
+#include "services/common/files/files.h"
+
 namespace wangge::server {
 
 absl::StatusOr<absl::Time> CertificateNotAfter(const std::string& pem) {
@@ -22,6 +24,29 @@ absl::StatusOr<absl::Time> CertificateNotAfter(const std::string& pem) {
     return absl::InvalidArgumentError("the certificate's notAfter is invalid");
   }
   return absl::FromUnixSeconds(static_cast<int64_t>(timegm(&tm)));
+}
+
+std::vector<prometheus::MetricFamily> CertificateExpiryCollector::Collect()
+    const {
+  prometheus::MetricFamily family;
+  family.name = "wangge_tls_certificate_expiry_timestamp_seconds";
+  family.help =
+      "When the TLS certificate on disk, which this process serves (reloaded "
+      "while it runs), expires (Unix seconds)";
+  family.type = prometheus::MetricType::Gauge;
+  for (const auto& [label, path] : files_) {
+    auto pem = files::ReadFileToString(path);
+    absl::StatusOr<absl::Time> not_after =
+        pem.ok() ? CertificateNotAfter(*pem) : pem.status();
+    prometheus::ClientMetric metric;
+    metric.label.push_back({"certificate", label});
+    // Unreadable reads as expired long ago: the expiry alert fires at once.
+    metric.gauge.value =
+        not_after.ok() ? static_cast<double>(absl::ToUnixSeconds(*not_after))
+                       : 0;
+    family.metric.push_back(std::move(metric));
+  }
+  return {family};
 }
 
 }  // namespace wangge::server

@@ -1,5 +1,11 @@
 #include "services/common/server/channel.h"
 
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace wangge::server {
@@ -12,21 +18,34 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
     return grpc::CreateCustomChannel(address,
                                      grpc::InsecureChannelCredentials(), args);
   }
-  grpc::SslCredentialsOptions opts;
-  if (!tls.ca_file.empty()) {
-    auto ca = ReadFileToString(tls.ca_file);
-    if (!ca.ok()) return ca.status();
-    opts.pem_root_certs = *ca;
+  const bool identity = !tls.cert_file.empty();
+  if (tls.ca_file.empty() && !identity) {
+    // The system's roots, nothing to present.
+    return grpc::CreateCustomChannel(
+        address, grpc::SslCredentials(grpc::SslCredentialsOptions()), args);
   }
-  if (!tls.cert_file.empty()) {
-    auto cert = ReadFileToString(tls.cert_file);
-    if (!cert.ok()) return cert.status();
-    auto key = ReadFileToString(tls.key_file);
-    if (!key.ok()) return key.status();
-    opts.pem_cert_chain = *cert;
-    opts.pem_private_key = *key;
+  // Read once so that a missing file is an error now, with its name.
+  for (const std::string& path :
+       {tls.ca_file, tls.cert_file, identity ? tls.key_file : std::string()}) {
+    if (path.empty()) continue;
+    auto content = ReadFileToString(path);
+    if (!content.ok()) return content.status();
   }
-  return grpc::CreateCustomChannel(address, grpc::SslCredentials(opts), args);
+  // A long-lived channel (a peer's ReadLog) follows renewals of its client
+  // certificate and CA on disk. The server's name is still checked: gRPC's
+  // hostname verifier is the default when no other is set.
+  const unsigned refresh = static_cast<unsigned>(
+      std::max<int64_t>(1, absl::ToInt64Seconds(tls.refresh)));
+  auto provider =
+      std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+          identity ? tls.key_file : "", identity ? tls.cert_file : "",
+          tls.ca_file, refresh);
+  grpc::experimental::TlsChannelCredentialsOptions opts;
+  opts.set_certificate_provider(provider);
+  if (!tls.ca_file.empty()) opts.watch_root_certs();
+  if (identity) opts.watch_identity_key_cert_pairs();
+  return grpc::CreateCustomChannel(
+      address, grpc::experimental::TlsCredentials(opts), args);
 }
 
 }  // namespace wangge::server

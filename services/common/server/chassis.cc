@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <prometheus/gauge.h>
 #include <signal.h>
 #include <unistd.h>
@@ -182,39 +185,44 @@ absl::Status Chassis::Start() {
   if (config_.tls.plaintext) {
     creds = grpc::InsecureServerCredentials();
   } else {
-    auto cert = ReadFileToString(config_.tls.cert_file);
-    if (!cert.ok()) return cert.status();
+    // Read once here so that a missing or broken file stops the start-up
+    // with its name, rather than failing every handshake later.
+    std::vector<std::pair<std::string, std::string>> watched = {
+        {"server", config_.tls.cert_file}};
+    if (!config_.tls.ca_file.empty()) {
+      watched.push_back({"ca", config_.tls.ca_file});
+    }
+    for (const auto& [which, path] : watched) {
+      auto pem = ReadFileToString(path);
+      if (!pem.ok()) return pem.status();
+      auto not_after = CertificateNotAfter(*pem);
+      if (!not_after.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ": ", not_after.status().message()));
+      }
+    }
     auto key = ReadFileToString(config_.tls.key_file);
     if (!key.ok()) return key.status();
-    grpc::SslServerCredentialsOptions opts(
-        config_.tls.ca_file.empty()
-            ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-    if (!config_.tls.ca_file.empty()) {
-      auto ca = ReadFileToString(config_.tls.ca_file);
-      if (!ca.ok()) return ca.status();
-      opts.pem_root_certs = *ca;
+    // Served from the files as they are now: a renewal on disk is picked up
+    // within `refresh` without a restart (gRPC reads key and certificate
+    // together; Kubernetes swaps a mounted Secret's files in one rename).
+    auto provider =
+        std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+            config_.tls.key_file, config_.tls.cert_file, config_.tls.ca_file,
+            static_cast<unsigned>(std::max<int64_t>(
+                1, absl::ToInt64Seconds(config_.tls.refresh))));
+    grpc::experimental::TlsServerCredentialsOptions opts(provider);
+    opts.watch_identity_key_cert_pairs();
+    if (config_.tls.ca_file.empty()) {
+      opts.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    } else {
+      opts.watch_root_certs();
+      opts.set_cert_request_type(
+          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
     }
-    opts.pem_key_cert_pairs.push_back({*key, *cert});
-    creds = grpc::SslServerCredentials(opts);
-    // What this process serves until it restarts (renewals on disk wait).
-    auto& expiry = prometheus::BuildGauge()
-                       .Name("wangge_tls_certificate_expiry_timestamp_seconds")
-                       .Help(
-                           "When the TLS certificate this process loaded "
-                           "at start expires (Unix seconds)")
-                       .Register(metrics_.registry());
-    std::vector<std::pair<std::string, std::string>> loaded = {
-        {"server", *cert}};
-    if (!config_.tls.ca_file.empty()) {
-      loaded.push_back({"ca", opts.pem_root_certs});
-    }
-    for (const auto& [which, pem] : loaded) {
-      auto not_after = CertificateNotAfter(pem);
-      if (!not_after.ok()) return not_after.status();
-      expiry.Add({{"certificate", which}})
-          .Set(static_cast<double>(absl::ToUnixSeconds(*not_after)));
-    }
+    creds = grpc::experimental::TlsServerCredentials(opts);
+    metrics_.AddCollectable(
+        std::make_shared<CertificateExpiryCollector>(std::move(watched)));
   }
   builder.AddListeningPort(config_.listen, creds, &port_);
   builder.SetMaxReceiveMessageSize(64 << 20);

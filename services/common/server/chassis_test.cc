@@ -437,6 +437,121 @@ TEST_F(ChassisTest, MutualTlsRefusesMissingAndForeignCertificates) {
   EXPECT_EQ(echo_->entered, 1);
 }
 
+// cert-manager renews a certificate in the mounted Secret (kubelet swaps the
+// files in one rename of a symlink): connections made after that get the new
+// certificate without a restart, and the expiry metric follows what is on disk.
+TEST_F(ChassisTest, ARenewedCertificateIsServedWithoutARestart) {
+  dir_ = wangge::testing::MakeTempDir("renew");
+  auto tls = wangge::testing::MakeTlsFiles(dir_);
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  ASSERT_EQ(std::system(("cd '" + dir_ +
+                         "' && mkdir v1 && cp server.crt v1/tls.crt && "
+                         "cp server.key v1/tls.key && cp ca.crt v1/ca.crt && "
+                         "ln -s v1 live")
+                            .c_str()),
+            0);
+  config::ServiceConfig config = MutualTlsConfig(*tls);
+  config.tls.cert_file = dir_ + "/live/tls.crt";
+  config.tls.key_file = dir_ + "/live/tls.key";
+  config.tls.ca_file = dir_ + "/live/ca.crt";
+  config.tls.refresh = absl::Seconds(1);
+  config.metrics_listen = "127.0.0.1:0";
+  // Every address, so that one the certificate does not name is reachable.
+  config.listen = "0.0.0.0:0";
+  StartServer(config);
+  const std::string address = absl::StrCat("localhost:", chassis_->port());
+  const std::string token = wangge::testing::DevToken(ROLE_SHIFT_LEADER);
+  config::TlsConfig client{false, tls->client_cert, tls->client_key,
+                           tls->ca_cert};
+
+  // The certificate a fresh connection is served, and the metric's expiry.
+  auto served = [&]() -> std::string {
+    auto channel = MakeChannel(address, client);
+    if (!channel.ok()) return "channel: " + channel.status().ToString();
+    auto stub = EchoService::NewStub(*channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(10));
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    EchoRequest request;
+    request.set_message("ni hao");
+    request.mutable_area()->set_code("11");
+    EchoResponse response;
+    grpc::Status status = stub->Echo(&ctx, request, &response);
+    if (!status.ok()) return "call: " + status.error_message();
+    auto pem = ctx.auth_context()->FindPropertyValues("x509_pem_cert");
+    return pem.empty() ? "no peer certificate"
+                       : std::string(pem[0].data(), pem[0].size());
+  };
+  auto expiry_left = [&]() -> absl::Duration {
+    auto body =
+        wangge::testing::HttpGet(chassis_->metrics().port(), "/metrics");
+    if (!body.ok()) return absl::InfiniteDuration();
+    const std::string series =
+        "wangge_tls_certificate_expiry_timestamp_seconds{certificate="
+        "\"server\"} ";
+    const size_t at = body->find(series);
+    if (at == std::string::npos) return absl::InfiniteDuration();
+    double seconds = 0;
+    if (!absl::SimpleAtod(
+            body->substr(at + series.size(),
+                         body->find('\n', at) - at - series.size()),
+            &seconds)) {
+      return absl::InfiniteDuration();
+    }
+    return absl::FromUnixSeconds(static_cast<int64_t>(seconds)) - absl::Now();
+  };
+  auto first = wangge::files::ReadFileToString(dir_ + "/v1/tls.crt");
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(served(), *first);
+  EXPECT_GT(expiry_left(), absl::Hours(47));
+  EXPECT_LT(expiry_left(), absl::Hours(49));
+
+  // The name is still checked: an address the certificate does not name
+  // is refused.
+  EchoResponse response;
+  EXPECT_FALSE(
+      Call(*MakeChannel(absl::StrCat("127.0.0.2:", chassis_->port()), client),
+           token, "11", &response)
+          .ok());
+
+  // The renewal: a new key and a five-day certificate from the same CA.
+  ASSERT_EQ(
+      std::system(
+          ("cd '" + dir_ +
+           "' && mkdir v2 && cp ca.crt v2/ca.crt && "
+           "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+           "-keyout v2/tls.key -out v2/tls.csr -subj /CN=server "
+           ">/dev/null 2>&1 && openssl x509 -req -in v2/tls.csr -CA ca.crt "
+           "-CAkey ca.key -CAcreateserial -out v2/tls.crt -days 5 "
+           "-extfile server.ext >/dev/null 2>&1 && "
+           "ln -s v2 live.new && mv -T live.new live")
+              .c_str()),
+      0);
+  auto renewed = wangge::files::ReadFileToString(dir_ + "/v2/tls.crt");
+  ASSERT_TRUE(renewed.ok());
+  ASSERT_NE(*renewed, *first);
+  std::string now_served;
+  for (int i = 0; i < 100; ++i) {
+    now_served = served();
+    if (now_served == *renewed) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(now_served, *renewed);
+  EXPECT_GT(expiry_left(), absl::Hours(119));
+  EXPECT_LT(expiry_left(), absl::Hours(121));
+
+  // A broken renewal (gRPC then fails new handshakes): the metric reads as
+  // long expired, so the expiry alert fires at once.
+  ASSERT_EQ(std::system(("cd '" + dir_ +
+                         "' && mkdir v3 && cp ca.crt v3/ca.crt && "
+                         "echo broken > v3/tls.crt && cp v2/tls.key v3/ && "
+                         "ln -s v3 live.new && mv -T live.new live")
+                            .c_str()),
+            0);
+  EXPECT_LT(expiry_left(), -absl::Hours(24 * 365));
+}
+
 // Kubelet's probes speak plaintext: with --health_listen a second port
 // answers grpc.health.v1 (mirroring the main port's readiness) and nothing
 // else, while the main port keeps requiring client certificates.

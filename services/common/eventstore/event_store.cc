@@ -1322,6 +1322,23 @@ VerifyReport EventStore::Verify(uint32_t partition,
   };
   if (!CheckPartition(partition).ok()) return fail(0, "no such partition");
   const uint64_t head = Head(partition);
+  // The newest signed checkpoint is also kept apart from the log (the
+  // metadata family, same write batch): the log must still hold it. Without
+  // this a truncated tail would verify, the head being restored from the log
+  // itself.
+  std::string kept_checkpoint;
+  uint64_t kept_tree_size = 0;
+  bool kept_found = false;
+  {
+    std::unique_ptr<rocksdb::Iterator> ck(
+        db_->NewIterator(rocksdb::ReadOptions(), meta_cf_));
+    if (SeekLatestCheckpoint(ck.get(), partition)) {
+      kept_checkpoint = ck->value().ToString();
+      kept_tree_size = GetU64(ck->key().data() + ck->key().size() - 8);
+    } else {
+      kept_found = true;  // nothing to look for
+    }
+  }
   merkle::CompactRange range(&hasher_);
   std::string chain;
   uint64_t expected = 1;
@@ -1364,6 +1381,13 @@ VerifyReport EventStore::Verify(uint32_t partition,
       if (verifier != nullptr && !crypto::VerifyCheckpoint(*verifier, c).ok()) {
         return fail(seq, "checkpoint signature does not verify");
       }
+      if (c.tree_size() == kept_tree_size) {
+        if (env.payload().value() != kept_checkpoint) {
+          return fail(seq,
+                      "checkpoint differs from the copy kept beside the log");
+        }
+        kept_found = true;
+      }
       ++report.checkpoints;
     }
     for (const auto& node : range.Append(stored.leaf_hash())) {
@@ -1380,6 +1404,13 @@ VerifyReport EventStore::Verify(uint32_t partition,
   }
   if (expected != head + 1) {
     return fail(expected, absl::StrCat("event ", expected, " is missing"));
+  }
+  if (!kept_found) {
+    return fail(std::min(head + 1, kept_tree_size + 1),
+                absl::StrCat("the checkpoint of tree ", kept_tree_size,
+                             " (at sequence ", kept_tree_size + 1,
+                             ") is not in the log: events were removed or "
+                             "rewritten"));
   }
   return report;
 }

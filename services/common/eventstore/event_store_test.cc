@@ -832,9 +832,10 @@ TEST_F(TamperTest, ReorderedEventsAreFoundAtTheFirstSwap) {
   EXPECT_EQ(r.first_bad_sequence, 30u);
 }
 
-TEST_F(TamperTest, DeletedLastEventIsFound) {
-  // The head is restored from the log itself, so dropping the newest event
-  // is only visible against a checkpoint or a peer; the store stays
+TEST_F(TamperTest, DeletedEventsAfterTheLastCheckpointNeedAnOutsideCopy) {
+  // The head is restored from the log itself, so dropping the newest events
+  // after the last checkpoint is visible only against a copy kept elsewhere
+  // (the audit's saved checkpoints, a peer's log): alone the store stays
   // self-consistent and verifies, with one event fewer.
   VerifyReport r =
       TamperAndVerify([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
@@ -842,6 +843,60 @@ TEST_F(TamperTest, DeletedLastEventIsFound) {
       });
   EXPECT_TRUE(r.ok);
   EXPECT_EQ(r.events, 39u);
+}
+
+// A signed checkpoint is kept beside the log too: a tail cut below it (the
+// checkpoint's own event included) no longer verifies.
+TEST_F(EventStoreTest, ATailCutBelowASignedCheckpointIsFound) {
+  Options o = MakeOptions(dir_);
+  o.partitions = 1;
+  o.signer =
+      *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_ED25519, "k1");
+  {
+    auto store = Open(o);
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_TRUE(store
+                      ->Append(Request({To(absl::StrCat("s", i), kAnyVersion,
+                                           {Event("x")})}))
+                      .ok());
+    }
+    ASSERT_TRUE(store->CheckpointNow().ok());  // tree of 10, at sequence 11
+    for (int i = 10; i < 15; ++i) {
+      ASSERT_TRUE(store
+                      ->Append(Request({To(absl::StrCat("s", i), kAnyVersion,
+                                           {Event("x")})}))
+                      .ok());
+    }
+    VerifyReport clean = store->Verify(0);
+    ASSERT_TRUE(clean.ok) << clean.reason;
+    ASSERT_EQ(clean.events, 16u);
+    ASSERT_EQ(clean.checkpoints, 1u);
+  }
+  {
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir_, &names).ok());
+    for (const auto& n : names) families.push_back({n, {}});
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open({}, dir_, families, &handles, &db).ok());
+    rocksdb::ColumnFamilyHandle* log = nullptr;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "events.0") log = handles[i];
+    }
+    ASSERT_NE(log, nullptr);
+    for (uint64_t seq = 9; seq <= 16; ++seq) {
+      ASSERT_TRUE(db->Delete({}, log, EventKey(0, seq)).ok());
+    }
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  o.signer.reset();
+  VerifyReport r = Open(o)->Verify(0);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_sequence, 9u);
+  EXPECT_NE(r.reason.find("checkpoint of tree 10"), std::string::npos)
+      << r.reason;
 }
 
 }  // namespace

@@ -41,12 +41,17 @@ class CaseTest : public ::testing::Test {
     ASSERT_EQ(e->stream_id, "case/C1");
     ASSERT_TRUE(*Evolve(case_, *e->event, t0_));
   }
-  void Apply(const absl::StatusOr<std::vector<Emitted>>& events) {
+  // Evolves the case's events as recorded at `at` (t0 unless said).
+  void Apply(const absl::StatusOr<std::vector<Emitted>>& events,
+             absl::Time at) {
     ASSERT_TRUE(events.ok()) << events.status();
     for (const auto& e : *events) {
       if (e.stream_id != CaseStream("C1")) continue;
-      ASSERT_TRUE(Evolve(case_, *e.event, t0_).ok());
+      ASSERT_TRUE(Evolve(case_, *e.event, at).ok());
     }
+  }
+  void Apply(const absl::StatusOr<std::vector<Emitted>>& events) {
+    Apply(events, t0_);
   }
   void Dispatched(const std::string& task_id) {
     dispatch::v1::TaskDispatched d;
@@ -221,21 +226,24 @@ TEST_F(CaseTest, FileNeedsTheShiftLeaderUrgencyAndACriterionOfTheClass) {
 
 TEST_F(CaseTest, FilingOnTimeCountsFromReadiness) {
   Open(intake::v1::REPORT_SOURCE_PUBLIC_APP);
-  // Verified 20 minutes after the report: ready to file from then.
-  Apply(DecideVerify(case_, kSup1, true, {}, "", t0_ + absl::Minutes(20)));
-  EXPECT_EQ(FromProto(case_.awaiting_filing_since()), t0_);  // Apply's time
-  auto late = DecideFile(case_, kLead, v1::URGENCY_ORDINARY, "visible",
-                         registry_, policy_, t0_ + absl::Minutes(31));
-  EXPECT_FALSE(static_cast<const v1::CaseFiled&>(*(*late)[0].event).on_time());
-  auto in_time = DecideFile(case_, kLead, v1::URGENCY_ORDINARY, "visible",
-                            registry_, policy_, t0_ + absl::Minutes(30));
-  EXPECT_TRUE(
-      static_cast<const v1::CaseFiled&>(*(*in_time)[0].event).on_time());
+  // Verified 20 minutes after the report: ready to file from then, so the
+  // 30 minutes run to t0+50 (counted from the report they would end at
+  // t0+30).
+  const absl::Time ready = t0_ + absl::Minutes(20);
+  Apply(DecideVerify(case_, kSup1, true, {}, "", ready), ready);
+  EXPECT_EQ(FromProto(case_.awaiting_filing_since()), ready);
+  auto on_time = [&](v1::Urgency urgency, absl::Duration after_ready) {
+    auto filed = DecideFile(case_, kLead, urgency, "visible", registry_,
+                            policy_, ready + after_ready);
+    EXPECT_TRUE(filed.ok()) << filed.status();
+    return filed.ok() &&
+           static_cast<const v1::CaseFiled&>(*(*filed)[0].event).on_time();
+  };
+  EXPECT_TRUE(on_time(v1::URGENCY_ORDINARY, absl::Minutes(30)));
+  EXPECT_FALSE(on_time(v1::URGENCY_ORDINARY, absl::Minutes(31)));
   // Emergencies get ten minutes.
-  auto emergency = DecideFile(case_, kLead, v1::URGENCY_EMERGENCY, "visible",
-                              registry_, policy_, t0_ + absl::Minutes(11));
-  EXPECT_FALSE(
-      static_cast<const v1::CaseFiled&>(*(*emergency)[0].event).on_time());
+  EXPECT_TRUE(on_time(v1::URGENCY_EMERGENCY, absl::Minutes(10)));
+  EXPECT_FALSE(on_time(v1::URGENCY_EMERGENCY, absl::Minutes(11)));
 }
 
 TEST_F(CaseTest, RejectNeedsAKnownReasonCode) {

@@ -241,7 +241,9 @@ absl::StatusOr<std::vector<Emitted>> DecideReportHandled(
   e.set_result(result);
   for (const auto& h : evidence) e.add_evidence_sha256(h);
   *e.mutable_handled_time() = ToProto(now);
-  e.set_on_time(now <= FromProto(task.due_time()));
+  // At the deadline the task is overdue (DecideTimers fires at now >= due),
+  // so it is not also on time.
+  e.set_on_time(!task.overdue() && now < FromProto(task.due_time()));
   *e.mutable_due_time() = task.due_time();
   // The clock stops here: a warning or overdue that is due but not yet
   // fired by the timer thread fires first, so no late task goes unnoted.

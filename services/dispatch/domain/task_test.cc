@@ -299,6 +299,16 @@ TEST_F(TaskTest, HandledPastTheDeadlineBeforeTheTimerFiredIsNotedOverdue) {
   Apply(*handled, late);
   EXPECT_TRUE(task_.overdue());
   EXPECT_EQ(task_.status(), v1::TASK_STATUS_HANDLED);
+  // At the deadline itself the task is overdue, so not on time.
+  Dispatch(reg::kRubbish, t0);
+  Apply(*DecideAccept(task_, Handler(reg::kSanitation), t0), t0);
+  handled = DecideReportHandled(task_, Handler(reg::kSanitation), "swept", {},
+                                Local(2024, 9, 23, 15, 30));
+  ASSERT_TRUE(handled.ok());
+  ASSERT_EQ(handled->size(), 3u);
+  EXPECT_EQ((*handled)[1].event->GetDescriptor(),
+            v1::TaskOverdue::descriptor());
+  EXPECT_FALSE(As<v1::TaskHandled>((*handled)[2]).on_time());
   // In time, the report is all there is.
   Dispatch(reg::kRubbish, t0);
   Apply(*DecideAccept(task_, Handler(reg::kSanitation), t0), t0);

@@ -226,7 +226,7 @@ absl::StatusOr<eventstore::AppendRequest> OversightApp::SupervisionEffects(
     if (!e.ParseFromString(env.payload().value())) {
       return absl::DataLossError("CaseReworkOrdered");
     }
-    if (e.rework_count() == rules_.rework_threshold) {
+    if (e.rework_count() >= rules_.rework_threshold) {  // each one after
       ASSIGN_OR_RETURN(
           emitted,
           Raise({case_id, "", "rework",
@@ -308,7 +308,7 @@ absl::StatusOr<eventstore::AppendRequest> OversightApp::DispatchEffects(
     (*facts.mutable_urgency())[task_id] = d.urgency();
     if (d.reason() == "send_back") {
       facts.set_send_backs(facts.send_backs() + 1);
-      if (facts.send_backs() == rules_.send_back_threshold) {
+      if (facts.send_backs() >= rules_.send_back_threshold) {
         ASSIGN_OR_RETURN(emitted,
                          Raise({case_id, task_id, "send_back",
                                 absl::StrCat("send_back/", facts.send_backs()),

@@ -189,6 +189,25 @@ TEST_F(OversightAppTest, OverdueRaisesOnceEscalatesUntilAcknowledged) {
   EXPECT_EQ(p->cases_needing_oversight().at(street_), 1);
 }
 
+// "Reworked ≥ 2 times": the second rework raises a notice and so does each
+// one after it (one notice per count).
+TEST_F(OversightAppTest, EveryReworkFromTheThresholdOnRaisesANotice) {
+  supervision::v1::CaseOpened opened;
+  opened.set_case_id("C5");
+  opened.set_area_code(micros_[0]);
+  Deliver(opened, "supervision", "case/C5");
+  for (int n = 1; n <= 3; ++n) {
+    supervision::v1::CaseReworkOrdered rework;
+    rework.set_case_id("C5");
+    rework.set_rework_count(n);
+    Deliver(rework, "supervision", "case/C5");
+  }
+  EXPECT_EQ(app_->GetNotice("C5/rework/1").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(app_->GetNotice("C5/rework/2").ok());
+  EXPECT_TRUE(app_->GetNotice("C5/rework/3").ok());
+}
+
 TEST_F(OversightAppTest, AClosedCaseRaisesNothingAndAGapIsFlagged) {
   // A micro-grid without an overseer: the notice goes one level up.
   OpenAndOverdue("C2", micros_[1]);

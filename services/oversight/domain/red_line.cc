@@ -359,8 +359,9 @@ absl::StatusOr<std::vector<Emitted>> DecideAcknowledge(
   v1::NoticeAcknowledged e;
   e.set_notice_id(n.raised().notice_id());
   e.set_case_id(n.raised().case_id());
-  e.set_in_time(!n.has_acknowledge_by() ||
-                now <= FromProto(n.acknowledge_by()));
+  // Past the top of the line there is no deadline left: it was missed.
+  e.set_in_time(n.has_acknowledge_by() ? now <= FromProto(n.acknowledge_by())
+                                       : !n.past_top());
   return std::vector<Emitted>{domain::Emit(NoticeStream(e.notice_id()), e)};
 }
 

@@ -127,6 +127,12 @@ TEST_F(RedLineTest, EscalatesUpTheWholeLineWithExactTimings) {
   EXPECT_TRUE(
       DecideEscalate(notice_, line_, registry_, rules_, now + absl::Hours(100))
           .empty());
+  // Acknowledged there, however late, it was not in time.
+  auto ack =
+      DecideAcknowledge(notice_, Member("m-street"), now + absl::Hours(72));
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_FALSE(
+      static_cast<const v1::NoticeAcknowledged&>(*(*ack)[0].event).in_time());
 }
 
 TEST_F(RedLineTest, AcknowledgementStopsTheClimbOnlyByTheHolder) {

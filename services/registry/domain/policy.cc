@@ -45,8 +45,10 @@ bool ParseClock(const std::string& hhmm, int* minutes) {
   return true;
 }
 
+// Exactly YYYY-MM-DD: days are matched as these strings, so "2024-10-1"
+// (which absl parses) would be accepted and never match.
 bool ParseDay(const std::string& text, absl::CivilDay* day) {
-  return absl::ParseCivilTime(text, day);
+  return absl::ParseCivilTime(text, day) && absl::FormatCivilTime(*day) == text;
 }
 
 std::string DayString(absl::CivilDay d) { return absl::FormatCivilTime(d); }
@@ -167,6 +169,11 @@ absl::StatusOr<RegistryEvent> DecidePublishPolicy(
     }
     previous_end = end;
   }
+  absl::TimeZone zone;
+  if (!cal.time_zone().empty() && !absl::LoadTimeZone(cal.time_zone(), &zone)) {
+    // A misspelt zone would silently count in UTC+8.
+    return InvalidField("calendar.time_zone", "an IANA time zone name");
+  }
   if (cal.periods().empty() && p.classes_size() > 0) {
     return InvalidField("calendar.periods", "working periods are required");
   }
@@ -179,9 +186,13 @@ absl::StatusOr<RegistryEvent> DecidePublishPolicy(
   }
   for (int i = 0; i < cal.make_up_days_size(); ++i) {
     absl::CivilDay d;
-    if (!ParseDay(cal.make_up_days(i), &d)) {
-      return InvalidField(absl::StrCat("calendar.make_up_days[", i, "]"),
-                          "YYYY-MM-DD");
+    const std::string f = absl::StrCat("calendar.make_up_days[", i, "]");
+    if (!ParseDay(cal.make_up_days(i), &d))
+      return InvalidField(f, "YYYY-MM-DD");
+    if (std::find(cal.holidays().begin(), cal.holidays().end(),
+                  cal.make_up_days(i)) != cal.holidays().end()) {
+      return InvalidField(f,
+                          "a day cannot be both a holiday and a make-up day");
     }
   }
   for (int i = 0; i < p.departments_size(); ++i) {

@@ -213,6 +213,26 @@ TEST_F(PolicyTest, InvalidPoliciesComponentsAndStaffNameTheField) {
   p.mutable_calendar()->mutable_periods(1)->set_start("11:00");
   EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()),
             "calendar.periods[1]");
+  // Calendar days exactly as YYYY-MM-DD (they are matched as strings), none
+  // both a holiday and a make-up day, and a real time zone.
+  p = policy_;
+  p.mutable_calendar()->add_holidays("2024-10-1");
+  EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()),
+            absl::StrCat("calendar.holidays[", p.calendar().holidays_size() - 1,
+                         "]"));
+  p = policy_;
+  p.mutable_calendar()->add_holidays("2024-11-02");
+  p.mutable_calendar()->add_make_up_days("2024-11-02");
+  EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()),
+            absl::StrCat("calendar.make_up_days[",
+                         p.calendar().make_up_days_size() - 1, "]"));
+  p = policy_;
+  p.mutable_calendar()->set_time_zone("Asia/Shangai");
+  EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()),
+            "calendar.time_zone");
+  p = policy_;
+  p.mutable_calendar()->set_time_zone("Asia/Shanghai");
+  EXPECT_TRUE(DecidePublishPolicy(state_, p).ok());
   p = policy_;
   p.mutable_departments(0)->set_area_code("999999");
   EXPECT_EQ(Field(DecidePublishPolicy(state_, p).status()),

@@ -557,7 +557,14 @@ absl::StatusOr<std::vector<Emitted>> DecideNote(
     out.push_back(domain::Emit(stream, e));
   } else if (type == dispatch::v1::TaskOverdue::descriptor()) {
     const auto& o = static_cast<const dispatch::v1::TaskOverdue&>(event);
-    if (o.task_id() != c.task_id()) return out;
+    // Any task of the case, whatever the order its partitions are read in:
+    // a task overdue before a send-back or rework moved the case on made the
+    // case overdue (noting only the current task's made the closing type
+    // depend on which partition was read first).
+    if (!absl::StartsWith(o.task_id(), absl::StrCat("task/", Id(c), "/")) ||
+        c.overdue()) {
+      return out;
+    }
     v1::CaseOverdueNoted e;
     e.set_case_id(Id(c));
     e.set_task_id(o.task_id());

@@ -363,11 +363,13 @@ TEST_F(CaseTest, FailedCheckOrdersReworkForTheSameDepartment) {
 TEST_F(CaseTest, CloseTypeMustMatchTheOverdueRecord) {
   ToHandled();
   dispatch::v1::TaskOverdue overdue;
-  overdue.set_task_id("task/C1/0");  // an old task's: nothing to note
+  overdue.set_task_id("task/C2/1");  // another case's: nothing to note
   EXPECT_TRUE(DecideNote(case_, overdue, common::v1::Actor())->empty());
   overdue.set_task_id("task/C1/1");
   Apply(DecideNote(case_, overdue, common::v1::Actor()));
   EXPECT_TRUE(case_.overdue());
+  // Noted once.
+  EXPECT_TRUE(DecideNote(case_, overdue, common::v1::Actor())->empty());
   Apply(DecideCheck(case_, kSup2, true, {}, "", registry_, t0_));
   EXPECT_EQ(status::DeniedRule(
                 DecideClose(case_, kSup1, v1::CLOSING_TYPE_OVERDUE).status()),
@@ -384,6 +386,35 @@ TEST_F(CaseTest, CloseTypeMustMatchTheOverdueRecord) {
   EXPECT_EQ(FixMyStreetStatus(case_), "fixed");
   EXPECT_EQ(CaseView(case_).open311_status(), "closed");
   EXPECT_EQ(CaseView(case_).task_id(), "task/C1/1");
+}
+
+// A send-back approved after the deadline: task 1's TaskOverdue and task 2's
+// TaskDispatched are in one append but on two partitions, read in either
+// order. The case is overdue both ways.
+TEST_F(CaseTest, AnOldTasksOverdueCountsInEitherReadingOrder) {
+  Open(intake::v1::REPORT_SOURCE_SUPERVISOR, "sup-1");
+  Dispatched("task/C1/1");
+  const v1::CaseRecord dispatched = case_;
+  dispatch::v1::TaskOverdue overdue;
+  overdue.set_task_id("task/C1/1");
+  overdue.set_case_id("C1");
+  dispatch::v1::TaskDispatched second;
+  second.set_task_id("task/C1/2");
+  second.set_attempt(2);
+  second.set_case_id("C1");
+  second.set_reason("send_back");
+
+  Apply(DecideNote(case_, second, common::v1::Actor()));
+  Apply(DecideNote(case_, overdue, common::v1::Actor()));
+  const v1::CaseRecord dispatch_first = case_;
+
+  case_ = dispatched;
+  Apply(DecideNote(case_, overdue, common::v1::Actor()));
+  Apply(DecideNote(case_, second, common::v1::Actor()));
+  EXPECT_TRUE(case_.overdue());
+  EXPECT_EQ(dispatch_first.overdue(), case_.overdue());
+  EXPECT_EQ(dispatch_first.task_id(), "task/C1/2");
+  EXPECT_EQ(case_.task_id(), "task/C1/2");
 }
 
 TEST_F(CaseTest, FollowUpAfterTheAuditedContactReadAndReopen) {

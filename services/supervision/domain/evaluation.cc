@@ -325,8 +325,10 @@ v1::Evaluation Evaluate(const std::vector<v1::EvaluationFact>& facts,
     double score = -1;
     if (absl::StartsWith(subject, "department/")) {
       const double closure = rate("closure", Rate(get("closed"), get("due")));
+      // Over what fell due (handled, or overdue and never handled): a task
+      // left overdue is not on time by not being handled.
       const double on_time =
-          rate("on_time", Rate(get("handled_on_time"), get("handled")));
+          rate("on_time", Rate(get("handled_on_time"), get("due")));
       // Rework counts against: with nothing due there was none.
       const double rework =
           get("due") == 0 ? 0 : Rate(get("reworked"), get("due"));

@@ -80,6 +80,25 @@ TEST(EvaluationTest, DepartmentFormulaByHand) {
   EXPECT_DOUBLE_EQ(d.rates().at("rework"), 25);
   EXPECT_DOUBLE_EQ(d.score(), 71.5);
   EXPECT_EQ(d.grade(), "C");
+  EXPECT_DOUBLE_EQ(d.rates().at("on_time"), 75);
+  // A department that let its one task go overdue and never handled it is
+  // not 100% on time (nothing handled late is still nothing on time).
+  std::vector<v1::EvaluationFact> idle;
+  for (const char* kind : {"dispatched", "overdue", "due"}) {
+    v1::EvaluationFact f = facts[0];
+    f.set_kind(kind);
+    f.set_department("d2");
+    idle.push_back(f);
+  }
+  auto idle_eval = Evaluate(idle, registry::testing::TestRegistry(),
+                            EvaluationWeights(), "", t, t + absl::Hours(1));
+  bool seen = false;
+  for (const auto& s : idle_eval.scores()) {
+    if (s.subject() != "department/d2") continue;
+    seen = true;
+    EXPECT_DOUBLE_EQ(s.rates().at("on_time"), 0);
+  }
+  EXPECT_TRUE(seen);
   // Outside the scope: nothing.
   EXPECT_EQ(Evaluate(facts, registry::testing::TestRegistry(),
                      EvaluationWeights(), "5101", t, t + absl::Hours(1))

@@ -36,6 +36,8 @@ class DevBroker {
   // Takes the broker down (connections refused) and back up.
   void SetDown();
   void SetUp();
+  // For fault injection in tests (rd_kafka_mock_push_request_errors, ...).
+  rd_kafka_mock_cluster_t* mock_cluster() const { return cluster_; }
 
  private:
   DevBroker() = default;

@@ -85,15 +85,17 @@ absl::Status Consumer::DeadLetter(const std::string& key,
 }
 
 absl::Status Consumer::Ingest(uint32_t partition, const StoredEvent& event) {
-  if (merkle::LeafHash(store_->hasher(), event.record()) != event.leaf_hash()) {
-    return DeadLetter(
-        absl::StrCat(partition, "/leaf-",
-                     absl::BytesToHexString(event.leaf_hash().substr(0, 8))),
-        "record does not match its leaf hash", nullptr);
+  // Dead-letter rows are keyed by the record's own hash, so two different
+  // bad records keep two rows.
+  const std::string leaf = merkle::LeafHash(store_->hasher(), event.record());
+  const std::string record_key = absl::BytesToHexString(leaf.substr(0, 8));
+  if (leaf != event.leaf_hash()) {
+    return DeadLetter(absl::StrCat(partition, "/leaf-", record_key),
+                      "record does not match its leaf hash", nullptr);
   }
   EventEnvelope env;
   if (!env.ParseFromString(event.record())) {
-    return DeadLetter(absl::StrCat(partition, "/unparsable"),
+    return DeadLetter(absl::StrCat(partition, "/unparsable-", record_key),
                       "record does not parse", nullptr);
   }
   if (env.partition() != partition || env.source_service() != options_.source) {
@@ -115,9 +117,12 @@ absl::Status Consumer::Ingest(uint32_t partition, const StoredEvent& event) {
   }
   // Each chain hash follows from the one before (H(previous || leaf)).
   // Kafka's ACLs let only the source write its topic; this refuses as well
-  // an event at the right position, whose leaf hash fits its record, that is
-  // not the one the source's log holds. Set aside without consuming the
-  // position: the genuine event still comes.
+  // an event at the right position, whose leaf hash fits its record, that
+  // does not follow the log this consumer has seen (a corrupted or replayed
+  // record, or one from a writer that does not know the chain). A writer
+  // that reads the chain can still compute a following hash: only the
+  // signed checkpoints, which the audit checks, authenticate a log. Set
+  // aside without consuming the position: the genuine event still comes.
   const std::optional<std::string> previous =
       PreviousChain(partition, env.sequence());
   if (previous && store_->hasher().Hash2(*previous, event.leaf_hash()) !=
@@ -197,7 +202,20 @@ absl::Status Consumer::Apply(const EventEnvelope& env) {
       break;
     }
   }
-  if (!result.ok()) return result.status();
+  if (!result.ok()) {
+    const absl::StatusCode code = result.status().code();
+    // The store will refuse these effects every time (a bad stream id, an
+    // event too large): set the event
+    // aside and go on, rather than hold the partition behind it for ever.
+    if (code == absl::StatusCode::kInvalidArgument ||
+        code == absl::StatusCode::kOutOfRange) {
+      return DeadLetter(absl::StrCat(env.partition(), "/", env.sequence()),
+                        absl::StrCat("the store refused its effects: ",
+                                     result.status().ToString()),
+                        &consumed);
+    }
+    return result.status();
+  }
   if (!result->duplicate) {
     ++applied_;
     if (applied_metric_) applied_metric_->Increment();

@@ -3,9 +3,11 @@
 // source's ReadLog, and kcat as an outside client.
 
 #include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 
 #include <atomic>
 #include <cstdio>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -67,6 +69,7 @@ class EventBusTest : public ::testing::Test {
     RelayOptions ro;
     ro.kafka.bootstrap_file = BootstrapFile();
     ro.metrics = &relay_metrics_;
+    ro.max_message_bytes = relay_max_message_bytes_;
     relay_ = std::make_unique<Relay>(source_.get(), ro);
     ASSERT_TRUE(relay_->Start().ok());
   }
@@ -111,6 +114,16 @@ class EventBusTest : public ::testing::Test {
           r.projection_writes.push_back(
               {"seen", absl::StrCat(env.stream_id(), "#", env.stream_version()),
                env.event_id()});
+          common::v1::Position payload;
+          payload.ParseFromString(env.payload().value());
+          if (payload.service() == "refused by the store") {
+            // Effects the store refuses every time: a control character in
+            // a stream id.
+            eventstore::StreamAppend bad;
+            bad.stream_id = "bad\x01stream";
+            bad.events.push_back(eventstore::MakeEvent(payload));
+            r.streams.push_back(std::move(bad));
+          }
           return r;
         });
     ASSERT_TRUE(consumer_->Start().ok());
@@ -192,6 +205,7 @@ class EventBusTest : public ::testing::Test {
   std::atomic<uint64_t> widest_read_{0};
   absl::Duration handler_delay_;  // per event, in the consumer's handler
   bool never_idle_ = false;       // no idle catch-up from ReadLog
+  size_t relay_max_message_bytes_ = 1000000;
 };
 
 TEST_F(EventBusTest, EveryEventArrivesOnceInOrderAndKcatCountsThem) {
@@ -292,8 +306,9 @@ TEST_F(EventBusTest, PoisonAndForeignEventsGoToDeadLetterAndConsumptionGoesOn) {
   StartConsumer("sink");
   Append(10);
   ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
-  // Garbage straight onto the topic.
+  // Garbage straight onto the topic, twice (two rows: each keeps its own).
   PublishRaw(0, "\xff\xfe not an event");
+  PublishRaw(0, "\xff\xfd not an event either");
   // An event intake may not write, in intake's own log.
   eventstore::AppendRequest foreign;
   eventstore::StreamAppend sa;
@@ -303,13 +318,90 @@ TEST_F(EventBusTest, PoisonAndForeignEventsGoToDeadLetterAndConsumptionGoesOn) {
   sa.events.back().type = "wangge.dispatch.v1.TaskDispatched";
   foreign.streams.push_back(sa);
   ASSERT_TRUE(source_->Append(foreign).ok());
+  // An event whose effects the store refuses whatever happens.
+  Append(1, "refused by the store");
   Append(10);
   ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
-  EXPECT_EQ(consumer_->dead_letters(), 2u);
+  EXPECT_EQ(consumer_->dead_letters(), 4u);
   EXPECT_EQ(consumer_->applied(), 20u);
-  EXPECT_EQ(Metric(metrics_, "wangge_dead_letters_total"), 2);
+  EXPECT_EQ(Metric(metrics_, "wangge_dead_letters_total"), 4);
   EXPECT_EQ(Metric(metrics_, "wangge_consumer_applied_total"), 20);
-  EXPECT_EQ(sink_->ProjectionDigest(kDeadLetterProjection)->second, 2u);
+  EXPECT_EQ(sink_->ProjectionDigest(kDeadLetterProjection)->second, 4u);
+}
+
+// The producer refuses an event outright (here: larger than this producer's
+// message.max.bytes): its partition is held there, never marked delivered
+// past it, and the relay retries about once a second instead of spinning.
+TEST_F(EventBusTest,
+       AnEventTheProducerRefusesHoldsItsPartitionWithoutSpinning) {
+  relay_max_message_bytes_ = 4096;
+  StartWorld(1);
+  Append(5);
+  ASSERT_TRUE(WaitUntil([&] { return relay_->Delivered()[0] == 5; }));
+  Append(1, std::string(8000, 'x'));
+  Append(5);
+  absl::SleepFor(absl::Seconds(3));
+  EXPECT_EQ(relay_->Delivered()[0], 5u);
+  EXPECT_GE(relay_->refused_events(), 1u);
+  EXPECT_LE(relay_->refused_events(), 6u);
+}
+
+// A produce request fails permanently in the middle of a stream of batches:
+// the failure is logged, the relay produces again from the last delivered
+// event, everything arrives and no event is written after a hole. (librdkafka
+// with this mock broker keeps the order even without the relay's guards:
+// the mock refuses the batches in flight behind the failed one. The guards,
+// `enable.gapless.guarantee` and delivered positions that only advance one
+// by one, are for brokers and errors that do not.)
+TEST_F(EventBusTest, APermanentProduceErrorNeverReordersThePartition) {
+  StartWorld(1);
+  Append(200);
+  ASSERT_TRUE(WaitUntil([&] { return relay_->Delivered()[0] == 200; }));
+  constexpr int16_t kProduceApi = 0;  // RD_KAFKAP_Produce (internal header)
+  // The third produce request from here fails, with others in flight.
+  rd_kafka_mock_push_request_errors(
+      broker_->mock_cluster(), kProduceApi, 3, RD_KAFKA_RESP_ERR_NO_ERROR,
+      RD_KAFKA_RESP_ERR_NO_ERROR, RD_KAFKA_RESP_ERR_INVALID_RECORD);
+  Append(3000);
+  ASSERT_TRUE(WaitUntil([&] { return relay_->Delivered()[0] == 3200; }));
+  // Read the partition from the start with a plain consumer.
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[256];
+  rd_kafka_conf_set(conf, "bootstrap.servers", broker_->bootstrap().c_str(),
+                    err, sizeof(err));
+  rd_kafka_conf_set(conf, "group.id", "order-check", err, sizeof(err));
+  rd_kafka_t* reader = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  ASSERT_NE(reader, nullptr) << err;
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(parts, kTopic, 0)->offset =
+      RD_KAFKA_OFFSET_BEGINNING;
+  ASSERT_EQ(rd_kafka_assign(reader, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(parts);
+  uint64_t highest = 0, messages = 0, holes = 0;
+  std::set<uint64_t> seen;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (seen.size() < 3200 && absl::Now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(reader, 100);
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      common::v1::StoredEvent stored;
+      EventEnvelope env;
+      if (stored.ParseFromArray(m->payload, static_cast<int>(m->len)) &&
+          env.ParseFromString(stored.record())) {
+        ++messages;
+        // A repeat of the last few (a resend after the failure) is fine;
+        // an event after a hole is not.
+        if (env.sequence() > highest + 1) ++holes;
+        highest = std::max<uint64_t>(highest, env.sequence());
+        seen.insert(env.sequence());
+      }
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(reader);
+  rd_kafka_destroy(reader);
+  EXPECT_EQ(seen.size(), 3200u);
+  EXPECT_EQ(holes, 0u) << messages << " messages read";
 }
 
 // An event at the next position, whose leaf hash fits its record but whose

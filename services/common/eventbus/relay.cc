@@ -37,6 +37,11 @@ Relay::Relay(eventstore::EventStore* store, RelayOptions options)
 }
 
 void Relay::SetMetrics(prometheus::Registry* registry) {
+  absl::MutexLock lock(&metrics_mu_);
+  if (registry == nullptr) {
+    backlog_metric_ = nullptr;
+    return;
+  }
   backlog_metric_ = &prometheus::BuildGauge()
                          .Name("wangge_relay_backlog_events")
                          .Help("Events stored but not yet confirmed by Kafka")
@@ -125,13 +130,22 @@ void Relay::OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* msg,
   PartitionState& state = relay->partitions_[p];
   if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     relay->brokers_down_ = false;
-    if (seq > state.delivered) {
+    // Only the next one: after a failed event, later ones that Kafka took
+    // anyway (out of order) are not "delivered" until it is, so the stored
+    // position never passes an event Kafka does not have.
+    if (seq == state.delivered + 1) {
       state.delivered = seq;
-      state.delivered_offset = msg->offset;
+      if (msg->offset >= 0) state.delivered_offset = msg->offset;
     }
   } else {
-    // Order is kept per partition, so what follows failed too: produce
-    // again from the last confirmed event.
+    // Produce again from the last confirmed event (what followed this one
+    // failed too, or landed out of order; consumers skip duplicates).
+    if (state.produced > state.delivered) {
+      log::Warning("kafka delivery failed: producing again",
+                   {{"partition", std::to_string(p)},
+                    {"sequence", std::to_string(seq)},
+                    {"error", rd_kafka_err2str(msg->err)}});
+    }
     state.produced = std::min(state.produced, state.delivered);
     if (msg->err == RD_KAFKA_RESP_ERR__FATAL) relay->fatal_ = true;
   }
@@ -145,6 +159,12 @@ absl::Status Relay::Connect() {
           {"enable.idempotence", "true"},
           {"acks", "all"},
           {"linger.ms", "1"},
+          // A permanent failure of one message fails the rest of its
+          // partition too (a fatal error: the producer is rebuilt and
+          // produces again from the last delivered event) instead of
+          // writing the ones after it around a gap.
+          {"enable.gapless.guarantee", "true"},
+          {"message.max.bytes", std::to_string(options_.max_message_bytes)},
           // Wait out outages: never expire a message.
           {"message.timeout.ms", "0"},
       },
@@ -226,7 +246,24 @@ bool Relay::ProducePending() {
           RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
           RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(tag)), RD_KAFKA_V_END);
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) break;  // queue full: poll first
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) break;  // poll first
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        // Refused before sending (too large for the producer, a partition
+        // the topic lacks): it stays refused, so say so and wait rather
+        // than read it again at once.
+        ++refused_;
+        if (absl::Now() - last_refusal_log_ > absl::Seconds(10)) {
+          last_refusal_log_ = absl::Now();
+          log::Error("kafka refused an event: its partition is held",
+                     {{"topic", options_.topic},
+                      {"partition", std::to_string(p)},
+                      {"sequence", std::to_string(seq)},
+                      {"bytes", std::to_string(value.size())},
+                      {"error", rd_kafka_err2str(err)}});
+        }
+        held_ = true;
+        break;
+      }
       ++in_flight_;
       produced_any = true;
       absl::MutexLock lock(&mu_);
@@ -285,6 +322,7 @@ void Relay::Loop() {
     if (absl::Now() - last_persist > absl::Milliseconds(50)) {
       Persist();
       last_persist = absl::Now();
+      absl::MutexLock metrics_lock(&metrics_mu_);
       if (backlog_metric_) {
         const auto heads = store_->Heads();
         const auto delivered = Delivered();
@@ -296,7 +334,10 @@ void Relay::Loop() {
         backlog_metric_->Set(backlog);
       }
     }
-    if (!produced) {
+    if (held_) {
+      held_ = false;
+      rd_kafka_poll(producer_, 1000);
+    } else if (!produced) {
       if (in_flight_ > 0 || need_watermark_check_) {
         rd_kafka_poll(producer_, 5);
       } else {

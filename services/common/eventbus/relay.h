@@ -44,6 +44,9 @@ struct RelayOptions {
   size_t max_in_flight = 20000;
   // Where to export wangge_relay_backlog_events; null: none.
   prometheus::Registry* metrics = nullptr;
+  // The producer's message.max.bytes (librdkafka's default). The store
+  // refuses larger events (eventstore::kMaxRecordBytes is below it).
+  size_t max_message_bytes = 1000000;
 };
 
 class Relay {
@@ -51,7 +54,8 @@ class Relay {
   Relay(eventstore::EventStore* store, RelayOptions options);
   ~Relay();
 
-  // Exports the backlog gauge to `registry` (before Start).
+  // Exports the backlog gauge to `registry`; null stops (call that before
+  // the registry goes).
   void SetMetrics(prometheus::Registry* registry);
   absl::Status Start();
   // Flushes what is in flight (up to `timeout`) and stops.
@@ -66,6 +70,9 @@ class Relay {
 
   uint64_t republished_partitions() const { return republished_.load(); }
   uint64_t producer_rebuilds() const { return rebuilds_.load(); }
+  // Attempts the producer refused outright (the event is held, retried
+  // about once a second, and logged).
+  uint64_t refused_events() const { return refused_.load(); }
 
  private:
   struct PartitionState {
@@ -103,7 +110,14 @@ class Relay {
 
   std::atomic<uint64_t> republished_{0};
   std::atomic<uint64_t> rebuilds_{0};
-  prometheus::Gauge* backlog_metric_ = nullptr;
+  // Events the producer refused outright (each attempt), and whether the
+  // last round stopped at one.
+  std::atomic<uint64_t> refused_{0};
+  bool held_ = false;
+  absl::Time last_refusal_log_ = absl::InfinitePast();
+  // Set and used under metrics_mu_: the registry may go before the relay.
+  absl::Mutex metrics_mu_;
+  prometheus::Gauge* backlog_metric_ ABSL_GUARDED_BY(metrics_mu_) = nullptr;
 };
 
 }  // namespace wangge::eventbus

@@ -873,6 +873,13 @@ absl::StatusOr<AppendResult> EventStore::ApplyAppend(
     for (const NewEvent& e : sa.events) {
       if (e.type.empty())
         return absl::InvalidArgumentError("event without type");
+      const size_t bytes = e.prepared.empty() ? e.payload.size() + e.type.size()
+                                              : e.prepared.size();
+      if (bytes > kMaxRecordBytes) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "event ", e.type, " of stream ", sa.stream_id, " is ", bytes,
+            " bytes; at most ", kMaxRecordBytes, " fit a Kafka message"));
+      }
     }
     events += sa.events.size();
     auto it = group->versions.find(sa.stream_id);

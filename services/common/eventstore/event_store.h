@@ -78,6 +78,11 @@ inline constexpr int64_t kAnyVersion = -1;
 inline constexpr int64_t kNoStream = 0;
 
 inline constexpr char kCheckpointType[] = "wangge.common.v1.Checkpoint";
+// The largest event record: each is one Kafka message, and librdkafka's
+// message.max.bytes (1,000,000 by default, brokers alike) must hold it with
+// its hashes. A larger one could never be published, and would hold back
+// every later event of its partition.
+inline constexpr size_t kMaxRecordBytes = 900 * 1024;
 
 enum class Durability { kSync, kAsync };
 

@@ -285,6 +285,8 @@ int ServiceMain(int argc, char** argv, const std::string& service,
     stop_readiness = true;
     if (readiness.joinable()) readiness.join();
     trimmer.join();
+    // The relay runs on below; the chassis' metrics registry does not.
+    if (relay) relay->SetMetrics(nullptr);
   }
   // After the server drained: publish what is left, then close the store.
   if (relay) relay->Stop(absl::Seconds(5));

@@ -7,6 +7,7 @@
 // SIGUSR1 takes the broker down, SIGUSR2 brings it back (for outage tests).
 // Memory only: a restart starts empty, and services republish their logs.
 
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -26,17 +27,19 @@ ABSL_FLAG(int, partitions, 8, "Partitions per topic (= the stores')");
 ABSL_FLAG(std::string, topics, "",
           "Comma-separated topics; default: every service's topic");
 
-namespace {
-volatile sig_atomic_t g_signal = 0;
-void OnSignal(int sig) { g_signal = sig; }
-}  // namespace
-
 int main(int argc, char** argv) {
   // A crash logs its signal and stack; SIGTERM and the rest are ours below.
   absl::InitializeSymbolizer(argv[0]);
   absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
   absl::ParseCommandLine(argc, argv);
   wangge::log::SetService("devbroker");
+  // Blocked before the broker's threads start (they inherit the mask) and
+  // taken one by one with sigwait below: a signal sent as soon as the
+  // address is printed is not lost, nor one sent while the last is handled.
+  sigset_t ours;
+  sigemptyset(&ours);
+  for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) sigaddset(&ours, sig);
+  pthread_sigmask(SIG_BLOCK, &ours, nullptr);
   std::vector<std::string> topics = wangge::devbroker::ServiceTopics();
   if (!absl::GetFlag(FLAGS_topics).empty()) {
     topics =
@@ -63,14 +66,9 @@ int main(int argc, char** argv) {
                      {"note", "memory only; production runs Apache Kafka"}});
   std::printf("bootstrap %s\n", (*broker)->bootstrap().c_str());
   std::fflush(stdout);
-  struct sigaction sa = {};
-  sa.sa_handler = OnSignal;
-  for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2})
-    sigaction(sig, &sa, nullptr);
   while (true) {
-    pause();
-    const int sig = g_signal;
-    g_signal = 0;
+    int sig = 0;
+    if (sigwait(&ours, &sig) != 0) continue;
     if (sig == SIGUSR1) {
       (*broker)->SetDown();
       wangge::log::Info("broker down");

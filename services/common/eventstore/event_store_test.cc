@@ -845,6 +845,22 @@ TEST_F(TamperTest, DeletedEventsAfterTheLastCheckpointNeedAnOutsideCopy) {
   EXPECT_EQ(r.events, 39u);
 }
 
+// An event too large for one Kafka message is refused, with the rest of its
+// append: it could never be published, and would hold its partition back.
+TEST_F(EventStoreTest, AnEventLargerThanAKafkaMessageIsRefused) {
+  auto store = Open(MakeOptions(dir_));
+  NewEvent big = Event("x");
+  big.payload.assign(kMaxRecordBytes + 1, 'x');
+  auto refused = store->Append(Request(
+      {To("s-small", kNoStream, {Event("x")}), To("s-big", kNoStream, {big})}));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("s-big"), std::string::npos)
+      << refused.status();
+  EXPECT_EQ(*store->StreamVersion("s-small"), 0u);
+  big.payload.assign(kMaxRecordBytes - 1000, 'x');
+  EXPECT_TRUE(store->Append(Request({To("s-big", kNoStream, {big})})).ok());
+}
+
 // A signed checkpoint is kept beside the log too: a tail cut below it (the
 // checkpoint's own event included) no longer verifies.
 TEST_F(EventStoreTest, ATailCutBelowASignedCheckpointIsFound) {

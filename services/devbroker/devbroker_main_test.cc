@@ -25,9 +25,9 @@ bool Answers(const std::string& bootstrap, absl::Duration timeout) {
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   if (rk == nullptr) return false;
   const rd_kafka_metadata_t* md = nullptr;
-  const rd_kafka_resp_err_t e = rd_kafka_metadata(
-      rk, 1, nullptr, &md,
-      static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  const rd_kafka_resp_err_t e =
+      rd_kafka_metadata(rk, 1, nullptr, &md,
+                        static_cast<int>(absl::ToInt64Milliseconds(timeout)));
   if (md != nullptr) rd_kafka_metadata_destroy(md);
   rd_kafka_destroy(rk);
   return e == RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -36,18 +36,19 @@ bool Answers(const std::string& bootstrap, absl::Duration timeout) {
 TEST(DevBrokerMainTest, SignalsAreNeitherLostNorFatal) {
   const std::string dir = testing::MakeTempDir("devbroker");
   testing::Subprocess broker;
-  ASSERT_TRUE(broker
-                  .Start({"services/devbroker/devbroker", "--topics=t1",
-                          "--partitions=1",
-                          "--bootstrap_file=" + dir + "/bootstrap"})
-                  .ok());
+  ASSERT_TRUE(
+      broker
+          .Start({"services/devbroker/devbroker", "--topics=t1",
+                  "--partitions=1", "--bootstrap_file=" + dir + "/bootstrap"})
+          .ok());
   auto bootstrap = broker.WaitForLine("bootstrap ", absl::Seconds(30));
   ASSERT_TRUE(bootstrap.ok()) << bootstrap.status();
   broker.Signal(SIGUSR1);  // at once
   EXPECT_FALSE(Answers(*bootstrap, absl::Seconds(2)));
   broker.Signal(SIGUSR2);
   bool up = false;
-  for (int i = 0; i < 10 && !up; ++i) up = Answers(*bootstrap, absl::Seconds(2));
+  for (int i = 0; i < 10 && !up; ++i)
+    up = Answers(*bootstrap, absl::Seconds(2));
   EXPECT_TRUE(up);
   broker.Signal(SIGUSR1);
   broker.Signal(SIGTERM);  // right behind it

@@ -204,6 +204,12 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
       c.durability != "ack_after_kafka") {
     bad.push_back({"durability", "must be sync, async or ack_after_kafka"});
   }
+  if (c.durability == "ack_after_kafka" && c.kafka_bootstrap.empty() &&
+      c.kafka_bootstrap_file.empty()) {
+    bad.push_back({"durability",
+                   "ack_after_kafka needs --kafka_bootstrap or "
+                   "--kafka_bootstrap_file"});
+  }
   if (c.checkpoint_every <= absl::ZeroDuration() ||
       c.checkpoint_every_events < 1) {
     bad.push_back({"checkpoint_every", "must be positive"});

@@ -49,6 +49,17 @@ TEST_F(ConfigTest, BadValuesFailStartupNamingTheFlag) {
   EXPECT_EQ(v[1].field, "partitions");
 }
 
+TEST_F(ConfigTest, AckAfterKafkaNeedsKafka) {
+  absl::SetFlag(&FLAGS_plaintext, true);
+  absl::SetFlag(&FLAGS_jwt_key_file, "/k");
+  absl::SetFlag(&FLAGS_durability, "ack_after_kafka");
+  auto c = LoadServiceConfig("registry");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(status::FieldViolations(c.status())[0].field, "durability");
+  absl::SetFlag(&FLAGS_kafka_bootstrap, "127.0.0.1:9092");
+  EXPECT_TRUE(LoadServiceConfig("registry").ok());
+}
+
 TEST_F(ConfigTest, TlsRequiredUnlessPlaintext) {
   absl::SetFlag(&FLAGS_plaintext, false);
   absl::SetFlag(&FLAGS_jwt_key_file, "/k");

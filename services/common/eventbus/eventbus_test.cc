@@ -329,6 +329,48 @@ TEST_F(EventBusTest, PoisonAndForeignEventsGoToDeadLetterAndConsumptionGoesOn) {
   EXPECT_EQ(sink_->ProjectionDigest(kDeadLetterProjection)->second, 4u);
 }
 
+// ack_after_kafka: a command is answered once Kafka confirmed its events;
+// with the broker down it gets UNAVAILABLE (the write is kept and published
+// later), and its retry then gets the first answer. Internal appends (no
+// command id) are not held.
+TEST_F(EventBusTest, AckAfterKafkaAnswersOnlyWhatKafkaConfirmed) {
+  StartWorld(1);
+  source_->SetCommandGate([&](const eventstore::AppendResult& r) {
+    return relay_->WaitDelivered(r.positions, absl::Now() + absl::Seconds(1));
+  });
+  auto command = [&](const std::string& id) {
+    eventstore::AppendRequest r;
+    r.command_id = id;
+    eventstore::StreamAppend sa;
+    sa.stream_id = "case/" + id;
+    common::v1::Position p;
+    sa.events.push_back(eventstore::MakeEvent(p));
+    sa.events.back().type = "wangge.intake.v1.ReportReceived";
+    r.streams.push_back(std::move(sa));
+    return source_->Append(std::move(r));
+  };
+  auto first = command("c1");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_GE(relay_->Delivered()[0], first->positions[0].sequence());
+
+  broker_->SetDown();
+  auto during = command("c2");
+  EXPECT_EQ(during.status().code(), absl::StatusCode::kUnavailable)
+      << during.status();
+  EXPECT_EQ(source_->CommandResult("c2").status().code(),
+            absl::StatusCode::kUnavailable);
+  Append(1);  // no command id: answered while the broker is down
+  broker_->SetUp();
+  absl::StatusOr<eventstore::AppendResult> retried;
+  ASSERT_TRUE(WaitUntil([&] {
+    retried = command("c2");
+    return retried.ok();
+  }));
+  EXPECT_TRUE(retried->duplicate);
+  EXPECT_GE(relay_->Delivered()[0], retried->positions[0].sequence());
+  EXPECT_EQ(source_->Heads()[0], 3u);  // c1, c2 once, the internal append
+}
+
 // The producer refuses an event outright (here: larger than this producer's
 // message.max.bytes): its partition is held there, never marked delivered
 // past it, and the relay retries about once a second instead of spinning.

@@ -103,7 +103,9 @@ absl::Status Relay::WaitDelivered(
     return true;
   };
   if (!mu_.AwaitWithDeadline(absl::Condition(&done), deadline)) {
-    return absl::UnavailableError("Kafka has not confirmed the events yet");
+    return absl::UnavailableError(
+        "Kafka has not confirmed the events yet (ack_after_kafka); the write "
+        "is stored and will be published: retry with the same request id");
   }
   return absl::OkStatus();
 }

@@ -586,6 +586,10 @@ absl::StatusOr<AppendResult> EventStore::Append(AppendRequest request) {
     WriteGroup(jobs);  // the writer thread takes whatever queued meanwhile
   }
   job.done.WaitForNotification();
+  if (job.result.ok() && command_gate_ && !job.request.command_id.empty()) {
+    absl::Status gate = command_gate_(*job.result);
+    if (!gate.ok()) return gate;
+  }
   return std::move(job.result);
 }
 
@@ -1074,7 +1078,12 @@ absl::StatusOr<std::optional<AppendResult>> EventStore::CommandResult(
     heads_mu_.Await(absl::Condition(&durable));
   }
   if (fsync_failed_) return absl::UnavailableError(kFsyncFailed);
-  return std::optional<AppendResult>(FirstResult(record));
+  AppendResult first = FirstResult(record);
+  if (command_gate_) {
+    absl::Status gate = command_gate_(first);
+    if (!gate.ok()) return gate;
+  }
+  return std::optional<AppendResult>(std::move(first));
 }
 
 absl::StatusOr<uint64_t> EventStore::StreamVersion(

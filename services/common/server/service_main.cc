@@ -211,6 +211,15 @@ int ServiceMain(int argc, char** argv, const std::string& service,
     eventbus::RelayOptions ro;
     ro.kafka = KafkaEndpointOf(*config);
     relay = std::make_unique<eventbus::Relay>(store->get(), ro);
+    if (config->durability == "ack_after_kafka") {
+      // A command waits this long for Kafka's confirmation, then is told
+      // UNAVAILABLE (a retry with its request id gets the first answer).
+      (*store)->SetCommandGate(
+          [r = relay.get()](const eventstore::AppendResult& result) {
+            return r->WaitDelivered(result.positions,
+                                    absl::Now() + absl::Seconds(5));
+          });
+    }
   } else {
     log::Warning(
         "no Kafka configured: events stay in the store (ReadLog only)");

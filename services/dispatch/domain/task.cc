@@ -103,7 +103,12 @@ absl::StatusOr<Emitted> DecideDispatch(const registry::RegistryState& registry,
         "class ", c.category_code, " has no time limit for ", c.urgency));
   }
   v1::TaskDispatched e;
-  if (c.department.empty()) {
+  // A rework or a reopen goes back to the case's department; if a newer
+  // policy dropped that department, the case is routed again (failing
+  // would leave the case with no task at all).
+  const bool automatic = c.reason == "rework" || c.reason == "reopened";
+  if (c.department.empty() ||
+      (automatic && !HasDepartment(*policy, c.department))) {
     ASSIGN_OR_RETURN(
         registry::Responsible who,
         registry::ResolveDepartment(registry, c.category_code, c.area_code,

@@ -433,6 +433,27 @@ TEST_F(TaskTest, SendBackOnlyToAKnownDepartment) {
             "redispatch_department");
 }
 
+// A rework goes back to the case's department; if the policy in force no
+// longer has it, the case is routed again rather than left with no task.
+// A department someone names (a dispatcher's re-dispatch) must exist.
+TEST_F(TaskTest, AReworkWhoseDepartmentIsGoneIsRoutedAgain) {
+  const absl::Time t0 = Local(2024, 9, 23, 10, 0);
+  CaseToDispatch c;
+  c.case_id = "C1";
+  c.category_code = reg::kRubbish;
+  c.area_code = reg::kGrid;
+  c.urgency = "ordinary";
+  c.attempt = 2;
+  c.department = "dept-dissolved";
+  c.reason = "rework";
+  auto rework = DecideDispatch(registry_, c, t0);
+  ASSERT_TRUE(rework.ok()) << rework.status();
+  EXPECT_EQ(As<v1::TaskDispatched>(*rework).department(), reg::kSanitation);
+  c.reason = "send_back";
+  EXPECT_EQ(status::ViolatedField(DecideDispatch(registry_, c, t0).status()),
+            "department");
+}
+
 }  // namespace
 }  // namespace wangge::dispatch
 

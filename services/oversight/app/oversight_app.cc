@@ -333,11 +333,29 @@ absl::StatusOr<eventstore::AppendRequest> OversightApp::DispatchEffects(
                  absl::StrCat("emergency_yellow/", task_id), facts.area_code()},
                 now));
     }
-  } else {
+  } else if (type != dv::TaskHandled::descriptor()->full_name()) {
     return r;
   }
+  std::map<std::string, v1::NoticeRecord> notices;
+  if (type == dv::TaskHandled::descriptor()->full_name()) {
+    absl::Status inner;
+    RETURN_IF_ERROR(store_->ScanProjection(
+        kNoticesProjection, case_id + "/",
+        [&](const std::string& key, const std::string& value) {
+          v1::NoticeRecord n;
+          if (!n.ParseFromString(value)) {
+            inner = absl::DataLossError("notice row");
+            return false;
+          }
+          auto resolved = DecideTaskHandled(n, task_id);
+          if (resolved.empty()) return true;
+          for (auto& e : resolved) emitted.push_back(std::move(e));
+          notices[key] = std::move(n);
+          return true;
+        }));
+    RETURN_IF_ERROR(inner);
+  }
   if (!emitted.empty()) {
-    std::map<std::string, v1::NoticeRecord> notices;
     for (const auto& e : emitted) notices[After(e.stream_id, "notice/")];
     ASSIGN_OR_RETURN(r,
                      Effects(emitted, notices, env.event_id(), now, nullptr));

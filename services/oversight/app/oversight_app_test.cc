@@ -208,6 +208,43 @@ TEST_F(OversightAppTest, EveryReworkFromTheThresholdOnRaisesANotice) {
   EXPECT_TRUE(app_->GetNotice("C5/rework/3").ok());
 }
 
+// An emergency's yellow stage raises a notice; once the department reports
+// the task handled it resolves itself and climbs no further. A notice of
+// another task of the case stays.
+TEST_F(OversightAppTest, ATaskHandledResolvesItsOwnNotices) {
+  supervision::v1::CaseOpened opened;
+  opened.set_case_id("C6");
+  opened.set_area_code(micros_[0]);
+  Deliver(opened, "supervision", "case/C6");
+  dispatch::v1::TaskDispatched d;
+  d.set_task_id("task/C6/1");
+  d.set_case_id("C6");
+  d.set_area_code(micros_[0]);
+  d.set_urgency("emergency");
+  Deliver(d, "dispatch", d.task_id());
+  dispatch::v1::TaskYellowWarning yellow;
+  yellow.set_task_id("task/C6/1");
+  yellow.set_case_id("C6");
+  Deliver(yellow, "dispatch", yellow.task_id());
+  const std::string id = "C6/emergency_yellow/task/C6/1";
+  ASSERT_TRUE(app_->GetNotice(id).ok());
+  // Another task's handling changes nothing.
+  dispatch::v1::TaskHandled other;
+  other.set_task_id("task/C6/2");
+  other.set_case_id("C6");
+  Deliver(other, "dispatch", other.task_id());
+  EXPECT_EQ(app_->GetNotice(id)->status(), v1::NOTICE_STATUS_OPEN);
+  dispatch::v1::TaskHandled handled;
+  handled.set_task_id("task/C6/1");
+  handled.set_case_id("C6");
+  handled.set_on_time(true);
+  Deliver(handled, "dispatch", handled.task_id());
+  EXPECT_EQ(app_->GetNotice(id)->status(), v1::NOTICE_STATUS_RESOLVED);
+  clock_.Advance(absl::Hours(2));
+  EXPECT_EQ(*app_->FireDueTimers(100), 0u);
+  EXPECT_EQ(app_->GetNotice(id)->overseer_id(), "m-micro");
+}
+
 TEST_F(OversightAppTest, AClosedCaseRaisesNothingAndAGapIsFlagged) {
   // A micro-grid without an overseer: the notice goes one level up.
   OpenAndOverdue("C2", micros_[1]);

@@ -415,6 +415,21 @@ std::vector<Emitted> DecideCaseClosed(const v1::NoticeRecord& n) {
   return out;
 }
 
+std::vector<Emitted> DecideTaskHandled(const v1::NoticeRecord& n,
+                                       const std::string& task_id) {
+  std::vector<Emitted> out;
+  if (n.status() == v1::NOTICE_STATUS_RESOLVED || task_id.empty() ||
+      n.raised().task_id() != task_id) {
+    return out;
+  }
+  v1::NoticeResolved e;
+  e.set_notice_id(n.raised().notice_id());
+  e.set_case_id(n.raised().case_id());
+  e.set_note("the department reported the task handled");
+  out.push_back(domain::Emit(NoticeStream(e.notice_id()), e));
+  return out;
+}
+
 absl::Status Evolve(v1::NoticeRecord& n, const google::protobuf::Message& event,
                     absl::Time occurred) {
   const auto* d = event.GetDescriptor();

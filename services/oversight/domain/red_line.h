@@ -163,6 +163,12 @@ absl::StatusOr<std::vector<Emitted>> DecideResolve(
     const std::string& note);
 // The case closed: every open notice of it resolves itself.
 std::vector<Emitted> DecideCaseClosed(const v1::NoticeRecord& notice);
+// The department reported `task_id` handled: a notice raised for that task
+// (its overdue, an emergency's yellow stage) has nothing left to push and
+// resolves itself instead of climbing on. Notices of the case (rework,
+// send-backs, dissatisfaction) stay.
+std::vector<Emitted> DecideTaskHandled(const v1::NoticeRecord& notice,
+                                       const std::string& task_id);
 
 absl::Status Evolve(v1::NoticeRecord& notice,
                     const google::protobuf::Message& event,

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
@@ -133,6 +134,17 @@ std::string Describe(const ServiceConfig& c) {
   for (const auto& [peer, addr] : c.peers) {
     parts.push_back(absl::StrCat(peer, "_addr=", addr));
   }
+  // Then every other flag of ours, the service's own included (its time
+  // limits, thresholds, files), as resolved: the line says all that the
+  // process runs with.
+  absl::flat_hash_set<std::string> named;
+  for (const std::string& part : parts) {
+    named.insert(part.substr(0, part.find('=')));
+  }
+  for (const auto& [name, value] : ResolvedFlags()) {
+    if (named.count(name) || name == "token") continue;  // no secret values
+    parts.push_back(absl::StrCat(name, "=", value));
+  }
   return absl::StrJoin(parts, " ");
 }
 
@@ -203,6 +215,19 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   if (c.durability != "sync" && c.durability != "async" &&
       c.durability != "ack_after_kafka") {
     bad.push_back({"durability", "must be sync, async or ack_after_kafka"});
+  }
+  // A service that follows the registry without its address would never
+  // get the catalogue (no ReadLog to repair from, nothing to be ready on)
+  // and refuse every command: say so at start instead.
+  const bool follows_registry = service == "intake" ||
+                                service == "supervision" ||
+                                service == "dispatch" || service == "oversight";
+  if (follows_registry &&
+      (!c.kafka_bootstrap.empty() || !c.kafka_bootstrap_file.empty()) &&
+      c.peers.find("registry") == c.peers.end()) {
+    bad.push_back({"registry_addr",
+                   "required with Kafka: the registry's ReadLog repairs what "
+                   "its topic no longer holds"});
   }
   if (c.durability == "ack_after_kafka" && c.kafka_bootstrap.empty() &&
       c.kafka_bootstrap_file.empty()) {

@@ -49,6 +49,21 @@ TEST_F(ConfigTest, BadValuesFailStartupNamingTheFlag) {
   EXPECT_EQ(v[1].field, "partitions");
 }
 
+// The start-up line names every setting, not only the common ones.
+TEST_F(ConfigTest, TheConfigurationLineNamesEverySetting) {
+  absl::SetFlag(&FLAGS_plaintext, true);
+  absl::SetFlag(&FLAGS_jwt_key_file, "/k");
+  absl::SetFlag(&FLAGS_checkpoint_every_events, 777);
+  auto c = LoadServiceConfig("registry");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::string line = Describe(*c);
+  EXPECT_NE(line.find("checkpoint_every_events=777"), std::string::npos)
+      << line;
+  EXPECT_NE(line.find("durability=sync"), std::string::npos) << line;
+  // Each once.
+  EXPECT_EQ(line.find("durability="), line.rfind("durability="));
+}
+
 TEST_F(ConfigTest, AckAfterKafkaNeedsKafka) {
   absl::SetFlag(&FLAGS_plaintext, true);
   absl::SetFlag(&FLAGS_jwt_key_file, "/k");
@@ -58,6 +73,19 @@ TEST_F(ConfigTest, AckAfterKafkaNeedsKafka) {
   EXPECT_EQ(status::FieldViolations(c.status())[0].field, "durability");
   absl::SetFlag(&FLAGS_kafka_bootstrap, "127.0.0.1:9092");
   EXPECT_TRUE(LoadServiceConfig("registry").ok());
+}
+
+TEST_F(ConfigTest, FollowersOfTheRegistryNeedItsAddressWithKafka) {
+  absl::SetFlag(&FLAGS_plaintext, true);
+  absl::SetFlag(&FLAGS_jwt_key_file, "/k");
+  EXPECT_TRUE(LoadServiceConfig("dispatch").ok());  // no Kafka: ReadLog only
+  absl::SetFlag(&FLAGS_kafka_bootstrap, "127.0.0.1:9092");
+  auto c = LoadServiceConfig("dispatch");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(status::ViolatedField(c.status()), "registry_addr");
+  EXPECT_TRUE(LoadServiceConfig("registry").ok());
+  absl::SetFlag(&FLAGS_registry_addr, "127.0.0.1:7005");
+  EXPECT_TRUE(LoadServiceConfig("dispatch").ok());
 }
 
 TEST_F(ConfigTest, TlsRequiredUnlessPlaintext) {

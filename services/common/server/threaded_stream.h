@@ -20,6 +20,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "services/common/status/errors.h"
+#include "services/common/status/grpc_status.h"
 
 namespace wangge::server {
 
@@ -49,9 +51,9 @@ class ThreadedStream : public grpc::ServerWriteReactor<Response> {
  public:
   void Begin() {
     if (!StreamBudget::Acquire()) {
-      this->Finish(grpc::Status(
-          grpc::StatusCode::RESOURCE_EXHAUSTED,
-          "this server has its limit of open streams; retry later"));
+      this->Finish(status::ToGrpcStatus(status::ResourceExhausted(
+          "this server has its limit of open streams; retry later",
+          absl::Seconds(1))));
       return;
     }
     counted_ = true;
@@ -125,10 +127,10 @@ class QueuedStream : public ThreadedStream<Response> {
         };
         mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(200));
         if (overflowed_) {
-          return grpc::Status(
-              grpc::StatusCode::RESOURCE_EXHAUSTED,
+          return status::ToGrpcStatus(status::ResourceExhausted(
               absl::StrCat("this watch fell more than ", max_pending_,
-                           " changes behind; watch again"));
+                           " changes behind; watch again"),
+              absl::Seconds(1)));
         }
         batch.swap(pending_);
       }

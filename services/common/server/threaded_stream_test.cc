@@ -94,6 +94,8 @@ TEST_F(ThreadedStreamTest, AWatcherTooFarBehindIsEndedNotBuffered) {
   grpc::Status s = reader->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
       << s.error_message();
+  EXPECT_GT(status::RetryAfter(status::FromGrpcStatus(s)),
+            absl::ZeroDuration());
   EXPECT_LT(read, 5000);
 
   // A small burst is delivered whole (and the watch goes on until the
@@ -121,8 +123,11 @@ TEST_F(ThreadedStreamTest, PastTheBudgetANewStreamIsRefusedUntilOneCloses) {
     grpc::ClientContext ctx;
     auto third = stub_->EchoStream(&ctx, request);
     EXPECT_FALSE(third->Read(&r));
-    EXPECT_EQ(third->Finish().error_code(),
-              grpc::StatusCode::RESOURCE_EXHAUSTED);
+    const grpc::Status refused = third->Finish();
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    // With a retry hint, as every RESOURCE_EXHAUSTED.
+    EXPECT_GT(status::RetryAfter(status::FromGrpcStatus(refused)),
+              absl::ZeroDuration());
   }
   first_ctx.TryCancel();
   first->Finish();

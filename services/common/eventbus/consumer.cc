@@ -29,6 +29,7 @@ Consumer::Consumer(eventstore::EventStore* store, ConsumerOptions options,
       options_(std::move(options)),
       handler_(std::move(handler)) {
   if (options_.topic.empty()) options_.topic = TopicOf(options_.source);
+  store_->FollowSource(options_.source);  // its positions may be waited for
   if (options_.group_id.empty()) {
     options_.group_id = absl::StrCat(store_->service(), ".", options_.source);
   }

@@ -17,6 +17,7 @@
 #include "rocksdb/write_batch.h"
 #include "services/common/eventstore/key_codec.h"
 #include "services/common/log/log.h"
+#include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 
 namespace wangge::eventstore {
@@ -1232,9 +1233,32 @@ uint64_t EventStore::ConsumedPosition(const std::string& service,
   return it == consumed_.end() ? 0 : it->second;
 }
 
+void EventStore::FollowSource(const std::string& service) {
+  absl::MutexLock lock(&heads_mu_);
+  followed_.insert(service);
+}
+
 absl::Status EventStore::WaitForPositions(
     const std::vector<Position>& positions, absl::Time deadline) const {
   absl::MutexLock lock(&heads_mu_);
+  // Refused at once rather than held to the deadline: it would never come.
+  for (const auto& p : positions) {
+    const bool known =
+        p.service() == options_.service || followed_.contains(p.service()) ||
+        consumed_.contains(ConsumedKey(p.service(), p.partition()));
+    if (!known) {
+      return status::InvalidField(
+          "min_positions",
+          absl::StrCat(options_.service, " does not follow ", p.service(),
+                       ": its positions are never applied here"));
+    }
+    if (p.partition() >= static_cast<uint32_t>(options_.partitions)) {
+      return status::InvalidField(
+          "min_positions",
+          absl::StrCat("partition ", p.partition(), " is beyond the ",
+                       options_.partitions, " partitions"));
+    }
+  }
   auto applied = [&](const Position& p) ABSL_SHARED_LOCKS_REQUIRED(heads_mu_) {
     if (p.service() == options_.service) {
       return p.partition() < heads_.size() &&

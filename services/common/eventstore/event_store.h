@@ -58,6 +58,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -210,6 +211,10 @@ class EventStore {
   absl::StatusOr<std::optional<AppendResult>> CommandResult(
       const std::string& command_id) const;
 
+  // This store consumes `service`'s events (a consumer was set up for it):
+  // its positions may be waited for.
+  void FollowSource(const std::string& service);
+
   // `ack_after_kafka`: an append with a command id (a client's command),
   // and a retry's first result, are answered only once `gate` passes for
   // its result (the relay confirmed its positions); otherwise its error
@@ -254,7 +259,10 @@ class EventStore {
   void WaitForAnyAppend(const std::vector<uint64_t>& seen,
                         absl::Time deadline) const;
   // Waits until every position is applied here (own service: committed;
-  // others: consumed). DEADLINE_EXCEEDED names the first one missing.
+  // others: consumed). DEADLINE_EXCEEDED names the first one missing;
+  // INVALID_ARGUMENT (field min_positions), at once, a position that could
+  // never be applied here: a partition beyond the count, or a service this
+  // one does not follow (see FollowSource).
   absl::Status WaitForPositions(
       const std::vector<wangge::common::v1::Position>& positions,
       absl::Time deadline) const;
@@ -457,6 +465,7 @@ class EventStore {
   std::thread syncer_;
   absl::flat_hash_map<std::string, uint64_t> consumed_
       ABSL_GUARDED_BY(heads_mu_);
+  absl::flat_hash_set<std::string> followed_ ABSL_GUARDED_BY(heads_mu_);
 
   mutable absl::Mutex upcasters_mu_;
   std::map<std::pair<std::string, uint32_t>, Upcaster> upcasters_

@@ -9,6 +9,7 @@
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#include "services/common/status/errors.h"
 #include "services/common/testing/test_support.h"
 #include "wangge/common/v1/envelope.pb.h"
 
@@ -430,6 +431,27 @@ TEST_F(EventStoreTest, ConsumedPositionsApplyOnceAndInOrder) {
   p.set_sequence(3);
   EXPECT_EQ(
       store->WaitForPositions({p}, absl::Now() + absl::Milliseconds(20)).code(),
+      absl::StatusCode::kDeadlineExceeded);
+  // A position that could never be applied here is refused at once, not
+  // held to the deadline: a service not followed, a partition beyond the
+  // count.
+  const absl::Time later = absl::Now() + absl::Seconds(30);
+  Position foreign;
+  foreign.set_service("dispatch");
+  foreign.set_sequence(1);
+  absl::Status refused = store->WaitForPositions({foreign}, later);
+  EXPECT_EQ(status::ViolatedField(refused), "min_positions") << refused;
+  Position beyond = p;
+  beyond.set_partition(99);
+  beyond.set_service(store->service());
+  EXPECT_EQ(status::ViolatedField(store->WaitForPositions({beyond}, later)),
+            "min_positions");
+  EXPECT_LT(absl::Now(), later - absl::Seconds(20));
+  // Followed (a consumer exists), it is waited for.
+  store->FollowSource("dispatch");
+  EXPECT_EQ(
+      store->WaitForPositions({foreign}, absl::Now() + absl::Milliseconds(20))
+          .code(),
       absl::StatusCode::kDeadlineExceeded);
 }
 

@@ -13,6 +13,7 @@
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 #include "services/intake/domain/report.h"
+#include "services/registry/domain/policy.h"
 #include "wangge/supervision/v1/events.pb.h"
 
 namespace wangge::intake {
@@ -296,10 +297,19 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
             NearbyOpen(request.category_code(), *at, now);
     }
     input.index = index.get();
+    std::string policy_version;
     absl::StatusOr<v1::ReportReceived> event =
         registry_.Read([&](const registry::RegistryState& state) {
           input.registry = &state;
-          return DecideReport(input);
+          auto decided = DecideReport(input);
+          // The decision event records the catalogue it was checked
+          // against (in force when observed).
+          if (decided.ok()) {
+            const auto* policy =
+                registry::PolicyAt(state, FromProto(decided->observed_time()));
+            if (policy != nullptr) policy_version = policy->version();
+          }
+          return decided;
         });
     if (!event.ok()) return event.status();
     if (request.has_reporter() && (!request.reporter().name().empty() ||
@@ -326,6 +336,7 @@ absl::StatusOr<v1::ReportCaseResponse> IntakeApp::ReportCase(
     eventstore::NewEvent ne = eventstore::MakeEvent(*event);
     ne.occurred_time = FromProto(event->observed_time());
     ne.correlation_id = event->case_id();
+    ne.policy_version = policy_version;
     sa.events.push_back(std::move(ne));
     append.streams.push_back(std::move(sa));
     append.projection_writes.push_back(
@@ -419,10 +430,13 @@ absl::StatusOr<v1::ReporterContact> IntakeApp::RevealReporterContact(
   sa.events.push_back(eventstore::MakeEvent(access));
   sa.events.back().correlation_id = case_id;
   append.streams.push_back(std::move(sa));
-  RETURN_IF_ERROR(store_->Append(std::move(append)).status());
+  ASSIGN_OR_RETURN(eventstore::AppendResult logged,
+                   store_->Append(std::move(append)));
   v1::ReporterContact contact;
   if (!contact.ParseFromString(plaintext))
     return absl::DataLossError("contact");
+  contact.clear_positions();  // never part of what was encrypted
+  for (const auto& p : logged.positions) *contact.add_positions() = p;
   return contact;
 }
 

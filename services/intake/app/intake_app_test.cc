@@ -96,6 +96,8 @@ TEST_F(IntakeAppTest, ReportMintsACaseAndARetryIsTheSameCase) {
   auto env = store_->Decode((*events)[0]);
   EXPECT_EQ(env->event_type(), "wangge.intake.v1.ReportReceived");
   EXPECT_EQ(env->actor().channel(), "12345");
+  // The catalogue the class was checked against (the demo deployment's).
+  EXPECT_EQ(env->policy_version(), "demo-2024.1");
   auto report = app_->GetReport(first->case_id());
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->source(), "REPORT_SOURCE_HOTLINE_12345");
@@ -366,6 +368,11 @@ TEST_F(IntakeAppTest, ContactIsEncryptedRevealedWithAnAccessEventAndForgotten) {
   EXPECT_EQ(contact->name(), "李四");
   events = *store_->ReadStream("case/" + c->case_id());
   ASSERT_EQ(events.size(), 2u);
+  // The answer says where the access event landed.
+  ASSERT_EQ(contact->positions_size(), 1);
+  EXPECT_EQ(contact->positions(0).service(), "intake");
+  EXPECT_EQ(contact->positions(0).sequence(),
+            store_->Decode(events[1])->sequence());
   auto access = *store_->Decode(events[1]);
   EXPECT_EQ(access.event_type(), "wangge.intake.v1.ReporterContactRevealed");
   EXPECT_EQ(access.actor().subject(), "agent-7");

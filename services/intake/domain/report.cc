@@ -109,9 +109,11 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
   // major class and a minor class that starts with it (5 digits for the
   // 6+2+3+5 local extensions). Whether the class is active comes with the
   // registry's catalogue.
+  absl::Time observed = FromProto(r.observed_time());
+  if (observed == absl::InfinitePast()) observed = in.now;
   std::string category = r.category_code();
   // A component's class: as registered, else as its id and the catalogue
-  // in force say.
+  // in force when observed say (the one the class is checked against).
   if (category.empty() &&
       r.location().location_case() == v1::Location::kComponentId) {
     auto registered = in.registry->components.find(r.location().component_id());
@@ -119,9 +121,9 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
       category = registered->second.category_code();
     }
     if (category.empty()) {
-      auto from_id =
-          registry::ComponentCategory(r.location().component_id(),
-                                      registry::PolicyAt(*in.registry, in.now));
+      auto from_id = registry::ComponentCategory(
+          r.location().component_id(),
+          registry::PolicyAt(*in.registry, observed));
       if (from_id.ok()) category = *from_id;
     }
   }
@@ -141,8 +143,6 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
       bad.push_back({field + ".sha256", "must be 64 hex digits (SHA-256)"});
     }
   }
-  absl::Time observed = FromProto(r.observed_time());
-  if (observed == absl::InfinitePast()) observed = in.now;
   if (observed > in.now + kClockSkew) {
     bad.push_back({"observed_time", "is in the future"});
   }

@@ -37,6 +37,20 @@ inline uint32_t AttemptOfTask(const std::string& task_id) {
   return n;
 }
 
+// What is wrong with an id a client chose that becomes part of a stream id
+// ("org/<id>", "member/<id>", "staff/<id>"); "" when nothing. The store
+// would refuse it too, but without naming the request's field.
+inline std::string ClientIdProblem(const std::string& id) {
+  if (id.empty()) return "required";
+  if (id.size() > 128) return "at most 128 bytes";
+  for (unsigned char c : id) {
+    if (c < 0x20 || c == 0x7f || c == ' ') {
+      return "no spaces or control characters";
+    }
+  }
+  return "";
+}
+
 }  // namespace wangge::domain
 
 #endif  // WANGGE_SERVICES_COMMON_DOMAIN_IDS_H_

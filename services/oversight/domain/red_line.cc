@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/domain/evidence.h"
+#include "services/common/domain/ids.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 
@@ -81,8 +82,9 @@ absl::Status Evolve(RedLine& line, const google::protobuf::Message& event) {
 absl::StatusOr<Emitted> DecideRegisterOrganization(
     const RedLine& line, const registry::RegistryState& registry,
     const v1::RegisterPartyOrganizationRequest& r) {
-  if (r.organization_id().empty()) {
-    return InvalidField("organization_id", "required");
+  if (const std::string bad = domain::ClientIdProblem(r.organization_id());
+      !bad.empty()) {
+    return InvalidField("organization_id", bad);
   }
   if (r.name().empty()) return InvalidField("name", "required");
   if (r.kind() == v1::ORGANIZATION_KIND_UNSPECIFIED) {
@@ -137,7 +139,10 @@ absl::Status ParseRedLine(const std::string& text, OversightRules* rules) {
 absl::StatusOr<Emitted> DecideAssignOverseer(
     const RedLine& line, const registry::RegistryState& registry,
     const OversightRules& rules, const v1::AssignOverseerRequest& r) {
-  if (r.member_id().empty()) return InvalidField("member_id", "required");
+  if (const std::string bad = domain::ClientIdProblem(r.member_id());
+      !bad.empty()) {
+    return InvalidField("member_id", bad);
+  }
   if (!line.organizations.contains(r.organization_id())) {
     return InvalidField("organization_id", "no such party organisation");
   }

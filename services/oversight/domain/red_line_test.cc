@@ -279,6 +279,21 @@ TEST_F(RedLineTest, RegistrationIsValidated) {
   o.set_area_code(street_);
   EXPECT_EQ(DecideRegisterOrganization(line_, registry_, o).status().code(),
             absl::StatusCode::kAlreadyExists);
+  // Ids that become stream names: named as the field, not the stream.
+  o.set_organization_id(std::string(600, 'o'));
+  EXPECT_EQ(status::ViolatedField(
+                DecideRegisterOrganization(line_, registry_, o).status()),
+            "organization_id");
+  o.set_organization_id(
+      "org\x01"
+      "bad");
+  EXPECT_EQ(status::ViolatedField(
+                DecideRegisterOrganization(line_, registry_, o).status()),
+            "organization_id");
+  r.set_member_id("m x");
+  EXPECT_EQ(status::ViolatedField(
+                DecideAssignOverseer(line_, registry_, rules_, r).status()),
+            "member_id");
 }
 
 TEST_F(RedLineTest, TheLineNamesWhoOverseesEachLevel) {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/common/clock/proto_time.h"
+#include "services/common/domain/ids.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 
@@ -290,7 +291,10 @@ absl::StatusOr<RegistryEvent> DecideAssignStaff(const RegistryState& state,
       "grid_worker",        "micro_grid_worker", "supervisor",
       "receptionist",       "shift_leader",      "dispatcher",
       "department_handler", "follow_up_agent",   "party_member"};
-  if (s.staff_id().empty()) return InvalidField("staff_id", "required");
+  if (const std::string bad = domain::ClientIdProblem(s.staff_id());
+      !bad.empty()) {
+    return InvalidField("staff_id", bad);
+  }
   if (s.name().empty()) return InvalidField("name", "required");
   if (!kRoles.contains(s.role()))
     return InvalidField("role", "not a staff role");

@@ -279,6 +279,9 @@ TEST_F(PolicyTest, InvalidPoliciesComponentsAndStaffNameTheField) {
   s.add_area_codes("320508001");
   *s.mutable_start_time() = ToProto(t0_);
   *s.mutable_end_time() = ToProto(t0_ + absl::Hours(24 * 30));
+  v1::StaffAssigned spaced = s;
+  spaced.set_staff_id("w 1");  // becomes a stream name: refused as the field
+  EXPECT_EQ(Field(DecideAssignStaff(state_, spaced).status()), "staff_id");
   Apply(*DecideAssignStaff(state_, s));
   v1::StaffAssigned next = s;
   next.set_staff_id("w2");

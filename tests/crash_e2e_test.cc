@@ -42,19 +42,25 @@ TEST(CrashE2eTest, AcknowledgedReportsBecomeOneCaseEachAcrossKills) {
   std::map<std::string, std::string> acknowledged;  // request id -> case id
   std::atomic<int> acks{0}, retries{0};
   std::atomic<bool> abort{false};  // a restart failed: stop, do not hang
+  auto token_of = [](int c) {
+    return testing::DevToken(common::v1::ROLE_CHANNEL, {"*"},
+                             absl::StrCat("gateway-", c), "", "app");
+  };
+  auto request_of = [](int c, int i) {
+    intake::v1::ReportCaseRequest r;
+    r.set_request_id(absl::StrCat("c", c, "-", i));
+    r.set_category_code("event/01/0102");
+    r.set_description("暴露垃圾");
+    auto* p = r.mutable_location()->mutable_point();
+    p->set_longitude(116.405 + 0.0001 * (i % 50));
+    p->set_latitude(39.93);
+    p->set_coordinate_system(common::v1::COORDINATE_SYSTEM_WGS84);
+    return r;
+  };
   auto client = [&](int c) {
-    const std::string token =
-        testing::DevToken(common::v1::ROLE_CHANNEL, {"*"},
-                          absl::StrCat("gateway-", c), "", "app");
+    const std::string token = token_of(c);
     for (int i = 0; i < kPerClient; ++i) {
-      intake::v1::ReportCaseRequest r;
-      r.set_request_id(absl::StrCat("c", c, "-", i));
-      r.set_category_code("event/01/0102");
-      r.set_description("暴露垃圾");
-      auto* p = r.mutable_location()->mutable_point();
-      p->set_longitude(116.405 + 0.0001 * (i % 50));
-      p->set_latitude(39.93);
-      p->set_coordinate_system(common::v1::COORDINATE_SYSTEM_WGS84);
+      const intake::v1::ReportCaseRequest r = request_of(c, i);
       // Retried with the same request id until acknowledged: intake may be
       // down, or have died after writing but before answering.
       for (int attempt = 0; attempt < 600 && !abort.load(); ++attempt) {
@@ -66,11 +72,9 @@ TEST(CrashE2eTest, AcknowledgedReportsBecomeOneCaseEachAcrossKills) {
         grpc::Status s = stub->ReportCase(ctx.get(), r, &resp);
         if (s.ok()) {
           absl::MutexLock lock(&mu);
-          auto [it, fresh] =
-              acknowledged.emplace(r.request_id(), resp.case_id());
-          // A retry answers the first case, never a new one.
-          EXPECT_EQ(it->second, resp.case_id());
-          if (fresh) ++acks;
+          if (acknowledged.emplace(r.request_id(), resp.case_id()).second) {
+            ++acks;
+          }
           break;
         }
         ++retries;
@@ -127,6 +131,29 @@ TEST(CrashE2eTest, AcknowledgedReportsBecomeOneCaseEachAcrossKills) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   EXPECT_EQ(opened, cases);
+
+  // Every acknowledged report sent again, after all the kills: the first
+  // case each time, never a new one.
+  int resent = 0;
+  for (int c = 0; c < kClients; ++c) {
+    const std::string token = token_of(c);
+    auto stub = intake::v1::IntakeService::NewStub(stack.Channel("intake"));
+    for (int i = 0; i < kPerClient; ++i) {
+      const intake::v1::ReportCaseRequest r = request_of(c, i);
+      intake::v1::ReportCaseResponse resp;
+      grpc::Status s;
+      for (int attempt = 0; attempt < 100; ++attempt) {  // a rate limit
+        auto ctx = testing::Stack::Context(token);
+        s = stub->ReportCase(ctx.get(), r, &resp);
+        if (s.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) break;
+        absl::SleepFor(absl::Milliseconds(100));
+      }
+      ASSERT_TRUE(s.ok()) << s.error_message();
+      EXPECT_EQ(resp.case_id(), acknowledged[r.request_id()]) << r.request_id();
+      ++resent;
+    }
+  }
+  EXPECT_EQ(resent, kClients * kPerClient);
 
   // The auditor's replay of both logs equals what the services hold.
   testing::ToolRun replay = testing::RunTool(

@@ -143,9 +143,15 @@ TEST_F(IntakeRegistryE2eTest,
   intake::v1::ReportCaseResponse during_outage;
   s = Report(intake_addr, "hotline-outage", &during_outage);
   ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string bootstrap_file = dir_ + "/kafka.bootstrap";
+  // The outage was real: an outside client gets no metadata meanwhile.
+  EXPECT_NE(
+      std::system(absl::StrCat("timeout 10 kcat -b $(cat ", bootstrap_file,
+                               ") -L -m 2 >/dev/null 2>&1")
+                      .c_str()),
+      0);
   broker.Signal(SIGUSR2);
   bool arrived = false;
-  const std::string bootstrap_file = dir_ + "/kafka.bootstrap";
   for (int i = 0; i < 60 && !arrived; ++i) {
     const std::string cmd = absl::StrCat(
         "kcat -b $(cat ", bootstrap_file, ") -C -t wangge.intake.events -e -q ",
@@ -269,13 +275,26 @@ TEST_F(IntakeRegistryE2eTest,
     intake::v1::ReportCaseResponse more;
     ASSERT_TRUE(Report(intake_addr2, absl::StrCat("more-", i), &more).ok());
   }
-  absl::SleepFor(absl::Milliseconds(600));  // a newer checkpoint
-  EXPECT_EQ(audit({"consistency", "--addr=intake=" + intake_addr2,
-                   consistency_args, "--saved=" + dir_ + "/saved.pb", keys},
-                  &second_run),
-            0)
-      << second_run;
-  EXPECT_NE(second_run.find("consistent"), std::string::npos) << second_run;
+  // Until a checkpoint newer than the saved one is out (every 200 ms): the
+  // proof must then span a real extension, not a tree compared with itself.
+  unsigned long long latest = 0, saved = 0;
+  for (int i = 0; i < 50 && latest <= saved; ++i) {
+    absl::SleepFor(absl::Milliseconds(200));
+    second_run.clear();
+    ASSERT_EQ(audit({"consistency", "--addr=intake=" + intake_addr2,
+                     consistency_args, "--saved=" + dir_ + "/saved.pb", keys},
+                    &second_run),
+              0)
+        << second_run;
+    const size_t at = second_run.find("consistent: tree ");
+    ASSERT_NE(at, std::string::npos) << second_run;
+    ASSERT_EQ(std::sscanf(second_run.c_str() + at,
+                          "consistent: tree %llu extends the saved tree %llu",
+                          &latest, &saved),
+              2)
+        << second_run;
+  }
+  EXPECT_GT(latest, saved) << second_run;
   // The saved checkpoint names its log: checked against another partition
   // it is refused, not taken as that partition's anchor.
   std::string other_partition;

@@ -27,6 +27,7 @@ class EventLogServiceTest : public ::testing::Test {
     o.partitions = 2;
     o.signer =
         *crypto::Signer::Generate(common::v1::SIGNATURE_ALGORITHM_ED25519, "k");
+    verifier_ = *crypto::Verifier::FromPem(o.signer->PublicKeyPem());
     o.checkpoint_every_events = 1000000;
     store_ = *eventstore::EventStore::Open(o);
     chassis_ = std::make_unique<server::Chassis>(
@@ -70,6 +71,7 @@ class EventLogServiceTest : public ::testing::Test {
   std::string dir_;
   int next_ = 0;
   std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<crypto::Verifier> verifier_;
   std::unique_ptr<server::Chassis> chassis_;
   std::unique_ptr<EventLogService> service_;
   std::unique_ptr<EventLog::Stub> stub_;
@@ -125,20 +127,35 @@ TEST_F(EventLogServiceTest, ProofsAndCheckpointsVerifyOverTheWire) {
   common::v1::Checkpoint checkpoint;
   ASSERT_TRUE(stub_->GetCheckpoint(ctx.get(), creq, &checkpoint).ok());
   EXPECT_EQ(checkpoint.tree_size(), 20u);
+  // Signed by the store's key, not merely well-formed.
+  EXPECT_TRUE(crypto::VerifyCheckpoint(*verifier_, checkpoint).ok());
   common::v1::GetInclusionProofRequest ireq;
   ireq.set_leaf_index(7);
   common::v1::InclusionProof proof;
   ASSERT_TRUE(
       stub_->GetInclusionProof(Ctx(ROLE_CHANNEL).get(), ireq, &proof).ok());
   std::vector<std::string> hashes(proof.hashes().begin(), proof.hashes().end());
+  // The leaf is the stored event's (index 7 is sequence 8), the tree the
+  // checkpoint's: a self-consistent proof of another leaf would not do.
+  auto stored = store_->ReadPartition(0, 8, 1);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ(proof.leaf_hash(), (*stored)[0].leaf_hash());
+  EXPECT_EQ(proof.tree_size(), checkpoint.tree_size());
   EXPECT_TRUE(merkle::VerifyInclusion(store_->hasher(), 7, proof.tree_size(),
-                                      proof.leaf_hash(), hashes,
+                                      (*stored)[0].leaf_hash(), hashes,
                                       checkpoint.merkle_root())
                   .ok());
+  // A wrong leaf does not verify against the same proof.
+  EXPECT_FALSE(merkle::VerifyInclusion(store_->hasher(), 7, proof.tree_size(),
+                                       std::string(32, '\0'), hashes,
+                                       checkpoint.merkle_root())
+                   .ok());
   Append(5, 0);
   ASSERT_TRUE(store_->CheckpointNow().ok());
   common::v1::Checkpoint newer;
   ASSERT_TRUE(stub_->GetCheckpoint(Ctx().get(), creq, &newer).ok());
+  EXPECT_TRUE(crypto::VerifyCheckpoint(*verifier_, newer).ok());
   common::v1::GetConsistencyProofRequest kreq;
   kreq.set_first_size(checkpoint.tree_size());
   kreq.set_second_size(newer.tree_size());

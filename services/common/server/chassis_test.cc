@@ -128,7 +128,27 @@ TEST_F(ChassisTest, ABodyIsSkippedWhenItsCallerGaveUpWaiting) {
   EXPECT_EQ(stub->Echo(&ctx, request, &response).error_code(),
             grpc::StatusCode::DEADLINE_EXCEEDED);
   slow.join();
-  absl::SleepFor(absl::Milliseconds(200));  // the queued call's turn came
+  // Wait for the queued call's turn to come and go: the pool records it
+  // (abandoned: DEADLINE_EXCEEDED or CANCELLED) without running its body.
+  auto abandoned = [&] {
+    double n = 0;
+    for (const auto& family : chassis_->metrics().registry().Collect()) {
+      if (family.name != "wangge_rpc_requests_total") continue;
+      for (const auto& m : family.metric) {
+        for (const auto& label : m.label) {
+          if (label.name == "code" && (label.value == "DEADLINE_EXCEEDED" ||
+                                       label.value == "CANCELLED")) {
+            n += m.counter.value;
+          }
+        }
+      }
+    }
+    return n;
+  };
+  for (int i = 0; i < 100 && abandoned() < 1; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(abandoned(), 1);
   EXPECT_EQ(echo_->entered, 1);
 }
 

@@ -322,8 +322,22 @@ TEST_F(DispatchAppTest, CommandsOvertakeAFloodOfTimers) {
   const auto& p = accepted->positions(0);
   EXPECT_LT(p.sequence(), store_->Head(p.partition()));
   // Every timer fired exactly once: 100,000 overdue events (and as many
-  // yellow warnings, in the same appends).
+  // yellow warnings, in the same appends), none twice.
+  EXPECT_EQ(app_->timers_fired(), static_cast<uint64_t>(kTasks));
   EXPECT_EQ(*app_->FireDueTimers(kTasks), 0u);
+  uint64_t overdue = 0, yellow = 0;
+  for (int part = 0; part < store_->partitions(); ++part) {
+    auto events = store_->ReadPartition(part, 1, store_->Head(part));
+    ASSERT_TRUE(events.ok());
+    for (const auto& e : *events) {
+      auto env = store_->Decode(e);
+      ASSERT_TRUE(env.ok());
+      if (env->event_type() == "wangge.dispatch.v1.TaskOverdue") ++overdue;
+      if (env->event_type() == "wangge.dispatch.v1.TaskYellowWarning") ++yellow;
+    }
+  }
+  EXPECT_EQ(overdue, static_cast<uint64_t>(kTasks));
+  EXPECT_EQ(yellow, static_cast<uint64_t>(kTasks));
   EXPECT_TRUE(app_->GetTaskRecord("task/F99999/1")->overdue());
 }
 

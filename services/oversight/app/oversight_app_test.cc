@@ -336,6 +336,21 @@ TEST_F(OversightAppTest, ARequestIdIsPerNotice) {
 }
 
 TEST_F(OversightAppTest, TheLineSurvivesARestart) {
+  // A real restart: store, registry copy and app closed and opened again
+  // from the files on disk.
+  app_.reset();
+  replica_.reset();
+  store_.reset();
+  eventstore::Options o;
+  o.service = "oversight";
+  o.path = dir_ + "/store";
+  o.partitions = 4;
+  o.clock = &clock_;
+  auto reopened = eventstore::EventStore::Open(o);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  store_ = *std::move(reopened);
+  replica_ = std::make_unique<registry::RegistryReplica>(store_.get());
+  ASSERT_TRUE(replica_->Load().ok());
   app_ = std::make_unique<OversightApp>(store_.get(), replica_.get(),
                                         OversightRules(), &clock_);
   ASSERT_TRUE(app_->Load().ok());

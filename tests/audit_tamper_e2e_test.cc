@@ -1,6 +1,7 @@
 // A service's log altered on disk, below the service (one byte of a stored
-// record, hashes left as they were): the auditor's `replay` refuses to
-// compute a state from it, naming the position, and `verify` reports it.
+// record, hashes left as they were): the auditor's `replay` and
+// `evaluation` refuse to compute from it, naming the position, and `verify`
+// reports it.
 // Both read the log through the service's ReadLog, as an auditor would.
 
 #include <grpcpp/grpcpp.h>
@@ -27,9 +28,12 @@ TEST(AuditTamperE2eTest, ReplayRefusesAnAlteredLogAndVerifyNamesIt) {
   const std::string dir = testing::MakeTempDir("tamper");
   testing::WriteFile(dir + "/jwt.key", testing::kDevSecret);
   const std::map<std::string, std::string> env = {
-      {"LISTEN", "127.0.0.1:0"},        {"METRICS_LISTEN", ""},
-      {"PLAINTEXT", "true"},            {"DATA_DIR", dir + "/registry"},
-      {"JWT_KEY_FILE", dir + "/jwt.key"}, {"PARTITIONS", "1"},
+      {"LISTEN", "127.0.0.1:0"},
+      {"METRICS_LISTEN", ""},
+      {"PLAINTEXT", "true"},
+      {"DATA_DIR", dir + "/registry"},
+      {"JWT_KEY_FILE", dir + "/jwt.key"},
+      {"PARTITIONS", "1"},
       {"LOG_LEVEL", "warning"}};
   auto start = [&](testing::Subprocess* p) {
     EXPECT_TRUE(p->Start({"services/registry/registry"}, env).ok());
@@ -57,9 +61,9 @@ TEST(AuditTamperE2eTest, ReplayRefusesAnAlteredLogAndVerifyNamesIt) {
     auto stub = registry::v1::RegistryService::NewStub(
         grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
     grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization",
-                    "Bearer " + testing::DevToken(
-                                    common::v1::ROLE_ADMINISTRATOR));
+    ctx.AddMetadata(
+        "authorization",
+        "Bearer " + testing::DevToken(common::v1::ROLE_ADMINISTRATOR));
     registry::v1::ImportDeploymentRequest r;
     r.set_request_id("demo");
     r.set_deployment_json(registry::DeploymentToJson(*city));
@@ -77,13 +81,15 @@ TEST(AuditTamperE2eTest, ReplayRefusesAnAlteredLogAndVerifyNamesIt) {
   {
     std::vector<std::string> names;
     ASSERT_TRUE(
-        rocksdb::DB::ListColumnFamilies({}, dir + "/registry/store", &names).ok());
+        rocksdb::DB::ListColumnFamilies({}, dir + "/registry/store", &names)
+            .ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
     for (const auto& n : names) families.push_back({n, {}});
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     ASSERT_TRUE(
-        rocksdb::DB::Open({}, dir + "/registry/store", families, &handles, &db).ok());
+        rocksdb::DB::Open({}, dir + "/registry/store", families, &handles, &db)
+            .ok());
     rocksdb::ColumnFamilyHandle* log = nullptr;
     for (size_t i = 0; i < names.size(); ++i) {
       if (names[i] == "events.0") log = handles[i];
@@ -108,9 +114,15 @@ TEST(AuditTamperE2eTest, ReplayRefusesAnAlteredLogAndVerifyNamesIt) {
   ASSERT_FALSE(address.empty());
   testing::ToolRun replay = audit("replay", address);
   EXPECT_NE(replay.code, 0) << replay.output;
-  EXPECT_NE(replay.output.find("registry/0 at 5: leaf_hash"),
-            std::string::npos)
+  EXPECT_NE(replay.output.find("registry/0 at 5: leaf_hash"), std::string::npos)
       << replay.output;
+  // The evaluation computed from it is refused the same way.
+  testing::ToolRun evaluation =
+      audit("evaluation --from=2020-01-01T00:00:00Z --to=2030-01-01T00:00:00Z",
+            address);
+  EXPECT_NE(evaluation.code, 0) << evaluation.output;
+  EXPECT_NE(evaluation.output.find("at 5: leaf_hash"), std::string::npos)
+      << evaluation.output;
   testing::ToolRun verify = audit("verify", address);
   EXPECT_EQ(verify.code, 1) << verify.output;
   EXPECT_NE(verify.output.find("leaf_hash"), std::string::npos)

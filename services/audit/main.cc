@@ -356,17 +356,67 @@ int CompareSources() {
 }
 
 // The whole life of one case across every source, with actors and times.
+// The hash checks of `verify` (leaf hash, chain, gapless sequences, claimed
+// positions, ownership) on what a command that computes from history reads:
+// a state, timeline or evaluation computed from an altered log proves
+// nothing, so an altered log stops it, naming the position. Signatures are
+// `verify`'s (it takes the public keys).
+class ChainCheck {
+ public:
+  ChainCheck() : hasher_(HashAlgorithmFlag()) {}
+  // Checks `e` and parses its record into `env`; false if it does not parse.
+  bool Add(const std::string& service, uint32_t partition,
+           const common::v1::StoredEvent& e, common::v1::EventEnvelope* env) {
+    auto& chain = chains_[{service, partition}];
+    if (!chain) {
+      chain = std::make_unique<audit::PartitionVerifier>(service, partition,
+                                                         &hasher_, nullptr);
+    }
+    if (!env->ParseFromString(e.record())) {
+      chain->Add(e);
+      return false;
+    }
+    chain->Add(e, env);
+    return true;
+  }
+  // DATA_LOSS naming the first position that failed a check.
+  absl::Status Finish() {
+    for (auto& [id, chain] : chains_) {
+      for (const auto& v : chain->Finish().violations) {
+        if (v.check == "signature" || v.check == "unsigned") continue;
+        return absl::DataLossError(absl::StrCat(
+            id.first, "/", id.second, " at ", v.sequence, ": ", v.check, ": ",
+            v.message, " (the log is not what was written; see audit verify)"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  const crypto::Hasher hasher_;
+  std::map<std::pair<std::string, uint32_t>,
+           std::unique_ptr<audit::PartitionVerifier>>
+      chains_;
+};
+
 int Timeline() {
   if (absl::GetFlag(FLAGS_case_id).empty()) {
     std::fprintf(stderr, "audit: timeline needs --case_id\n");
     return 2;
   }
   audit::CaseTimeline timeline(absl::GetFlag(FLAGS_case_id));
+  ChainCheck chains;
   if (!ForEachSourceEvent([&](const std::string& service, uint32_t p,
                               const common::v1::StoredEvent& e) {
+        common::v1::EventEnvelope env;
+        chains.Add(service, p, e, &env);
         timeline.Add(service, p, e);
       })) {
     return 2;
+  }
+  if (absl::Status s = chains.Finish(); !s.ok()) {
+    std::fprintf(stderr, "audit: %s\n", std::string(s.message()).c_str());
+    return 1;
   }
   const auto entries = timeline.Finish();
   if (entries.empty()) {
@@ -798,42 +848,24 @@ absl::StatusOr<audit::ReplayedState> ReplayService(
     const std::map<uint32_t, uint64_t>* upto, uint64_t* events) {
   audit::Replayer replayer(service, as_of);
   absl::Status added = absl::OkStatus();
-  // Replayed only as read and hash-checked: a record that does not match its
-  // leaf hash, a broken chain or a gap stops the replay (a state computed
-  // from an altered log proves nothing). Signatures are `verify`'s.
-  const crypto::Hasher hasher(HashAlgorithmFlag());
-  std::map<uint32_t, std::unique_ptr<audit::PartitionVerifier>> chains;
+  ChainCheck chains;
   if (!ReadService(
           service, address,
           [&](uint32_t p, const common::v1::StoredEvent& e) {
             if (!added.ok()) return;
-            auto& chain = chains[p];
-            if (!chain) {
-              chain = std::make_unique<audit::PartitionVerifier>(
-                  service, p, &hasher, nullptr);
-            }
             common::v1::EventEnvelope env;
-            if (!env.ParseFromString(e.record())) {
-              chain->Add(e);
+            if (!chains.Add(service, p, e, &env)) {
               added = absl::DataLossError(
                   absl::StrCat(service, "/", p, ": a record does not parse"));
               return;
             }
-            chain->Add(e, &env);
             added = replayer.Add(p, std::move(env));
           },
           upto)) {
     return absl::UnavailableError(absl::StrCat(service, ": log not read"));
   }
   if (!added.ok()) return added;
-  for (auto& [p, chain] : chains) {
-    for (const auto& v : chain->Finish().violations) {
-      if (v.check == "signature" || v.check == "unsigned") continue;
-      return absl::DataLossError(absl::StrCat(
-          service, "/", p, " at ", v.sequence, ": ", v.check, ": ", v.message,
-          " (the log is not what was written; see audit verify)"));
-    }
-  }
+  if (absl::Status s = chains.Finish(); !s.ok()) return s;
   if (events != nullptr) *events = replayer.events();
   return replayer.Finish();
 }
@@ -870,12 +902,17 @@ int EvaluationCommand() {
     weights = *parsed;
   }
   audit::EvaluationReplay replay(as_of);
-  if (!ForEachSourceEvent(
-          [&](const std::string&, uint32_t, const common::v1::StoredEvent& e) {
-            common::v1::EventEnvelope env;
-            if (env.ParseFromString(e.record())) replay.Add(env);
-          })) {
+  ChainCheck chains;
+  if (!ForEachSourceEvent([&](const std::string& service, uint32_t p,
+                              const common::v1::StoredEvent& e) {
+        common::v1::EventEnvelope env;
+        if (chains.Add(service, p, e, &env)) replay.Add(env);
+      })) {
     return 2;
+  }
+  if (absl::Status s = chains.Finish(); !s.ok()) {
+    std::fprintf(stderr, "audit: %s\n", std::string(s.message()).c_str());
+    return 1;
   }
   auto evaluation =
       replay.Evaluate(weights, absl::GetFlag(FLAGS_area), from, to);

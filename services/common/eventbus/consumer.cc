@@ -270,7 +270,8 @@ absl::Status Consumer::Repair(uint32_t partition, uint64_t from, uint64_t to) {
           0.0, lag_metric_->Value() - static_cast<double>(events->size())));
     }
     const uint64_t after = store_->ConsumedPosition(options_.source, partition);
-    if (after + 1 <= next) {
+    // (A refusal that will pass, UNAVAILABLE, is returned as it is.)
+    if (status.ok() && after + 1 <= next) {
       // Nothing of the piece was consumed: its first event was set aside
       // (dead-lettered). Asking again would get the same answer for ever.
       status = absl::DataLossError(absl::StrCat(
@@ -410,7 +411,25 @@ void Consumer::Loop() {
   std::vector<int64_t> offsets(options_.partitions, -1);
   absl::Time last_offset_store = absl::Now();
   absl::Time last_lag = absl::Now();
+  // After a refusal that will pass (the handler not ready: UNAVAILABLE),
+  // messages are set aside until then: each one would otherwise ask ReadLog
+  // for the whole gap again only to stop at the same event. The newest one
+  // of each partition is ingested when the pause ends, repairing the gap
+  // before it.
+  absl::Time paused_until = absl::InfinitePast();
+  std::map<uint32_t, StoredEvent> held;
   while (running_) {
+    if (!held.empty() && absl::Now() >= paused_until) {
+      std::map<uint32_t, StoredEvent> retry;
+      retry.swap(held);
+      for (const auto& [p, event] : retry) {
+        absl::Status s = Ingest(p, event);
+        if (s.code() == absl::StatusCode::kUnavailable) {
+          paused_until = absl::Now() + absl::Milliseconds(500);
+          held[p] = event;
+        }
+      }
+    }
     if (kafka_ == nullptr) {
       absl::Status s = Connect();
       if (!s.ok()) {
@@ -430,11 +449,21 @@ void Consumer::Loop() {
         brokers_down_ = false;
         StoredEvent event;
         absl::Status s;
-        if (!event.ParseFromArray(msg->payload, static_cast<int>(msg->len))) {
+        const bool parsed =
+            event.ParseFromArray(msg->payload, static_cast<int>(msg->len));
+        if (!parsed) {
           s = DeadLetter(absl::StrCat(msg->partition, "/offset-", msg->offset),
                          "message is not a StoredEvent", nullptr);
+        } else if (absl::Now() < paused_until && msg->partition >= 0) {
+          held[static_cast<uint32_t>(msg->partition)] = std::move(event);
+          caught_up_ = false;
         } else {
           s = Ingest(static_cast<uint32_t>(msg->partition), event);
+          if (s.code() == absl::StatusCode::kUnavailable &&
+              msg->partition >= 0) {
+            paused_until = absl::Now() + absl::Milliseconds(500);
+            held[static_cast<uint32_t>(msg->partition)] = std::move(event);
+          }
         }
         if (!s.ok()) {
           log::Warning("cannot apply; will catch up from ReadLog",

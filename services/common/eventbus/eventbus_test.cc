@@ -98,7 +98,9 @@ class EventBusTest : public ::testing::Test {
       while (to - from + 1 > seen &&
              !widest_read_.compare_exchange_weak(seen, to - from + 1)) {
       }
-      return read(p, from, to);
+      auto events = read(p, from, to);
+      if (events.ok()) events_read_ += events->size();
+      return events;
     };
     if (with_heads) co.read_heads = MakeReadHeadsFn(channel, token);
     co.idle_check = with_heads ? absl::Seconds(1) : absl::Hours(1);
@@ -107,9 +109,12 @@ class EventBusTest : public ::testing::Test {
     co.metrics = &metrics_;
     consumer_ = std::make_unique<Consumer>(
         sink_.get(), co,
-        [delay = handler_delay_](const EventEnvelope& env)
+        [this, delay = handler_delay_](const EventEnvelope& env)
             -> absl::StatusOr<eventstore::AppendRequest> {
           absl::SleepFor(delay);
+          if (absl::Now() < absl::FromUnixNanos(unavailable_until_ns_.load())) {
+            return absl::UnavailableError("not ready yet");
+          }
           eventstore::AppendRequest r;
           r.projection_writes.push_back(
               {"seen", absl::StrCat(env.stream_id(), "#", env.stream_version()),
@@ -203,6 +208,9 @@ class EventBusTest : public ::testing::Test {
   std::unique_ptr<Relay> relay_;
   std::unique_ptr<Consumer> consumer_;
   std::atomic<uint64_t> widest_read_{0};
+  std::atomic<uint64_t> events_read_{0};  // through ReadLog, in all
+  // The handler answers UNAVAILABLE until then (a dependency loading).
+  std::atomic<int64_t> unavailable_until_ns_{0};
   absl::Duration handler_delay_;  // per event, in the consumer's handler
   bool never_idle_ = false;       // no idle catch-up from ReadLog
   size_t relay_max_message_bytes_ = 1000000;
@@ -369,6 +377,20 @@ TEST_F(EventBusTest, AckAfterKafkaAnswersOnlyWhatKafkaConfirmed) {
   EXPECT_TRUE(retried->duplicate);
   EXPECT_GE(relay_->Delivered()[0], retried->positions[0].sequence());
   EXPECT_EQ(source_->Heads()[0], 3u);  // c1, c2 once, the internal append
+}
+
+// A handler that is not ready yet (UNAVAILABLE) while events stream in:
+// nothing is lost, and the consumer does not ask ReadLog for the whole gap
+// again at every message meanwhile.
+TEST_F(EventBusTest, AHandlerNotReadyYetCostsNoRepairStorm) {
+  StartWorld(1);
+  never_idle_ = true;  // only Kafka and gap repairs
+  unavailable_until_ns_ = absl::ToUnixNanos(absl::Now() + absl::Seconds(2));
+  StartConsumer("sink");
+  Append(3000);
+  ASSERT_TRUE(WaitUntil([&] { return AllConsumed(); }));
+  EXPECT_EQ(consumer_->applied(), 3000u);
+  EXPECT_LT(events_read_.load(), 3u * 3000u) << events_read_.load();
 }
 
 // The producer refuses an event outright (here: larger than this producer's

@@ -207,7 +207,18 @@ void Relay::CheckForLostData() {
     int64_t low = 0, high = 0;
     rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
         producer_, options_.topic.c_str(), p, &low, &high, 2000);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return;  // try again next round
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      // Tried again next round; said, since nothing is published meanwhile
+      // (a topic with fewer partitions than the store never answers).
+      if (absl::Now() - last_refusal_log_ > absl::Seconds(10)) {
+        last_refusal_log_ = absl::Now();
+        log::Warning("kafka: cannot read the topic's watermarks; holding",
+                     {{"topic", options_.topic},
+                      {"partition", std::to_string(p)},
+                      {"error", rd_kafka_err2str(e)}});
+      }
+      return;
+    }
     absl::MutexLock lock(&mu_);
     PartitionState& state = partitions_[p];
     if (state.delivered_offset >= 0 && high <= state.delivered_offset) {

@@ -152,6 +152,53 @@ TEST_F(ChassisTest, ABodyIsSkippedWhenItsCallerGaveUpWaiting) {
   EXPECT_EQ(echo_->entered, 1);
 }
 
+// Over gRPC: with every handler busy and the queue full, a call is refused
+// at once with RESOURCE_EXHAUSTED and a retry hint; the queued ones run.
+TEST_F(ChassisTest, AFullHandlerQueueAnswersResourceExhaustedWithAHint) {
+  dir_ = wangge::testing::MakeTempDir("chassis");
+  config::ServiceConfig config = wangge::testing::LoopbackConfig("echo", dir_);
+  config.handler_threads = 1;  // a queue of 32
+  StartServer(config);
+  channel_ = grpc::CreateChannel(chassis_->address(),
+                                 grpc::InsecureChannelCredentials());
+  const std::string token = wangge::testing::DevToken(ROLE_SHIFT_LEADER);
+  auto call = [&](int delay_ms) {
+    auto stub = EchoService::NewStub(channel_);
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(20));
+    EchoRequest request;
+    request.set_delay_ms(delay_ms);
+    request.mutable_area()->set_code("11");
+    EchoResponse response;
+    return stub->Echo(&ctx, request, &response);
+  };
+  std::thread slow([&] { EXPECT_TRUE(call(1500).ok()); });
+  absl::SleepFor(absl::Milliseconds(300));  // the one thread is taken
+  std::atomic<int> ok{0}, refused{0}, hinted{0};
+  std::vector<std::thread> burst;
+  for (int i = 0; i < 48; ++i) {
+    burst.emplace_back([&] {
+      grpc::Status s = call(0);
+      if (s.ok()) ++ok;
+      if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+        ++refused;
+        if (status::RetryAfter(status::FromGrpcStatus(s)) >
+            absl::ZeroDuration()) {
+          ++hinted;
+        }
+      }
+    });
+  }
+  for (auto& t : burst) t.join();
+  slow.join();
+  EXPECT_EQ(ok + refused, 48);
+  EXPECT_GE(refused.load(), 16);  // 48 against a queue of 32
+  EXPECT_EQ(hinted.load(), refused.load());
+  EXPECT_GE(ok.load(), 1);
+}
+
 TEST(HandlerPoolTest, AFullQueueRefusesInsteadOfGrowing) {
   HandlerPool pool(/*threads=*/1, /*max_queued=*/2);
   absl::Notification started, release;

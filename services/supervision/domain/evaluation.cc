@@ -20,10 +20,10 @@ namespace {
 
 using common::v1::Role;
 
+// The public's own reports (another government system is not the public).
 bool Public(int source) {
   return source == intake::v1::REPORT_SOURCE_HOTLINE_12345 ||
          source == intake::v1::REPORT_SOURCE_PUBLIC_APP ||
-         source == intake::v1::REPORT_SOURCE_GOVERNMENT_SYSTEM ||
          source == intake::v1::REPORT_SOURCE_MAYOR_MAILBOX;
 }
 
@@ -170,14 +170,6 @@ std::vector<CountedFact> FactsOf(const v1::CaseRecord& before,
                                  : common::v1::ROLE_UNSPECIFIED);
     f.set_case_id(e.case_id());
     f.set_area_code(e.area_code());
-    if (Public(e.source())) {
-      // The public saw it first: a miss for the grid's supervisors.
-      for (const auto& s : e.verification_assignees()) {
-        auto& m = fact("missed", "", s, common::v1::ROLE_SUPERVISOR);
-        m.set_case_id(e.case_id());
-        m.set_area_code(e.area_code());
-      }
-    }
   } else if (type == v1::VerificationAssigned::descriptor()) {
     fact("assigned", "", actor.subject(), common::v1::ROLE_RECEPTIONIST,
          as((v1::VerificationAssigned*)nullptr).on_time());
@@ -190,6 +182,15 @@ std::vector<CountedFact> FactsOf(const v1::CaseRecord& before,
     if (before.opened().source() == intake::v1::REPORT_SOURCE_SUPERVISOR) {
       fact("valid_report", "", before.opened().reporter_subject(),
            common::v1::ROLE_SUPERVISOR);
+    }
+    // A real problem the public reported first (counted once it is filed:
+    // a false report, a duplicate of a case already open or one outside
+    // the jurisdiction is no miss): a miss for the grid's supervisors.
+    if (Public(before.opened().source())) {
+      for (const auto& s : before.opened().verification_assignees()) {
+        fact("missed", "", s, common::v1::ROLE_SUPERVISOR)
+            .set_case_id(before.opened().case_id());
+      }
     }
   } else if (type == v1::CaseNotAccepted::descriptor()) {
     fact("not_accepted", "", actor.subject(), common::v1::ROLE_SHIFT_LEADER);

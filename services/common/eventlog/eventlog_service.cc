@@ -1,6 +1,8 @@
 #include "services/common/eventlog/eventlog_service.h"
 
 #include <atomic>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +14,7 @@ namespace {
 
 using wangge::common::v1::ReadLogRequest;
 using wangge::common::v1::ReadLogResponse;
+using wangge::common::v1::Role;
 
 constexpr char kService[] = "wangge.common.v1.EventLog.";
 constexpr size_t kBatchEvents = 512;
@@ -62,6 +65,46 @@ class ReadLogReactor final : public server::ThreadedStream<ReadLogResponse> {
   const ReadLogRequest request_;
 };
 
+// Who may read a whole log. A service reads the logs it follows, no other
+// (a log holds every area's events: a registry that follows nobody has no
+// business reading intake's reports). A person (auditor, administrator)
+// needs the whole city in scope: a district's auditor would otherwise read
+// every district's history.
+absl::Status MayReadLog(const server::Caller& caller,
+                        const std::string& log_service) {
+  static const std::map<std::string, std::set<Role>>* const kReaders =
+      new std::map<std::string, std::set<Role>>{
+          {"registry",
+           {Role::ROLE_SERVICE_INTAKE, Role::ROLE_SERVICE_SUPERVISION,
+            Role::ROLE_SERVICE_DISPATCH, Role::ROLE_SERVICE_OVERSIGHT}},
+          {"intake", {Role::ROLE_SERVICE_SUPERVISION}},
+          {"supervision",
+           {Role::ROLE_SERVICE_INTAKE, Role::ROLE_SERVICE_DISPATCH,
+            Role::ROLE_SERVICE_OVERSIGHT}},
+          {"dispatch",
+           {Role::ROLE_SERVICE_SUPERVISION, Role::ROLE_SERVICE_OVERSIGHT}},
+          {"oversight",
+           {Role::ROLE_SERVICE_SUPERVISION, Role::ROLE_SERVICE_DISPATCH}},
+      };
+  const Role role = caller.actor.role();
+  if (role >= Role::ROLE_SERVICE_INTAKE &&
+      role <= Role::ROLE_SERVICE_REGISTRY) {
+    auto readers = kReaders->find(log_service);
+    if (readers == kReaders->end() || !readers->second.count(role)) {
+      return status::PermissionDenied(
+          "log_follower_only",
+          absl::StrCat(Role_Name(role), " does not follow ", log_service,
+                       "'s log"));
+    }
+    return absl::OkStatus();
+  }
+  if (!caller.InScope("")) {
+    return status::PermissionDenied(
+        "area_scope", "a whole log needs the whole city (scope *)");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 EventLogService::EventLogService(server::Chassis* chassis,
@@ -81,8 +124,10 @@ grpc::ServerWriteReactor<ReadLogResponse>* EventLogService::ReadLog(
     grpc::CallbackServerContext* context, const ReadLogRequest* request) {
   return chassis_->Stream<ReadLogResponse>(
       context, absl::StrCat(kService, "ReadLog"), *request,
-      [=](const server::Caller&) -> grpc::ServerWriteReactor<ReadLogResponse>* {
-        absl::Status s = CheckPartition(request->partition());
+      [=](const server::Caller& caller)
+          -> grpc::ServerWriteReactor<ReadLogResponse>* {
+        absl::Status s = MayReadLog(caller, store_->service());
+        if (s.ok()) s = CheckPartition(request->partition());
         if (!s.ok()) {
           return new server::RejectedStream<ReadLogResponse>(
               status::ToGrpcStatus(s));

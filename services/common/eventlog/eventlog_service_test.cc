@@ -7,15 +7,20 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "services/common/merkle/merkle.h"
+#include "services/common/status/errors.h"
+#include "services/common/status/grpc_status.h"
 #include "services/common/testing/test_support.h"
 
 namespace wangge::eventlog {
 namespace {
 
 using wangge::common::v1::EventLog;
+using wangge::common::v1::ROLE_ADMINISTRATOR;
 using wangge::common::v1::ROLE_AUDITOR;
 using wangge::common::v1::ROLE_CHANNEL;
 using wangge::common::v1::ROLE_SERVICE_DISPATCH;
+using wangge::common::v1::ROLE_SERVICE_REGISTRY;
+using wangge::common::v1::ROLE_SERVICE_SUPERVISION;
 
 class EventLogServiceTest : public ::testing::Test {
  protected:
@@ -79,7 +84,7 @@ class EventLogServiceTest : public ::testing::Test {
 
 TEST_F(EventLogServiceTest, ReadLogStreamsTheWholePartitionInOrder) {
   Append(1500, 1);
-  auto ctx = Ctx(ROLE_SERVICE_DISPATCH);
+  auto ctx = Ctx(ROLE_SERVICE_SUPERVISION);  // follows intake
   common::v1::ReadLogRequest request;
   request.set_partition(1);
   auto reader = stub_->ReadLog(ctx.get(), request);
@@ -94,6 +99,35 @@ TEST_F(EventLogServiceTest, ReadLogStreamsTheWholePartitionInOrder) {
   }
   EXPECT_TRUE(reader->Finish().ok());
   EXPECT_EQ(expect, 1501u);
+}
+
+// A whole log (every area's events) goes to the services that follow it and
+// to people whose scope is the whole city; not to a district's
+// administrator, nor to a service that does not follow this log.
+TEST_F(EventLogServiceTest, ReadLogOnlyToFollowersAndTheWholeCitysScope) {
+  Append(3, 0);
+  auto read = [&](const std::string& token) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(20));
+    common::v1::ReadLogRequest request;
+    request.set_partition(0);
+    auto reader = stub_->ReadLog(&ctx, request);
+    common::v1::ReadLogResponse batch;
+    while (reader->Read(&batch)) {
+    }
+    return status::FromGrpcStatus(reader->Finish());
+  };
+  EXPECT_EQ(status::DeniedRule(
+                read(testing::DevToken(ROLE_ADMINISTRATOR, {"110101"}))),
+            "area_scope");
+  EXPECT_EQ(status::DeniedRule(read(testing::DevToken(ROLE_SERVICE_REGISTRY))),
+            "log_follower_only");
+  EXPECT_EQ(status::DeniedRule(read(testing::DevToken(ROLE_SERVICE_DISPATCH))),
+            "log_follower_only");
+  EXPECT_TRUE(read(testing::DevToken(ROLE_AUDITOR)).ok());
+  EXPECT_TRUE(read(testing::DevToken(ROLE_SERVICE_SUPERVISION)).ok());
 }
 
 TEST_F(EventLogServiceTest, ReadLogFollowSendsNewAppends) {

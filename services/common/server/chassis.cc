@@ -286,6 +286,10 @@ absl::Time MinPositionsDeadline(const grpc::CallbackServerContext* context) {
 
 absl::Status Caller::RequireScope(absl::string_view area_code) const {
   if (InScope(area_code)) return absl::OkStatus();
+  if (area_code.empty()) {
+    return status::PermissionDenied("area_scope",
+                                    "this needs the whole city (scope *)");
+  }
   return status::PermissionDenied(
       "area_scope", absl::StrCat("area ", area_code, " is outside your scope"));
 }

@@ -11,6 +11,7 @@
 #include "services/common/server/threaded_stream.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/grpc_status.h"
+#include "services/common/status/status_macros.h"
 #include "services/registry/app/deployment_json.h"
 #include "services/registry/domain/policy.h"
 
@@ -223,8 +224,10 @@ grpc::ServerUnaryReactor* RegistryServer::ExportDeployment(
     v1::ExportDeploymentResponse* response) {
   return chassis_->Unary(
       context, absl::StrCat(kService, "ExportDeployment"), request, response,
-      [=](const server::Caller&) -> absl::Status {
+      [=](const server::Caller& caller) -> absl::Status {
         if (app_ == nullptr) return NoApp();
+        // The whole deployment: staff and every district's data.
+        RETURN_IF_ERROR(caller.RequireScope(""));
         auto snap = app_->snapshot();
         Deployment d =
             registry::ExportDeployment(snap->state, AsOf(request->as_of()));
@@ -327,10 +330,14 @@ grpc::ServerWriteReactor<v1::RegistryChange>* RegistryServer::WatchChanges(
           }
           after[pos.partition()] = pos.sequence();
         }
+        // Staff payloads (names, posts) only to roles that may list staff,
+        // and with the whole city in scope: the watch is not filtered by
+        // area.
         auto* reactor = new WatchReactor(
             store_, std::move(after),
             chassis_->RoleMayCall(absl::StrCat(kService, "ListStaff"),
-                                  caller.actor.role()));
+                                  caller.actor.role()) &&
+                caller.InScope(""));
         reactor->Begin();
         return reactor;
       });
@@ -348,6 +355,8 @@ grpc::ServerUnaryReactor* RegistryServer::ImportDeployment(
           return status::InvalidField("request_id",
                                       "required (idempotency key)");
         }
+        // An import may redraw, retire and staff any area: the whole city.
+        RETURN_IF_ERROR(caller.RequireScope(""));
         auto deployment = ParseDeploymentJson(request->deployment_json());
         if (!deployment.ok()) return deployment.status();
         auto result =

@@ -96,6 +96,29 @@ TEST_F(RegistryServerTest, ImportLocateListAndReload) {
   for (uint64_t h : store_->Heads()) EXPECT_EQ(h, 0u);
   EXPECT_EQ(Import("x", "{", &response).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+  // An administrator of one district may not import (it redraws and staffs
+  // any area) nor export the whole deployment.
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata(
+        "authorization",
+        "Bearer " + testing::DevToken(ROLE_ADMINISTRATOR, {"510104"}));
+    v1::ImportDeploymentRequest r;
+    r.set_request_id("district");
+    r.set_deployment_json(json);
+    EXPECT_EQ(status::DeniedRule(status::FromGrpcStatus(
+                  stub_->ImportDeployment(&ctx, r, &response))),
+              "area_scope");
+    grpc::ClientContext ectx;
+    ectx.AddMetadata(
+        "authorization",
+        "Bearer " + testing::DevToken(ROLE_ADMINISTRATOR, {"510104"}));
+    v1::ExportDeploymentResponse exported;
+    EXPECT_EQ(status::DeniedRule(status::FromGrpcStatus(
+                  stub_->ExportDeployment(&ectx, {}, &exported))),
+              "area_scope");
+  }
+  for (uint64_t h : store_->Heads()) EXPECT_EQ(h, 0u);
 
   ASSERT_TRUE(Import("city-1", json, &response).ok());
   EXPECT_EQ(response.areas(), city->areas.size());
@@ -201,6 +224,13 @@ TEST_F(RegistryServerTest, WatchSeesChangesAndExportReimportsTheSame) {
       "Bearer " + testing::DevToken(common::v1::ROLE_CHANNEL, {"*"},
                                     "app-gateway", "", "app"));
   auto channel_watch = stub_->WatchChanges(&channel_ctx, from_start);
+  // And one district's administrator: the watch is not filtered by area,
+  // so staff elsewhere is not theirs to read either.
+  grpc::ClientContext district_ctx;
+  district_ctx.AddMetadata(
+      "authorization",
+      "Bearer " + testing::DevToken(ROLE_ADMINISTRATOR, {"510104"}));
+  auto district_watch = stub_->WatchChanges(&district_ctx, from_start);
 
   auto demo = GenerateDemo(5, kT0);
   ASSERT_TRUE(demo.ok());
@@ -234,6 +264,15 @@ TEST_F(RegistryServerTest, WatchSeesChangesAndExportReimportsTheSame) {
   EXPECT_EQ(channel_by_type, by_type);
   channel_ctx.TryCancel();
   channel_watch->Finish();
+  int district_staff = 0;
+  for (size_t i = 0; i < expected && district_watch->Read(&change); ++i) {
+    if (change.event_type() != "wangge.registry.v1.StaffAssigned") continue;
+    ++district_staff;
+    EXPECT_TRUE(change.event_json().empty());
+  }
+  EXPECT_EQ(district_staff, static_cast<int>(demo->staff.size()));
+  district_ctx.TryCancel();
+  district_watch->Finish();
 
   // Export as of now, import into a fresh registry: the same answers.
   v1::ExportDeploymentRequest req;

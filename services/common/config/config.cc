@@ -186,6 +186,7 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   c.handler_threads = absl::GetFlag(FLAGS_handler_threads);
   c.max_streams = absl::GetFlag(FLAGS_max_streams);
+  if (service == "registry") c.max_request_bytes = 64 << 20;
   c.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
   c.checkpoint_every_events = absl::GetFlag(FLAGS_checkpoint_every_events);
 

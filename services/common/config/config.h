@@ -103,6 +103,11 @@ struct ServiceConfig {
   // Server streams open at once (each holds a thread while its client
   // listens).
   int max_streams = 1024;
+  // The largest request this server reads. gRPC reads a whole message before
+  // any handler (or the token check) runs, so this bounds what an
+  // unauthenticated caller can make it hold: 4 MiB, and 64 MiB for the
+  // registry, whose ImportDeployment carries a whole deployment.
+  int max_request_bytes = 4 << 20;
   // Signed checkpoints: after this many events or this long with new ones.
   absl::Duration checkpoint_every = absl::Seconds(10);
   int checkpoint_every_events = 1000;

@@ -225,7 +225,7 @@ absl::Status Chassis::Start() {
         std::make_shared<CertificateExpiryCollector>(std::move(watched)));
   }
   builder.AddListeningPort(config_.listen, creds, &port_);
-  builder.SetMaxReceiveMessageSize(64 << 20);
+  builder.SetMaxReceiveMessageSize(config_.max_request_bytes);
   for (auto* s : services_) builder.RegisterService(s);
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {

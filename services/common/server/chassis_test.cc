@@ -199,6 +199,24 @@ TEST_F(ChassisTest, AFullHandlerQueueAnswersResourceExhaustedWithAHint) {
   EXPECT_GE(ok.load(), 1);
 }
 
+// A request larger than the server reads (4 MiB unless the registry) is
+// refused before it is held whole: RESOURCE_EXHAUSTED.
+TEST_F(ChassisTest, AnOversizedRequestIsRefused) {
+  StartPlaintext();
+  EchoResponse response;
+  auto stub = EchoService::NewStub(channel_);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization",
+                  "Bearer " + wangge::testing::DevToken(ROLE_SHIFT_LEADER));
+  EchoRequest request;
+  request.set_message(std::string(5 << 20, 'x'));
+  request.mutable_area()->set_code("11");
+  EXPECT_EQ(stub->Echo(&ctx, request, &response).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(echo_->entered, 0);
+  EXPECT_TRUE(Call(wangge::testing::DevToken(ROLE_SHIFT_LEADER), "11").ok());
+}
+
 TEST(HandlerPoolTest, AFullQueueRefusesInsteadOfGrowing) {
   HandlerPool pool(/*threads=*/1, /*max_queued=*/2);
   absl::Notification started, release;

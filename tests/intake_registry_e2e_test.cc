@@ -393,3 +393,70 @@ TEST_F(IntakeRegistryE2eTest,
 
 }  // namespace
 }  // namespace wangge
+
+namespace wangge {
+namespace {
+
+// --durability=ack_after_kafka: a report is answered once Kafka confirmed
+// it; with the broker down the answer is UNAVAILABLE (the report is kept),
+// and the same request id, retried once the broker is back, gets the case
+// that was stored, once.
+TEST_F(IntakeRegistryE2eTest, AckAfterKafkaAnswersWhatKafkaConfirmed) {
+  testing::WriteFile(dir_ + "/jwt.key", testing::kDevSecret);
+  testing::Subprocess broker, registry_process, intake_process;
+  ASSERT_TRUE(broker
+                  .Start({"services/devbroker/devbroker",
+                          "--bootstrap_file=" + dir_ + "/kafka.bootstrap",
+                          "--partitions=4"})
+                  .ok());
+  ASSERT_TRUE(broker.WaitForLine("bootstrap ", absl::Seconds(30)).ok());
+  const std::string registry_addr = Start(&registry_process, "registry");
+  const std::string intake_addr = Start(
+      &intake_process, "intake",
+      {{"REGISTRY_ADDR", registry_addr}, {"DURABILITY", "ack_after_kafka"}});
+  auto city = registry::GenerateDemo(1, absl::FromUnixSeconds(1704067200));
+  ASSERT_TRUE(city.ok());
+  {
+    auto stub = registry::v1::RegistryService::NewStub(
+        grpc::CreateChannel(registry_addr, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization",
+                    "Bearer " + testing::DevToken(ROLE_ADMINISTRATOR));
+    registry::v1::ImportDeploymentRequest r;
+    r.set_request_id("demo");
+    r.set_deployment_json(registry::DeploymentToJson(*city));
+    registry::v1::ImportDeploymentResponse response;
+    ASSERT_TRUE(stub->ImportDeployment(&ctx, r, &response).ok());
+  }
+  // Once intake has the catalogue, a report goes through (Kafka is up).
+  intake::v1::ReportCaseResponse first;
+  grpc::Status s;
+  for (int i = 0; i < 300; ++i) {
+    s = Report(intake_addr, "ack-1", &first);
+    if (s.ok()) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  broker.Signal(SIGUSR1);
+  absl::SleepFor(absl::Milliseconds(200));
+  intake::v1::ReportCaseResponse during;
+  s = Report(intake_addr, "ack-2", &during);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  broker.Signal(SIGUSR2);
+  intake::v1::ReportCaseResponse after;
+  for (int i = 0; i < 120; ++i) {
+    s = Report(intake_addr, "ack-2", &after);
+    if (s.ok()) break;
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_FALSE(after.case_id().empty());
+  intake::v1::ReportCaseResponse again;
+  ASSERT_TRUE(Report(intake_addr, "ack-2", &again).ok());
+  EXPECT_EQ(again.case_id(), after.case_id());
+  EXPECT_NE(after.case_id(), first.case_id());
+}
+
+}  // namespace
+}  // namespace wangge

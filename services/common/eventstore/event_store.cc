@@ -587,10 +587,6 @@ absl::StatusOr<AppendResult> EventStore::Append(AppendRequest request) {
     WriteGroup(jobs);  // the writer thread takes whatever queued meanwhile
   }
   job.done.WaitForNotification();
-  if (job.result.ok() && command_gate_ && !job.request.command_id.empty()) {
-    absl::Status gate = command_gate_(*job.result);
-    if (!gate.ok()) return gate;
-  }
   return std::move(job.result);
 }
 
@@ -1079,12 +1075,7 @@ absl::StatusOr<std::optional<AppendResult>> EventStore::CommandResult(
     heads_mu_.Await(absl::Condition(&durable));
   }
   if (fsync_failed_) return absl::UnavailableError(kFsyncFailed);
-  AppendResult first = FirstResult(record);
-  if (command_gate_) {
-    absl::Status gate = command_gate_(first);
-    if (!gate.ok()) return gate;
-  }
-  return std::optional<AppendResult>(std::move(first));
+  return std::optional<AppendResult>(FirstResult(record));
 }
 
 absl::StatusOr<uint64_t> EventStore::StreamVersion(
@@ -1240,6 +1231,11 @@ void EventStore::FollowSource(const std::string& service) {
 
 absl::Status EventStore::WaitForPositions(
     const std::vector<Position>& positions, absl::Time deadline) const {
+  // A client's positions come from its writes, a few at a time; a long list
+  // would be re-checked at every append while it waits.
+  if (positions.size() > 64) {
+    return status::InvalidField("min_positions", "at most 64 positions");
+  }
   absl::MutexLock lock(&heads_mu_);
   // Refused at once rather than held to the deadline: it would never come.
   for (const auto& p : positions) {
@@ -1257,6 +1253,15 @@ absl::Status EventStore::WaitForPositions(
           "min_positions",
           absl::StrCat("partition ", p.partition(), " is beyond the ",
                        options_.partitions, " partitions"));
+    }
+    // This service's own positions are its writes: none is past what it
+    // has written.
+    if (p.service() == options_.service &&
+        p.sequence() > written_heads_[p.partition()]) {
+      return status::InvalidField(
+          "min_positions",
+          absl::StrCat("position ", p.partition(), "/", p.sequence(),
+                       " was never written here"));
     }
   }
   auto applied = [&](const Position& p) ABSL_SHARED_LOCKS_REQUIRED(heads_mu_) {

@@ -215,14 +215,6 @@ class EventStore {
   // its positions may be waited for.
   void FollowSource(const std::string& service);
 
-  // `ack_after_kafka`: an append with a command id (a client's command),
-  // and a retry's first result, are answered only once `gate` passes for
-  // its result (the relay confirmed its positions); otherwise its error
-  // (UNAVAILABLE), the write staying stored and published later. Set before
-  // the first append.
-  using CommandGate = std::function<absl::Status(const AppendResult&)>;
-  void SetCommandGate(CommandGate gate) { command_gate_ = std::move(gate); }
-
   // The stream's current version (0: no stream).
   absl::StatusOr<uint64_t> StreamVersion(const std::string& stream_id) const;
   // Events of a stream from `from_version` (1-based), at most `max`.
@@ -446,7 +438,6 @@ class EventStore {
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
   // Some thread is in ProcessGroup: groups are written one at a time.
   bool writing_ ABSL_GUARDED_BY(queue_mu_) = false;
-  CommandGate command_gate_;
   std::thread writer_;
 
   // Committed heads and consumed positions, published after each write.

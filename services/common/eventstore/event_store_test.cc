@@ -444,6 +444,14 @@ TEST_F(EventStoreTest, ConsumedPositionsApplyOnceAndInOrder) {
   beyond.set_service(store->service());
   EXPECT_EQ(status::ViolatedField(store->WaitForPositions({beyond}, later)),
             "min_positions");
+  Position future;  // own, never written
+  future.set_service(store->service());
+  future.set_sequence(1000000);
+  EXPECT_EQ(status::ViolatedField(store->WaitForPositions({future}, later)),
+            "min_positions");
+  std::vector<Position> many(65, p);
+  EXPECT_EQ(status::ViolatedField(store->WaitForPositions(many, later)),
+            "min_positions");
   EXPECT_LT(absl::Now(), later - absl::Seconds(20));
   // Followed (a consumer exists), it is waited for.
   store->FollowSource("dispatch");

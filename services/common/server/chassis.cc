@@ -284,6 +284,25 @@ absl::Time MinPositionsDeadline(const grpc::CallbackServerContext* context) {
   return std::min(ours, absl::FromChrono(context->deadline()));
 }
 
+absl::Status Chassis::PassAcknowledgementGate(
+    const google::protobuf::Message& response) const {
+  if (!ack_gate_) return absl::OkStatus();
+  const auto* field = response.GetDescriptor()->FindFieldByName("positions");
+  if (field == nullptr || !field->is_repeated() ||
+      field->message_type() != wangge::common::v1::Position::descriptor()) {
+    return absl::OkStatus();  // a query: nothing written
+  }
+  const auto* reflection = response.GetReflection();
+  std::vector<wangge::common::v1::Position> ours;
+  for (int i = 0; i < reflection->FieldSize(response, field); ++i) {
+    const auto& p = static_cast<const wangge::common::v1::Position&>(
+        reflection->GetRepeatedMessage(response, field, i));
+    if (p.service() == config_.service) ours.push_back(p);
+  }
+  if (ours.empty()) return absl::OkStatus();
+  return ack_gate_(ours);
+}
+
 absl::Status Caller::RequireScope(absl::string_view area_code) const {
   if (InScope(area_code)) return absl::OkStatus();
   if (area_code.empty()) {

@@ -126,6 +126,15 @@ class Chassis {
   void SetReady(bool ready);
   // The health port's listening port (0 without --health_listen).
   int health_port() const { return health_port_; }
+  // `ack_after_kafka`: a command's answer (a response with `positions`)
+  // waits until `gate` passes for this service's positions in it; the
+  // gate's error (UNAVAILABLE) otherwise, the write kept. Set before Start.
+  using AcknowledgementGate = std::function<absl::Status(
+      const std::vector<wangge::common::v1::Position>&)>;
+  void SetAcknowledgementGate(AcknowledgementGate gate) {
+    ack_gate_ = std::move(gate);
+  }
+
   void AddShutdownHook(std::function<void()> hook);
 
   // Installs SIGTERM/SIGINT handlers (call early in main), then blocks until
@@ -185,6 +194,9 @@ class Chassis {
   metrics::Metrics metrics_;
   std::unique_ptr<HandlerPool> pool_;
   // CANCELLED or DEADLINE_EXCEEDED if the client is gone, else OK.
+  absl::Status PassAcknowledgementGate(
+      const google::protobuf::Message& response) const;
+  AcknowledgementGate ack_gate_;
   static grpc::Status Abandoned(grpc::CallbackServerContext* context);
   std::unique_ptr<auth::TokenVerifier> verifier_;
   // Full method name -> entry; written before Start(), read-only after.
@@ -225,16 +237,22 @@ grpc::ServerUnaryReactor* Chassis::Unary(
   }
   // The body runs on the handler pool; request, response and context stay
   // valid until Finish.
-  const bool queued = pool_->TryRun([this, context, reactor, request, start,
-                                     body, method = std::string(method),
-                                     caller = std::move(*caller)] {
-    // A caller who gave up while the call waited for a thread: the body
-    // (a command's write) does not run for nobody.
-    grpc::Status g = Abandoned(context);
-    if (g.ok()) g = status::ToGrpcStatus(body(caller));
-    Record(method, g.error_code(), start, request);
-    reactor->Finish(g);
-  });
+  const bool queued = pool_->TryRun(
+      [this, context, reactor, request, start, response, body,
+       method = std::string(method), caller = std::move(*caller)] {
+        // A caller who gave up while the call waited for a thread: the body
+        // (a command's write) does not run for nobody.
+        grpc::Status g = Abandoned(context);
+        if (g.ok()) {
+          absl::Status done = body(caller);
+          // After the body: its in-memory effects are made whatever the gate
+          // says; only the answer waits.
+          if (done.ok()) done = PassAcknowledgementGate(*response);
+          g = status::ToGrpcStatus(done);
+        }
+        Record(method, g.error_code(), start, request);
+        reactor->Finish(g);
+      });
   if (!queued) {
     grpc::Status g = status::ToGrpcStatus(status::ResourceExhausted(
         "every handler is busy and the queue is full", absl::Seconds(1)));

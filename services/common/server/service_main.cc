@@ -211,15 +211,6 @@ int ServiceMain(int argc, char** argv, const std::string& service,
     eventbus::RelayOptions ro;
     ro.kafka = KafkaEndpointOf(*config);
     relay = std::make_unique<eventbus::Relay>(store->get(), ro);
-    if (config->durability == "ack_after_kafka") {
-      // A command waits this long for Kafka's confirmation, then is told
-      // UNAVAILABLE (a retry with its request id gets the first answer).
-      (*store)->SetCommandGate(
-          [r = relay.get()](const eventstore::AppendResult& result) {
-            return r->WaitDelivered(result.positions,
-                                    absl::Now() + absl::Seconds(5));
-          });
-    }
   } else {
     log::Warning(
         "no Kafka configured: events stay in the store (ReadLog only)");
@@ -228,6 +219,16 @@ int ServiceMain(int argc, char** argv, const std::string& service,
   {
     Chassis chassis(*config, Clock::Real());
     if (relay) relay->SetMetrics(&chassis.metrics().registry());
+    if (relay && config->durability == "ack_after_kafka") {
+      // A command's answer waits this long for Kafka's confirmation of its
+      // positions, then is UNAVAILABLE (its effects are made; a retry with
+      // its request id gets the first answer, once Kafka has it).
+      chassis.SetAcknowledgementGate(
+          [r = relay.get()](
+              const std::vector<wangge::common::v1::Position>& positions) {
+            return r->WaitDelivered(positions, absl::Now() + absl::Seconds(5));
+          });
+    }
     if (!config->dev_clock_offset_file.empty()) {
       log::Warning("the clock is offset by a file: development and tests only",
                    {{"file", config->dev_clock_offset_file}});
@@ -243,6 +244,10 @@ int ServiceMain(int argc, char** argv, const std::string& service,
     if (s.ok()) s = chassis.Start();
     if (!s.ok()) {
       log::Error("start-up failed", {{"error", s.ToString()}});
+      if (relay) {  // it may run already; the registry goes with the chassis
+        relay->SetMetrics(nullptr);
+        relay->Stop(absl::Seconds(1));
+      }
       return 1;
     }
     std::atomic<bool> stop_readiness{false};

@@ -78,7 +78,9 @@ TEST_F(ConfigTest, AckAfterKafkaNeedsKafka) {
 TEST_F(ConfigTest, FollowersOfTheRegistryNeedItsAddressWithKafka) {
   absl::SetFlag(&FLAGS_plaintext, true);
   absl::SetFlag(&FLAGS_jwt_key_file, "/k");
-  EXPECT_TRUE(LoadServiceConfig("dispatch").ok());  // no Kafka: ReadLog only
+  // Without Kafka a service may run alone (tests of one binary); with it, it
+  // follows the registry and needs its address.
+  EXPECT_TRUE(LoadServiceConfig("dispatch").ok());
   absl::SetFlag(&FLAGS_kafka_bootstrap, "127.0.0.1:9092");
   auto c = LoadServiceConfig("dispatch");
   ASSERT_FALSE(c.ok());

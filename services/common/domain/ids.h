@@ -38,8 +38,9 @@ inline uint32_t AttemptOfTask(const std::string& task_id) {
 }
 
 // What is wrong with an id a client chose that becomes part of a stream id
-// ("org/<id>", "member/<id>", "staff/<id>"); "" when nothing. The store
-// would refuse it too, but without naming the request's field.
+// ("org/<id>", "member/<id>", "staff/<id>"); "" when nothing. Tighter than
+// the store (which refuses control characters and ids over 512 bytes,
+// without naming the request's field): no spaces, 128 bytes.
 inline std::string ClientIdProblem(const std::string& id) {
   if (id.empty()) return "required";
   if (id.size() > 128) return "at most 128 bytes";

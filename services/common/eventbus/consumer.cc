@@ -427,6 +427,9 @@ void Consumer::Loop() {
         if (s.code() == absl::StatusCode::kUnavailable) {
           paused_until = absl::Now() + absl::Milliseconds(500);
           held[p] = event;
+        } else if (!s.ok()) {
+          log::Warning("cannot apply; will catch up from ReadLog",
+                       {{"source", options_.source}, {"error", s.ToString()}});
         }
       }
     }

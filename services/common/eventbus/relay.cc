@@ -317,9 +317,24 @@ void Relay::Loop() {
       }
     }
     if (fatal_) {
-      log::Warning("kafka producer hit a fatal error: rebuilding it");
+      // A rejection that repeats (an ACL, a record the broker refuses)
+      // would rebuild the producer in a tight loop: wait longer each time
+      // it comes back soon after the last rebuild.
+      const absl::Time now = absl::Now();
+      fatal_backoff_ =
+          now - last_rebuild_ > absl::Seconds(60)
+              ? absl::ZeroDuration()
+              : std::min(absl::Seconds(30),
+                         std::max(absl::Milliseconds(200), fatal_backoff_ * 2));
+      log::Warning("kafka producer hit a fatal error: rebuilding it",
+                   {{"after", absl::FormatDuration(fatal_backoff_)}});
       ++rebuilds_;
       Disconnect();
+      for (absl::Time until = now + fatal_backoff_;
+           running_ && absl::Now() < until;) {
+        absl::SleepFor(absl::Milliseconds(100));
+      }
+      last_rebuild_ = absl::Now();
       continue;
     }
     if (bootstrap_watch_.ShouldReconnect(options_.kafka, brokers_down_,

@@ -114,6 +114,9 @@ class Relay {
   // last round stopped at one.
   std::atomic<uint64_t> refused_{0};
   bool held_ = false;
+  // Consecutive fatal errors: the wait before the next rebuild.
+  absl::Duration fatal_backoff_ = absl::ZeroDuration();
+  absl::Time last_rebuild_ = absl::InfinitePast();
   absl::Time last_refusal_log_ = absl::InfinitePast();
   // Set and used under metrics_mu_: the registry may go before the relay.
   absl::Mutex metrics_mu_;

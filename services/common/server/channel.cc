@@ -18,6 +18,11 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
     return grpc::CreateCustomChannel(address,
                                      grpc::InsecureChannelCredentials(), args);
   }
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "a client certificate needs its key, and a key its certificate "
+        "(--tls_cert_file and --tls_key_file together)");
+  }
   const bool identity = !tls.cert_file.empty();
   if (tls.ca_file.empty() && !identity) {
     // The system's roots, nothing to present.

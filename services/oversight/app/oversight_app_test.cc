@@ -243,6 +243,23 @@ TEST_F(OversightAppTest, ATaskHandledResolvesItsOwnNotices) {
   clock_.Advance(absl::Hours(2));
   EXPECT_EQ(*app_->FireDueTimers(100), 0u);
   EXPECT_EQ(app_->GetNotice(id)->overseer_id(), "m-micro");
+  // A notice of the case (sent back twice) stays when its task is handled.
+  for (int attempt : {2, 3}) {
+    dispatch::v1::TaskDispatched again;
+    again.set_task_id(absl::StrCat("task/C6/", attempt));
+    again.set_case_id("C6");
+    again.set_area_code(micros_[0]);
+    again.set_urgency("ordinary");
+    again.set_reason("send_back");
+    Deliver(again, "dispatch", again.task_id());
+  }
+  const std::string sent_back = "C6/send_back/2";
+  ASSERT_TRUE(app_->GetNotice(sent_back).ok());
+  dispatch::v1::TaskHandled third;
+  third.set_task_id("task/C6/3");
+  third.set_case_id("C6");
+  Deliver(third, "dispatch", third.task_id());
+  EXPECT_EQ(app_->GetNotice(sent_back)->status(), v1::NOTICE_STATUS_OPEN);
 }
 
 TEST_F(OversightAppTest, AClosedCaseRaisesNothingAndAGapIsFlagged) {

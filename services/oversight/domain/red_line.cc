@@ -423,8 +423,10 @@ std::vector<Emitted> DecideCaseClosed(const v1::NoticeRecord& n) {
 std::vector<Emitted> DecideTaskHandled(const v1::NoticeRecord& n,
                                        const std::string& task_id) {
   std::vector<Emitted> out;
+  const std::string& trigger = n.raised().trigger();
   if (n.status() == v1::NOTICE_STATUS_RESOLVED || task_id.empty() ||
-      n.raised().task_id() != task_id) {
+      n.raised().task_id() != task_id ||
+      (trigger != "overdue" && trigger != "emergency_yellow")) {
     return out;
   }
   v1::NoticeResolved e;

@@ -188,8 +188,9 @@ std::vector<CountedFact> FactsOf(const v1::CaseRecord& before,
     // the jurisdiction is no miss): a miss for the grid's supervisors.
     if (Public(before.opened().source())) {
       for (const auto& s : before.opened().verification_assignees()) {
-        fact("missed", "", s, common::v1::ROLE_SUPERVISOR)
-            .set_case_id(before.opened().case_id());
+        fact("missed", "", s, common::v1::ROLE_SUPERVISOR);
+        out.back().stable_id =
+            absl::StrCat("missed/", before.opened().case_id(), "/", s);
       }
     }
   } else if (type == v1::CaseNotAccepted::descriptor()) {
@@ -245,7 +246,11 @@ std::vector<CountedFact> FactsOf(const v1::CaseRecord& before,
     // Due for closing (应结案) once per task, at its deadline: handled, or
     // overdue and not handled; the first to come keeps it (the shell drops
     // a second row for the same task).
-    auto& due = fact("due", task_department);
+    // On time if handled by then (a task overdue first is not), counted on
+    // this fact: in the window of the deadline, like "due" itself.
+    auto& due = fact("due", task_department, "", common::v1::ROLE_UNSPECIFIED,
+                     type == dispatch::v1::TaskHandled::descriptor() &&
+                         as((dispatch::v1::TaskHandled*)nullptr).on_time());
     due.set_task_id(task_id);
     *due.mutable_time() = due_time;
     out.back().stable_id = absl::StrCat("due/", task_id);
@@ -283,7 +288,7 @@ v1::Evaluation Evaluate(const std::vector<v1::EvaluationFact>& facts,
     if (!f.department().empty()) {
       const std::string d = absl::StrCat("department/", f.department());
       count(d, k);
-      if (f.on_time() && (k == "handled" || k == "closed"))
+      if (f.on_time() && (k == "handled" || k == "closed" || k == "due"))
         count(d, k + "_on_time");
     }
     // The case's area and every enclosing one within the scope.
@@ -329,7 +334,7 @@ v1::Evaluation Evaluate(const std::vector<v1::EvaluationFact>& facts,
       // Over what fell due (handled, or overdue and never handled): a task
       // left overdue is not on time by not being handled.
       const double on_time =
-          rate("on_time", Rate(get("handled_on_time"), get("due")));
+          rate("on_time", Rate(get("due_on_time"), get("due")));
       // Rework counts against: with nothing due there was none.
       const double rework =
           get("due") == 0 ? 0 : Rate(get("reworked"), get("due"));

@@ -26,6 +26,8 @@
 #include "gtest/gtest.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/files/files.h"
+#include "services/common/status/errors.h"
+#include "services/common/status/grpc_status.h"
 #include "services/common/testing/subprocess.h"
 #include "services/common/testing/test_support.h"
 #include "services/registry/app/deployment_json.h"
@@ -762,6 +764,31 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
     EXPECT_EQ(n.status(), ov::NOTICE_STATUS_RESOLVED);
     WaitTask(t.task_id(), {},
              [](const dv::Task& t) { return t.oversight_notices_size() == 0; });
+    // A small wish in this micro-grid: a member whose token covers another
+    // district may not claim it; one covering it may.
+    {
+      auto wctx = Context(testing::DevToken(common::v1::ROLE_GRID_WORKER, {"*"},
+                                            "grid-worker-cd"));
+      ov::RecordSmallWishRequest wr;
+      wr.set_request_id("wish-1");
+      wr.set_area_code(area);
+      wr.set_description("楼道灯坏了 the stairwell light is out");
+      ov::OversightCommandResponse wish;
+      ASSERT_TRUE(over_->RecordSmallWish(wctx.get(), wr, &wish).ok());
+      ov::SmallWishActionRequest claim;
+      claim.set_request_id("claim-1");
+      claim.set_wish_id(wish.id());
+      ov::OversightCommandResponse claimed;
+      auto elsewhere = Context(testing::DevToken(
+          common::v1::ROLE_PARTY_MEMBER, {std::string(kDistrict)}, "member-0"));
+      EXPECT_EQ(status::DeniedRule(status::FromGrpcStatus(
+                    over_->ClaimSmallWish(elsewhere.get(), claim, &claimed))),
+                "area_scope");
+      auto here = Context(testing::DevToken(common::v1::ROLE_PARTY_MEMBER,
+                                            {area.substr(0, 6)}, "member-0"));
+      grpc::Status ok = over_->ClaimSmallWish(here.get(), claim, &claimed);
+      EXPECT_TRUE(ok.ok()) << ok.error_message();
+    }
     // The notice and its climb are on the case's timeline.
     bool raised = false, escalated = false;
     for (int i = 0; i < 100 && !(raised && escalated); ++i) {

@@ -1,6 +1,7 @@
 #include "services/common/files/files.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,7 +24,17 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
 absl::Status WriteFileAtomically(const std::string& path,
                                  const std::string& content, int mode) {
   const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  // A leftover of a crashed write (or anything planted there) is removed,
+  // not reused: O_EXCL creates the file with `mode`, O_NOFOLLOW refuses a
+  // link.
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(),
+                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd >= 0 && ::fchmod(fd, mode) != 0) {  // the umask does not narrow it
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    fd = -1;
+  }
   if (fd < 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot create ", tmp, ": ", std::strerror(errno)));

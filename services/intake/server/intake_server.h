@@ -115,7 +115,10 @@ class IntakeServer final
   absl::Status ReportInScope(const server::Caller& caller,
                              const std::string& case_id) const {
     auto report = app_->GetReport(case_id);
-    if (!report.ok()) return absl::OkStatus();
+    if (report.status().code() == absl::StatusCode::kNotFound) {
+      return absl::OkStatus();
+    }
+    if (!report.ok()) return report.status();  // not in scope by default
     return caller.RequireScope(report->area_code());
   }
 

@@ -561,6 +561,16 @@ absl::StatusOr<v1::OversightCommandResponse> OversightApp::RecordWish(
   return Commit(actor, command, id, {}, {std::move(e)});
 }
 
+absl::StatusOr<std::string> OversightApp::WishArea(
+    const std::string& wish_id) const {
+  ASSIGN_OR_RETURN(v1::SmallWishRecord w,
+                   Row<v1::SmallWishRecord>(kWishesProjection, wish_id));
+  if (w.version() == 0) {
+    return absl::NotFoundError(absl::StrCat("no wish ", wish_id));
+  }
+  return w.recorded().area_code();
+}
+
 absl::StatusOr<v1::OversightCommandResponse> OversightApp::OnWish(
     const common::v1::Actor& actor, const std::string& what,
     const v1::SmallWishActionRequest& r,

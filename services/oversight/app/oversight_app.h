@@ -79,6 +79,8 @@ class OversightApp {
       const common::v1::Actor& actor, const v1::NoticeActionRequest& r);
   absl::StatusOr<v1::OversightCommandResponse> RecordWish(
       const common::v1::Actor& actor, const v1::RecordSmallWishRequest& r);
+  // The wish's area (NOT_FOUND: no such wish).
+  absl::StatusOr<std::string> WishArea(const std::string& wish_id) const;
   absl::StatusOr<v1::OversightCommandResponse> ClaimWish(
       const common::v1::Actor& actor, const v1::SmallWishActionRequest& r);
   absl::StatusOr<v1::OversightCommandResponse> FulfilWish(

@@ -72,10 +72,14 @@ class OversightServer final
                          app_->RecordWish(caller.actor, *request))
   WANGGE_OVERSIGHT_UNARY(ClaimSmallWish, SmallWishActionRequest,
                          OversightCommandResponse,
-                         app_->ClaimWish(caller.actor, *request))
+                         InWishScope(caller, request->wish_id(), [&] {
+                           return app_->ClaimWish(caller.actor, *request);
+                         }))
   WANGGE_OVERSIGHT_UNARY(FulfilSmallWish, SmallWishActionRequest,
                          OversightCommandResponse,
-                         app_->FulfilWish(caller.actor, *request))
+                         InWishScope(caller, request->wish_id(), [&] {
+                           return app_->FulfilWish(caller.actor, *request);
+                         }))
   WANGGE_OVERSIGHT_UNARY(GetParticipation, GetParticipationRequest,
                          Participation, app_->GetParticipation(*request))
 #undef WANGGE_OVERSIGHT_UNARY
@@ -99,6 +103,22 @@ class OversightServer final
   }
 
  private:
+  // A wish outside the caller's areas is not theirs to claim or fulfil; an
+  // unknown one is the command's NOT_FOUND.
+  absl::StatusOr<v1::OversightCommandResponse> InWishScope(
+      const server::Caller& caller, const std::string& wish_id,
+      const std::function<absl::StatusOr<v1::OversightCommandResponse>()>& then)
+      const {
+    auto area = app_->WishArea(wish_id);
+    if (area.ok()) {
+      absl::Status scope = caller.RequireScope(*area);
+      if (!scope.ok()) return scope;
+    } else if (area.status().code() != absl::StatusCode::kNotFound) {
+      return area.status();
+    }
+    return then();
+  }
+
   // A member's current notices, then every change to them.
   class WatchReactor final : public server::QueuedStream<v1::Notice> {
    public:

@@ -256,6 +256,8 @@ class SupervisionServer final
           if (auto c = app_->GetCaseRecord(request->case_id()); c.ok()) {
             absl::Status scope = caller.RequireScope(c->opened().area_code());
             if (!scope.ok()) return scope;
+          } else if (c.status().code() != absl::StatusCode::kNotFound) {
+            return c.status();  // not in scope by default
           }
           auto result = run(caller.actor);
           if (!result.ok()) return result.status();

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/clock/proto_time.h"
+#include "services/common/domain/evidence.h"
 #include "services/common/eventstore/key_codec.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
@@ -397,6 +398,7 @@ absl::StatusOr<v1::ReporterContact> IntakeApp::RevealReporterContact(
     const std::string& purpose) {
   if (purpose.empty())
     return status::InvalidField("purpose", "required (PIPL access log)");
+  RETURN_IF_ERROR(domain::ValidText("purpose", purpose));
   ASSIGN_OR_RETURN(v1::ReportReceived received, ReceivedEvent(case_id));
   if (received.reporter_contact_ciphertext().empty()) {
     return absl::NotFoundError(
@@ -444,6 +446,7 @@ absl::StatusOr<std::vector<common::v1::Position>> IntakeApp::ForgetReporter(
     const common::v1::Actor& actor, const std::string& case_id,
     const std::string& reason) {
   if (reason.empty()) return status::InvalidField("reason", "required");
+  RETURN_IF_ERROR(domain::ValidText("reason", reason));
   ASSIGN_OR_RETURN(v1::ReportReceived received, ReceivedEvent(case_id));
   (void)received;
   absl::MutexLock serialised(&ContactLock(case_id));

@@ -136,7 +136,10 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
   if (chars == 0 || chars > kMaxDescription) {
     bad.push_back({"description", "required, at most 2000 characters"});
   }
-  for (int i = 0; i < r.media_size(); ++i) {
+  if (r.media_size() > 20) {
+    bad.push_back({"media", "at most 20 references"});
+  }
+  for (int i = 0; i < r.media_size() && i < 20; ++i) {
     const std::string field = absl::StrCat("media[", i, "]");
     if (r.media(i).uri().empty()) bad.push_back({field + ".uri", "required"});
     if (!IsSha256Hex(r.media(i).sha256())) {

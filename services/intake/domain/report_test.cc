@@ -218,6 +218,10 @@ TEST_F(ReportTest, EveryInvalidFieldIsNamed) {
             (std::vector<std::string>{"request_id", "category_code",
                                       "description", "media[0].sha256",
                                       "observed_time", "reporter.phone"}));
+  // At most 20 media references (each event is kept for ever).
+  v1::ReportCaseRequest many = Valid();
+  while (many.media_size() <= 20) *many.add_media() = many.media(0);
+  EXPECT_EQ(Fields(Decide(many).status()), std::vector<std::string>{"media"});
   // A supervisor does not send a citizen's contact.
   v1::ReportCaseRequest staff = Valid();
   staff.mutable_reporter()->set_phone("13800000000");

@@ -380,6 +380,7 @@ absl::StatusOr<std::vector<Emitted>> DecideRecordAction(
     return InvalidField("action_kind", "visit, coordination or mediation");
   }
   if (r.note().empty()) return InvalidField("note", "what was done");
+  RETURN_IF_ERROR(domain::ValidText("note", r.note()));
   RETURN_IF_ERROR(domain::ValidEvidence(r.evidence_sha256()));
   v1::OversightActionRecorded e;
   e.set_notice_id(n.raised().notice_id());
@@ -401,6 +402,7 @@ absl::StatusOr<std::vector<Emitted>> DecideResolve(const v1::NoticeRecord& n,
   RETURN_IF_ERROR(Holder(n, actor));
   RETURN_IF_ERROR(Open(n, "resolve"));
   if (note.empty()) return InvalidField("note", "how it was resolved");
+  RETURN_IF_ERROR(domain::ValidText("note", note));
   v1::NoticeResolved e;
   e.set_notice_id(n.raised().notice_id());
   e.set_case_id(n.raised().case_id());

@@ -158,6 +158,7 @@ absl::StatusOr<std::vector<Emitted>> DecideVerify(
   RETURN_IF_ERROR(
       AssignedSupervisor(c.opened().verification_assignees(), actor));
   RETURN_IF_ERROR(domain::ValidEvidence(evidence));
+  RETURN_IF_ERROR(domain::ValidText("note", note));
   if (!confirmed && note.empty()) {
     return InvalidField("note", "a refuted report needs the reason");
   }
@@ -331,6 +332,7 @@ absl::StatusOr<std::vector<Emitted>> DecideCheck(
   }
   RETURN_IF_ERROR(AssignedSupervisor(h.check_assignees(), actor));
   RETURN_IF_ERROR(domain::ValidEvidence(evidence));
+  RETURN_IF_ERROR(domain::ValidText("note", note));
   if (!passed && note.empty()) {
     return InvalidField("note", "a failed check needs what is wrong");
   }

@@ -117,6 +117,17 @@ TEST_F(CaseTest, VerifyByASupervisorOfTheArea) {
   EXPECT_EQ(status::ViolatedField(
                 DecideVerify(case_, kSup1, true, {"zz"}, "", t0_).status()),
             "evidence_sha256[0]");
+  // Kept for ever: bounded.
+  EXPECT_EQ(status::ViolatedField(
+                DecideVerify(case_, kSup1, true,
+                             std::vector<std::string>(21, std::string(64, 'a')),
+                             "", t0_)
+                    .status()),
+            "evidence_sha256");
+  EXPECT_EQ(status::ViolatedField(DecideVerify(case_, kSup1, false, {},
+                                               std::string(6001, 'x'), t0_)
+                                      .status()),
+            "note");
   auto late = DecideVerify(case_, kSup1, true, {std::string(64, 'a')}, "",
                            t0_ + absl::Minutes(61));
   ASSERT_TRUE(late.ok());

@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <iterator>
@@ -84,6 +85,13 @@ TEST_P(ServiceBinaryTest, StartsServesStopsAndRestartsOnItsData) {
       first_key = key;
     } else {
       EXPECT_EQ(key, first_key);
+    }
+    // What the service wrote is not world-readable (umask 027).
+    for (const std::string& file :
+         {dir + "/data/store/CURRENT", dir + "/data/signing-key.pem"}) {
+      struct stat st;
+      ASSERT_EQ(::stat(file.c_str(), &st), 0) << file;
+      EXPECT_EQ(st.st_mode & 07, 0u) << file;
     }
   }
 

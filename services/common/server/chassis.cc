@@ -147,6 +147,16 @@ absl::Status Chassis::Init() {
     return absl::FailedPreconditionError(
         absl::StrCat("jwt_key_file: ", key.status().message()));
   }
+  // An HS256 secret that is short, or is a PEM key (RS256's public key read
+  // as an HMAC secret lets anyone who has it sign tokens: a production
+  // config that left out --jwt_algorithm), is refused at start.
+  if (config_.auth.algorithm == "HS256" &&
+      (key->size() < 32 || absl::StrContains(*key, "-----BEGIN"))) {
+    return status::InvalidField(
+        "jwt_key_file",
+        "an HS256 secret must be at least 32 bytes and not a PEM key (is "
+        "--jwt_algorithm RS256 or ES256 missing?)");
+  }
   verifier_ = std::make_unique<auth::TokenVerifier>(
       config_.auth.algorithm, *key, config_.auth.audience, clock_);
   return metrics_.Serve(config_.metrics_listen);

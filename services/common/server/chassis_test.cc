@@ -462,6 +462,22 @@ TEST_F(ChassisTest, Rs256ServerRefusesHs256SignedWithItsPublicKey) {
   EXPECT_TRUE(Call(*auth::MintToken(claims, "RS256", priv), "11").ok());
 }
 
+// A short HS256 secret, or a PEM key read as one (a production config that
+// left out --jwt_algorithm), stops the start.
+TEST_F(ChassisTest, AWeakOrPemHs256SecretIsRefused) {
+  dir_ = wangge::testing::MakeTempDir("weak");
+  for (const std::string& secret :
+       {std::string("short"),
+        std::string("-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0D"
+                    "AQcDQgAE\n-----END PUBLIC KEY-----\n")}) {
+    config::ServiceConfig config =
+        wangge::testing::LoopbackConfig("echo", dir_);
+    wangge::testing::WriteFile(config.auth.key_file, secret);
+    Chassis chassis(config, Clock::Real());
+    EXPECT_EQ(status::ViolatedField(chassis.Init()), "jwt_key_file") << secret;
+  }
+}
+
 TEST_F(ChassisTest, MethodWithoutPolicyCannotBeRegistered) {
   dir_ = wangge::testing::MakeTempDir("chassis");
   Chassis chassis(wangge::testing::LoopbackConfig("x", dir_), Clock::Real());

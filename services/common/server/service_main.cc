@@ -184,6 +184,8 @@ int ServiceMain(int argc, char** argv, const std::string& service,
   // use, and a trim gave back only 27 MB (docs/benchmarks.md, load). Set
   // before any thread starts, so every thread shares these two.
   ::mallopt(M_ARENA_MAX, 2);
+  // Files the service creates (its store, its keys) are not world-readable.
+  ::umask(027);
   Chassis::InstallSignalHandlers();
   config::ParseFlags(argc, argv);
   log::SetService(service);

@@ -70,8 +70,14 @@ TEST(AuditTamperE2eTest, ReplayRefusesAnAlteredLogAndVerifyNamesIt) {
     registry::v1::ImportDeploymentResponse response;
     grpc::Status s = stub->ImportDeployment(&ctx, r, &response);
     ASSERT_TRUE(s.ok()) << s.error_message();
-    // Untouched, the replay goes through.
-    testing::ToolRun clean = audit("replay", address);
+    // Untouched, the replay goes through (here with the token read from a
+    // file, as the audit CronJob passes it, off the command line).
+    testing::WriteFile(dir + "/token",
+                       testing::DevToken(common::v1::ROLE_AUDITOR) + "\n");
+    testing::ToolRun clean = testing::RunTool(
+        {"services/audit/audit", "replay", "--addr=registry=" + address,
+         "--token_file=" + dir + "/token"},
+        absl::Seconds(60));
     EXPECT_EQ(clean.code, 0) << clean.output;
     registry.Signal(SIGTERM);
     ASSERT_TRUE(registry.Wait(absl::Seconds(30)).ok());

@@ -48,6 +48,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -115,6 +116,9 @@ ABSL_FLAG(uint64_t, max_unsigned_events, 2000,
 ABSL_FLAG(std::string, report, "",
           "Write the JSON report here (default: stdout)");
 ABSL_FLAG(std::string, token, "", "Auditor bearer token");
+ABSL_FLAG(std::string, token_file, "",
+          "A file holding the auditor bearer token (kept off the command "
+          "line, which other processes can read)");
 ABSL_FLAG(std::string, key_file, "", "HS256 development secret to mint one");
 ABSL_FLAG(std::string, case_id, "", "receipt, timeline: the case (report)");
 ABSL_FLAG(std::string, receipt, "",
@@ -144,6 +148,10 @@ std::map<std::string, std::string> Pairs(const std::string& text) {
 
 std::string Token() {
   if (!absl::GetFlag(FLAGS_token).empty()) return absl::GetFlag(FLAGS_token);
+  if (!absl::GetFlag(FLAGS_token_file).empty()) {
+    auto token = files::ReadFileToString(absl::GetFlag(FLAGS_token_file));
+    return token.ok() ? std::string(absl::StripAsciiWhitespace(*token)) : "";
+  }
   auto key = files::ReadFileToString(absl::GetFlag(FLAGS_key_file));
   if (!key.ok()) return "";
   auth::Claims c;

@@ -90,6 +90,7 @@ void Stack::Start(const std::string& service,
       {"LOG_LEVEL", "warning"},
       {"KAFKA_BOOTSTRAP_FILE", dir_ + "/kafka.bootstrap"},
       {"DEV_CLOCK_OFFSET_FILE", clock_file_},
+      {"REVEAL_RATE_PER_AGENT", "0"},  // the load generator reads many
       {"CHECKPOINT_EVERY", "200ms"}};
   for (const auto& peer : followed_[service]) {
     env[absl::AsciiStrToUpper(peer) + "_ADDR"] = addr_[peer];

@@ -62,6 +62,9 @@ done
 # A development clock: `wangge demo` moves it (through this file) to reach
 # deadlines. It only ever moves forward and is kept across restarts.
 [[ -s "$VAR/dev/clock.offset" ]] || echo 0 >"$VAR/dev/clock.offset"
+# The load generator and the demo read contacts far faster than a person
+# (intake only: the others have no such flag, and ignore the variable).
+export REVEAL_RATE_PER_AGENT="${REVEAL_RATE_PER_AGENT:-0}"
 for s in registry intake supervision dispatch oversight; do
   # shellcheck disable=SC2086
   setsid "$BIN/$s/$s" --listen="127.0.0.1:${PORT[$s]}" \

@@ -15,6 +15,8 @@ ABSL_FLAG(std::string, report_rate_per_channel, "2000/s:4000",
           "Reports per channel (N/s or N/m, :burst; 0 = unlimited)");
 ABSL_FLAG(std::string, report_rate_per_caller, "50/s:100",
           "Reports per caller (token subject)");
+ABSL_FLAG(std::string, reveal_rate_per_agent, "1/m:20",
+          "Contact reveals per follow-up agent (token subject)");
 
 int main(int argc, char** argv) {
   using namespace wangge;
@@ -36,8 +38,12 @@ int main(int argc, char** argv) {
         auto caller_rate =
             ratelimit::ParseRate(absl::GetFlag(FLAGS_report_rate_per_caller));
         if (!caller_rate.ok()) return caller_rate.status();
+        auto reveal_rate =
+            ratelimit::ParseRate(absl::GetFlag(FLAGS_reveal_rate_per_agent));
+        if (!reveal_rate.ok()) return reveal_rate.status();
         options.channel_rate = *channel_rate;
         options.caller_rate = *caller_rate;
+        options.reveal_rate = *reveal_rate;
         auto app = std::make_shared<intake::IntakeApp>(
             context.store, key_store.get(), options, context.clock);
         absl::Status s = app->Load();

@@ -68,6 +68,7 @@ IntakeApp::IntakeApp(eventstore::EventStore* store, KeyStore* keys,
       clock_(clock),
       channel_limiter_(options.channel_rate, clock),
       caller_limiter_(options.caller_rate, clock),
+      reveal_limiter_(options.reveal_rate, clock),
       duplicate_radius_m_(options.duplicate_radius_m),
       duplicate_window_(options.duplicate_window),
       nearby_cell_deg_(2 * std::max(1.0, options.duplicate_radius_m) /
@@ -399,6 +400,8 @@ absl::StatusOr<v1::ReporterContact> IntakeApp::RevealReporterContact(
   if (purpose.empty())
     return status::InvalidField("purpose", "required (PIPL access log)");
   RETURN_IF_ERROR(domain::ValidText("purpose", purpose));
+  RETURN_IF_ERROR(
+      reveal_limiter_.Admit(absl::StrCat("reveal:", actor.subject())));
   ASSIGN_OR_RETURN(v1::ReportReceived received, ReceivedEvent(case_id));
   if (received.reporter_contact_ciphertext().empty()) {
     return absl::NotFoundError(

@@ -46,6 +46,9 @@ struct IntakeOptions {
   // Reports per channel (all its callers together) and per caller.
   ratelimit::Rate channel_rate{2000, 4000};
   ratelimit::Rate caller_rate{50, 100};
+  // Contact reveals per follow-up agent: a call's worth (one a minute on
+  // average, 20 at once), not a bulk export of every reporter in scope.
+  ratelimit::Rate reveal_rate{1.0 / 60, 20};
 };
 
 class IntakeApp {
@@ -124,6 +127,7 @@ class IntakeApp {
   const Clock* const clock_;
   ratelimit::RateLimiter channel_limiter_;
   ratelimit::RateLimiter caller_limiter_;
+  ratelimit::RateLimiter reveal_limiter_;
   const double duplicate_radius_m_;
   const absl::Duration duplicate_window_;
   const double nearby_cell_deg_;  // the nearby index's cell side

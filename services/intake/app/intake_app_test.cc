@@ -326,6 +326,35 @@ bool KeyStoreFilesContain(const std::string& dir, const std::string& needle) {
   return all.find(needle) != std::string::npos;
 }
 
+// Contact reveals are limited per agent: a call's worth, not a bulk export.
+TEST_F(IntakeAppTest, RevealsAreLimitedPerAgent) {
+  options_.reveal_rate = {1.0 / 60, 2};
+  app_.reset();
+  keys_.reset();
+  store_.reset();
+  Open();
+  v1::ReportCaseRequest r = Request("r-reveal");
+  r.mutable_reporter()->set_name("李四");
+  r.mutable_reporter()->set_phone("13912345678");
+  auto c = app_->ReportCase(Hotline(), r);
+  ASSERT_TRUE(c.ok()) << c.status();
+  common::v1::Actor agent;
+  agent.set_subject("agent-7");
+  agent.set_role(common::v1::ROLE_FOLLOW_UP_AGENT);
+  ASSERT_TRUE(app_->RevealReporterContact(agent, c->case_id(), "call").ok());
+  ASSERT_TRUE(app_->RevealReporterContact(agent, c->case_id(), "call").ok());
+  const auto heads = store_->Heads();
+  auto limited = app_->RevealReporterContact(agent, c->case_id(), "call");
+  EXPECT_EQ(limited.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_GT(status::RetryAfter(limited.status()), absl::ZeroDuration());
+  EXPECT_EQ(store_->Heads(), heads);  // no access logged: nothing read
+  common::v1::Actor other = agent;
+  other.set_subject("agent-8");
+  EXPECT_TRUE(app_->RevealReporterContact(other, c->case_id(), "call").ok());
+  clock_.Advance(absl::Minutes(1));
+  EXPECT_TRUE(app_->RevealReporterContact(agent, c->case_id(), "call").ok());
+}
+
 TEST_F(IntakeAppTest, RateLimitAnswersResourceExhaustedWithAHint) {
   options_.caller_rate = {1, 2};  // 1/s, burst 2
   app_.reset();

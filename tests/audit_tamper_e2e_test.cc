@@ -18,6 +18,7 @@
 #include "services/common/testing/test_support.h"
 #include "services/registry/app/deployment_json.h"
 #include "services/registry/generator/city_generator.h"
+#include "tests/stack.h"
 #include "wangge/common/v1/envelope.pb.h"
 #include "wangge/registry/v1/registry.grpc.pb.h"
 
@@ -56,20 +57,8 @@ TEST(AuditTamperE2eTest, ReplayRefusesAnAlteredLogAndVerifyNamesIt) {
     testing::Subprocess registry;
     const std::string address = start(&registry);
     ASSERT_FALSE(address.empty());
-    auto city = registry::GenerateDemo(1, absl::FromUnixSeconds(1704067200));
-    ASSERT_TRUE(city.ok());
-    auto stub = registry::v1::RegistryService::NewStub(
-        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ctx;
-    ctx.AddMetadata(
-        "authorization",
-        "Bearer " + testing::DevToken(common::v1::ROLE_ADMINISTRATOR));
-    registry::v1::ImportDeploymentRequest r;
-    r.set_request_id("demo");
-    r.set_deployment_json(registry::DeploymentToJson(*city));
-    registry::v1::ImportDeploymentResponse response;
-    grpc::Status s = stub->ImportDeployment(&ctx, r, &response);
-    ASSERT_TRUE(s.ok()) << s.error_message();
+    testing::ImportDemoInto(address);
+    if (HasFatalFailure()) return;
     // Untouched, the replay goes through (here with the token read from a
     // file, as the audit CronJob passes it, off the command line).
     testing::WriteFile(dir + "/token",

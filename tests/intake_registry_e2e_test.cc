@@ -18,6 +18,7 @@
 #include "services/common/testing/test_support.h"
 #include "services/registry/app/deployment_json.h"
 #include "services/registry/generator/city_generator.h"
+#include "tests/stack.h"
 #include "wangge/intake/v1/intake.grpc.pb.h"
 #include "wangge/registry/v1/registry.grpc.pb.h"
 
@@ -87,21 +88,8 @@ TEST_F(IntakeRegistryE2eTest,
       Start(&intake_process, "intake", {{"REGISTRY_ADDR", registry_addr}});
 
   // Import the demo deployment into the registry.
-  auto city = registry::GenerateDemo(1, absl::FromUnixSeconds(1704067200));
-  ASSERT_TRUE(city.ok());
-  {
-    auto stub = registry::v1::RegistryService::NewStub(
-        grpc::CreateChannel(registry_addr, grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization",
-                    "Bearer " + testing::DevToken(ROLE_ADMINISTRATOR));
-    registry::v1::ImportDeploymentRequest r;
-    r.set_request_id("demo");
-    r.set_deployment_json(registry::DeploymentToJson(*city));
-    registry::v1::ImportDeploymentResponse response;
-    grpc::Status s = stub->ImportDeployment(&ctx, r, &response);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
+  testing::ImportDemoInto(registry_addr);
+  if (HasFatalFailure()) return;
 
   // Intake turns ready once it has caught up with the registry.
   {
@@ -414,20 +402,8 @@ TEST_F(IntakeRegistryE2eTest, AckAfterKafkaAnswersWhatKafkaConfirmed) {
   const std::string intake_addr = Start(
       &intake_process, "intake",
       {{"REGISTRY_ADDR", registry_addr}, {"DURABILITY", "ack_after_kafka"}});
-  auto city = registry::GenerateDemo(1, absl::FromUnixSeconds(1704067200));
-  ASSERT_TRUE(city.ok());
-  {
-    auto stub = registry::v1::RegistryService::NewStub(
-        grpc::CreateChannel(registry_addr, grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization",
-                    "Bearer " + testing::DevToken(ROLE_ADMINISTRATOR));
-    registry::v1::ImportDeploymentRequest r;
-    r.set_request_id("demo");
-    r.set_deployment_json(registry::DeploymentToJson(*city));
-    registry::v1::ImportDeploymentResponse response;
-    ASSERT_TRUE(stub->ImportDeployment(&ctx, r, &response).ok());
-  }
+  testing::ImportDemoInto(registry_addr);
+  if (HasFatalFailure()) return;
   // Once intake has the catalogue, a report goes through (Kafka is up).
   intake::v1::ReportCaseResponse first;
   grpc::Status s;

@@ -123,11 +123,14 @@ std::unique_ptr<grpc::ClientContext> Stack::Context(const std::string& token) {
   return ctx;
 }
 
-void Stack::ImportDemo() {
+void Stack::ImportDemo() { ImportDemoInto(addr_["registry"]); }
+
+void ImportDemoInto(const std::string& address) {
   auto city = registry::GenerateDemo(1, absl::FromUnixSeconds(1704067200));
   ASSERT_TRUE(city.ok());
-  auto stub = registry::v1::RegistryService::NewStub(Channel("registry"));
-  auto ctx = Context(DevToken(common::v1::ROLE_ADMINISTRATOR));
+  auto stub = registry::v1::RegistryService::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto ctx = Stack::Context(DevToken(common::v1::ROLE_ADMINISTRATOR));
   registry::v1::ImportDeploymentRequest r;
   r.set_request_id("demo");
   r.set_deployment_json(registry::DeploymentToJson(*city));

@@ -18,6 +18,10 @@
 
 namespace wangge::testing {
 
+// Imports the demo deployment (seed 1) into the registry at `address`
+// (plaintext, an administrator's dev token).
+void ImportDemoInto(const std::string& address);
+
 class Stack {
  public:
   explicit Stack(const std::string& name);

@@ -778,6 +778,25 @@ TEST_F(EventStoreTest, SelfWrittenAndQueuedGroupsInterleaveSafely) {
   }
 }
 
+// Opens the store's RocksDB directly, below the store, and runs `edit` on
+// partition 0's log.
+void EditRawLog(const std::string& dir,
+                const std::function<void(rocksdb::DB*,
+                                         rocksdb::ColumnFamilyHandle*)>& edit) {
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const auto& n : names) families.push_back({n, {}});
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open({}, dir, families, &handles, &db).ok());
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "events.0") edit(db, handles[i]);
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
+}
+
 // Tampering below the store: Verify names the first broken position.
 class TamperTest : public EventStoreTest {
  protected:
@@ -796,23 +815,7 @@ class TamperTest : public EventStoreTest {
   VerifyReport TamperAndVerify(
       const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>&
           edit) {
-    {
-      std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-          {rocksdb::kDefaultColumnFamilyName, {}},
-          {"events.0", {}},  // the log of partition 0
-          {"streams", {}},
-          {"merkle", {}},
-          {"commands", {}},
-          {"projections", {}}};
-      std::vector<rocksdb::ColumnFamilyHandle*> handles;
-      rocksdb::DB* db = nullptr;
-      rocksdb::Options options;
-      EXPECT_TRUE(
-          rocksdb::DB::Open(options, dir_, families, &handles, &db).ok());
-      edit(db, handles[1]);
-      for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-      delete db;
-    }
+    EditRawLog(dir_, edit);
     Options o = MakeOptions(dir_);
     o.partitions = 1;
     return Open(o)->Verify(0);
@@ -924,25 +927,11 @@ TEST_F(EventStoreTest, ATailCutBelowASignedCheckpointIsFound) {
     ASSERT_EQ(clean.events, 16u);
     ASSERT_EQ(clean.checkpoints, 1u);
   }
-  {
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir_, &names).ok());
-    for (const auto& n : names) families.push_back({n, {}});
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open({}, dir_, families, &handles, &db).ok());
-    rocksdb::ColumnFamilyHandle* log = nullptr;
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "events.0") log = handles[i];
-    }
-    ASSERT_NE(log, nullptr);
+  EditRawLog(dir_, [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* log) {
     for (uint64_t seq = 9; seq <= 16; ++seq) {
       ASSERT_TRUE(db->Delete({}, log, EventKey(0, seq)).ok());
     }
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-    delete db;
-  }
+  });
   o.signer.reset();
   VerifyReport r = Open(o)->Verify(0);
   EXPECT_FALSE(r.ok);

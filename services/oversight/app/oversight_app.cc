@@ -256,20 +256,8 @@ absl::StatusOr<eventstore::AppendRequest> OversightApp::SupervisionEffects(
              type == sv::CaseNotAccepted::descriptor()->full_name()) {
     facts.set_closed(true);
     // Every open notice of the case resolves itself.
-    absl::Status inner;
-    RETURN_IF_ERROR(store_->ScanProjection(
-        kNoticesProjection, case_id + "/",
-        [&](const std::string& key, const std::string& value) {
-          v1::NoticeRecord n;
-          if (!n.ParseFromString(value)) {
-            inner = absl::DataLossError("notice row");
-            return false;
-          }
-          for (auto& e : DecideCaseClosed(n)) emitted.push_back(std::move(e));
-          notices[key] = std::move(n);
-          return true;
-        }));
-    RETURN_IF_ERROR(inner);
+    RETURN_IF_ERROR(
+        ResolveCaseNotices(case_id, DecideCaseClosed, &emitted, &notices));
   } else {
     return r;
   }
@@ -338,22 +326,12 @@ absl::StatusOr<eventstore::AppendRequest> OversightApp::DispatchEffects(
   }
   std::map<std::string, v1::NoticeRecord> notices;
   if (type == dv::TaskHandled::descriptor()->full_name()) {
-    absl::Status inner;
-    RETURN_IF_ERROR(store_->ScanProjection(
-        kNoticesProjection, case_id + "/",
-        [&](const std::string& key, const std::string& value) {
-          v1::NoticeRecord n;
-          if (!n.ParseFromString(value)) {
-            inner = absl::DataLossError("notice row");
-            return false;
-          }
-          auto resolved = DecideTaskHandled(n, task_id);
-          if (resolved.empty()) return true;
-          for (auto& e : resolved) emitted.push_back(std::move(e));
-          notices[key] = std::move(n);
-          return true;
-        }));
-    RETURN_IF_ERROR(inner);
+    RETURN_IF_ERROR(ResolveCaseNotices(
+        case_id,
+        [&](const v1::NoticeRecord& n) {
+          return DecideTaskHandled(n, task_id);
+        },
+        &emitted, &notices));
   }
   if (!emitted.empty()) {
     for (const auto& e : emitted) notices[After(e.stream_id, "notice/")];
@@ -559,6 +537,29 @@ absl::StatusOr<v1::OversightCommandResponse> OversightApp::RecordWish(
                    absl::Uniform<uint32_t>(rng, 0, 1u << 30));
   ASSIGN_OR_RETURN(Emitted e, DecideRecordWish(id, r));
   return Commit(actor, command, id, {}, {std::move(e)});
+}
+
+absl::Status OversightApp::ResolveCaseNotices(
+    const std::string& case_id,
+    const std::function<std::vector<Emitted>(const v1::NoticeRecord&)>& decide,
+    std::vector<Emitted>* emitted,
+    std::map<std::string, v1::NoticeRecord>* notices) const {
+  absl::Status inner;
+  RETURN_IF_ERROR(store_->ScanProjection(
+      kNoticesProjection, case_id + "/",
+      [&](const std::string& key, const std::string& value) {
+        v1::NoticeRecord n;
+        if (!n.ParseFromString(value)) {
+          inner = absl::DataLossError("notice row");
+          return false;
+        }
+        std::vector<Emitted> resolved = decide(n);
+        if (resolved.empty()) return true;
+        for (auto& e : resolved) emitted->push_back(std::move(e));
+        (*notices)[key] = std::move(n);
+        return true;
+      }));
+  return inner;
 }
 
 absl::StatusOr<std::string> OversightApp::WishArea(

@@ -113,6 +113,14 @@ class OversightApp {
  private:
   template <typename T>
   absl::StatusOr<T> Row(const char* projection, const std::string& key) const;
+  // Runs `decide` on each notice of the case; what it emits is added to
+  // `emitted`, with the notice it concerns in `notices`.
+  absl::Status ResolveCaseNotices(
+      const std::string& case_id,
+      const std::function<std::vector<Emitted>(const v1::NoticeRecord&)>&
+          decide,
+      std::vector<Emitted>* emitted,
+      std::map<std::string, v1::NoticeRecord>* notices) const;
   // The append for `emitted` (oversight's own events) with every row they
   // change; `notices` holds the notices' state before.
   // `wishes` likewise holds the wishes' state before.

@@ -41,6 +41,16 @@ class IntakeRegistryE2eTest : public ::testing::Test {
             {"KAFKA_BOOTSTRAP_FILE", dir_ + "/kafka.bootstrap"},
             {"CHECKPOINT_EVERY", "200ms"}};
   }
+  // The dev broker, and the key the services' tokens are signed with.
+  void StartBroker(testing::Subprocess* broker) {
+    testing::WriteFile(dir_ + "/jwt.key", testing::kDevSecret);
+    ASSERT_TRUE(broker
+                    ->Start({"services/devbroker/devbroker",
+                             "--bootstrap_file=" + dir_ + "/kafka.bootstrap",
+                             "--partitions=4"})
+                    .ok());
+    ASSERT_TRUE(broker->WaitForLine("bootstrap ", absl::Seconds(30)).ok());
+  }
   std::string Start(testing::Subprocess* p, const std::string& service,
                     std::map<std::string, std::string> extra = {}) {
     auto env = Env(service);
@@ -75,14 +85,9 @@ class IntakeRegistryE2eTest : public ::testing::Test {
 
 TEST_F(IntakeRegistryE2eTest,
        ReportsAreLocatedAgainstTheRegistryFollowedThroughKafka) {
-  testing::WriteFile(dir_ + "/jwt.key", testing::kDevSecret);
   testing::Subprocess broker, registry_process, intake_process;
-  ASSERT_TRUE(broker
-                  .Start({"services/devbroker/devbroker",
-                          "--bootstrap_file=" + dir_ + "/kafka.bootstrap",
-                          "--partitions=4"})
-                  .ok());
-  ASSERT_TRUE(broker.WaitForLine("bootstrap ", absl::Seconds(30)).ok());
+  StartBroker(&broker);
+  if (HasFatalFailure()) return;
   const std::string registry_addr = Start(&registry_process, "registry");
   const std::string intake_addr =
       Start(&intake_process, "intake", {{"REGISTRY_ADDR", registry_addr}});
@@ -390,14 +395,9 @@ namespace {
 // and the same request id, retried once the broker is back, gets the case
 // that was stored, once.
 TEST_F(IntakeRegistryE2eTest, AckAfterKafkaAnswersWhatKafkaConfirmed) {
-  testing::WriteFile(dir_ + "/jwt.key", testing::kDevSecret);
   testing::Subprocess broker, registry_process, intake_process;
-  ASSERT_TRUE(broker
-                  .Start({"services/devbroker/devbroker",
-                          "--bootstrap_file=" + dir_ + "/kafka.bootstrap",
-                          "--partitions=4"})
-                  .ok());
-  ASSERT_TRUE(broker.WaitForLine("bootstrap ", absl::Seconds(30)).ok());
+  StartBroker(&broker);
+  if (HasFatalFailure()) return;
   const std::string registry_addr = Start(&registry_process, "registry");
   const std::string intake_addr = Start(
       &intake_process, "intake",

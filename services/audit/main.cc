@@ -150,7 +150,12 @@ std::string Token() {
   if (!absl::GetFlag(FLAGS_token).empty()) return absl::GetFlag(FLAGS_token);
   if (!absl::GetFlag(FLAGS_token_file).empty()) {
     auto token = files::ReadFileToString(absl::GetFlag(FLAGS_token_file));
-    return token.ok() ? std::string(absl::StripAsciiWhitespace(*token)) : "";
+    if (!token.ok()) {
+      std::fprintf(stderr, "audit: --token_file: %s\n",
+                   std::string(token.status().message()).c_str());
+      std::exit(2);
+    }
+    return std::string(absl::StripAsciiWhitespace(*token));
   }
   auto key = files::ReadFileToString(absl::GetFlag(FLAGS_key_file));
   if (!key.ok()) return "";

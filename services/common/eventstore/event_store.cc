@@ -1233,8 +1233,11 @@ absl::Status EventStore::WaitForPositions(
     const std::vector<Position>& positions, absl::Time deadline) const {
   // A client's positions come from its writes, a few at a time; a long list
   // would be re-checked at every append while it waits.
-  if (positions.size() > 64) {
-    return status::InvalidField("min_positions", "at most 64 positions");
+  // (one per partition of each of five services, and at least 64)
+  const size_t most = std::max<size_t>(64, 5 * options_.partitions);
+  if (positions.size() > most) {
+    return status::InvalidField("min_positions",
+                                absl::StrCat("at most ", most, " positions"));
   }
   absl::MutexLock lock(&heads_mu_);
   // Refused at once rather than held to the deadline: it would never come.

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -134,6 +135,11 @@ class Chassis {
   void SetAcknowledgementGate(AcknowledgementGate gate) {
     ack_gate_ = std::move(gate);
   }
+  // A method whose answer is not held by that gate: a read that only logs
+  // its access (a retry would read and log again, not get a first answer).
+  void ExemptFromAcknowledgementGate(const std::string& method) {
+    ungated_.insert(method);
+  }
 
   void AddShutdownHook(std::function<void()> hook);
 
@@ -197,6 +203,7 @@ class Chassis {
   absl::Status PassAcknowledgementGate(
       const google::protobuf::Message& response) const;
   AcknowledgementGate ack_gate_;
+  absl::flat_hash_set<std::string> ungated_;  // written before Start
   static grpc::Status Abandoned(grpc::CallbackServerContext* context);
   std::unique_ptr<auth::TokenVerifier> verifier_;
   // Full method name -> entry; written before Start(), read-only after.
@@ -247,7 +254,9 @@ grpc::ServerUnaryReactor* Chassis::Unary(
           absl::Status done = body(caller);
           // After the body: its in-memory effects are made whatever the gate
           // says; only the answer waits.
-          if (done.ok()) done = PassAcknowledgementGate(*response);
+          if (done.ok() && !ungated_.contains(method)) {
+            done = PassAcknowledgementGate(*response);
+          }
           g = status::ToGrpcStatus(done);
         }
         Record(method, g.error_code(), start, request);

@@ -187,6 +187,7 @@ absl::StatusOr<std::vector<Emitted>> DecideRequest(
     return WrongState(task, action);
   }
   if (reason.empty()) return InvalidField("reason", "required");
+  RETURN_IF_ERROR(domain::ValidText("reason", reason));
   std::vector<Emitted> out;
   switch (kind) {
     case RequestKind::kSendBack: {
@@ -237,6 +238,7 @@ absl::StatusOr<std::vector<Emitted>> DecideReportHandled(
     return WrongState(task, "report handled");
   }
   if (result.empty()) return InvalidField("note", "the result is required");
+  RETURN_IF_ERROR(domain::ValidText("note", result));
   RETURN_IF_ERROR(domain::ValidEvidence(evidence));
   v1::TaskHandled e;
   e.set_task_id(Stream(task));
@@ -266,6 +268,7 @@ absl::StatusOr<std::vector<Emitted>> DecideRuling(
   if (!approve && reason.empty()) {
     return InvalidField("reason", "a refusal needs a reason");
   }
+  RETURN_IF_ERROR(domain::ValidText("reason", reason));
   const auto& d = task.dispatched();
   // As for a handled report: what is due fires before the ruling.
   std::vector<Emitted> out = DecideTimers(task, now);

@@ -400,8 +400,6 @@ absl::StatusOr<v1::ReporterContact> IntakeApp::RevealReporterContact(
   if (purpose.empty())
     return status::InvalidField("purpose", "required (PIPL access log)");
   RETURN_IF_ERROR(domain::ValidText("purpose", purpose));
-  RETURN_IF_ERROR(
-      reveal_limiter_.Admit(absl::StrCat("reveal:", actor.subject())));
   ASSIGN_OR_RETURN(v1::ReportReceived received, ReceivedEvent(case_id));
   if (received.reporter_contact_ciphertext().empty()) {
     return absl::NotFoundError(
@@ -420,6 +418,9 @@ absl::StatusOr<v1::ReporterContact> IntakeApp::RevealReporterContact(
     return absl::FailedPreconditionError(
         "reporter_forgotten: the reporter's data was erased");
   }
+  // Charged only for a contact that is there to read.
+  RETURN_IF_ERROR(
+      reveal_limiter_.Admit(absl::StrCat("reveal:", actor.subject())));
   ASSIGN_OR_RETURN(
       std::string plaintext,
       DecryptContact(suite_, *key, received.reporter_contact_ciphertext(),

@@ -512,6 +512,7 @@ absl::StatusOr<Emitted> DecideRecordWish(const std::string& wish_id,
   if (r.description().empty()) {
     return InvalidField("description", "what is wished for");
   }
+  RETURN_IF_ERROR(domain::ValidText("description", r.description()));
   v1::SmallWishRecorded e;
   e.set_wish_id(wish_id);
   e.set_area_code(r.area_code());
@@ -551,6 +552,7 @@ absl::StatusOr<std::vector<Emitted>> DecideFulfilWish(
     return PermissionDenied("claimer_only",
                             "only the member who claimed it fulfils it");
   }
+  RETURN_IF_ERROR(domain::ValidText("note", note));
   if (wish.fulfilled()) {
     return absl::FailedPreconditionError("already fulfilled");
   }

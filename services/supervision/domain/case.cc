@@ -259,6 +259,7 @@ absl::StatusOr<std::vector<Emitted>> DecideVoid(
     return WrongState(c, "void");
   }
   if (reason.empty()) return InvalidField("reason", "required");
+  RETURN_IF_ERROR(domain::ValidText("reason", reason));
   std::vector<Emitted> out;
   v1::CaseVoided e;
   e.set_case_id(Id(c));
@@ -389,6 +390,7 @@ absl::StatusOr<std::vector<Emitted>> DecideFollowUp(
     return PermissionDenied("follow_up_agent_only", "only follow-up agents");
   }
   if (c.status() != v1::CASE_STATUS_CLOSED) return WrongState(c, "follow up");
+  RETURN_IF_ERROR(domain::ValidText("note", note));
   if (!c.opened().follow_up()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "case ", Id(c), " was not reported through a channel with a contact"));

@@ -124,6 +124,13 @@ TEST_F(TaskTest, SendBackNeedsAReasonAndTheDispatcherRedispatches) {
   auto no_reason = DecideRequest(task_, Handler(reg::kSanitation),
                                  RequestKind::kSendBack, "", 0, t0);
   EXPECT_EQ(status::ViolatedField(no_reason.status()), "reason");
+  // Kept for ever: bounded.
+  EXPECT_EQ(
+      status::ViolatedField(DecideRequest(task_, Handler(reg::kSanitation),
+                                          RequestKind::kSendBack,
+                                          std::string(6001, 'x'), 0, t0)
+                                .status()),
+      "reason");
   auto asked = DecideRequest(task_, Handler(reg::kSanitation),
                              RequestKind::kSendBack, "greenery's", 0, t0);
   ASSERT_TRUE(asked.ok());

@@ -326,6 +326,9 @@ TEST_F(RedLineTest, TheLineNamesWhoOverseesEachLevel) {
 TEST_F(RedLineTest, SmallWishesAreClaimedAndFulfilledByMembers) {
   v1::RecordSmallWishRequest r;
   r.set_area_code(micro_);
+  r.set_description(std::string(6001, 'x'));  // kept for ever: bounded
+  EXPECT_EQ(status::ViolatedField(DecideRecordWish("W1", r).status()),
+            "description");
   r.set_description("a wheelchair ramp");
   auto recorded = DecideRecordWish("W1", r);
   ASSERT_TRUE(recorded.ok());

@@ -446,6 +446,15 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
     intake::v1::Report report;
     s = intake_stub_->GetReport(ctx.get(), r, &report);
     ASSERT_TRUE(s.ok()) << s.error_message();
+    // The channel that sent it reads it; another channel does not.
+    r.clear_min_positions();
+    auto own = Context(testing::DevToken(common::v1::ROLE_CHANNEL, {"*"},
+                                         "app-gateway", "", "app"));
+    EXPECT_TRUE(intake_stub_->GetReport(own.get(), r, &report).ok());
+    auto other = Context(testing::DevToken(common::v1::ROLE_CHANNEL, {"*"},
+                                           "hotline-gateway", "", "12345"));
+    EXPECT_EQ(intake_stub_->GetReport(other.get(), r, &report).error_code(),
+              grpc::StatusCode::NOT_FOUND);
   }
   const std::string c2 = Report("r2");
   EXPECT_EQ(std::count(last_hints_.begin(), last_hints_.end(), c1), 0);

@@ -473,8 +473,8 @@ absl::StatusOr<std::vector<common::v1::Position>> IntakeApp::ForgetReporter(
 }
 
 absl::StatusOr<v1::ListReportsResponse> IntakeApp::ListReports(
-    const std::string& area_code, int page_size,
-    const std::string& page_token) const {
+    const std::string& area_code, int page_size, const std::string& page_token,
+    const std::string& only_reporter) const {
   if (page_size < 0)
     return status::InvalidField("page_size", "must not be negative");
   const int limit = page_size == 0 ? 100 : std::min(page_size, 1000);
@@ -489,6 +489,10 @@ absl::StatusOr<v1::ListReportsResponse> IntakeApp::ListReports(
           return false;
         }
         if (!absl::StartsWith(report.area_code(), area_code)) return true;
+        if (!only_reporter.empty() &&
+            report.reporter_subject() != only_reporter) {
+          return true;
+        }
         if (out.reports_size() == limit) {
           out.set_next_page_token(out.reports(limit - 1).case_id());
           return false;

@@ -69,10 +69,12 @@ class IntakeApp {
       const common::v1::Actor& actor, const v1::ReportCaseRequest& request);
   absl::StatusOr<v1::Report> GetReport(const std::string& case_id) const;
   // Reports in an area (prefix), by case id; `page_token` is the last id
-  // of the previous page.
+  // of the previous page. `only_reporter` non-empty: that reporter's only
+  // (a channel's own reports).
   absl::StatusOr<v1::ListReportsResponse> ListReports(
       const std::string& area_code, int page_size,
-      const std::string& page_token) const;
+      const std::string& page_token,
+      const std::string& only_reporter = "") const;
 
   // The follow-up agent's read of a reporter's contact: an access event
   // (who, why) is appended before the contact is returned. FAILED_PRECONDITION

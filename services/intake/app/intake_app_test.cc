@@ -195,6 +195,13 @@ TEST_F(IntakeAppTest, NearbyReportsOfTheSameClassAreHintedAndListed) {
   EXPECT_EQ(page2->reports_size(), 2);
   EXPECT_TRUE(page2->next_page_token().empty());
   EXPECT_EQ(app_->ListReports("110101", 10, "")->reports_size(), 0);
+  // A channel's own only: every report here came from the hotline's system.
+  const std::string area = first->area_code().substr(0, 6);
+  EXPECT_EQ(
+      app_->ListReports(area, 10, "", Hotline().subject())->reports_size(),
+      app_->ListReports(area, 10, "")->reports_size());
+  EXPECT_EQ(app_->ListReports(area, 10, "", "another-gateway")->reports_size(),
+            0);
 }
 
 // Supervision's events as intake's consumer applies them: the effects

@@ -72,6 +72,7 @@ v1::Report ReportView(const v1::ReportReceived& e) {
   r.set_description(e.description());
   r.set_source(v1::ReportSource_Name(e.source()));
   *r.mutable_received_time() = e.received_time();
+  r.set_reporter_subject(e.reporter_subject());
   return r;
 }
 

@@ -51,8 +51,11 @@ class IntakeServer final
               request->min_positions(), server::MinPositionsDeadline(context)));
           auto report = app_->GetReport(request->case_id());
           if (!report.ok()) return report.status();
-          // Outside the caller's area scope is as good as absent.
-          if (!caller.InScope(report->area_code())) {
+          // Outside the caller's area scope is as good as absent; so is
+          // another channel's report, for a channel (citizens' reports to
+          // the 12345 hotline are not the public app's to read).
+          if (!caller.InScope(report->area_code()) ||
+              !OwnReport(caller, *report)) {
             return absl::NotFoundError("no such report in your scope");
           }
           *response = std::move(*report);
@@ -67,13 +70,15 @@ class IntakeServer final
     // The guard checked area_code against the caller's scope.
     return chassis_->Unary(
         context, "wangge.intake.v1.IntakeService.ListReports", request,
-        response, [=](const server::Caller&) -> absl::Status {
+        response, [=](const server::Caller& caller) -> absl::Status {
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
           RETURN_IF_ERROR(app_->WaitApplied(
               request->min_positions(), server::MinPositionsDeadline(context)));
-          auto page =
-              app_->ListReports(request->area_code(), request->page_size(),
-                                request->page_token());
+          auto page = app_->ListReports(
+              request->area_code(), request->page_size(), request->page_token(),
+              caller.actor.role() == common::v1::ROLE_CHANNEL
+                  ? caller.actor.subject()
+                  : std::string());
           if (!page.ok()) return page.status();
           *response = std::move(*page);
           return absl::OkStatus();
@@ -115,6 +120,11 @@ class IntakeServer final
   }
 
  private:
+  static bool OwnReport(const server::Caller& caller, const v1::Report& r) {
+    return caller.actor.role() != common::v1::ROLE_CHANNEL ||
+           r.reporter_subject() == caller.actor.subject();
+  }
+
   // A reporter's contact is read or forgotten only within the caller's
   // areas; an unknown case is the command's NOT_FOUND.
   absl::Status ReportInScope(const server::Caller& caller,

@@ -413,9 +413,49 @@ TEST_F(IntakeRegistryE2eTest, AckAfterKafkaAnswersWhatKafkaConfirmed) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   ASSERT_TRUE(s.ok()) << s.error_message();
+  // A citizen's report with a contact, for the read below.
+  intake::v1::ReportCaseResponse with_contact;
+  {
+    auto stub = intake::v1::IntakeService::NewStub(
+        grpc::CreateChannel(intake_addr, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization",
+                    "Bearer " + testing::DevToken(ROLE_CHANNEL));
+    intake::v1::ReportCaseRequest r;
+    r.set_request_id("ack-contact");
+    r.set_category_code("event/01/0102");
+    r.set_description("暴露垃圾 exposed rubbish");
+    auto* p = r.mutable_location()->mutable_point();
+    p->set_longitude(116.41);
+    p->set_latitude(39.93);
+    p->set_coordinate_system(common::v1::COORDINATE_SYSTEM_WGS84);
+    r.mutable_reporter()->set_name("张三");
+    r.mutable_reporter()->set_phone("13800000000");
+    s = stub->ReportCase(&ctx, r, &with_contact);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
 
   broker.Signal(SIGUSR1);
   absl::SleepFor(absl::Milliseconds(200));
+  // A contact read is answered while Kafka is down: it only logs its
+  // access, and held then retried it would decrypt and log again.
+  {
+    auto stub = intake::v1::IntakeService::NewStub(
+        grpc::CreateChannel(intake_addr, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.AddMetadata(
+        "authorization",
+        "Bearer " + testing::DevToken(common::v1::ROLE_FOLLOW_UP_AGENT));
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(3));
+    intake::v1::RevealReporterContactRequest r;
+    r.set_case_id(with_contact.case_id());
+    r.set_purpose("回访 follow-up call");
+    intake::v1::ReporterContact contact;
+    grpc::Status read = stub->RevealReporterContact(&ctx, r, &contact);
+    EXPECT_TRUE(read.ok()) << read.error_message();
+    EXPECT_EQ(contact.phone(), "13800000000");
+  }
   intake::v1::ReportCaseResponse during;
   s = Report(intake_addr, "ack-2", &during);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();

@@ -199,11 +199,13 @@ class Chassis {
   const Clock* const clock_;
   metrics::Metrics metrics_;
   std::unique_ptr<HandlerPool> pool_;
-  // CANCELLED or DEADLINE_EXCEEDED if the client is gone, else OK.
+  // OK, or the acknowledgement gate's error for the positions `response`
+  // names (OK when no gate is set or it names none of ours).
   absl::Status PassAcknowledgementGate(
       const google::protobuf::Message& response) const;
   AcknowledgementGate ack_gate_;
   absl::flat_hash_set<std::string> ungated_;  // written before Start
+  // CANCELLED or DEADLINE_EXCEEDED if the client is gone, else OK.
   static grpc::Status Abandoned(grpc::CallbackServerContext* context);
   std::unique_ptr<auth::TokenVerifier> verifier_;
   // Full method name -> entry; written before Start(), read-only after.

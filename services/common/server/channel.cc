@@ -30,8 +30,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
         address, grpc::SslCredentials(grpc::SslCredentialsOptions()), args);
   }
   // Read once so that a missing file is an error now, with its name.
-  for (const std::string& path :
-       {tls.ca_file, tls.cert_file, identity ? tls.key_file : std::string()}) {
+  for (const std::string& path : {tls.ca_file, tls.cert_file, tls.key_file}) {
     if (path.empty()) continue;
     auto content = ReadFileToString(path);
     if (!content.ok()) return content.status();
@@ -39,18 +38,22 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
   // A long-lived channel (a peer's ReadLog) follows renewals of its client
   // certificate and CA on disk. The server's name is still checked: gRPC's
   // hostname verifier is the default when no other is set.
-  const unsigned refresh = static_cast<unsigned>(
-      std::max<int64_t>(1, absl::ToInt64Seconds(tls.refresh)));
-  auto provider =
-      std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-          identity ? tls.key_file : "", identity ? tls.cert_file : "",
-          tls.ca_file, refresh);
   grpc::experimental::TlsChannelCredentialsOptions opts;
-  opts.set_certificate_provider(provider);
+  opts.set_certificate_provider(
+      WatchTlsFiles(tls.key_file, tls.cert_file, tls.ca_file, tls.refresh));
   if (!tls.ca_file.empty()) opts.watch_root_certs();
   if (identity) opts.watch_identity_key_cert_pairs();
   return grpc::CreateCustomChannel(
       address, grpc::experimental::TlsCredentials(opts), args);
+}
+
+std::shared_ptr<grpc::experimental::FileWatcherCertificateProvider>
+WatchTlsFiles(const std::string& key_file, const std::string& cert_file,
+              const std::string& ca_file, absl::Duration refresh) {
+  return std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      key_file, cert_file, ca_file,
+      static_cast<unsigned>(
+          std::max<int64_t>(1, absl::ToInt64Seconds(refresh))));
 }
 
 }  // namespace wangge::server

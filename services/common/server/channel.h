@@ -5,6 +5,7 @@
 // (our certificate, the CA that signs peers) unless --plaintext.
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/tls_certificate_provider.h>
 
 #include <memory>
 #include <string>
@@ -17,6 +18,13 @@ namespace wangge::server {
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
     const std::string& address, const config::TlsConfig& tls);
+
+// gRPC's watcher over a key, its certificate and a CA file (each may be
+// empty), checked for renewals every `refresh` (whole seconds, at least 1):
+// servers and long-lived client channels follow what is on disk.
+std::shared_ptr<grpc::experimental::FileWatcherCertificateProvider>
+WatchTlsFiles(const std::string& key_file, const std::string& cert_file,
+              const std::string& ca_file, absl::Duration refresh);
 
 using files::ReadFileToString;
 

@@ -4,9 +4,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
-#include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
-#include <prometheus/gauge.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -216,12 +214,9 @@ absl::Status Chassis::Start() {
     // Served from the files as they are now: a renewal on disk is picked up
     // within `refresh` without a restart (gRPC reads key and certificate
     // together; Kubernetes swaps a mounted Secret's files in one rename).
-    auto provider =
-        std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-            config_.tls.key_file, config_.tls.cert_file, config_.tls.ca_file,
-            static_cast<unsigned>(std::max<int64_t>(
-                1, absl::ToInt64Seconds(config_.tls.refresh))));
-    grpc::experimental::TlsServerCredentialsOptions opts(provider);
+    grpc::experimental::TlsServerCredentialsOptions opts(
+        WatchTlsFiles(config_.tls.key_file, config_.tls.cert_file,
+                      config_.tls.ca_file, config_.tls.refresh));
     opts.watch_identity_key_cert_pairs();
     if (config_.tls.ca_file.empty()) {
       opts.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);

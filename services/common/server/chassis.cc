@@ -308,6 +308,15 @@ absl::Status Chassis::PassAcknowledgementGate(
   return ack_gate_(ours);
 }
 
+absl::Status Caller::RequireScopeOf(
+    const absl::StatusOr<std::string>& area) const {
+  if (area.status().code() == absl::StatusCode::kNotFound) {
+    return absl::OkStatus();
+  }
+  if (!area.ok()) return area.status();
+  return RequireScope(*area);
+}
+
 absl::Status Caller::RequireScope(absl::string_view area_code) const {
   if (InScope(area_code)) return absl::OkStatus();
   if (area_code.empty()) {

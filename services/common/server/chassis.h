@@ -69,6 +69,10 @@ struct Caller {
   // be in the caller's scope, as a request naming an area is checked by the
   // guard. PERMISSION_DENIED "area_scope" otherwise.
   absl::Status RequireScope(absl::string_view area_code) const;
+  // The same for an aggregate's area as looked up: NOT_FOUND passes (the
+  // command answers it), any other lookup error is returned (not in scope
+  // by default).
+  absl::Status RequireScopeOf(const absl::StatusOr<std::string>& area) const;
 };
 
 // Runs handler bodies off gRPC's callback threads: a body may wait (a group

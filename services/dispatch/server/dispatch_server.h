@@ -214,11 +214,9 @@ class DispatchServer final
   absl::Status TaskInScope(const server::Caller& caller,
                            const std::string& task_id) const {
     auto task = app_->GetTask(task_id);
-    if (task.status().code() == absl::StatusCode::kNotFound) {
-      return absl::OkStatus();
-    }
-    if (!task.ok()) return task.status();  // not in scope by default
-    return caller.RequireScope(task->area_code());
+    return caller.RequireScopeOf(
+        task.ok() ? absl::StatusOr<std::string>(task->area_code())
+                  : task.status());
   }
 
   // Handlers see their own department's queue only.

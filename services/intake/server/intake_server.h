@@ -74,11 +74,9 @@ class IntakeServer final
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
           RETURN_IF_ERROR(app_->WaitApplied(
               request->min_positions(), server::MinPositionsDeadline(context)));
-          auto page = app_->ListReports(
-              request->area_code(), request->page_size(), request->page_token(),
-              caller.actor.role() == common::v1::ROLE_CHANNEL
-                  ? caller.actor.subject()
-                  : std::string());
+          auto page =
+              app_->ListReports(request->area_code(), request->page_size(),
+                                request->page_token(), OnlyReporter(caller));
           if (!page.ok()) return page.status();
           *response = std::move(*page);
           return absl::OkStatus();
@@ -120,9 +118,15 @@ class IntakeServer final
   }
 
  private:
+  // A channel reads only the reports it sent: its subject; "" for others.
+  static std::string OnlyReporter(const server::Caller& caller) {
+    return caller.actor.role() == common::v1::ROLE_CHANNEL
+               ? caller.actor.subject()
+               : std::string();
+  }
   static bool OwnReport(const server::Caller& caller, const v1::Report& r) {
-    return caller.actor.role() != common::v1::ROLE_CHANNEL ||
-           r.reporter_subject() == caller.actor.subject();
+    const std::string only = OnlyReporter(caller);
+    return only.empty() || r.reporter_subject() == only;
   }
 
   // A reporter's contact is read or forgotten only within the caller's
@@ -130,11 +134,9 @@ class IntakeServer final
   absl::Status ReportInScope(const server::Caller& caller,
                              const std::string& case_id) const {
     auto report = app_->GetReport(case_id);
-    if (report.status().code() == absl::StatusCode::kNotFound) {
-      return absl::OkStatus();
-    }
-    if (!report.ok()) return report.status();  // not in scope by default
-    return caller.RequireScope(report->area_code());
+    return caller.RequireScopeOf(
+        report.ok() ? absl::StatusOr<std::string>(report->area_code())
+                    : report.status());
   }
 
   server::Chassis* const chassis_;

@@ -109,13 +109,8 @@ class OversightServer final
       const server::Caller& caller, const std::string& wish_id,
       const std::function<absl::StatusOr<v1::OversightCommandResponse>()>& then)
       const {
-    auto area = app_->WishArea(wish_id);
-    if (area.ok()) {
-      absl::Status scope = caller.RequireScope(*area);
-      if (!scope.ok()) return scope;
-    } else if (area.status().code() != absl::StatusCode::kNotFound) {
-      return area.status();
-    }
+    absl::Status scope = caller.RequireScopeOf(app_->WishArea(wish_id));
+    if (!scope.ok()) return scope;
     return then();
   }
 

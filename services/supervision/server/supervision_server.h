@@ -253,12 +253,11 @@ class SupervisionServer final
           if (app_ == nullptr) return absl::UnavailableError("not loaded");
           // The case's area is fixed when it opens; an unknown case is the
           // command's NOT_FOUND.
-          if (auto c = app_->GetCaseRecord(request->case_id()); c.ok()) {
-            absl::Status scope = caller.RequireScope(c->opened().area_code());
-            if (!scope.ok()) return scope;
-          } else if (c.status().code() != absl::StatusCode::kNotFound) {
-            return c.status();  // not in scope by default
-          }
+          auto c = app_->GetCaseRecord(request->case_id());
+          absl::Status scope = caller.RequireScopeOf(
+              c.ok() ? absl::StatusOr<std::string>(c->opened().area_code())
+                     : c.status());
+          if (!scope.ok()) return scope;
           auto result = run(caller.actor);
           if (!result.ok()) return result.status();
           *response = std::move(*result);

@@ -1,5 +1,6 @@
 #include "services/common/config/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/container/flat_hash_set.h"
@@ -148,6 +149,19 @@ std::string Describe(const ServiceConfig& c) {
   return absl::StrJoin(parts, " ");
 }
 
+const std::vector<std::string>& SourcesOf(const std::string& service) {
+  static const auto* const kSources =
+      new std::map<std::string, std::vector<std::string>>{
+          {"intake", {"registry", "supervision"}},
+          {"supervision", {"registry", "intake", "dispatch", "oversight"}},
+          {"dispatch", {"registry", "supervision", "oversight"}},
+          {"oversight", {"registry", "supervision", "dispatch"}},
+      };
+  static const auto* const kNone = new std::vector<std::string>();
+  auto it = kSources->find(service);
+  return it == kSources->end() ? *kNone : it->second;
+}
+
 absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   ServiceConfig c;
   c.service = service;
@@ -220,9 +234,9 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   // A service that follows the registry without its address would never
   // get the catalogue (no ReadLog to repair from, nothing to be ready on)
   // and refuse every command: say so at start instead.
-  const bool follows_registry = service == "intake" ||
-                                service == "supervision" ||
-                                service == "dispatch" || service == "oversight";
+  const auto& sources = SourcesOf(service);
+  const bool follows_registry =
+      std::find(sources.begin(), sources.end(), "registry") != sources.end();
   if (follows_registry &&
       (!c.kafka_bootstrap.empty() || !c.kafka_bootstrap_file.empty()) &&
       c.peers.find("registry") == c.peers.end()) {

@@ -124,6 +124,11 @@ void ApplyEnvironmentOverrides();
 // fail start-up with a clear error instead of degrading later.
 absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service);
 
+// The services whose events `service` follows (their topics, their ReadLog):
+// the one table of who reads whose log. ServiceMain follows no other, and
+// a log is served to no other service.
+const std::vector<std::string>& SourcesOf(const std::string& service);
+
 // The resolved configuration as "name=value ..." (no secrets: key material
 // is only ever named by its file).
 std::string Describe(const ServiceConfig& config);

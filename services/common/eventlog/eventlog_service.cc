@@ -1,10 +1,11 @@
 #include "services/common/eventlog/eventlog_service.h"
 
+#include <algorithm>
 #include <atomic>
-#include <map>
-#include <set>
+#include <cstring>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/server/threaded_stream.h"
 #include "services/common/status/errors.h"
@@ -72,25 +73,15 @@ class ReadLogReactor final : public server::ThreadedStream<ReadLogResponse> {
 // every district's history.
 absl::Status MayReadLog(const server::Caller& caller,
                         const std::string& log_service) {
-  static const std::map<std::string, std::set<Role>>* const kReaders =
-      new std::map<std::string, std::set<Role>>{
-          {"registry",
-           {Role::ROLE_SERVICE_INTAKE, Role::ROLE_SERVICE_SUPERVISION,
-            Role::ROLE_SERVICE_DISPATCH, Role::ROLE_SERVICE_OVERSIGHT}},
-          {"intake", {Role::ROLE_SERVICE_SUPERVISION}},
-          {"supervision",
-           {Role::ROLE_SERVICE_INTAKE, Role::ROLE_SERVICE_DISPATCH,
-            Role::ROLE_SERVICE_OVERSIGHT}},
-          {"dispatch",
-           {Role::ROLE_SERVICE_SUPERVISION, Role::ROLE_SERVICE_OVERSIGHT}},
-          {"oversight",
-           {Role::ROLE_SERVICE_SUPERVISION, Role::ROLE_SERVICE_DISPATCH}},
-      };
   const Role role = caller.actor.role();
   if (role >= Role::ROLE_SERVICE_INTAKE &&
       role <= Role::ROLE_SERVICE_REGISTRY) {
-    auto readers = kReaders->find(log_service);
-    if (readers == kReaders->end() || !readers->second.count(role)) {
+    // ROLE_SERVICE_DISPATCH -> "dispatch"
+    const std::string reader =
+        absl::AsciiStrToLower(Role_Name(role).substr(strlen("ROLE_SERVICE_")));
+    const auto& sources = config::SourcesOf(reader);
+    if (std::find(sources.begin(), sources.end(), log_service) ==
+        sources.end()) {
       return status::PermissionDenied(
           "log_follower_only",
           absl::StrCat(Role_Name(role), " does not follow ", log_service,

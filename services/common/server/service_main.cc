@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -144,6 +145,13 @@ absl::StatusOr<std::shared_ptr<eventbus::Consumer>> FollowSource(
     eventbus::Handler handler,
     std::function<void(const wangge::common::v1::EventEnvelope&)> after_apply) {
   const auto& config = context.chassis->config();
+  // The table the source's ReadLog serves by (it refuses anyone else).
+  const auto& sources = config::SourcesOf(config.service);
+  if (std::find(sources.begin(), sources.end(), source) == sources.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(config.service, " follows ", source,
+                     ", which config::SourcesOf does not list"));
+  }
   auto peer = config.peers.find(source);
   if (peer == config.peers.end() || peer->second.empty()) {
     log::Warning(absl::StrCat("no --", source, "_addr: ", config.service,

@@ -177,18 +177,17 @@ common::v1::HashAlgorithm HashAlgorithmFlag() {
 
 // Plaintext, or TLS (the services' CA; with a client certificate where the
 // services require one, as in production).
+// One per address: its TLS files are read, and watched, once.
 std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
-  config::TlsConfig tls;
-  tls.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
-  tls.plaintext = tls.ca_file.empty();
-  tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
-  tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
-  auto channel = server::MakeChannel(address, tls);
-  if (!channel.ok()) {
-    std::fprintf(stderr, "audit: %s\n", channel.status().ToString().c_str());
-    std::exit(2);
+  static auto* const channels =
+      new std::map<std::string, std::shared_ptr<grpc::Channel>>();
+  auto& channel = (*channels)[address];
+  if (!channel) {
+    channel = server::ToolChannelOrExit(
+        "audit", address, absl::GetFlag(FLAGS_tls_ca_file),
+        absl::GetFlag(FLAGS_tls_cert_file), absl::GetFlag(FLAGS_tls_key_file));
   }
-  return *channel;
+  return channel;
 }
 
 std::unique_ptr<common::v1::EventLog::Stub> EventLogStub(
@@ -368,7 +367,6 @@ int CompareSources() {
   return differences.empty() ? 0 : 1;
 }
 
-// The whole life of one case across every source, with actors and times.
 // The hash checks of `verify` (leaf hash, chain, gapless sequences, claimed
 // positions, ownership) on what a command that computes from history reads:
 // a state, timeline or evaluation computed from an altered log proves
@@ -412,6 +410,7 @@ class ChainCheck {
       chains_;
 };
 
+// The whole life of one case across every source, with actors and times.
 int Timeline() {
   if (absl::GetFlag(FLAGS_case_id).empty()) {
     std::fprintf(stderr, "audit: timeline needs --case_id\n");
@@ -422,8 +421,7 @@ int Timeline() {
   if (!ForEachSourceEvent([&](const std::string& service, uint32_t p,
                               const common::v1::StoredEvent& e) {
         common::v1::EventEnvelope env;
-        chains.Add(service, p, e, &env);
-        timeline.Add(service, p, e);
+        if (chains.Add(service, p, e, &env)) timeline.Add(service, p, env);
       })) {
     return 2;
   }

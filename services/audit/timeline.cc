@@ -27,7 +27,11 @@ std::string ActorText(const common::v1::Actor& a) {
 void CaseTimeline::Add(const std::string& service, uint32_t partition,
                        const common::v1::StoredEvent& event) {
   common::v1::EventEnvelope env;
-  if (!env.ParseFromString(event.record())) return;
+  if (env.ParseFromString(event.record())) Add(service, partition, env);
+}
+
+void CaseTimeline::Add(const std::string& service, uint32_t partition,
+                       const common::v1::EventEnvelope& env) {
   std::string payload = PayloadJson(env);
   bool mine =
       env.stream_id() == "case/" + case_id_ || env.correlation_id() == case_id_;

@@ -31,6 +31,9 @@ class CaseTimeline {
   // correlated with it, or names it as case_id (other services' streams).
   void Add(const std::string& service, uint32_t partition,
            const wangge::common::v1::StoredEvent& event);
+  // The same for a record already parsed (by a caller that checks it too).
+  void Add(const std::string& service, uint32_t partition,
+           const wangge::common::v1::EventEnvelope& env);
 
   // Ordered by recorded time (then service, partition, sequence).
   std::vector<TimelineEntry> Finish() const;

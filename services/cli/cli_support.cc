@@ -3,7 +3,6 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <cstdio>
-#include <cstdlib>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -103,17 +102,9 @@ std::string Address(const std::string& service) {
 }
 
 std::shared_ptr<grpc::Channel> Channel(const std::string& service) {
-  config::TlsConfig tls;
-  tls.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
-  tls.plaintext = tls.ca_file.empty();
-  tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
-  tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
-  auto channel = server::MakeChannel(Address(service), tls);
-  if (!channel.ok()) {
-    std::fprintf(stderr, "wangge: %s\n", channel.status().ToString().c_str());
-    std::exit(2);
-  }
-  return *channel;
+  return server::ToolChannelOrExit(
+      "wangge", Address(service), absl::GetFlag(FLAGS_tls_ca_file),
+      absl::GetFlag(FLAGS_tls_cert_file), absl::GetFlag(FLAGS_tls_key_file));
 }
 
 void Print(const google::protobuf::Message& m) {

@@ -5,6 +5,8 @@
 #include <grpcpp/security/tls_credentials_options.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 
@@ -45,6 +47,24 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
   if (identity) opts.watch_identity_key_cert_pairs();
   return grpc::CreateCustomChannel(
       address, grpc::experimental::TlsCredentials(opts), args);
+}
+
+std::shared_ptr<grpc::Channel> ToolChannelOrExit(const char* tool,
+                                                 const std::string& address,
+                                                 const std::string& ca_file,
+                                                 const std::string& cert_file,
+                                                 const std::string& key_file) {
+  config::TlsConfig tls;
+  tls.plaintext = ca_file.empty();
+  tls.ca_file = ca_file;
+  tls.cert_file = cert_file;
+  tls.key_file = key_file;
+  auto channel = MakeChannel(address, tls);
+  if (!channel.ok()) {
+    std::fprintf(stderr, "%s: %s\n", tool, channel.status().ToString().c_str());
+    std::exit(2);
+  }
+  return *std::move(channel);
 }
 
 std::shared_ptr<grpc::experimental::FileWatcherCertificateProvider>

@@ -19,6 +19,14 @@ namespace wangge::server {
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
     const std::string& address, const config::TlsConfig& tls);
 
+// For command-line tools: a channel from their --tls_* values (plaintext
+// without a CA); exits 2, saying why after `tool`, when it cannot be made.
+std::shared_ptr<grpc::Channel> ToolChannelOrExit(const char* tool,
+                                                 const std::string& address,
+                                                 const std::string& ca_file,
+                                                 const std::string& cert_file,
+                                                 const std::string& key_file);
+
 // gRPC's watcher over a key, its certificate and a CA file (each may be
 // empty), checked for renewals every `refresh` (whole seconds, at least 1):
 // servers and long-lived client channels follow what is on disk.

@@ -206,8 +206,8 @@ absl::Status Consumer::Apply(const EventEnvelope& env) {
   if (!result.ok()) {
     const absl::StatusCode code = result.status().code();
     // The store will refuse these effects every time (a bad stream id, an
-    // event too large): set the event
-    // aside and go on, rather than hold the partition behind it for ever.
+    // event too large): set the event aside and go on, rather than hold the
+    // partition behind it for ever.
     if (code == absl::StatusCode::kInvalidArgument ||
         code == absl::StatusCode::kOutOfRange) {
       return DeadLetter(absl::StrCat(env.partition(), "/", env.sequence()),
@@ -418,20 +418,24 @@ void Consumer::Loop() {
   // before it.
   absl::Time paused_until = absl::InfinitePast();
   std::map<uint32_t, StoredEvent> held;
+  const auto warn = [this](const absl::Status& s) {
+    log::Warning("cannot apply; will catch up from ReadLog",
+                 {{"source", options_.source}, {"error", s.ToString()}});
+    caught_up_ = false;
+  };
+  const auto ingest_or_hold = [&](uint32_t partition, StoredEvent event) {
+    absl::Status s = Ingest(partition, event);
+    if (s.code() == absl::StatusCode::kUnavailable) {
+      paused_until = absl::Now() + absl::Milliseconds(500);
+      held[partition] = std::move(event);
+    }
+    if (!s.ok()) warn(s);
+  };
   while (running_) {
     if (!held.empty() && absl::Now() >= paused_until) {
       std::map<uint32_t, StoredEvent> retry;
       retry.swap(held);
-      for (const auto& [p, event] : retry) {
-        absl::Status s = Ingest(p, event);
-        if (s.code() == absl::StatusCode::kUnavailable) {
-          paused_until = absl::Now() + absl::Milliseconds(500);
-          held[p] = event;
-        } else if (!s.ok()) {
-          log::Warning("cannot apply; will catch up from ReadLog",
-                       {{"source", options_.source}, {"error", s.ToString()}});
-        }
-      }
+      for (auto& [p, event] : retry) ingest_or_hold(p, std::move(event));
     }
     if (kafka_ == nullptr) {
       absl::Status s = Connect();
@@ -451,27 +455,19 @@ void Consumer::Loop() {
       if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         brokers_down_ = false;
         StoredEvent event;
-        absl::Status s;
         const bool parsed =
             event.ParseFromArray(msg->payload, static_cast<int>(msg->len));
         if (!parsed) {
-          s = DeadLetter(absl::StrCat(msg->partition, "/offset-", msg->offset),
+          absl::Status s =
+              DeadLetter(absl::StrCat(msg->partition, "/offset-", msg->offset),
                          "message is not a StoredEvent", nullptr);
-        } else if (absl::Now() < paused_until && msg->partition >= 0) {
+          if (!s.ok()) warn(s);
+        } else if (absl::Now() < paused_until) {
           held[static_cast<uint32_t>(msg->partition)] = std::move(event);
           caught_up_ = false;
         } else {
-          s = Ingest(static_cast<uint32_t>(msg->partition), event);
-          if (s.code() == absl::StatusCode::kUnavailable &&
-              msg->partition >= 0) {
-            paused_until = absl::Now() + absl::Milliseconds(500);
-            held[static_cast<uint32_t>(msg->partition)] = std::move(event);
-          }
-        }
-        if (!s.ok()) {
-          log::Warning("cannot apply; will catch up from ReadLog",
-                       {{"source", options_.source}, {"error", s.ToString()}});
-          caught_up_ = false;
+          ingest_or_hold(static_cast<uint32_t>(msg->partition),
+                         std::move(event));
         }
         if (msg->partition >= 0 && msg->partition < options_.partitions) {
           offsets[msg->partition] = msg->offset;

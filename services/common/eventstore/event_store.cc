@@ -1269,8 +1269,7 @@ absl::Status EventStore::WaitForPositions(
   }
   auto applied = [&](const Position& p) ABSL_SHARED_LOCKS_REQUIRED(heads_mu_) {
     if (p.service() == options_.service) {
-      return p.partition() < heads_.size() &&
-             heads_[p.partition()] >= p.sequence();
+      return heads_[p.partition()] >= p.sequence();  // partition checked
     }
     auto it = consumed_.find(ConsumedKey(p.service(), p.partition()));
     return it != consumed_.end() && it->second >= p.sequence();

@@ -252,9 +252,10 @@ class EventStore {
                         absl::Time deadline) const;
   // Waits until every position is applied here (own service: committed;
   // others: consumed). DEADLINE_EXCEEDED names the first one missing;
-  // INVALID_ARGUMENT (field min_positions), at once, a position that could
-  // never be applied here: a partition beyond the count, or a service this
-  // one does not follow (see FollowSource).
+  // INVALID_ARGUMENT (field min_positions), at once, for a position that
+  // could never be applied here (a partition beyond the count, a service
+  // this one does not follow (see FollowSource), an own position never
+  // written) and for more than max(64, 5 x partitions) positions.
   absl::Status WaitForPositions(
       const std::vector<wangge::common::v1::Position>& positions,
       absl::Time deadline) const;

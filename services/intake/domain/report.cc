@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/clock/proto_time.h"
+#include "services/common/domain/evidence.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 #include "services/intake/domain/coordinates.h"
@@ -137,10 +138,13 @@ absl::StatusOr<v1::ReportReceived> DecideReport(const ReportInput& in) {
   if (chars == 0 || chars > kMaxDescription) {
     bad.push_back({"description", "required, at most 2000 characters"});
   }
-  if (r.media_size() > 20) {
-    bad.push_back({"media", "at most 20 references"});
+  if (static_cast<size_t>(r.media_size()) > domain::kMaxEvidence) {
+    bad.push_back({"media", absl::StrCat("at most ", domain::kMaxEvidence,
+                                         " references")});
   }
-  for (int i = 0; i < r.media_size() && i < 20; ++i) {
+  for (int i = 0;
+       i < r.media_size() && static_cast<size_t>(i) < domain::kMaxEvidence;
+       ++i) {
     const std::string field = absl::StrCat("media[", i, "]");
     if (r.media(i).uri().empty()) bad.push_back({field + ".uri", "required"});
     if (!IsSha256Hex(r.media(i).sha256())) {

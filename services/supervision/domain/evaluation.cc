@@ -228,11 +228,13 @@ std::vector<CountedFact> FactsOf(const v1::CaseRecord& before,
     // have been read first, from another partition).
     std::string task_id, task_department;
     google::protobuf::Timestamp due_time;
+    bool handled_on_time = false;
     if (type == dispatch::v1::TaskHandled::descriptor()) {
       const auto& e = as((dispatch::v1::TaskHandled*)nullptr);
       task_id = e.task_id();
       task_department = e.department();
       due_time = e.due_time();
+      handled_on_time = e.on_time();
       fact("handled", e.department(), "", common::v1::ROLE_UNSPECIFIED,
            e.on_time())
           .set_task_id(task_id);
@@ -249,8 +251,7 @@ std::vector<CountedFact> FactsOf(const v1::CaseRecord& before,
     // On time if handled by then (a task overdue first is not), counted on
     // this fact: in the window of the deadline, like "due" itself.
     auto& due = fact("due", task_department, "", common::v1::ROLE_UNSPECIFIED,
-                     type == dispatch::v1::TaskHandled::descriptor() &&
-                         as((dispatch::v1::TaskHandled*)nullptr).on_time());
+                     handled_on_time);
     due.set_task_id(task_id);
     *due.mutable_time() = due_time;
     out.back().stable_id = absl::StrCat("due/", task_id);

@@ -1065,6 +1065,16 @@ TEST_F(TwoAxesE2eTest, SixCasesThroughTheClosedLoopAndTheirEvaluation) {
     EXPECT_NE(demo.output.find(step), std::string::npos) << step << "\n"
                                                          << demo.output;
   }
+  // The CLI's lists follow the pages to the end: the demo's closed case is
+  // among the Chengdu district's cases.
+  testing::ToolRun listed =
+      testing::RunTool({"services/cli/wangge", "case", "list", "510101",
+                        "--status=closed", stack_flag, key},
+                       absl::Seconds(60));
+  EXPECT_EQ(listed.code, 0) << listed.output;
+  EXPECT_NE(listed.output.find("closed"), std::string::npos) << listed.output;
+  EXPECT_EQ(("\n" + listed.output).find("\n0 cases"), std::string::npos)
+      << listed.output;
   // The README's alias puts --key_file before the command: `wangge audit`
   // still hands everything to the audit tool.
   testing::ToolRun heads =

@@ -138,8 +138,6 @@ int CaseCommand(const std::vector<char*>& args) {
     return 0;
   }
   if (verb == "list") {
-    auto ctx = Context("shift_leader");
-    if (!ctx.ok()) return Fail(std::string(ctx.status().message()));
     sv::ListCasesRequest r;
     r.set_area_code(id);
     if (!absl::GetFlag(FLAGS_status).empty()) {
@@ -157,7 +155,14 @@ int CaseCommand(const std::vector<char*>& args) {
     r.set_overdue_only(absl::GetFlag(FLAGS_overdue));
     r.set_page_size(1000);
     sv::ListCasesResponse resp;
-    grpc::Status s = stub->ListCases(ctx->get(), r, &resp);
+    grpc::Status s = ListPages(
+        "shift_leader", r, 1000,
+        [&](grpc::ClientContext* c, const sv::ListCasesRequest& q,
+            sv::ListCasesResponse* page) {
+          return stub->ListCases(c, q, page);
+        },
+        [](const sv::ListCasesResponse& all) { return all.cases_size(); },
+        &resp);
     if (!s.ok()) return ReportError(s);
     if (JsonOutput()) return Print(resp), 0;
     for (const auto& c : resp.cases()) PrintCaseRow(c);
@@ -327,13 +332,18 @@ int TaskCommand(const std::vector<char*>& args) {
     return 0;
   }
   if (verb == "queue") {
-    auto ctx = Context(handler);
-    if (!ctx.ok()) return Fail(std::string(ctx.status().message()));
     dv::ListWorkQueueRequest r;
     r.set_department(id);
     r.set_page_size(1000);
     dv::ListWorkQueueResponse resp;
-    grpc::Status s = stub->ListWorkQueue(ctx->get(), r, &resp);
+    grpc::Status s = ListPages(
+        handler, r, 1000,
+        [&](grpc::ClientContext* c, const dv::ListWorkQueueRequest& q,
+            dv::ListWorkQueueResponse* page) {
+          return stub->ListWorkQueue(c, q, page);
+        },
+        [](const dv::ListWorkQueueResponse& all) { return all.tasks_size(); },
+        &resp);
     if (!s.ok()) return ReportError(s);
     if (JsonOutput()) return Print(resp), 0;
     for (const auto& t : resp.tasks()) PrintTaskRow(t);

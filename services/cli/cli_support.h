@@ -53,6 +53,29 @@ std::unique_ptr<grpc::ClientContext> ContextWithToken(const std::string& token);
 // A context with a token of `role` (or --token) and a 30 s deadline.
 absl::StatusOr<std::unique_ptr<grpc::ClientContext>> Context(
     const std::string& role);
+// Follows a List call's pages until `most` rows (counted by `rows`) or the
+// end: a page may be short, even empty, while a token remains (each call
+// scans a bounded number of rows). `call(context, request, page)`.
+template <typename Request, typename Response, typename Call, typename Rows>
+grpc::Status ListPages(const std::string& role, Request request, int most,
+                       Call call, Rows rows, Response* all) {
+  all->Clear();
+  do {
+    auto ctx = Context(role);
+    if (!ctx.ok()) {
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                          std::string(ctx.status().message()));
+    }
+    Response page;
+    grpc::Status s = call(ctx->get(), request, &page);
+    if (!s.ok()) return s;
+    all->MergeFrom(page);
+    all->set_next_page_token(page.next_page_token());
+    request.set_page_token(page.next_page_token());
+  } while (!request.page_token().empty() && rows(*all) < most);
+  return grpc::Status::OK;
+}
+
 // --request_id, or a fresh one.
 std::string RequestId(const std::string& what);
 bool JsonOutput();

@@ -250,7 +250,14 @@ int NoticeCommand(const std::vector<char*>& args) {
     r.set_page_size(1000);
     if (verb == "list") {
       ov::ListNoticesResponse resp;
-      grpc::Status s = Stub()->ListNotices(ctx->get(), r, &resp);
+      grpc::Status s = ListPages(
+          "party_member", r, 1000,
+          [](grpc::ClientContext* c, const ov::ListNoticesRequest& q,
+             ov::ListNoticesResponse* page) {
+            return Stub()->ListNotices(c, q, page);
+          },
+          [](const ov::ListNoticesResponse& all) { return all.notices_size(); },
+          &resp);
       if (!s.ok()) return ReportError(s);
       if (JsonOutput()) return Print(resp), 0;
       for (const auto& n : resp.notices()) PrintNotice(n);

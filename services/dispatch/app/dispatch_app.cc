@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/clock/time_key.h"
+#include "services/common/eventstore/list_page.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 #include "wangge/supervision/v1/events.pb.h"
@@ -391,39 +392,25 @@ void DispatchApp::OnOversightApplied(const common::v1::EventEnvelope& env) {
 absl::StatusOr<v1::ListWorkQueueResponse> DispatchApp::ListWorkQueue(
     const std::string& department, int page_size,
     const std::string& page_token) const {
-  if (page_size < 0) {
-    return status::InvalidField("page_size", "must not be negative");
-  }
-  const size_t limit = page_size == 0 ? 100 : std::min(page_size, 1000);
-  const std::string prefix = department.empty() ? "" : department + "/";
-  v1::ListWorkQueueResponse out;
-  absl::Status inner;
+  eventstore::ListPageRequest request;
+  request.projection = kQueueProjection;
+  request.prefix = department.empty() ? "" : department + "/";
+  request.page_size = page_size;
+  request.page_token = page_token;
   const absl::Time now = clock_->Now();
-  std::string last_key;
-  RETURN_IF_ERROR(store_->ScanProjection(
-      kQueueProjection, prefix, page_token,
-      [&](const std::string& key, const std::string&) {
-        if (static_cast<size_t>(out.tasks_size()) == limit) {
-          out.set_next_page_token(last_key);
-          return false;
-        }
-        // The row's colour was right when written: recompute it now.
-        const std::string task_id = key.substr(key.find('/') + 1);
-        auto task = Load(task_id);
-        if (!task.ok()) {
-          inner = task.status();
-          return false;
-        }
-        auto view = View(*task, now);
-        if (!view.ok()) {
-          inner = view.status();
-          return false;
-        }
-        *out.add_tasks() = std::move(*view);
-        last_key = key;
-        return true;
-      }));
-  RETURN_IF_ERROR(inner);
+  ASSIGN_OR_RETURN(
+      auto page,
+      eventstore::ReadListPage<v1::Task>(
+          *store_, request,
+          [&](const std::string& key,
+              const std::string&) -> absl::StatusOr<std::optional<v1::Task>> {
+            // The row's colour was right when written: recompute it now.
+            ASSIGN_OR_RETURN(auto task, Load(key.substr(key.find('/') + 1)));
+            return View(task, now);
+          }));
+  v1::ListWorkQueueResponse out;
+  for (auto& task : page.rows) *out.add_tasks() = std::move(task);
+  out.set_next_page_token(page.next_page_token);
   return out;
 }
 

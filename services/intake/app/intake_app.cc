@@ -11,6 +11,7 @@
 #include "services/common/clock/proto_time.h"
 #include "services/common/domain/evidence.h"
 #include "services/common/eventstore/key_codec.h"
+#include "services/common/eventstore/list_page.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 #include "services/intake/domain/report.h"
@@ -475,32 +476,30 @@ absl::StatusOr<std::vector<common::v1::Position>> IntakeApp::ForgetReporter(
 absl::StatusOr<v1::ListReportsResponse> IntakeApp::ListReports(
     const std::string& area_code, int page_size, const std::string& page_token,
     const std::string& only_reporter) const {
-  if (page_size < 0)
-    return status::InvalidField("page_size", "must not be negative");
-  const int limit = page_size == 0 ? 100 : std::min(page_size, 1000);
+  eventstore::ListPageRequest request;
+  request.projection = kReportsProjection;
+  request.page_size = page_size;
+  request.page_token = page_token;
+  ASSIGN_OR_RETURN(
+      auto page,
+      eventstore::ReadListPage<v1::Report>(
+          *store_, request,
+          [&](const std::string& key, const std::string& value)
+              -> absl::StatusOr<std::optional<v1::Report>> {
+            v1::Report report;
+            if (!report.ParseFromString(value)) {
+              return absl::DataLossError(absl::StrCat("report row ", key));
+            }
+            if (!absl::StartsWith(report.area_code(), area_code) ||
+                (!only_reporter.empty() &&
+                 report.reporter_subject() != only_reporter)) {
+              return std::nullopt;
+            }
+            return report;
+          }));
   v1::ListReportsResponse out;
-  absl::Status inner;
-  RETURN_IF_ERROR(store_->ScanProjection(
-      kReportsProjection, "", page_token,
-      [&](const std::string& key, const std::string& value) {
-        v1::Report report;
-        if (!report.ParseFromString(value)) {
-          inner = absl::DataLossError("report row");
-          return false;
-        }
-        if (!absl::StartsWith(report.area_code(), area_code)) return true;
-        if (!only_reporter.empty() &&
-            report.reporter_subject() != only_reporter) {
-          return true;
-        }
-        if (out.reports_size() == limit) {
-          out.set_next_page_token(out.reports(limit - 1).case_id());
-          return false;
-        }
-        *out.add_reports() = std::move(report);
-        return true;
-      }));
-  RETURN_IF_ERROR(inner);
+  for (auto& report : page.rows) *out.add_reports() = std::move(report);
+  out.set_next_page_token(page.next_page_token);
   return out;
 }
 

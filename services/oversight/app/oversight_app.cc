@@ -9,6 +9,7 @@
 #include "services/common/clock/proto_time.h"
 #include "services/common/clock/time_key.h"
 #include "services/common/domain/ids.h"
+#include "services/common/eventstore/list_page.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 #include "wangge/dispatch/v1/events.pb.h"
@@ -655,30 +656,27 @@ absl::Status OversightApp::WaitApplied(
 absl::StatusOr<v1::ListNoticesResponse> OversightApp::ListNotices(
     const v1::ListNoticesRequest& q,
     const std::vector<std::string>& scopes) const {
-  if (q.page_size() < 0) {
-    return status::InvalidField("page_size", "must not be negative");
-  }
-  const int limit = q.page_size() == 0 ? 100 : std::min(q.page_size(), 1000);
+  eventstore::ListPageRequest request;
+  request.projection = kNoticesProjection;
+  request.page_size = q.page_size();
+  request.page_token = q.page_token();
+  ASSIGN_OR_RETURN(
+      auto page,
+      eventstore::ReadListPage<v1::Notice>(
+          *store_, request,
+          [&](const std::string& key, const std::string& value)
+              -> absl::StatusOr<std::optional<v1::Notice>> {
+            v1::NoticeRecord n;
+            if (!n.ParseFromString(value)) {
+              return absl::DataLossError(absl::StrCat("notice ", key));
+            }
+            v1::Notice view = NoticeView(n);
+            if (!NoticeWanted(q, scopes, view)) return std::nullopt;
+            return view;
+          }));
   v1::ListNoticesResponse out;
-  absl::Status inner;
-  RETURN_IF_ERROR(store_->ScanProjectionRange(
-      kNoticesProjection, q.page_token().empty() ? "" : q.page_token() + '\0',
-      "\xff", [&](const std::string& key, const std::string& value) {
-        v1::NoticeRecord n;
-        if (!n.ParseFromString(value)) {
-          inner = absl::DataLossError(absl::StrCat("notice ", key));
-          return false;
-        }
-        v1::Notice view = NoticeView(n);
-        if (!NoticeWanted(q, scopes, view)) return true;
-        if (out.notices_size() == limit) {
-          out.set_next_page_token(out.notices(limit - 1).notice_id());
-          return false;
-        }
-        *out.add_notices() = std::move(view);
-        return true;
-      }));
-  RETURN_IF_ERROR(inner);
+  for (auto& n : page.rows) *out.add_notices() = std::move(n);
+  out.set_next_page_token(page.next_page_token);
   return out;
 }
 

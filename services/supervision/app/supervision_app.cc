@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/domain/ids.h"
+#include "services/common/eventstore/list_page.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/status_macros.h"
 #include "wangge/dispatch/v1/events.pb.h"
@@ -409,10 +410,6 @@ absl::StatusOr<v1::Case> SupervisionApp::GetCase(
 
 absl::StatusOr<v1::ListCasesResponse> SupervisionApp::ListCases(
     const v1::ListCasesRequest& q) const {
-  if (q.page_size() < 0) {
-    return status::InvalidField("page_size", "must not be negative");
-  }
-  const int limit = q.page_size() == 0 ? 100 : std::min(q.page_size(), 1000);
   const absl::Time start =
       q.has_start_time() ? FromProto(q.start_time()) : absl::InfinitePast();
   const absl::Time end =
@@ -420,38 +417,39 @@ absl::StatusOr<v1::ListCasesResponse> SupervisionApp::ListCases(
   if (end <= start) {
     return status::InvalidField("end_time", "must be after start_time");
   }
+  eventstore::ListPageRequest request;
+  request.projection = kCasesProjection;
+  request.page_size = q.page_size();
+  request.page_token = q.page_token();
+  ASSIGN_OR_RETURN(
+      auto page,
+      eventstore::ReadListPage<v1::Case>(
+          *store_, request,
+          [&](const std::string& key, const std::string& value)
+              -> absl::StatusOr<std::optional<v1::Case>> {
+            v1::CaseRecord c;
+            if (!c.ParseFromString(value)) {
+              return absl::DataLossError(absl::StrCat("case row ", key));
+            }
+            const auto& o = c.opened();
+            const absl::Time reported = FromProto(o.reported_time());
+            if (!absl::StartsWith(o.area_code(), q.area_code()) ||
+                (q.status() != v1::CASE_STATUS_UNSPECIFIED &&
+                 c.status() != q.status()) ||
+                (!q.category_code().empty() &&
+                 !absl::StartsWith(o.category_code(), q.category_code())) ||
+                (!q.department().empty() &&
+                 std::find(c.departments().begin(), c.departments().end(),
+                           q.department()) == c.departments().end()) ||
+                reported < start || reported >= end ||
+                (q.overdue_only() && !c.overdue())) {
+              return std::nullopt;
+            }
+            return CaseView(c);
+          }));
   v1::ListCasesResponse out;
-  absl::Status inner;
-  RETURN_IF_ERROR(store_->ScanProjectionRange(
-      kCasesProjection, q.page_token().empty() ? "" : q.page_token() + '\0',
-      "\xff", [&](const std::string& key, const std::string& value) {
-        v1::CaseRecord c;
-        if (!c.ParseFromString(value)) {
-          inner = absl::DataLossError(absl::StrCat("case row ", key));
-          return false;
-        }
-        const auto& o = c.opened();
-        const absl::Time reported = FromProto(o.reported_time());
-        if (!absl::StartsWith(o.area_code(), q.area_code()) ||
-            (q.status() != v1::CASE_STATUS_UNSPECIFIED &&
-             c.status() != q.status()) ||
-            (!q.category_code().empty() &&
-             !absl::StartsWith(o.category_code(), q.category_code())) ||
-            (!q.department().empty() &&
-             std::find(c.departments().begin(), c.departments().end(),
-                       q.department()) == c.departments().end()) ||
-            reported < start || reported >= end ||
-            (q.overdue_only() && !c.overdue())) {
-          return true;
-        }
-        if (out.cases_size() == limit) {
-          out.set_next_page_token(out.cases(limit - 1).case_id());
-          return false;
-        }
-        *out.add_cases() = CaseView(c);
-        return true;
-      }));
-  RETURN_IF_ERROR(inner);
+  for (auto& c : page.rows) *out.add_cases() = std::move(c);
+  out.set_next_page_token(page.next_page_token);
   return out;
 }
 

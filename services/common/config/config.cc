@@ -69,6 +69,9 @@ ABSL_FLAG(int, handler_threads, 64,
 ABSL_FLAG(int, max_streams, 1024,
           "Server streams (watches, ReadLog tails) open at once; past it a new "
           "one is refused with RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_streams_per_caller, 64,
+          "Server streams one caller (token subject) may hold open at once, "
+          "so that one client cannot take every place");
 
 namespace wangge::config {
 namespace {
@@ -131,7 +134,8 @@ std::string Describe(const ServiceConfig& c) {
       absl::StrCat("dev_clock_offset_file=", c.dev_clock_offset_file),
       absl::StrCat("drain_timeout=", absl::FormatDuration(c.drain_timeout)),
       absl::StrCat("handler_threads=", c.handler_threads),
-      absl::StrCat("max_streams=", c.max_streams)};
+      absl::StrCat("max_streams=", c.max_streams),
+      absl::StrCat("max_streams_per_caller=", c.max_streams_per_caller)};
   for (const auto& [peer, addr] : c.peers) {
     parts.push_back(absl::StrCat(peer, "_addr=", addr));
   }
@@ -200,6 +204,7 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   c.handler_threads = absl::GetFlag(FLAGS_handler_threads);
   c.max_streams = absl::GetFlag(FLAGS_max_streams);
+  c.max_streams_per_caller = absl::GetFlag(FLAGS_max_streams_per_caller);
   if (service == "registry") c.max_request_bytes = 64 << 20;
   c.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
   c.checkpoint_every_events = absl::GetFlag(FLAGS_checkpoint_every_events);
@@ -259,6 +264,10 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   }
   if (c.max_streams < 1 || c.max_streams > 65536) {
     bad.push_back({"max_streams", "must be 1..65536"});
+  }
+  if (c.max_streams_per_caller < 1 ||
+      c.max_streams_per_caller > c.max_streams) {
+    bad.push_back({"max_streams_per_caller", "must be 1..max_streams"});
   }
   if (c.partitions < 1 || c.partitions > 1024) {
     bad.push_back({"partitions", "must be 1..1024"});

@@ -49,6 +49,7 @@ ABSL_DECLARE_FLAG(std::string, log_level);
 ABSL_DECLARE_FLAG(absl::Duration, drain_timeout);
 ABSL_DECLARE_FLAG(int, handler_threads);
 ABSL_DECLARE_FLAG(int, max_streams);
+ABSL_DECLARE_FLAG(int, max_streams_per_caller);
 ABSL_DECLARE_FLAG(absl::Duration, checkpoint_every);
 ABSL_DECLARE_FLAG(int, checkpoint_every_events);
 
@@ -103,6 +104,8 @@ struct ServiceConfig {
   // Server streams open at once (each holds a thread while its client
   // listens).
   int max_streams = 1024;
+  // Of those, held by one caller (token subject).
+  int max_streams_per_caller = 64;
   // The largest request this server reads. gRPC reads a whole message before
   // any handler (or the token check) runs, so this bounds what an
   // unauthenticated caller can make it hold: 4 MiB, and 64 MiB for the

@@ -75,6 +75,21 @@ TEST_F(ConfigTest, AckAfterKafkaNeedsKafka) {
   EXPECT_TRUE(LoadServiceConfig("registry").ok());
 }
 
+TEST_F(ConfigTest, OneCallersStreamsAreAShareOfTheServers) {
+  absl::SetFlag(&FLAGS_plaintext, true);
+  absl::SetFlag(&FLAGS_jwt_key_file, "/k");
+  absl::SetFlag(&FLAGS_max_streams, 100);
+  absl::SetFlag(&FLAGS_max_streams_per_caller, 101);
+  auto c = LoadServiceConfig("registry");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(status::ViolatedField(c.status()), "max_streams_per_caller");
+  absl::SetFlag(&FLAGS_max_streams_per_caller, 0);
+  EXPECT_FALSE(LoadServiceConfig("registry").ok());
+  absl::SetFlag(&FLAGS_max_streams_per_caller, 100);
+  ASSERT_TRUE(LoadServiceConfig("registry").ok());
+  EXPECT_EQ(LoadServiceConfig("registry")->max_streams_per_caller, 100);
+}
+
 TEST_F(ConfigTest, FollowersOfTheRegistryNeedItsAddressWithKafka) {
   absl::SetFlag(&FLAGS_plaintext, true);
   absl::SetFlag(&FLAGS_jwt_key_file, "/k");

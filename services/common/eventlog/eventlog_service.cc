@@ -124,7 +124,7 @@ grpc::ServerWriteReactor<ReadLogResponse>* EventLogService::ReadLog(
               status::ToGrpcStatus(s));
         }
         auto* reactor = new ReadLogReactor(store_, *request);
-        reactor->Begin();
+        reactor->Begin(caller.actor.subject());
         return reactor;
       });
 }

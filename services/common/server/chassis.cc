@@ -129,6 +129,7 @@ Chassis::Chassis(config::ServiceConfig config, const Clock* clock)
       metrics_(config_.service),
       pool_(std::make_unique<HandlerPool>(config_.handler_threads)) {
   StreamBudget::SetLimit(config_.max_streams);
+  StreamBudget::SetCallerLimit(config_.max_streams_per_caller);
 }
 
 Chassis::~Chassis() { Shutdown(); }

@@ -5,9 +5,9 @@
 // time, for streams that wait for new data (ReadLog's live tail, watches):
 // waiting there never holds one of gRPC's callback threads.
 //
-// Lifecycle: construct with new, call Begin(); Produce() runs on the stream's
-// thread and returns the final status; the object deletes itself when gRPC
-// is done with it.
+// Lifecycle: construct with new, call Begin(caller); Produce() runs on the
+// stream's thread and returns the final status; the object deletes itself when
+// gRPC is done with it.
 
 #include <grpcpp/grpcpp.h>
 
@@ -17,6 +17,7 @@
 #include <memory>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -25,37 +26,68 @@
 
 namespace wangge::server {
 
-// How many threaded streams a process serves at once. Each holds a thread
-// for as long as its client listens, so a flood of watchers could otherwise
-// take every thread and all memory; past the limit a new stream is refused
-// with RESOURCE_EXHAUSTED (clients retry with backoff).
+// How many threaded streams a process serves at once, and one caller
+// (token subject) of them. Each holds a thread for as long as its client
+// listens, so a flood of watchers could otherwise take every thread and all
+// memory, and one runaway client every place; past a limit a new stream is
+// refused with RESOURCE_EXHAUSTED (clients retry with backoff).
 class StreamBudget {
  public:
   static void SetLimit(int limit) { limit_ = limit; }
+  static void SetCallerLimit(int limit) { caller_limit_ = limit; }
   static int limit() { return limit_; }
   static int open() { return open_; }
-  static bool Acquire() {
-    if (open_.fetch_add(1) < limit_) return true;
-    open_.fetch_sub(1);
-    return false;
+  // OK, or RESOURCE_EXHAUSTED saying which limit was reached.
+  static absl::Status Acquire(const std::string& caller) {
+    absl::MutexLock lock(&mu());
+    if (open_ >= limit_) {
+      return status::ResourceExhausted(
+          "this server has its limit of open streams; retry later",
+          absl::Seconds(1));
+    }
+    int& mine = by_caller()[caller];
+    if (mine >= caller_limit_) {
+      return status::ResourceExhausted(
+          absl::StrCat(caller, " has its limit of ", caller_limit_.load(),
+                       " open streams here; close one or retry later"),
+          absl::Seconds(1));
+    }
+    ++mine;
+    ++open_;
+    return absl::OkStatus();
   }
-  static void Release() { open_.fetch_sub(1); }
+  static void Release(const std::string& caller) {
+    absl::MutexLock lock(&mu());
+    auto it = by_caller().find(caller);
+    if (it != by_caller().end() && --it->second == 0) by_caller().erase(it);
+    --open_;
+  }
 
  private:
+  static absl::Mutex& mu() {
+    static absl::Mutex* m = new absl::Mutex;
+    return *m;
+  }
+  static absl::flat_hash_map<std::string, int>& by_caller() {
+    static auto* m = new absl::flat_hash_map<std::string, int>;
+    return *m;
+  }
   static inline std::atomic<int> limit_{1024};
+  static inline std::atomic<int> caller_limit_{64};
   static inline std::atomic<int> open_{0};
 };
 
 template <typename Response>
 class ThreadedStream : public grpc::ServerWriteReactor<Response> {
  public:
-  void Begin() {
-    if (!StreamBudget::Acquire()) {
-      this->Finish(status::ToGrpcStatus(status::ResourceExhausted(
-          "this server has its limit of open streams; retry later",
-          absl::Seconds(1))));
+  // `caller`: the token's subject, whose share of the budget this takes.
+  void Begin(const std::string& caller) {
+    absl::Status admitted = StreamBudget::Acquire(caller);
+    if (!admitted.ok()) {
+      this->Finish(status::ToGrpcStatus(admitted));
       return;
     }
+    caller_ = caller;
     counted_ = true;
     thread_ = std::thread([this] { this->Finish(Produce()); });
   }
@@ -66,7 +98,7 @@ class ThreadedStream : public grpc::ServerWriteReactor<Response> {
   void OnCancel() override { cancelled_ = true; }
   void OnDone() override {
     if (thread_.joinable()) thread_.join();
-    if (counted_) StreamBudget::Release();
+    if (counted_) StreamBudget::Release(caller_);
     delete this;
   }
 
@@ -88,6 +120,7 @@ class ThreadedStream : public grpc::ServerWriteReactor<Response> {
   std::atomic<bool> write_ok_{false};
   std::unique_ptr<absl::Notification> written_;
   std::thread thread_;
+  std::string caller_;
   bool counted_ = false;
 };
 

@@ -52,7 +52,7 @@ class StreamService final : public EchoService::CallbackService {
   grpc::ServerWriteReactor<EchoResponse>* EchoStream(
       grpc::CallbackServerContext*, const EchoRequest* request) override {
     auto* stream = new Burst(request->message(), request->count());
-    stream->Begin();
+    stream->Begin(request->message());
     return stream;
   }
 };
@@ -73,6 +73,7 @@ class ThreadedStreamTest : public ::testing::Test {
   void TearDown() override {
     server_->Shutdown(std::chrono::system_clock::now());
     StreamBudget::SetLimit(1024);
+    StreamBudget::SetCallerLimit(64);
   }
 
   StreamService service_;
@@ -142,6 +143,41 @@ TEST_F(ThreadedStreamTest, PastTheBudgetANewStreamIsRefusedUntilOneCloses) {
     if (!served) absl::SleepFor(absl::Milliseconds(100));
   }
   EXPECT_TRUE(served);
+  second_ctx.TryCancel();
+  second->Finish();
+}
+
+// The test service takes the request's message as the caller.
+TEST_F(ThreadedStreamTest, OneCallerHoldsOnlyItsShareOfTheStreams) {
+  StreamBudget::SetCallerLimit(2);
+  EchoRequest request;
+  request.set_count(1);
+  request.set_message("watcher-a");
+  EchoResponse r;
+  grpc::ClientContext first_ctx, second_ctx;
+  auto first = stub_->EchoStream(&first_ctx, request);
+  auto second = stub_->EchoStream(&second_ctx, request);
+  ASSERT_TRUE(first->Read(&r));
+  ASSERT_TRUE(second->Read(&r));
+  {
+    grpc::ClientContext ctx;
+    auto third = stub_->EchoStream(&ctx, request);
+    EXPECT_FALSE(third->Read(&r));
+    const grpc::Status refused = third->Finish();
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_NE(refused.error_message().find("watcher-a has its limit of 2"),
+              std::string::npos)
+        << refused.error_message();
+  }
+  // Another caller is still served while watcher-a holds its two.
+  request.set_message("watcher-b");
+  grpc::ClientContext other_ctx;
+  auto other = stub_->EchoStream(&other_ctx, request);
+  EXPECT_TRUE(other->Read(&r));
+  other_ctx.TryCancel();
+  other->Finish();
+  first_ctx.TryCancel();
+  first->Finish();
   second_ctx.TryCancel();
   second->Finish();
 }

@@ -148,7 +148,7 @@ class DispatchServer final
           }
           auto* watch =
               new WatchReactor(app_, request->department(), caller.scopes);
-          watch->Begin();
+          watch->Begin(caller.actor.subject());
           return watch;
         });
   }

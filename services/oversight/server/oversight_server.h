@@ -97,7 +97,7 @@ class OversightServer final
           }
           auto* watch = new WatchReactor(app_, OwnNotices(caller, *request),
                                          caller.scopes);
-          watch->Begin();
+          watch->Begin(caller.actor.subject());
           return watch;
         });
   }

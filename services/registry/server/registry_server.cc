@@ -338,7 +338,7 @@ grpc::ServerWriteReactor<v1::RegistryChange>* RegistryServer::WatchChanges(
             chassis_->RoleMayCall(absl::StrCat(kService, "ListStaff"),
                                   caller.actor.role()) &&
                 caller.InScope(""));
-        reactor->Begin();
+        reactor->Begin(caller.actor.subject());
         return reactor;
       });
 }

@@ -146,13 +146,14 @@ class SupervisionServer final
     return chassis_->Stream<v1::Case>(
         context, "wangge.supervision.v1.SupervisionService.WatchCases",
         *request,
-        [=](const server::Caller&) -> grpc::ServerWriteReactor<v1::Case>* {
+        [=](const server::Caller& caller)
+            -> grpc::ServerWriteReactor<v1::Case>* {
           if (app_ == nullptr) {
             return new server::RejectedStream<v1::Case>(
                 grpc::Status(grpc::StatusCode::UNAVAILABLE, "not loaded"));
           }
           auto* watch = new WatchReactor(app_, store_, *request);
-          watch->Begin();
+          watch->Begin(caller.actor.subject());
           return watch;
         });
   }

@@ -647,6 +647,10 @@ def check_prod_tls(by_kind):
         if f"{s}-0.{s}-headless" not in cert.get("dnsNames", []):
             fail(f"prod: the certificate of {s} does not name {s}-0.{s}-headless (what its "
                  f"peers dial)")
+        reflection = configs_of(by_kind, s).get("REFLECTION")
+        if reflection != "false":
+            fail(f"prod: {s} serves gRPC reflection (REFLECTION={reflection!r}); it answers "
+                 f"without a token")
     issuers = {c["spec"]["issuerRef"]["name"] for n, c in certs.items()
                if n.removesuffix("-tls") in SERVICES}
     cron = by_kind.get("CronJob", {}).get("audit-verify")

@@ -69,6 +69,10 @@ ABSL_FLAG(int, handler_threads, 64,
 ABSL_FLAG(int, max_streams, 1024,
           "Server streams (watches, ReadLog tails) open at once; past it a new "
           "one is refused with RESOURCE_EXHAUSTED");
+ABSL_FLAG(bool, reflection, true,
+          "Serve gRPC server reflection on --listen (grpcurl list and "
+          "describe without proto files). It answers without a token: "
+          "production turns it off");
 ABSL_FLAG(int, max_streams_per_caller, 64,
           "Server streams one caller (token subject) may hold open at once, "
           "so that one client cannot take every place");
@@ -135,7 +139,8 @@ std::string Describe(const ServiceConfig& c) {
       absl::StrCat("drain_timeout=", absl::FormatDuration(c.drain_timeout)),
       absl::StrCat("handler_threads=", c.handler_threads),
       absl::StrCat("max_streams=", c.max_streams),
-      absl::StrCat("max_streams_per_caller=", c.max_streams_per_caller)};
+      absl::StrCat("max_streams_per_caller=", c.max_streams_per_caller),
+      absl::StrCat("reflection=", c.reflection ? "true" : "false")};
   for (const auto& [peer, addr] : c.peers) {
     parts.push_back(absl::StrCat(peer, "_addr=", addr));
   }
@@ -205,6 +210,7 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   c.handler_threads = absl::GetFlag(FLAGS_handler_threads);
   c.max_streams = absl::GetFlag(FLAGS_max_streams);
   c.max_streams_per_caller = absl::GetFlag(FLAGS_max_streams_per_caller);
+  c.reflection = absl::GetFlag(FLAGS_reflection);
   if (service == "registry") c.max_request_bytes = 64 << 20;
   c.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
   c.checkpoint_every_events = absl::GetFlag(FLAGS_checkpoint_every_events);

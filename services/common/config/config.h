@@ -50,6 +50,7 @@ ABSL_DECLARE_FLAG(absl::Duration, drain_timeout);
 ABSL_DECLARE_FLAG(int, handler_threads);
 ABSL_DECLARE_FLAG(int, max_streams);
 ABSL_DECLARE_FLAG(int, max_streams_per_caller);
+ABSL_DECLARE_FLAG(bool, reflection);
 ABSL_DECLARE_FLAG(absl::Duration, checkpoint_every);
 ABSL_DECLARE_FLAG(int, checkpoint_every_events);
 
@@ -106,6 +107,10 @@ struct ServiceConfig {
   int max_streams = 1024;
   // Of those, held by one caller (token subject).
   int max_streams_per_caller = 64;
+  // gRPC server reflection on the main port. The reflection service is not
+  // behind the method guard (it names methods, never data), so a deployment
+  // that must not describe its API to callers without a token turns it off.
+  bool reflection = true;
   // The largest request this server reads. gRPC reads a whole message before
   // any handler (or the token check) runs, so this bounds what an
   // unauthenticated caller can make it hold: 4 MiB, and 64 MiB for the

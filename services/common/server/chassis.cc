@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_credentials_options.h>
 #include <signal.h>
@@ -28,6 +29,34 @@ namespace wangge::server {
 namespace {
 
 using google::protobuf::FieldDescriptor;
+
+// Server reflection on this server or not. Linking gRPC's reflection
+// library registers its plugin for every server of the process (a static
+// initializer), so turning it off means taking the plugin out of this
+// builder's list.
+class ReflectionOption : public grpc::ServerBuilderOption {
+ public:
+  explicit ReflectionOption(bool on) : on_(on) {}
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
+                         plugins) override {
+    const auto is_reflection =
+        [](const std::unique_ptr<grpc::ServerBuilderPlugin>& p) {
+          return p->name() == kPluginName;
+        };
+    plugins->erase(
+        std::remove_if(plugins->begin(), plugins->end(), is_reflection),
+        plugins->end());
+    if (on_) {
+      plugins->push_back(
+          std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+    }
+  }
+
+ private:
+  static constexpr char kPluginName[] = "proto_server_reflection";
+  const bool on_;
+};
 using google::protobuf::Message;
 
 constexpr char kLiveness[] = "liveness";
@@ -188,8 +217,8 @@ absl::Status Chassis::RegisterService(
 
 absl::Status Chassis::Start() {
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  builder.SetOption(std::make_unique<ReflectionOption>(config_.reflection));
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (config_.tls.plaintext) {
     creds = grpc::InsecureServerCredentials();

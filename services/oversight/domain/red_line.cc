@@ -528,14 +528,31 @@ absl::StatusOr<std::vector<Emitted>> DecideClaimWish(
         absl::StrCat("wish ", wish.recorded().wish_id(), " is taken"));
   }
   auto m = line.members.find(actor.subject());
+  bool in_post = false;
   const v1::OverseerAssigned* current = nullptr;
+  const std::string& area = wish.recorded().area_code();
   if (m != line.members.end()) {
-    for (const auto& a : m->second.assignments())
-      if (Active(a, now)) current = &a;
+    for (const auto& a : m->second.assignments()) {
+      if (!Active(a, now)) continue;
+      in_post = true;
+      // The wish is on the member's line: in an area the member oversees,
+      // or above it (a community's wish, for a member of one of its grids).
+      if (absl::StartsWith(area, a.area_code()) ||
+          absl::StartsWith(a.area_code(), area)) {
+        current = &a;
+      }
+    }
   }
-  if (current == nullptr) {
+  if (!in_post) {
     return PermissionDenied("party_member_on_the_line",
                             "only a party member in post claims a wish");
+  }
+  if (current == nullptr) {
+    return PermissionDenied(
+        "wish_on_members_line",
+        absl::StrCat("wish ", wish.recorded().wish_id(), " in ", area,
+                     " is not on the line of an area ", actor.subject(),
+                     " oversees"));
   }
   v1::SmallWishClaimed e;
   e.set_wish_id(wish.recorded().wish_id());

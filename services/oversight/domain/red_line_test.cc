@@ -34,6 +34,10 @@ class RedLineTest : public ::testing::Test {
     community_ = registry_.Find(general_)->parent_code;
     street_ = registry_.Find(community_)->parent_code;
     ASSERT_EQ(registry_.Find(street_)->level, "street");
+    for (const auto& [code, area] : registry_.areas) {
+      if (area.level == "street" && code != street_) other_street_ = code;
+    }
+    ASSERT_FALSE(other_street_.empty());
     // Chengdu's line: the street working committee (and the cadres it sends
     // down to the community general grid), a community branch below.
     Register("org-street", v1::ORGANIZATION_KIND_WORKING_COMMITTEE, street_);
@@ -83,7 +87,7 @@ class RedLineTest : public ::testing::Test {
   RedLine line_;
   OversightRules rules_;
   v1::NoticeRecord notice_;
-  std::string micro_, general_, community_, street_;
+  std::string micro_, general_, community_, street_, other_street_;
   const absl::Time t_ = kT0 + absl::Hours(24 * 30);
 };
 
@@ -338,6 +342,15 @@ TEST_F(RedLineTest, SmallWishesAreClaimedAndFulfilledByMembers) {
   EXPECT_EQ(
       status::DeniedRule(DecideClaimWish(wish, line_, stranger, t_).status()),
       "party_member_on_the_line");
+  // A member in post on another branch of the line (another street's
+  // working committee) may not take it.
+  Register("org-elsewhere", v1::ORGANIZATION_KIND_WORKING_COMMITTEE,
+           other_street_);
+  Assign("m-elsewhere", "org-elsewhere", other_street_);
+  EXPECT_EQ(
+      status::DeniedRule(
+          DecideClaimWish(wish, line_, Member("m-elsewhere"), t_).status()),
+      "wish_on_members_line");
   auto claimed = DecideClaimWish(wish, line_, Member("m-micro"), t_);
   ASSERT_TRUE(claimed.ok());
   ASSERT_TRUE(Evolve(wish, *(*claimed)[0].event).ok());
@@ -350,6 +363,20 @@ TEST_F(RedLineTest, SmallWishesAreClaimedAndFulfilledByMembers) {
   auto facts = ParticipationOf(notice_, *(*done)[0].event, registry_, rules_);
   ASSERT_EQ(facts.size(), 2u);
   EXPECT_EQ(facts[1].subject, "org-branch");
+}
+
+// A wish of the community is on the line of a member of one of its grids,
+// and of the street's working committee above it.
+TEST_F(RedLineTest, AWishAboveAMembersGridIsOnTheirLine) {
+  v1::RecordSmallWishRequest r;
+  r.set_area_code(community_);
+  r.set_description("books for the reading room");
+  auto recorded = DecideRecordWish("W2", r);
+  ASSERT_TRUE(recorded.ok());
+  v1::SmallWishRecord wish;
+  ASSERT_TRUE(Evolve(wish, *recorded->event).ok());
+  EXPECT_TRUE(DecideClaimWish(wish, line_, Member("m-micro"), t_).ok());
+  EXPECT_TRUE(DecideClaimWish(wish, line_, Member("m-street"), t_).ok());
 }
 
 }  // namespace

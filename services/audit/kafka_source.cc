@@ -31,7 +31,7 @@ absl::Status ReadTopic(
     absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   const std::string topic = eventbus::TopicOf(service);
-  std::string bootstrap;
+  eventbus::ClientBuild built;
   auto conf = eventbus::MakeClientConf(
       kafka, "wangge-audit",
       // A group id is required to assign partitions; the group is never
@@ -40,7 +40,7 @@ absl::Status ReadTopic(
        {"enable.auto.commit", "false"},
        {"auto.offset.reset", "earliest"},
        {"fetch.wait.max.ms", "100"}},
-      &bootstrap);
+      &built);
   if (!conf.ok()) return conf.status();
   char err[512];
   std::unique_ptr<rd_kafka_t, KafkaDeleter> consumer(
@@ -68,7 +68,7 @@ absl::Status ReadTopic(
                    : "no such topic");
     if (metadata != nullptr) rd_kafka_metadata_destroy(metadata);
     return absl::UnavailableError(
-        absl::StrCat("topic ", topic, " at ", bootstrap, ": ", why));
+        absl::StrCat("topic ", topic, " at ", built.bootstrap, ": ", why));
   }
   const int partitions = metadata->topics[0].partition_cnt;
   rd_kafka_metadata_destroy(metadata);

@@ -334,7 +334,7 @@ void Consumer::OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
 }
 
 absl::Status Consumer::Connect() {
-  std::string bootstrap;
+  ClientBuild built;
   auto made = MakeClientConf(
       options_.kafka, absl::StrCat("wangge-", options_.group_id),
       {
@@ -350,7 +350,7 @@ absl::Status Consumer::Connect() {
           {"queued.max.messages.kbytes", "8192"},
           {"queued.min.messages", "10000"},
       },
-      &bootstrap);
+      &built);
   if (!made.ok()) return made.status();
   rd_kafka_conf_t* conf = *made;
   char err[512];
@@ -379,7 +379,7 @@ absl::Status Consumer::Connect() {
     Disconnect();
     return absl::UnavailableError(rd_kafka_err2str(e));
   }
-  connected_to_ = bootstrap;
+  connected_to_ = std::move(built);
   brokers_down_ = false;
   return absl::OkStatus();
 }
@@ -494,7 +494,7 @@ void Consumer::Loop() {
     }
     if (bootstrap_watch.ShouldReconnect(options_.kafka, brokers_down_,
                                         connected_to_)) {
-      log::Info("kafka bootstrap changed: reconnecting");
+      log::Info("kafka bootstrap or TLS files changed: reconnecting");
       Disconnect();
       continue;
     }

@@ -125,7 +125,7 @@ class Consumer {
   ConsumerOptions options_;
   Handler handler_;
   rd_kafka_t* kafka_ = nullptr;
-  std::string connected_to_;
+  ClientBuild connected_to_;
   std::atomic<bool> running_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> brokers_down_{false};

@@ -1,6 +1,7 @@
 #include "services/common/eventbus/kafka_config.h"
 
 #include <librdkafka/rdkafka.h>
+#include <sys/stat.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -21,6 +22,22 @@ absl::StatusOr<std::string> KafkaEndpoint::Resolve() const {
     return absl::UnavailableError(absl::StrCat(bootstrap_file, " is empty"));
   }
   return trimmed;
+}
+
+std::string KafkaEndpoint::TlsFilesStamp() const {
+  std::string stamp;
+  for (const std::string* path : {&ca_file, &cert_file, &key_file}) {
+    if (path->empty()) continue;
+    struct stat st;
+    if (::stat(path->c_str(), &st) != 0) {
+      absl::StrAppend(&stamp, *path, " missing;");
+      continue;
+    }
+    absl::StrAppend(&stamp, *path, " ", st.st_dev, ":", st.st_ino, ":",
+                    st.st_size, ":", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec,
+                    ";");
+  }
+  return stamp;
 }
 
 std::vector<std::pair<std::string, std::string>>
@@ -52,9 +69,12 @@ absl::StatusOr<rd_kafka_conf_t*> MakeKafkaConf(
 absl::StatusOr<rd_kafka_conf_t*> MakeClientConf(
     const KafkaEndpoint& endpoint, const std::string& client_id,
     const std::vector<std::pair<std::string, std::string>>& settings,
-    std::string* bootstrap) {
+    ClientBuild* built) {
   auto resolved = endpoint.Resolve();
   if (!resolved.ok()) return resolved.status();
+  // Before librdkafka reads the files: a renewal in between is seen as a
+  // change (one rebuild too many), never missed.
+  std::string tls_files = endpoint.TlsFilesStamp();
   std::vector<std::pair<std::string, std::string>> all = {
       {"bootstrap.servers", *resolved},
       {"client.id", client_id},
@@ -64,13 +84,17 @@ absl::StatusOr<rd_kafka_conf_t*> MakeClientConf(
   for (auto& s : endpoint.SecuritySettings()) all.push_back(std::move(s));
   all.insert(all.end(), settings.begin(), settings.end());
   auto conf = MakeKafkaConf(all);
-  if (conf.ok()) *bootstrap = *resolved;
+  if (conf.ok()) *built = ClientBuild{*resolved, std::move(tls_files)};
   return conf;
 }
 
 bool BootstrapWatch::ShouldReconnect(const KafkaEndpoint& endpoint,
                                      bool brokers_down,
-                                     const std::string& connected_to) {
+                                     const ClientBuild& built) {
+  if (!endpoint.ca_file.empty() && absl::Now() >= next_tls_check_) {
+    next_tls_check_ = absl::Now() + tls_check_;
+    if (endpoint.TlsFilesStamp() != built.tls_files) return true;
+  }
   if (!brokers_down) {
     down_since_ = absl::InfiniteFuture();
     return false;
@@ -80,7 +104,7 @@ bool BootstrapWatch::ShouldReconnect(const KafkaEndpoint& endpoint,
   if (now - down_since_ < absl::Seconds(1)) return false;
   down_since_ = now;  // look again in a second
   auto bootstrap = endpoint.Resolve();
-  return bootstrap.ok() && *bootstrap != connected_to;
+  return bootstrap.ok() && *bootstrap != built.bootstrap;
 }
 
 std::string TopicOf(const std::string& service) {

@@ -27,6 +27,17 @@ struct KafkaEndpoint {
   std::vector<std::pair<std::string, std::string>> SecuritySettings() const;
   // Current bootstrap servers (trimmed), or an error naming the file.
   absl::StatusOr<std::string> Resolve() const;
+  // Which TLS files are there now (device, inode, size and modification
+  // time of each; "" without TLS): a renewal changes it, also when
+  // Kubernetes swaps a mounted Secret's files through a new symlink.
+  std::string TlsFilesStamp() const;
+};
+
+// What a client was built with: librdkafka reads the bootstrap servers and
+// the TLS files once, when the client is made.
+struct ClientBuild {
+  std::string bootstrap;
+  std::string tls_files;  // KafkaEndpoint::TlsFilesStamp() then
 };
 
 // A librdkafka configuration from name/value pairs, or the first setting it
@@ -41,18 +52,24 @@ absl::StatusOr<rd_kafka_conf_t*> MakeKafkaConf(
 absl::StatusOr<rd_kafka_conf_t*> MakeClientConf(
     const KafkaEndpoint& endpoint, const std::string& client_id,
     const std::vector<std::pair<std::string, std::string>>& settings,
-    std::string* bootstrap);
+    ClientBuild* built);
 
-// When the brokers have been unreachable for a while, whether the bootstrap
-// servers moved (the dev broker restarted on a new port): then the client
-// should be rebuilt. Call on every loop turn with the client's current
-// state; `connected_to` is what the client was built with.
+// Whether a client should be rebuilt: when the brokers have been
+// unreachable for a while and the bootstrap servers moved (the dev broker
+// restarted on a new port), or when the TLS files changed since it was built
+// (a renewed client certificate or CA, looked at every `tls_check`; the old
+// certificate would fail every handshake once it expires). Call on every
+// loop turn with the client's current state and what it was built with.
 class BootstrapWatch {
  public:
+  explicit BootstrapWatch(absl::Duration tls_check = absl::Seconds(10))
+      : tls_check_(tls_check) {}
   bool ShouldReconnect(const KafkaEndpoint& endpoint, bool brokers_down,
-                       const std::string& connected_to);
+                       const ClientBuild& built);
 
  private:
+  const absl::Duration tls_check_;
+  absl::Time next_tls_check_ = absl::InfinitePast();
   absl::Time down_since_ = absl::InfiniteFuture();
 };
 

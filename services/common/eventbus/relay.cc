@@ -154,7 +154,7 @@ void Relay::OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* msg,
 }
 
 absl::Status Relay::Connect() {
-  std::string bootstrap;
+  ClientBuild built;
   auto made = MakeClientConf(
       options_.kafka, absl::StrCat("wangge-", store_->service(), "-relay"),
       {
@@ -170,7 +170,7 @@ absl::Status Relay::Connect() {
           // Wait out outages: never expire a message.
           {"message.timeout.ms", "0"},
       },
-      &bootstrap);
+      &built);
   if (!made.ok()) return made.status();
   rd_kafka_conf_t* conf = *made;
   char err[512];
@@ -182,7 +182,7 @@ absl::Status Relay::Connect() {
     rd_kafka_conf_destroy(conf);  // kept by the client only on success
     return absl::UnavailableError(err);
   }
-  connected_to_ = bootstrap;
+  connected_to_ = std::move(built);
   brokers_down_ = false;
   fatal_ = false;
   need_watermark_check_ = true;
@@ -339,7 +339,7 @@ void Relay::Loop() {
     }
     if (bootstrap_watch_.ShouldReconnect(options_.kafka, brokers_down_,
                                          connected_to_)) {
-      log::Info("kafka bootstrap changed: reconnecting");
+      log::Info("kafka bootstrap or TLS files changed: reconnecting");
       ++rebuilds_;
       Disconnect();
       continue;

@@ -95,7 +95,7 @@ class Relay {
 
   eventstore::EventStore* const store_;
   RelayOptions options_;
-  std::string connected_to_;
+  ClientBuild connected_to_;
   rd_kafka_t* producer_ = nullptr;
   std::atomic<bool> running_{false};
   std::atomic<bool> brokers_down_{false};

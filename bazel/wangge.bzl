@@ -26,8 +26,20 @@ def wangge_cc_library(name, copts = [], **kwargs):
 # and held more memory (docs/benchmarks.md).
 TCMALLOC = "@system//:tcmalloc_minimal"
 
-def wangge_cc_binary(name, copts = [], **kwargs):
-    native.cc_binary(name = name, copts = WANGGE_COPTS + copts, **kwargs)
+# Third-party leaks the sanitizers should not report
+# (bazel/sanitizer_defaults.cc), linked under --config=sanitizer only.
+_SANITIZER_DEPS = select({
+    "//bazel:sanitizer": ["//bazel:sanitizer_defaults"],
+    "//conditions:default": [],
+})
+
+def wangge_cc_binary(name, copts = [], deps = [], **kwargs):
+    native.cc_binary(
+        name = name,
+        copts = WANGGE_COPTS + copts,
+        deps = deps + _SANITIZER_DEPS,
+        **kwargs
+    )
 
 def wangge_cc_test(name, copts = [], deps = [], size = "small", main = True, **kwargs):
     """A GoogleTest test; `main = False` when the test defines main() itself."""
@@ -37,7 +49,7 @@ def wangge_cc_test(name, copts = [], deps = [], size = "small", main = True, **k
     native.cc_test(
         name = name,
         copts = WANGGE_COPTS + copts,
-        deps = deps + test_deps,
+        deps = deps + test_deps + _SANITIZER_DEPS,
         size = size,
         **kwargs
     )

@@ -62,14 +62,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint64_t n = 1 + data[0] % 64;
   const uint64_t index = data[1] % n;
   const uint64_t m = 1 + data[2] % n;
-  const uint8_t mode = data[3];
   const Tree tree = f.tree();
   const std::string leaf = f.levels[0][index];
   auto genuine = *tree.InclusionProof(index, n);
   auto genuine_c = *tree.ConsistencyProof(m, n);
   std::vector<std::string> proof = genuine;
   std::vector<std::string> cproof = genuine_c;
-  // Mutate the proofs with the remaining bytes.
+  // Mutate the proofs with the bytes after the header (data[3] is unused).
   for (size_t i = 4; i + 1 < size; i += 2) {
     auto& target = (data[i] & 1) ? cproof : proof;
     const uint8_t op = data[i] >> 1;

@@ -1,18 +1,21 @@
 // Registry benchmark (manual): generation and import (decide + evolve, with
-// every validation) time and memory, then locate lookups per second on one
-// core with random points, for a Dongcheng-sized and a Chengdu-sized city.
+// every validation; areas, the demo policy and staff for every post) time
+// and memory, then who serves an area (StaffOf) and locate lookups per
+// second on one core, for a Dongcheng-sized and a Chengdu-sized city.
 //
 //   bazel run -c opt //services/registry/domain:area_index_bench --
 //   [dongcheng|chengdu]
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <random>
 
 #include "absl/time/clock.h"
 #include "services/registry/domain/area_index.h"
+#include "services/registry/domain/policy.h"
 #include "services/registry/generator/city_generator.h"
 
 using namespace wangge::registry;
@@ -33,6 +36,9 @@ void Run(const char* name, const CitySpec& spec) {
   absl::Time start = absl::Now();
   auto d = GenerateCity(spec, 1, t0);
   if (!d.ok()) std::abort();
+  // With the policy, departments and staff for every post (a worker per
+  // grid and micro-grid, a supervisor per community), as a deployment has.
+  AddDemoPolicy(&*d, 1, t0);
   const double gen = absl::ToDoubleSeconds(absl::Now() - start);
   const long rss_before = RssMiB();
   start = absl::Now();
@@ -58,6 +64,26 @@ void Run(const char* name, const CitySpec& spec) {
       "%.2f s | RSS %ld MiB (state+index ~%ld MiB) |\n",
       name, state.areas.size(), leaves, gen, import, build, RssMiB(),
       RssMiB() - rss_before);
+  // Who serves an area (StaffOf): supervision asks for the supervisors of
+  // the case's area at every report and every handled task.
+  {
+    std::vector<std::string> finest;
+    for (const auto& [code, area] : state.areas) {
+      if (state.children.count(code) == 0) finest.push_back(code);
+    }
+    std::shuffle(finest.begin(), finest.end(), std::mt19937_64(3));
+    if (finest.size() > 20000) finest.resize(20000);
+    size_t found = 0;
+    start = absl::Now();
+    for (const auto& code : finest) {
+      found += StaffOf(state, code, "supervisor", t0 + absl::Hours(1)).size();
+    }
+    const double s = absl::ToDoubleSeconds(absl::Now() - start);
+    std::printf(
+        "| %s | supervisors of an area (StaffOf), %zu staff, %zu finest "
+        "areas | %.0f lookups/s | %zu found |\n",
+        name, state.staff.size(), finest.size(), finest.size() / s, found);
+  }
   // Random points over the city's envelope (some fall outside: misses).
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> ux(spec.center_lon - spec.radius_deg,

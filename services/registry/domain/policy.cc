@@ -397,8 +397,20 @@ absl::StatusOr<Responsible> ResolveDepartment(const RegistryState& state,
 std::vector<v1::StaffAssigned> StaffOf(const RegistryState& state,
                                        const std::string& area_code,
                                        const std::string& role, absl::Time t) {
+  // Whoever could serve it: staff once posted to the area or one above it
+  // (an area's code starts with each of its ancestors').
+  absl::flat_hash_set<absl::string_view> candidates;
+  for (size_t n = 0; n <= area_code.size(); ++n) {
+    auto it =
+        state.staff_by_area.find(absl::string_view(area_code).substr(0, n));
+    if (it == state.staff_by_area.end()) continue;
+    for (const auto& id : it->second) candidates.insert(id);
+  }
   std::vector<v1::StaffAssigned> out;
-  for (const auto& [id, history] : state.staff) {
+  for (absl::string_view id : candidates) {
+    auto found = state.staff.find(id);
+    if (found == state.staff.end()) continue;
+    const auto& history = found->second;
     const v1::StaffAssigned* current = nullptr;
     for (const auto& a : history) {
       const absl::Time start = FromProto(a.start_time());

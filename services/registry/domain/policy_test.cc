@@ -1,9 +1,13 @@
 #include "services/registry/domain/policy.h"
 
+#include <algorithm>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/status/errors.h"
+#include "services/registry/generator/city_generator.h"
 
 namespace wangge::registry {
 namespace {
@@ -305,6 +309,94 @@ TEST_F(PolicyTest, InvalidPoliciesComponentsAndStaffNameTheField) {
   bad.set_role("department_handler");
   bad.set_department("nobody");
   EXPECT_EQ(Field(DecideAssignStaff(state_, bad).status()), "department");
+}
+
+// Who serves an area is found through its code's prefixes; the answer must
+// be the one a walk over every staff member gives: for every area of the
+// demo city, each role, and after posts changed (a supervisor moved to
+// another area a month on, a worker's post ended).
+TEST(StaffOfTest, PrefixLookupAnswersAsAWalkOfEveryStaffMember) {
+  const absl::Time t0 = absl::FromUnixSeconds(1704067200);
+  auto demo = GenerateDemo(1, t0);
+  ASSERT_TRUE(demo.ok());
+  RegistryState state;
+  auto events = DecideImport(state, *demo);
+  ASSERT_TRUE(events.ok()) << events.status();
+  for (const auto& e : *events) ASSERT_TRUE(Evolve(state, e).ok());
+  ASSERT_GT(state.staff.size(), 10u);
+
+  std::vector<std::string> codes;
+  for (const auto& [code, area] : state.areas) codes.push_back(code);
+  std::sort(codes.begin(), codes.end());
+  const auto first_of = [&](const std::string& role) -> v1::StaffAssigned {
+    for (const auto& code : codes) {
+      auto s = StaffOf(state, code, role, t0 + absl::Hours(1));
+      if (!s.empty()) return s[0];
+    }
+    return v1::StaffAssigned();
+  };
+  v1::StaffAssigned moved = first_of("supervisor");
+  ASSERT_FALSE(moved.staff_id().empty());
+  moved.clear_area_codes();
+  moved.add_area_codes(codes.back());
+  *moved.mutable_start_time() = ToProto(t0 + absl::Hours(24 * 30));
+  auto e = DecideAssignStaff(state, moved);
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_TRUE(Evolve(state, *e).ok());
+  v1::StaffAssigned ended = first_of("grid_worker");
+  ASSERT_FALSE(ended.staff_id().empty());
+  *ended.mutable_start_time() = ToProto(t0 + absl::Hours(2));
+  *ended.mutable_end_time() = ToProto(t0 + absl::Hours(24 * 20));
+  e = DecideAssignStaff(state, ended);
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_TRUE(Evolve(state, *e).ok());
+
+  // The walk StaffOf used to be.
+  const auto walk = [&](const std::string& area, const std::string& role,
+                        absl::Time t) {
+    std::vector<std::string> out;
+    for (const auto& [id, history] : state.staff) {
+      const v1::StaffAssigned* current = nullptr;
+      for (const auto& a : history) {
+        const absl::Time end =
+            a.has_end_time() ? FromProto(a.end_time()) : absl::InfiniteFuture();
+        if (FromProto(a.start_time()) <= t && t < end) current = &a;
+      }
+      if (current == nullptr || (!role.empty() && current->role() != role))
+        continue;
+      for (const auto& c : current->area_codes()) {
+        if (absl::StartsWith(area, c)) {
+          out.push_back(id);
+          break;
+        }
+      }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  codes.push_back("999999");  // no such area
+  size_t answered = 0;
+  for (const absl::Time t : {t0 + absl::Hours(1), t0 + absl::Hours(24 * 25),
+                             t0 + absl::Hours(24 * 40)}) {
+    for (const auto& code : codes) {
+      for (const std::string role :
+           {"", "supervisor", "grid_worker", "micro_grid_worker"}) {
+        std::vector<std::string> ids;
+        for (const auto& s : StaffOf(state, code, role, t))
+          ids.push_back(s.staff_id());
+        ASSERT_EQ(ids, walk(code, role, t)) << code << " " << role << " " << t;
+        answered += !ids.empty();
+      }
+    }
+  }
+  EXPECT_GT(answered, codes.size());  // most areas have someone
+  // The move shows: the supervisor serves the new area a month on.
+  std::vector<std::string> there;
+  for (const auto& s : StaffOf(state, codes[codes.size() - 2], "supervisor",
+                               t0 + absl::Hours(24 * 40)))
+    there.push_back(s.staff_id());
+  EXPECT_NE(std::find(there.begin(), there.end(), moved.staff_id()),
+            there.end());
 }
 
 }  // namespace

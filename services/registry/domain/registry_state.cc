@@ -213,6 +213,9 @@ absl::Status Evolve(RegistryState& state, const RegistryEvent& event) {
     state.components[e->component_id()] = *e;
   } else if (const auto* e = std::get_if<v1::StaffAssigned>(&event)) {
     state.staff[e->staff_id()].push_back(*e);
+    for (const auto& area : e->area_codes()) {
+      state.staff_by_area[area].insert(e->staff_id());
+    }
   } else if (const auto* e = std::get_if<v1::AreaRetired>(&event)) {
     auto it = state.areas.find(e->code());
     if (it == state.areas.end())

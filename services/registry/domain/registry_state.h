@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/registry/domain/geometry.h"
@@ -56,6 +57,12 @@ struct RegistryState {
   absl::flat_hash_map<std::string, v1::ComponentRegistered> components;
   // Every assignment of each staff member, in order.
   absl::flat_hash_map<std::string, std::vector<v1::StaffAssigned>> staff;
+  // Staff ids by every area code one of their assignments ever named: who
+  // serves an area is found from its code's prefixes, not by walking every
+  // staff member (a Chengdu-sized city has ~115,000, and supervision asks
+  // for an area's supervisors at every report and every handled task).
+  absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>>
+      staff_by_area;
   absl::flat_hash_map<std::string, v1::AreaLevel> levels;  // by name
   absl::flat_hash_map<std::string, Area> areas;            // by code
   absl::flat_hash_map<std::string, std::vector<std::string>> children;

@@ -78,12 +78,12 @@ absl::Status OversightApp::Load() {
           inner = absl::DataLossError("member row");
           return false;
         }
-        line.members[k] = m;
+        RestoreMember(line, k, std::move(m));
         return true;
       }));
   RETURN_IF_ERROR(inner);
   absl::MutexLock lock(&line_mu_);
-  line_ = std::make_shared<const RedLine>(std::move(line));
+  line_ = std::make_shared<RedLine>(std::move(line));
   return absl::OkStatus();
 }
 
@@ -397,11 +397,18 @@ absl::StatusOr<v1::OversightCommandResponse> OversightApp::Commit(
                     d == v1::OverseerAssigned::descriptor();
   }
   if (changes_line) {
-    // Copy on write: readers keep the snapshot they took.
+    // Copy on write: readers keep the snapshot they took. None holds this
+    // one (its count cannot rise: copies are taken under line_mu_): change
+    // it in place, since a copy of a city-wide line per assignment made
+    // loading the line quadratic.
     absl::MutexLock lock(&line_mu_);
-    auto next = std::make_shared<RedLine>(*line_);
-    for (const auto& e : emitted) (void)Evolve(*next, *e.event);
-    line_ = std::move(next);
+    if (line_.use_count() == 1) {
+      for (const auto& e : emitted) (void)Evolve(*line_, *e.event);
+    } else {
+      auto next = std::make_shared<RedLine>(*line_);
+      for (const auto& e : emitted) (void)Evolve(*next, *e.event);
+      line_ = std::move(next);
+    }
   }
   Publish(changed);
   for (const auto& p : result.positions) *response.add_positions() = p;
@@ -430,10 +437,11 @@ absl::StatusOr<v1::OversightCommandResponse> OversightApp::RegisterOrganization(
       return response;
     }
   }
-  const std::shared_ptr<const RedLine> line = Line();
+  // The snapshot is let go before Commit, so that Commit can change the
+  // line in place.
   ASSIGN_OR_RETURN(Emitted e,
                    registry_->Read([&](const registry::RegistryState& s) {
-                     return DecideRegisterOrganization(*line, s, r);
+                     return DecideRegisterOrganization(*Line(), s, r);
                    }));
   return Commit(actor, command, r.organization_id(), {}, {std::move(e)});
 }
@@ -450,10 +458,10 @@ absl::StatusOr<v1::OversightCommandResponse> OversightApp::AssignOverseer(
       return response;
     }
   }
-  const std::shared_ptr<const RedLine> line = Line();
+  // (As above: no snapshot held into Commit.)
   ASSIGN_OR_RETURN(Emitted e,
                    registry_->Read([&](const registry::RegistryState& s) {
-                     return DecideAssignOverseer(*line, s, rules_, r);
+                     return DecideAssignOverseer(*Line(), s, rules_, r);
                    }));
   return Commit(actor, command, r.member_id(), {}, {std::move(e)});
 }

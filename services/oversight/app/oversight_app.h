@@ -157,8 +157,9 @@ class OversightApp {
   const OversightRules rules_;
   const Clock* const clock_;
   mutable absl::Mutex line_mu_;
-  std::shared_ptr<const RedLine> line_ ABSL_GUARDED_BY(line_mu_) =
-      std::make_shared<const RedLine>();
+  // Handed out as const snapshots; changed in place only while none is out.
+  std::shared_ptr<RedLine> line_ ABSL_GUARDED_BY(line_mu_) =
+      std::make_shared<RedLine>();
   notify::Listeners<v1::Notice> listeners_;
   eventstore::TimerThread timers_;
 };

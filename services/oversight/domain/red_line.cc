@@ -72,11 +72,20 @@ absl::Status Evolve(RedLine& line, const google::protobuf::Message& event) {
     auto& m = line.members[a.member_id()];
     *m.add_assignments() = a;
     m.set_version(m.version() + 1);
+    line.members_by_area[a.area_code()].insert(a.member_id());
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("the red line has no event ", d->full_name()));
   }
   return absl::OkStatus();
+}
+
+void RestoreMember(RedLine& line, const std::string& member_id,
+                   v1::MemberRecord record) {
+  for (const auto& a : record.assignments()) {
+    line.members_by_area[a.area_code()].insert(member_id);
+  }
+  line.members[member_id] = std::move(record);
 }
 
 absl::StatusOr<Emitted> DecideRegisterOrganization(
@@ -196,10 +205,14 @@ absl::StatusOr<Emitted> DecideAssignOverseer(
 std::optional<Overseer> OverseerOf(const RedLine& line,
                                    const std::string& area_code, absl::Time t) {
   std::optional<Overseer> best;
-  for (const auto& [id, m] : line.members) {
+  auto posted = line.members_by_area.find(area_code);
+  if (posted == line.members_by_area.end()) return best;
+  for (const std::string& id : posted->second) {
+    auto member = line.members.find(id);
+    if (member == line.members.end()) continue;
     // The member's assignment in force at t (the latest that started).
     const v1::OverseerAssigned* current = nullptr;
-    for (const auto& a : m.assignments())
+    for (const auto& a : member->second.assignments())
       if (Active(a, t)) current = &a;
     if (current == nullptr || current->area_code() != area_code) continue;
     if (!best || id < best->member_id) {

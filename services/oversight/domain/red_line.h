@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/common/domain/emitted.h"
@@ -80,9 +81,19 @@ struct RedLine {
   absl::flat_hash_map<std::string, v1::PartyOrganizationRegistered>
       organizations;
   absl::flat_hash_map<std::string, v1::MemberRecord> members;
+  // Member ids by every area one of their assignments ever named: who
+  // oversees an area is looked up there, not by walking every member (a
+  // Chengdu-wide line has ~114,000 posts, and every notice and every climb
+  // asks, as does the coverage report for each area).
+  absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>>
+      members_by_area;
 };
 
 absl::Status Evolve(RedLine& line, const google::protobuf::Message& event);
+// A member's record as the members projection keeps it (a service start),
+// with its index entries.
+void RestoreMember(RedLine& line, const std::string& member_id,
+                   v1::MemberRecord record);
 
 absl::StatusOr<Emitted> DecideRegisterOrganization(
     const RedLine& line, const registry::RegistryState& registry,

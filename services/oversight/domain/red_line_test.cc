@@ -209,7 +209,7 @@ TEST_F(RedLineTest, AGapSendsTheNoticeUpFlagged) {
   RedLine gap;  // the same line without the micro-grid's overseer
   gap.organizations = line_.organizations;
   for (const auto& [id, m] : line_.members)
-    if (id != "m-micro") gap.members[id] = m;
+    if (id != "m-micro") RestoreMember(gap, id, m);
   auto raised = DecideRaise(gap, registry_, Overdue(), rules_, t_);
   ASSERT_TRUE(raised.ok());
   const auto& e = static_cast<const v1::NoticeRaised&>(*raised->event);
@@ -260,6 +260,76 @@ TEST_F(RedLineTest, CoverageOfAFullyCoveredBranchAndStaleOverseers) {
   ASSERT_EQ(c.stale_overseer_ids_size(), 1);
   EXPECT_EQ(c.stale_overseer_ids(0), "m-ghost");
   EXPECT_FALSE(c.unbroken());
+}
+
+// Who oversees an area is found through the index of members by area; the
+// answer must be the one a walk over every member gives, for every area and
+// at moments around a move (a member posted to the micro-grid, then to the
+// general grid) and a post that ended.
+TEST_F(RedLineTest, OverseerOfAnswersAsAWalkOfEveryMember) {
+  v1::AssignOverseerRequest r;
+  r.set_member_id("m-a-moved");  // sorts before m-micro and m-general
+  r.set_organization_id("org-branch");
+  r.set_area_code(micro_);
+  *r.mutable_start_time() = ToProto(kT0 + absl::Hours(1));
+  auto e = DecideAssignOverseer(line_, registry_, rules_, r);
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_TRUE(Evolve(line_, *e->event).ok());
+  r.set_area_code(general_);
+  *r.mutable_start_time() = ToProto(kT0 + absl::Hours(48));
+  e = DecideAssignOverseer(line_, registry_, rules_, r);
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_TRUE(Evolve(line_, *e->event).ok());
+  r.set_member_id("m-a-left");
+  r.set_area_code(community_);
+  r.set_organization_id("org-street");
+  *r.mutable_start_time() = ToProto(kT0);
+  *r.mutable_end_time() = ToProto(kT0 + absl::Hours(24));
+  e = DecideAssignOverseer(line_, registry_, rules_, r);
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_TRUE(Evolve(line_, *e->event).ok());
+
+  const auto walk = [&](const std::string& area, absl::Time t) {
+    std::optional<Overseer> best;
+    for (const auto& [id, m] : line_.members) {
+      const v1::OverseerAssigned* current = nullptr;
+      for (const auto& a : m.assignments()) {
+        const absl::Time end =
+            a.has_end_time() ? FromProto(a.end_time()) : absl::InfiniteFuture();
+        if (FromProto(a.start_time()) <= t && t < end) current = &a;
+      }
+      if (current == nullptr || current->area_code() != area) continue;
+      if (!best || id < best->member_id)
+        best = Overseer{id, current->organization_id()};
+    }
+    return best;
+  };
+  size_t found = 0, moments = 0;
+  for (const absl::Time t : {kT0 + absl::Minutes(30), kT0 + absl::Hours(2),
+                             kT0 + absl::Hours(30), kT0 + absl::Hours(72)}) {
+    for (const auto& [code, area] : registry_.areas) {
+      const auto got = OverseerOf(line_, code, t);
+      const auto want = walk(code, t);
+      ASSERT_EQ(got.has_value(), want.has_value()) << code << " " << t;
+      if (!got) continue;
+      EXPECT_EQ(got->member_id, want->member_id) << code << " " << t;
+      EXPECT_EQ(got->organization_id, want->organization_id);
+      ++found;
+    }
+    ++moments;
+  }
+  EXPECT_GE(found, 4 * moments);  // the four posts of the fixture at least
+  // The move shows: the micro-grid's first, then the general grid's.
+  EXPECT_EQ(OverseerOf(line_, micro_, kT0 + absl::Hours(2))->member_id,
+            "m-a-moved");
+  EXPECT_EQ(OverseerOf(line_, micro_, kT0 + absl::Hours(72))->member_id,
+            "m-micro");
+  EXPECT_EQ(OverseerOf(line_, general_, kT0 + absl::Hours(72))->member_id,
+            "m-a-moved");
+  EXPECT_EQ(OverseerOf(line_, community_, kT0 + absl::Hours(2))->member_id,
+            "m-a-left");
+  EXPECT_EQ(OverseerOf(line_, community_, kT0 + absl::Hours(30))->member_id,
+            "m-community");
 }
 
 TEST_F(RedLineTest, RegistrationIsValidated) {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <random>
 
 #include "absl/time/clock.h"
@@ -64,6 +65,23 @@ void Run(const char* name, const CitySpec& spec) {
       "%.2f s | RSS %ld MiB (state+index ~%ld MiB) |\n",
       name, state.areas.size(), leaves, gen, import, build, RssMiB(),
       RssMiB() - rss_before);
+  // The copies services keep, replayed from the events: with boundaries
+  // (intake's) and without (supervision's, dispatch's, oversight's).
+  std::vector<std::unique_ptr<RegistryState>> copies;  // kept to the end
+  for (const bool keep : {false, true}) {
+    const long before = RssMiB();
+    start = absl::Now();
+    auto& copy = copies.emplace_back(std::make_unique<RegistryState>());
+    copy->keep_boundaries = keep;
+    for (const auto& e : *events) {
+      if (!Evolve(*copy, e).ok()) std::abort();
+    }
+    std::printf(
+        "| %s | a service's copy %s boundaries | replay %.1f s | ~%ld "
+        "MiB |\n",
+        name, keep ? "with" : "without",
+        absl::ToDoubleSeconds(absl::Now() - start), RssMiB() - before);
+  }
   // Who serves an area (StaffOf): supervision asks for the supervisors of
   // the case's area at every report and every handled task.
   {

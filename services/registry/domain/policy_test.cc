@@ -399,5 +399,54 @@ TEST(StaffOfTest, PrefixLookupAnswersAsAWalkOfEveryStaffMember) {
             there.end());
 }
 
+// A copy without boundaries (supervision's, dispatch's, oversight's) holds
+// the same tree, history, policy and staff, and answers who serves an area
+// and who handles a category there as the full one does.
+TEST(StaffOfTest, AStateWithoutBoundariesAnswersAsTheFullOne) {
+  const absl::Time t0 = absl::FromUnixSeconds(1704067200);
+  auto demo = GenerateDemo(1, t0);
+  ASSERT_TRUE(demo.ok());
+  RegistryState full, lite;
+  lite.keep_boundaries = false;
+  auto events = DecideImport(full, *demo);
+  ASSERT_TRUE(events.ok()) << events.status();
+  for (const auto& e : *events) {
+    ASSERT_TRUE(Evolve(full, e).ok());
+    ASSERT_TRUE(Evolve(lite, e).ok());
+  }
+  ASSERT_EQ(lite.areas.size(), full.areas.size());
+  const v1::PolicyPublished* policy = PolicyAt(full, t0 + absl::Hours(1));
+  ASSERT_NE(policy, nullptr);
+  size_t resolved = 0;
+  for (const auto& [code, area] : full.areas) {
+    const Area* other = lite.Find(code);
+    ASSERT_NE(other, nullptr) << code;
+    EXPECT_EQ(other->parent_code, area.parent_code);
+    EXPECT_EQ(other->level, area.level);
+    EXPECT_EQ(other->depth, area.depth);
+    ASSERT_EQ(other->versions.size(), area.versions.size());
+    for (size_t i = 0; i < area.versions.size(); ++i) {
+      EXPECT_EQ(other->versions[i].from, area.versions[i].from);
+      EXPECT_EQ(other->versions[i].to, area.versions[i].to);
+      EXPECT_NE(area.versions[i].boundary, nullptr);
+      EXPECT_EQ(other->versions[i].boundary, nullptr);
+    }
+    EXPECT_EQ(StaffOf(lite, code, "", t0 + absl::Hours(1)).size(),
+              StaffOf(full, code, "", t0 + absl::Hours(1)).size());
+    for (const auto& cls : policy->classes()) {
+      auto a =
+          ResolveDepartment(full, cls.code(), code, "", t0 + absl::Hours(1));
+      auto b =
+          ResolveDepartment(lite, cls.code(), code, "", t0 + absl::Hours(1));
+      ASSERT_EQ(a.ok(), b.ok()) << code << " " << cls.code();
+      if (!a.ok()) continue;
+      EXPECT_EQ(a->department_id, b->department_id);
+      EXPECT_EQ(a->locality_fallback, b->locality_fallback);
+      ++resolved;
+    }
+  }
+  EXPECT_GT(resolved, full.areas.size());
+}
+
 }  // namespace
 }  // namespace wangge::registry

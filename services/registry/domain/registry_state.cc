@@ -171,8 +171,10 @@ absl::Status Evolve(RegistryState& state, const RegistryEvent& event) {
     state.levels.clear();
     for (const auto& level : e->levels()) state.levels[level.name()] = level;
   } else if (const auto* e = std::get_if<v1::AreaCreated>(&event)) {
-    ASSIGN_OR_RETURN(auto boundary,
-                     Boundary::FromGeoJson(e->boundary_geojson()));
+    std::shared_ptr<const Boundary> boundary;
+    if (state.keep_boundaries) {
+      ASSIGN_OR_RETURN(boundary, Boundary::FromGeoJson(e->boundary_geojson()));
+    }
     Area area;
     area.code = e->code();
     area.parent_code = e->parent_code();
@@ -197,8 +199,10 @@ absl::Status Evolve(RegistryState& state, const RegistryEvent& event) {
     auto it = state.areas.find(e->code());
     if (it == state.areas.end())
       return absl::DataLossError("redraw of unknown area");
-    ASSIGN_OR_RETURN(auto boundary,
-                     Boundary::FromGeoJson(e->boundary_geojson()));
+    std::shared_ptr<const Boundary> boundary;
+    if (state.keep_boundaries) {
+      ASSIGN_OR_RETURN(boundary, Boundary::FromGeoJson(e->boundary_geojson()));
+    }
     const absl::Time t = FromProto(e->effective_time());
     it->second.versions.back().to = t;
     it->second.versions.push_back({t, it->second.retired, boundary});

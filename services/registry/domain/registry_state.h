@@ -28,6 +28,7 @@ namespace wangge::registry {
 struct AreaVersion {
   absl::Time from;
   absl::Time to = absl::InfiniteFuture();
+  // Null in a state that does not keep boundaries (keep_boundaries).
   std::shared_ptr<const Boundary> boundary;
 };
 
@@ -51,6 +52,11 @@ struct Area {
 };
 
 struct RegistryState {
+  // Whether Evolve keeps each area's boundary. Copies for services that
+  // never look at geometry (supervision, dispatch, oversight) leave them
+  // out: on a Chengdu-sized city they are most of the state's memory, and
+  // their parsing most of its replay. Versions keep their times either way.
+  bool keep_boundaries = true;
   std::optional<v1::DeploymentConfigured> deployment;
   // Policy versions by effective time (ascending).
   std::vector<v1::PolicyPublished> policies;

@@ -7,7 +7,11 @@ namespace wangge::registry {
 absl::StatusOr<FollowedRegistry> FollowRegistry(
     server::ServiceContext& context) {
   FollowedRegistry out;
-  out.replica = std::make_shared<RegistryReplica>(context.store);
+  // Its users (supervision, dispatch, oversight) need the area tree,
+  // policies and staff, never geometry (intake, which locates reports,
+  // keeps its own full copy).
+  out.replica = std::make_shared<RegistryReplica>(context.store,
+                                                  /*keep_boundaries=*/false);
   RETURN_IF_ERROR(out.replica->Load());
   auto replica = out.replica;
   ASSIGN_OR_RETURN(out.follower,

@@ -23,7 +23,13 @@ inline constexpr char kRegistryProjection[] = "registry";
 
 class RegistryReplica {
  public:
-  explicit RegistryReplica(eventstore::EventStore* store) : store_(store) {}
+  // `keep_boundaries`: see RegistryState (false for a service that never
+  // locates a point).
+  explicit RegistryReplica(eventstore::EventStore* store,
+                           bool keep_boundaries = true)
+      : store_(store) {
+    state_.keep_boundaries = keep_boundaries;
+  }
 
   // Rebuilds the copy from the store's rows.
   absl::Status Load();

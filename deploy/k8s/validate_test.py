@@ -93,6 +93,28 @@ def configs_of(by_kind, service):
     return by_kind.get("ConfigMap", {}).get(f"{service}-config", {}).get("data", {})
 
 
+def flags_by_code():
+    """Every flag the services define (ABSL_FLAG(type, name, ...)), as the
+    environment variable that sets it."""
+    names = set()
+    for path in ["services/common/config/config.cc"] + \
+            [f"services/{s}/main.cc" for s in SERVICES]:
+        names |= {n.upper() for n in
+                  re.findall(r'ABSL_FLAG\(\s*[^,]+,\s*([a-z0-9_]+)\s*,', read(path))}
+    if "KAFKA_BOOTSTRAP" not in names:
+        fail(f"no flags found in the services' code: {sorted(names)[:5]}")
+    return names
+
+
+def check_config_keys(name, by_kind, flags):
+    """Every key of a service's ConfigMap is a flag: a misspelt one would be
+    ignored without a word (the environment sets only flags that exist)."""
+    for s in SERVICES:
+        unknown = sorted(set(configs_of(by_kind, s)) - flags)
+        if unknown:
+            fail(f"{name}: {s}-config sets {unknown}, which no flag of the services reads")
+
+
 def consumed_by_code():
     """The topics each service's code consumes: FollowSource(context, "x")
     and the sources given to FollowAll,
@@ -697,6 +719,7 @@ def main():
     shutil.rmtree(k8s, ignore_errors=True)
     shutil.copytree(os.path.join(ROOT, "deploy/k8s"), k8s)
     rendered_rules = {}
+    flags = flags_by_code()
     for overlay in sorted(glob.glob(os.path.join(k8s, "overlays/*"))):
         name = os.path.basename(overlay)
         rendered = subprocess.run([cmd, "kustomize", overlay], capture_output=True, text=True)
@@ -708,6 +731,7 @@ def main():
         check_patch_targets(name, overlay, docs)
         check_kafka_reachable(name, by_kind)
         check_crypto_suite(name, by_kind)
+        check_config_keys(name, by_kind, flags)
         if name == "prod":
             check_prod_tls(by_kind)
         # The alerts, with the overlay's namespace taken out and whitespace

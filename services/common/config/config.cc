@@ -29,6 +29,11 @@ ABSL_FLAG(std::string, kafka_ca_file, "",
           "CA of the Kafka cluster (PEM); set: Kafka over TLS");
 ABSL_FLAG(std::string, kafka_cert_file, "", "Kafka client certificate (PEM)");
 ABSL_FLAG(std::string, kafka_key_file, "", "Kafka client key (PEM)");
+ABSL_FLAG(absl::Duration, kafka_fetch_wait, absl::Milliseconds(5),
+          "How long a consumer's fetch may wait for data (fetch.wait.max.ms). "
+          "Apache Kafka answers as soon as data arrives, so 500ms costs no "
+          "latency there; the dev broker holds an empty fetch for the whole "
+          "wait, hence 5ms for local stacks and tests");
 ABSL_FLAG(std::string, intake_addr, "", "intake's gRPC address (ReadLog)");
 ABSL_FLAG(std::string, supervision_addr, "", "supervision's gRPC address");
 ABSL_FLAG(std::string, dispatch_addr, "", "dispatch's gRPC address");
@@ -123,6 +128,8 @@ std::string Describe(const ServiceConfig& c) {
       absl::StrCat("kafka_bootstrap=", c.kafka_bootstrap),
       absl::StrCat("kafka_bootstrap_file=", c.kafka_bootstrap_file),
       absl::StrCat("kafka_tls=", c.kafka_ca_file.empty() ? "off" : "on"),
+      absl::StrCat("kafka_fetch_wait=",
+                   absl::FormatDuration(c.kafka_fetch_wait)),
       absl::StrCat("plaintext=", c.tls.plaintext ? "true" : "false"),
       absl::StrCat("tls_cert_file=", c.tls.cert_file),
       absl::StrCat("tls_ca_file=", c.tls.ca_file),
@@ -183,6 +190,7 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   c.kafka_ca_file = absl::GetFlag(FLAGS_kafka_ca_file);
   c.kafka_cert_file = absl::GetFlag(FLAGS_kafka_cert_file);
   c.kafka_key_file = absl::GetFlag(FLAGS_kafka_key_file);
+  c.kafka_fetch_wait = absl::GetFlag(FLAGS_kafka_fetch_wait);
   for (const auto& [peer, value] : std::map<std::string, std::string>{
            {"intake", absl::GetFlag(FLAGS_intake_addr)},
            {"supervision", absl::GetFlag(FLAGS_supervision_addr)},
@@ -274,6 +282,10 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::string& service) {
   if (c.max_streams_per_caller < 1 ||
       c.max_streams_per_caller > c.max_streams) {
     bad.push_back({"max_streams_per_caller", "must be 1..max_streams"});
+  }
+  if (c.kafka_fetch_wait < absl::Milliseconds(1) ||
+      c.kafka_fetch_wait > absl::Seconds(10)) {
+    bad.push_back({"kafka_fetch_wait", "must be 1ms..10s"});
   }
   if (c.partitions < 1 || c.partitions > 1024) {
     bad.push_back({"partitions", "must be 1..1024"});

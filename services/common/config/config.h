@@ -27,6 +27,7 @@ ABSL_DECLARE_FLAG(std::string, kafka_bootstrap_file);
 ABSL_DECLARE_FLAG(std::string, kafka_ca_file);
 ABSL_DECLARE_FLAG(std::string, kafka_cert_file);
 ABSL_DECLARE_FLAG(std::string, kafka_key_file);
+ABSL_DECLARE_FLAG(absl::Duration, kafka_fetch_wait);
 ABSL_DECLARE_FLAG(std::string, intake_addr);
 ABSL_DECLARE_FLAG(std::string, supervision_addr);
 ABSL_DECLARE_FLAG(std::string, dispatch_addr);
@@ -87,6 +88,8 @@ struct ServiceConfig {
   std::string kafka_ca_file;
   std::string kafka_cert_file;
   std::string kafka_key_file;
+  // A consumer's fetch.wait.max.ms (see the flag).
+  absl::Duration kafka_fetch_wait = absl::Milliseconds(5);
   std::map<std::string, std::string> peers;  // service -> address
   // Development only: the clock is offset by this file's seconds.
   std::string dev_clock_offset_file;

@@ -90,6 +90,27 @@ TEST_F(ConfigTest, OneCallersStreamsAreAShareOfTheServers) {
   EXPECT_EQ(LoadServiceConfig("registry")->max_streams_per_caller, 100);
 }
 
+// A consumer's fetch wait: 5 ms for the dev broker, 500 ms for Apache
+// Kafka (deploy/k8s); zero would spin, minutes would hide an outage.
+TEST_F(ConfigTest, TheFetchWaitIsBounded) {
+  absl::SetFlag(&FLAGS_plaintext, true);
+  absl::SetFlag(&FLAGS_jwt_key_file, "/k");
+  EXPECT_EQ(LoadServiceConfig("dispatch")->kafka_fetch_wait,
+            absl::Milliseconds(5));
+  ::setenv("KAFKA_FETCH_WAIT", "500ms", 1);
+  ApplyEnvironmentOverrides();
+  ::unsetenv("KAFKA_FETCH_WAIT");
+  auto c = LoadServiceConfig("dispatch");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kafka_fetch_wait, absl::Milliseconds(500));
+  EXPECT_NE(Describe(*c).find("kafka_fetch_wait=500ms"), std::string::npos);
+  for (const absl::Duration bad : {absl::ZeroDuration(), absl::Minutes(1)}) {
+    absl::SetFlag(&FLAGS_kafka_fetch_wait, bad);
+    EXPECT_EQ(status::ViolatedField(LoadServiceConfig("dispatch").status()),
+              "kafka_fetch_wait");
+  }
+}
+
 TEST_F(ConfigTest, FollowersOfTheRegistryNeedItsAddressWithKafka) {
   absl::SetFlag(&FLAGS_plaintext, true);
   absl::SetFlag(&FLAGS_jwt_key_file, "/k");

@@ -342,8 +342,8 @@ absl::Status Consumer::Connect() {
           {"enable.auto.commit", "false"},
           {"enable.auto.offset.store", "false"},
           {"auto.offset.reset", "earliest"},
-          // The mock broker holds an empty fetch for the whole wait.
-          {"fetch.wait.max.ms", "5"},
+          {"fetch.wait.max.ms",
+           std::to_string(absl::ToInt64Milliseconds(options_.fetch_wait))},
           // Prefetch at most 8 MiB (librdkafka's default is 64 MiB and
           // 100,000 messages per partition): a consumer behind by a million
           // events held most of that in memory, for each source.

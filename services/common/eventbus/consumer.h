@@ -69,6 +69,11 @@ struct ConsumerOptions {
   ReadLogFn read_log;
   ReadHeadsFn read_heads;  // optional: catch-up when idle
   absl::Duration idle_check = absl::Seconds(1);
+  // fetch.wait.max.ms: how long a fetch may wait for data. Apache Kafka
+  // answers as soon as data arrives; the dev broker (librdkafka 2.0.2's
+  // mock) holds an empty fetch for the whole wait, so a hop costs half of
+  // it on average there.
+  absl::Duration fetch_wait = absl::Milliseconds(5);
   // How often the lag gauge is measured against the source's heads while
   // busy (when idle, every catch-up measures it).
   absl::Duration lag_interval = absl::Seconds(10);

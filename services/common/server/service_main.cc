@@ -164,6 +164,7 @@ absl::StatusOr<std::shared_ptr<eventbus::Consumer>> FollowSource(
   options.source = source;
   options.kafka = KafkaEndpointOf(config);
   options.partitions = config.partitions;
+  options.fetch_wait = config.kafka_fetch_wait;
   options.read_log = eventbus::MakeReadLogFn(channel, token);
   options.read_heads = eventbus::MakeReadHeadsFn(channel, token);
   options.metrics = &context.chassis->metrics().registry();

@@ -15,7 +15,7 @@ PACKAGES=(
   librocksdb-dev librdkafka-dev kcat
   # Libraries
   libabsl-dev libssl-dev openssl libjwt-dev prometheus-cpp-dev nlohmann-json3-dev
-  libgeos-dev libs2-dev libgoogle-perftools-dev
+  libgeos-dev libs2-dev libgoogle-perftools-dev zlib1g-dev
   # Tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # Scripts and the deployment checks (deploy/k8s/validate_test)

@@ -58,6 +58,7 @@
 #include "services/common/auth/token.h"
 #include "services/common/clock/proto_time.h"
 #include "services/common/files/files.h"
+#include "services/common/files/gzip.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/grpc_status.h"
 #include "wangge/common/v1/eventlog.grpc.pb.h"
@@ -107,7 +108,8 @@ int Registry(const std::vector<char*>& args) {
     r.set_request_id(absl::GetFlag(FLAGS_request_id).empty()
                          ? absl::StrCat("file:", args[3], ":", json->size())
                          : absl::GetFlag(FLAGS_request_id));
-    r.set_deployment_json(*json);
+    // Gzipped: a city-sized deployment is larger than a request may be.
+    r.set_deployment_json_gzip(files::Gzip(*json));
     registry::v1::ImportDeploymentResponse resp;
     grpc::Status s = stub->ImportDeployment(&ctx, r, &resp);
     if (!s.ok()) return ReportError(s);

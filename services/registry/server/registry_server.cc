@@ -8,6 +8,7 @@
 #include "absl/synchronization/notification.h"
 #include "google/protobuf/util/json_util.h"
 #include "services/common/clock/proto_time.h"
+#include "services/common/files/gzip.h"
 #include "services/common/server/threaded_stream.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/grpc_status.h"
@@ -19,6 +20,8 @@ namespace wangge::registry {
 namespace {
 
 constexpr char kService[] = "wangge.registry.v1.RegistryService.";
+// The largest deployment JSON a gzipped import may inflate to.
+constexpr size_t kMaxDeploymentJson = size_t{1} << 30;
 
 absl::Status NoApp() {
   return absl::UnavailableError("registry state is not loaded");
@@ -357,7 +360,25 @@ grpc::ServerUnaryReactor* RegistryServer::ImportDeployment(
         }
         // An import may redraw, retire and staff any area: the whole city.
         RETURN_IF_ERROR(caller.RequireScope(""));
-        auto deployment = ParseDeploymentJson(request->deployment_json());
+        const bool plain = !request->deployment_json().empty();
+        const bool packed = !request->deployment_json_gzip().empty();
+        if (plain == packed) {
+          return status::InvalidField(
+              "deployment_json",
+              "exactly one of deployment_json and deployment_json_gzip");
+        }
+        std::string inflated;
+        if (packed) {
+          auto json = files::Gunzip(request->deployment_json_gzip(),
+                                    kMaxDeploymentJson);
+          if (!json.ok()) {
+            return status::InvalidField("deployment_json_gzip",
+                                        json.status().message());
+          }
+          inflated = *std::move(json);
+        }
+        auto deployment =
+            ParseDeploymentJson(packed ? inflated : request->deployment_json());
         if (!deployment.ok()) return deployment.status();
         auto result =
             app_->Import(request->request_id(), *deployment, caller.actor);

@@ -6,6 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "services/common/clock/proto_time.h"
+#include "services/common/files/gzip.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/grpc_status.h"
 #include "services/common/testing/test_support.h"
@@ -202,6 +203,54 @@ TEST_F(RegistryServerTest, ImportLocateListAndReload) {
     ASSERT_TRUE(stub_->LocatePoint(Ctx().get(), r, &located).ok());
     EXPECT_EQ(located.code(), code);
   }
+}
+
+// A deployment too large for a request as JSON travels gzipped (the CLI
+// always sends it so): the same import, inflated only for a caller allowed
+// to import, and a broken or doubled payload changes nothing.
+TEST_F(RegistryServerTest, AGzippedDeploymentIsTheSameImport) {
+  auto demo = GenerateDemo(1, absl::FromUnixSeconds(1704067200));
+  ASSERT_TRUE(demo.ok());
+  const std::string json = DeploymentToJson(*demo);
+  const auto call = [&](const std::string& id, const std::string& plain,
+                        const std::string& packed,
+                        v1::ImportDeploymentResponse* response,
+                        std::vector<std::string> scope = {"*"}) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization",
+                    "Bearer " + testing::DevToken(ROLE_ADMINISTRATOR, scope));
+    v1::ImportDeploymentRequest r;
+    r.set_request_id(id);
+    r.set_deployment_json(plain);
+    r.set_deployment_json_gzip(packed);
+    return status::FromGrpcStatus(stub_->ImportDeployment(&ctx, r, response));
+  };
+  v1::ImportDeploymentResponse response;
+  const std::string packed = files::Gzip(json);
+  EXPECT_EQ(status::ViolatedField(call("both", json, packed, &response)),
+            "deployment_json");
+  EXPECT_EQ(status::ViolatedField(call("neither", "", "", &response)),
+            "deployment_json");
+  std::string broken = packed;
+  broken[broken.size() / 2] ^= 0x5a;
+  EXPECT_EQ(status::ViolatedField(call("broken", "", broken, &response)),
+            "deployment_json_gzip");
+  // Inflated only once the caller may import: a district's administrator
+  // is refused before the payload is looked at.
+  const std::string bomb = files::Gzip(std::string(64 << 20, ' '));
+  EXPECT_EQ(status::DeniedRule(call("bomb", "", bomb, &response, {"510104"})),
+            "area_scope");
+  for (uint64_t h : store_->Heads()) EXPECT_EQ(h, 0u);
+
+  ASSERT_TRUE(call("demo", "", packed, &response).ok());
+  EXPECT_EQ(response.areas(), demo->areas.size());
+  EXPECT_GT(response.staff() + response.areas(), 0u);
+  // The same request id with the plain JSON: the first answer, nothing new.
+  const auto heads = store_->Heads();
+  v1::ImportDeploymentResponse again;
+  ASSERT_TRUE(call("demo", json, "", &again).ok());
+  EXPECT_EQ(store_->Heads(), heads);
+  EXPECT_EQ(again.SerializeAsString(), response.SerializeAsString());
 }
 
 TEST_F(RegistryServerTest, WatchSeesChangesAndExportReimportsTheSame) {

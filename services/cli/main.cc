@@ -3,6 +3,7 @@
 //
 //   wangge token --role=shift_leader --scope=110101 [--department=...]
 //   wangge registry import var/demo.json
+//   wangge registry export > deployment.json
 //   wangge registry locate 104.07 30.66 [--as_of=2024-06-01T00:00:00Z]
 //   wangge registry area 510101001
 //   wangge registry list 510101
@@ -83,7 +84,9 @@ void PrintArea(const registry::v1::Area& a) {
 }
 
 int Registry(const std::vector<char*>& args) {
-  if (args.size() < 3) return Fail("registry import|locate|area|list ...");
+  if (args.size() < 3) {
+    return Fail("registry import|export|locate|area|list|resolve|staff ...");
+  }
   auto token =
       Token(absl::GetFlag(FLAGS_token).empty() ? absl::GetFlag(FLAGS_role)
                                                : "administrator");
@@ -204,9 +207,23 @@ int Registry(const std::vector<char*>& args) {
     }
     return 0;
   }
+  if (verb == "export" && args.size() == 3) {
+    // The import format, to standard output (gzipped on the wire).
+    registry::v1::ExportDeploymentRequest r;
+    if (as_of != absl::InfinitePast()) *r.mutable_as_of() = ToProto(as_of);
+    r.set_gzip(true);
+    registry::v1::ExportDeploymentResponse resp;
+    grpc::Status s = stub->ExportDeployment(&ctx, r, &resp);
+    if (!s.ok()) return ReportError(s);
+    auto json = files::Gunzip(resp.deployment_json_gzip(), size_t{1} << 30);
+    if (!json.ok()) return Fail(std::string(json.status().message()));
+    std::fwrite(json->data(), 1, json->size(), stdout);
+    return 0;
+  }
   return Fail(
-      "registry import FILE | locate LON LAT | area CODE | list [PARENT] | "
-      "resolve CATEGORY AREA|COMPONENT | staff AREA [--role=...]");
+      "registry import FILE | export [--as_of=T] | locate LON LAT | area CODE "
+      "| list [PARENT] | resolve CATEGORY AREA|COMPONENT | staff AREA "
+      "[--role=...]");
 }
 
 // A client context with a bearer token; reports default to a development

@@ -235,7 +235,11 @@ grpc::ServerUnaryReactor* RegistryServer::ExportDeployment(
         Deployment d =
             registry::ExportDeployment(snap->state, AsOf(request->as_of()));
         response->set_areas(static_cast<uint32_t>(d.areas.size()));
-        response->set_deployment_json(DeploymentToJson(d));
+        if (request->gzip()) {
+          response->set_deployment_json_gzip(files::Gzip(DeploymentToJson(d)));
+        } else {
+          response->set_deployment_json(DeploymentToJson(d));
+        }
         return absl::OkStatus();
       });
 }

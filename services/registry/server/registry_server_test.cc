@@ -328,6 +328,16 @@ TEST_F(RegistryServerTest, WatchSeesChangesAndExportReimportsTheSame) {
   v1::ExportDeploymentResponse exported;
   ASSERT_TRUE(stub_->ExportDeployment(Ctx().get(), req, &exported).ok());
   EXPECT_EQ(exported.areas(), demo->areas.size());
+  EXPECT_TRUE(exported.deployment_json_gzip().empty());
+  // Gzipped on request (what the CLI asks for): the same JSON.
+  req.set_gzip(true);
+  v1::ExportDeploymentResponse packed;
+  ASSERT_TRUE(stub_->ExportDeployment(Ctx().get(), req, &packed).ok());
+  EXPECT_TRUE(packed.deployment_json().empty());
+  EXPECT_LT(packed.deployment_json_gzip().size(),
+            exported.deployment_json().size() / 2);
+  EXPECT_EQ(*files::Gunzip(packed.deployment_json_gzip(), 1 << 30),
+            exported.deployment_json());
   const auto before = app_->snapshot();
   Stop();
   dir_ = testing::MakeTempDir("registry-copy");

@@ -112,7 +112,9 @@ int Registry(const std::vector<char*>& args) {
                          ? absl::StrCat("file:", args[3], ":", json->size())
                          : absl::GetFlag(FLAGS_request_id));
     // Gzipped: a city-sized deployment is larger than a request may be.
-    r.set_deployment_json_gzip(files::Gzip(*json));
+    auto packed = files::Gzip(*json);
+    if (!packed.ok()) return Fail(std::string(packed.status().message()));
+    r.set_deployment_json_gzip(*std::move(packed));
     registry::v1::ImportDeploymentResponse resp;
     grpc::Status s = stub->ImportDeployment(&ctx, r, &resp);
     if (!s.ok()) return ReportError(s);

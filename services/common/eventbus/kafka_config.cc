@@ -93,7 +93,13 @@ bool BootstrapWatch::ShouldReconnect(const KafkaEndpoint& endpoint,
                                      const ClientBuild& built) {
   if (!endpoint.ca_file.empty() && absl::Now() >= next_tls_check_) {
     next_tls_check_ = absl::Now() + tls_check_;
-    if (endpoint.TlsFilesStamp() != built.tls_files) return true;
+    // A file missing for now (mid-swap, or removed) would fail the new
+    // client's handshakes: keep the working one until it is back.
+    const std::string now_stamp = endpoint.TlsFilesStamp();
+    if (now_stamp != built.tls_files &&
+        now_stamp.find(" missing;") == std::string::npos) {
+      return true;
+    }
   }
   if (!brokers_down) {
     down_since_ = absl::InfiniteFuture();

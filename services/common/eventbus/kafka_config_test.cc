@@ -43,8 +43,11 @@ TEST(BootstrapWatchTest, RenewedTlsFilesRebuildTheClient) {
   ASSERT_TRUE(conf.ok()) << conf.status();
   rd_kafka_conf_destroy(*conf);
   EXPECT_FALSE(watch.ShouldReconnect(kafka, /*brokers_down=*/false, built));
-  // A file gone is a change too (the client would fail its next handshake).
+  // A file gone keeps the working client (a new one could not handshake);
+  // back, renewed, it is rebuilt.
   ASSERT_EQ(::remove(kafka.key_file.c_str()), 0);
+  EXPECT_FALSE(watch.ShouldReconnect(kafka, /*brokers_down=*/false, built));
+  wangge::testing::WriteFile(kafka.key_file, "key 2");
   EXPECT_TRUE(watch.ShouldReconnect(kafka, /*brokers_down=*/false, built));
 }
 

@@ -14,19 +14,28 @@ namespace {
 constexpr int kGzipWindow = 15 + 16;
 }  // namespace
 
-std::string Gzip(absl::string_view data) {
+absl::StatusOr<std::string> Gzip(absl::string_view data) {
+  if (data.size() > UINT_MAX) {
+    return absl::InvalidArgumentError("gzip input larger than 4 GiB");
+  }
   z_stream z{};
-  deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, kGzipWindow, 8,
-               Z_DEFAULT_STRATEGY);
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, kGzipWindow, 8,
+                   Z_DEFAULT_STRATEGY) != Z_OK) {
+    return absl::InternalError("zlib: deflateInit2 failed");
+  }
   std::string out;
   out.resize(deflateBound(&z, data.size()));
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   z.avail_in = static_cast<uInt>(data.size());
   z.next_out = reinterpret_cast<Bytef*>(out.data());
   z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);  // the bound holds it all in one call
+  // The bound holds it all: one call ends the stream.
+  const int rc = deflate(&z, Z_FINISH);
   out.resize(z.total_out);
   deflateEnd(&z);
+  if (rc != Z_STREAM_END) {
+    return absl::InternalError(absl::StrCat("zlib: deflate returned ", rc));
+  }
   return out;
 }
 

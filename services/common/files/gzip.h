@@ -12,7 +12,9 @@
 
 namespace wangge::files {
 
-std::string Gzip(absl::string_view data);
+// INVALID_ARGUMENT for more than 4 GiB (zlib's counters), INTERNAL if zlib
+// cannot start (out of memory).
+absl::StatusOr<std::string> Gzip(absl::string_view data);
 
 // The inflated bytes; INVALID_ARGUMENT if `data` is not one whole gzip
 // stream, or inflates to more than `max_bytes` (stopped there: a small

@@ -30,7 +30,7 @@ namespace {
 
 using google::protobuf::FieldDescriptor;
 
-// Server reflection on this server or not. Linking gRPC's reflection
+// Server reflection on the main server or not. Linking gRPC's reflection
 // library registers its plugin for every server of the process (a static
 // initializer), so turning it off means taking the plugin out of this
 // builder's list.
@@ -270,6 +270,11 @@ absl::Status Chassis::Start() {
   if (!config_.health_listen.empty()) {
     // Kubelet's gRPC probes speak plaintext and present no certificate.
     grpc::ServerBuilder health_builder;
+    // It keeps gRPC's reflection plugin: gRPC 1.51 creates the default
+    // health service only on a server with synchronous methods, and
+    // reflection is the one this server has. Not reachable from other pods
+    // (no NetworkPolicy opens it); a health service of our own would let it
+    // go.
     health_builder.AddListeningPort(config_.health_listen,
                                     grpc::InsecureServerCredentials(),
                                     &health_port_);

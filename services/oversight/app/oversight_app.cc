@@ -1,6 +1,7 @@
 #include "services/oversight/app/oversight_app.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
@@ -403,6 +404,9 @@ absl::StatusOr<v1::OversightCommandResponse> OversightApp::Commit(
     // loading the line quadratic.
     absl::MutexLock lock(&line_mu_);
     if (line_.use_count() == 1) {
+      // use_count() is a relaxed load: order the last reader's reads (its
+      // release decrement) before these writes.
+      std::atomic_thread_fence(std::memory_order_acquire);
       for (const auto& e : emitted) (void)Evolve(*line_, *e.event);
     } else {
       auto next = std::make_shared<RedLine>(*line_);

@@ -236,7 +236,9 @@ grpc::ServerUnaryReactor* RegistryServer::ExportDeployment(
             registry::ExportDeployment(snap->state, AsOf(request->as_of()));
         response->set_areas(static_cast<uint32_t>(d.areas.size()));
         if (request->gzip()) {
-          response->set_deployment_json_gzip(files::Gzip(DeploymentToJson(d)));
+          ASSIGN_OR_RETURN(std::string packed,
+                           files::Gzip(DeploymentToJson(d)));
+          response->set_deployment_json_gzip(std::move(packed));
         } else {
           response->set_deployment_json(DeploymentToJson(d));
         }

@@ -62,6 +62,7 @@
 #include "services/common/files/gzip.h"
 #include "services/common/status/errors.h"
 #include "services/common/status/grpc_status.h"
+#include "services/registry/domain/registry_state.h"
 #include "wangge/common/v1/eventlog.grpc.pb.h"
 #include "wangge/intake/v1/intake.grpc.pb.h"
 #include "wangge/registry/v1/registry.grpc.pb.h"
@@ -217,7 +218,8 @@ int Registry(const std::vector<char*>& args) {
     registry::v1::ExportDeploymentResponse resp;
     grpc::Status s = stub->ExportDeployment(&ctx, r, &resp);
     if (!s.ok()) return ReportError(s);
-    auto json = files::Gunzip(resp.deployment_json_gzip(), size_t{1} << 30);
+    auto json = files::Gunzip(resp.deployment_json_gzip(),
+                              registry::kMaxDeploymentJsonBytes);
     if (!json.ok()) return Fail(std::string(json.status().message()));
     std::fwrite(json->data(), 1, json->size(), stdout);
     return 0;

@@ -24,15 +24,12 @@ absl::StatusOr<std::string> KafkaEndpoint::Resolve() const {
   return trimmed;
 }
 
-std::string KafkaEndpoint::TlsFilesStamp() const {
+std::optional<std::string> KafkaEndpoint::TlsFilesStamp() const {
   std::string stamp;
   for (const std::string* path : {&ca_file, &cert_file, &key_file}) {
     if (path->empty()) continue;
     struct stat st;
-    if (::stat(path->c_str(), &st) != 0) {
-      absl::StrAppend(&stamp, *path, " missing;");
-      continue;
-    }
+    if (::stat(path->c_str(), &st) != 0) return std::nullopt;
     absl::StrAppend(&stamp, *path, " ", st.st_dev, ":", st.st_ino, ":",
                     st.st_size, ":", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec,
                     ";");
@@ -74,7 +71,9 @@ absl::StatusOr<rd_kafka_conf_t*> MakeClientConf(
   if (!resolved.ok()) return resolved.status();
   // Before librdkafka reads the files: a renewal in between is seen as a
   // change (one rebuild too many), never missed.
-  std::string tls_files = endpoint.TlsFilesStamp();
+  // (A file missing now fails the client's creation; "" then differs from
+  // any later stamp.)
+  std::string tls_files = endpoint.TlsFilesStamp().value_or("");
   std::vector<std::pair<std::string, std::string>> all = {
       {"bootstrap.servers", *resolved},
       {"client.id", client_id},
@@ -95,11 +94,8 @@ bool BootstrapWatch::ShouldReconnect(const KafkaEndpoint& endpoint,
     next_tls_check_ = absl::Now() + tls_check_;
     // A file missing for now (mid-swap, or removed) would fail the new
     // client's handshakes: keep the working one until it is back.
-    const std::string now_stamp = endpoint.TlsFilesStamp();
-    if (now_stamp != built.tls_files &&
-        now_stamp.find(" missing;") == std::string::npos) {
-      return true;
-    }
+    const std::optional<std::string> now_stamp = endpoint.TlsFilesStamp();
+    if (now_stamp && *now_stamp != built.tls_files) return true;
   }
   if (!brokers_down) {
     down_since_ = absl::InfiniteFuture();

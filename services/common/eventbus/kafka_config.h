@@ -4,6 +4,7 @@
 // Where Kafka is: a fixed bootstrap list, or a file re-read when the
 // connection fails (the dev broker moves to a new port at every start).
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,8 +30,9 @@ struct KafkaEndpoint {
   absl::StatusOr<std::string> Resolve() const;
   // Which TLS files are there now (device, inode, size and modification
   // time of each; "" without TLS): a renewal changes it, also when
-  // Kubernetes swaps a mounted Secret's files through a new symlink.
-  std::string TlsFilesStamp() const;
+  // Kubernetes swaps a mounted Secret's files through a new symlink. None
+  // while one of them is missing.
+  std::optional<std::string> TlsFilesStamp() const;
 };
 
 // What a client was built with: librdkafka reads the bootstrap servers and

@@ -28,7 +28,7 @@ TEST(BootstrapWatchTest, RenewedTlsFilesRebuildTheClient) {
   ASSERT_TRUE(conf.ok()) << conf.status();
   rd_kafka_conf_destroy(*conf);
   EXPECT_EQ(built.bootstrap, "127.0.0.1:9");
-  EXPECT_EQ(built.tls_files, kafka.TlsFilesStamp());
+  EXPECT_EQ(built.tls_files, *kafka.TlsFilesStamp());
   EXPECT_NE(built.tls_files.find(kafka.cert_file), std::string::npos);
 
   BootstrapWatch watch(absl::ZeroDuration());
@@ -59,7 +59,7 @@ TEST(BootstrapWatchTest, TlsFilesAreLookedAtOncePerInterval) {
   kafka.bootstrap = "127.0.0.1:9";
   kafka.ca_file = dir + "/ca.crt";
   wangge::testing::WriteFile(kafka.ca_file, "ca 1");
-  ClientBuild built{"127.0.0.1:9", kafka.TlsFilesStamp()};
+  ClientBuild built{"127.0.0.1:9", *kafka.TlsFilesStamp()};
   BootstrapWatch watch(absl::Hours(1));
   EXPECT_FALSE(watch.ShouldReconnect(kafka, false, built));
   wangge::testing::WriteFile(kafka.ca_file, "ca 2, longer");
@@ -71,7 +71,8 @@ TEST(BootstrapWatchTest, TlsFilesAreLookedAtOncePerInterval) {
 TEST(BootstrapWatchTest, PlaintextClientsAreKeptWhileBrokersAnswer) {
   KafkaEndpoint kafka;
   kafka.bootstrap = "127.0.0.1:9";
-  EXPECT_EQ(kafka.TlsFilesStamp(), "");
+  ASSERT_TRUE(kafka.TlsFilesStamp().has_value());
+  EXPECT_EQ(*kafka.TlsFilesStamp(), "");
   BootstrapWatch watch(absl::ZeroDuration());
   EXPECT_FALSE(
       watch.ShouldReconnect(kafka, false, ClientBuild{"127.0.0.1:8", ""}));

@@ -65,7 +65,7 @@ struct RegistryState {
   absl::flat_hash_map<std::string, std::vector<v1::StaffAssigned>> staff;
   // Staff ids by every area code one of their assignments ever named: who
   // serves an area is found from its code's prefixes, not by walking every
-  // staff member (a Chengdu-sized city has ~115,000, and supervision asks
+  // staff member (a Chengdu-sized city has ~101,000, and supervision asks
   // for an area's supervisors at every report and every handled task).
   absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>>
       staff_by_area;
@@ -132,6 +132,11 @@ absl::StatusOr<std::vector<RegistryEvent>> DecideSplitArea(
 absl::StatusOr<std::vector<RegistryEvent>> DecideMergeAreas(
     const RegistryState& state, const std::vector<std::string>& codes,
     const CreateArea& merged, absl::Time effective_time);
+
+// The largest deployment JSON a gzipped import or export is inflated to
+// (the registry's ImportDeployment, the CLI's export): a Chengdu-sized city
+// is ~77 MB.
+inline constexpr size_t kMaxDeploymentJsonBytes = size_t{1} << 30;
 
 // A whole deployment: its levels and areas (parents before children), and
 // optionally its policy, components and staff.

@@ -20,8 +20,6 @@ namespace wangge::registry {
 namespace {
 
 constexpr char kService[] = "wangge.registry.v1.RegistryService.";
-// The largest deployment JSON a gzipped import may inflate to.
-constexpr size_t kMaxDeploymentJson = size_t{1} << 30;
 
 absl::Status NoApp() {
   return absl::UnavailableError("registry state is not loaded");
@@ -376,7 +374,7 @@ grpc::ServerUnaryReactor* RegistryServer::ImportDeployment(
         std::string inflated;
         if (packed) {
           auto json = files::Gunzip(request->deployment_json_gzip(),
-                                    kMaxDeploymentJson);
+                                    kMaxDeploymentJsonBytes);
           if (!json.ok()) {
             return status::InvalidField("deployment_json_gzip",
                                         json.status().message());

@@ -261,6 +261,11 @@ absl::Status Chassis::Start() {
   }
   builder.AddListeningPort(config_.listen, creds, &port_);
   builder.SetMaxReceiveMessageSize(config_.max_request_bytes);
+  // No SO_REUSEPORT (gRPC's default): with it a second process on the same
+  // port starts without a word and takes half the calls to its own store,
+  // and a bind to port 0 may be given a port another process still holds
+  // (an end-to-end test saw a neighbour's draining server answer).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   for (auto* s : services_) builder.RegisterService(s);
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
@@ -270,6 +275,7 @@ absl::Status Chassis::Start() {
   if (!config_.health_listen.empty()) {
     // Kubelet's gRPC probes speak plaintext and present no certificate.
     grpc::ServerBuilder health_builder;
+    health_builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     // It keeps gRPC's reflection plugin: gRPC 1.51 creates the default
     // health service only on a server with synchronous methods, and
     // reflection is the one this server has. Not reachable from other pods

@@ -429,6 +429,26 @@ TEST_F(ChassisTest, ReflectionCanBeTurnedOff) {
   EXPECT_EQ(Call("", "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
+// A second server on a port already served fails to start instead of
+// sharing the port (gRPC sets SO_REUSEPORT unless told not to): two
+// processes of one service on one port would split its calls between two
+// stores.
+TEST_F(ChassisTest, ASecondServerOnTheSamePortFailsToStart) {
+  StartPlaintext();
+  config::ServiceConfig config = wangge::testing::LoopbackConfig("echo", dir_);
+  config.listen = chassis_->address();
+  Chassis second(config, Clock::Real());
+  EchoServiceForTest echo(&second);
+  ASSERT_TRUE(second.Init().ok());
+  ASSERT_TRUE(second.Register<EchoService>(&echo).ok());
+  const absl::Status started = second.Start();
+  EXPECT_EQ(started.code(), absl::StatusCode::kUnavailable) << started;
+  EXPECT_TRUE(absl::StrContains(started.message(), "cannot listen"));
+  EXPECT_EQ(
+      Call(wangge::testing::DevToken(ROLE_SHIFT_LEADER), "11").error_code(),
+      grpc::StatusCode::OK);
+}
+
 TEST_F(ChassisTest, MetricsShowTheCall) {
   dir_ = wangge::testing::MakeTempDir("chassis");
   config::ServiceConfig config = wangge::testing::LoopbackConfig("echo", dir_);
